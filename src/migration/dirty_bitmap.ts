@@ -30,12 +30,12 @@ export function ctz32(x: number): number {
  * @example
  * ```ts
  * import { DirtyBitmap } from "./dirty_bitmap.ts";
- * import { assertEquals } from "node:assert/strict";
+ * import { deepEqual } from "node:assert/strict";
  * const b = new DirtyBitmap(100);
  * b.set(3);
  * b.set(70);
- * assertEquals([...b], [3, 70]);
- * assertEquals(b.count(), 2);
+ * deepEqual([...b], [3, 70]);
+ * deepEqual(b.count(), 2);
  * ```
  */
 export class DirtyBitmap {
