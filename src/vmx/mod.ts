@@ -1,0 +1,7 @@
+/**
+ * The VMX layer: VMCS field table and region, VMX instructions, capability MSRs, VM-entry checks,
+ * exit reasons and qualifications, EPT.
+ *
+ * @module
+ */
+export * from "./fields.ts";
