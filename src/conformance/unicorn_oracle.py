@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""hvsim conformance oracle 2: the Unicorn engine (python3-unicorn, QEMU's CPU emulation).
+
+Reads test cases as JSON lines on stdin (format: src/conformance/case.ts), runs each under Unicorn
+in 64-bit mode, writes one result per line on stdout, in the same format as host_oracle.c.
+
+The memory layout is passed on the command line (src/conformance/unicorn_runner.ts does it):
+  unicorn_oracle.py CODE_REGION_BASE CODE_REGION_SIZE CODE_ADDR SCRATCH_PAGE SCRATCH_ADDR SCRATCH_SIZE
+
+As on the host, the code region is full of INT3 and execution runs until it reaches an INT3 other than
+the instruction itself (its address is the final RIP). Interrupts and exceptions arrive through an
+interrupt hook (vector = intno); an invalid opcode (UC_ERR_INSN_INVALID) is #UD and an access to
+unmapped memory is #PF. A limit of 10,000 instructions turns an endless loop into "timeout".
+"""
+import json
+import sys
+
+try:
+    from unicorn import (UC_ARCH_X86, UC_ERR_FETCH_UNMAPPED, UC_ERR_INSN_INVALID, UC_ERR_READ_UNMAPPED,
+                         UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_PROT, UC_ERR_READ_PROT, UC_ERR_WRITE_PROT,
+                         UC_HOOK_INTR, UC_MODE_64, UC_PROT_ALL, Uc, UcError)
+    from unicorn import x86_const as X
+except ImportError:
+    sys.stderr.write("unicorn_oracle: python3-unicorn is not installed (apt-get install -y python3-unicorn)\n")
+    sys.exit(3)
+
+REG_NAMES = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+             "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"]
+UC_REGS = [X.UC_X86_REG_RAX, X.UC_X86_REG_RCX, X.UC_X86_REG_RDX, X.UC_X86_REG_RBX,
+           X.UC_X86_REG_RSP, X.UC_X86_REG_RBP, X.UC_X86_REG_RSI, X.UC_X86_REG_RDI,
+           X.UC_X86_REG_R8, X.UC_X86_REG_R9, X.UC_X86_REG_R10, X.UC_X86_REG_R11,
+           X.UC_X86_REG_R12, X.UC_X86_REG_R13, X.UC_X86_REG_R14, X.UC_X86_REG_R15]
+EXCEPTION_NAMES = {0: "DE", 1: "DB", 3: "BP", 4: "OF", 5: "BR", 6: "UD", 7: "NM", 10: "TS", 11: "NP",
+                   12: "SS", 13: "GP", 14: "PF", 16: "MF", 17: "AC", 19: "XM"}
+MAX_STEPS = 10000
+
+
+def main():
+    if len(sys.argv) != 7:
+        sys.stderr.write("usage: unicorn_oracle.py CODE_REGION_BASE CODE_REGION_SIZE CODE_ADDR "
+                         "SCRATCH_PAGE SCRATCH_ADDR SCRATCH_SIZE (numbers, 0x hex allowed)\n")
+        sys.exit(2)
+    code_base, code_size, code_addr, scratch_page, scratch_addr, scratch_size = (
+        int(a, 0) for a in sys.argv[1:])
+
+    mu = Uc(UC_ARCH_X86, UC_MODE_64)
+    mu.mem_map(code_base, code_size, UC_PROT_ALL)
+    mu.mem_map(scratch_page, 0x1000, UC_PROT_ALL)
+    sentinel = b"\xcc" * code_size
+    zero_page = bytes(0x1000)
+    state = {}
+
+    def on_intr(uc, intno, _user):
+        state["vector"] = intno
+        uc.emu_stop()
+
+    mu.hook_add(UC_HOOK_INTR, on_intr)
+    out = sys.stdout
+    for lineno, line in enumerate(sys.stdin, 1):
+        line = line.strip()
+        if not line:
+            continue
+        case = json.loads(line)
+        res = {"id": case["id"]}
+        try:
+            code = bytes.fromhex(case["bytes"])
+            mem = bytes.fromhex(case["mem"])
+            regs = [int(case["regs"][r], 16) for r in REG_NAMES]
+            rflags = (int(case["rflags"], 16) & 0xcd5) | 2
+            if not 1 <= len(code) <= 15 or len(mem) != scratch_size:
+                raise ValueError("bad sizes")
+        except (KeyError, ValueError, TypeError):
+            res.update(exception="error", detail="malformed case: needs bytes (1..15), mem (%d bytes), regs "
+                       "rax..r15 and rflags as 0x hex" % scratch_size)
+            out.write(json.dumps(res, separators=(",", ":")) + "\n")
+            out.flush()
+            continue
+        mu.mem_write(code_base, sentinel)
+        mu.mem_write(code_addr, code)
+        # Unicorn 2.0.1 keeps translated blocks across mem_write: drop them, or it runs the old code.
+        mu.ctl_remove_cache(code_base, code_base + code_size)
+        mu.mem_write(scratch_page, zero_page)
+        mu.mem_write(scratch_addr, mem)
+        for reg, v in zip(UC_REGS, regs):
+            mu.reg_write(reg, v)
+        mu.reg_write(X.UC_X86_REG_RFLAGS, rflags)
+        state.clear()
+        err = None
+        try:
+            mu.emu_start(code_addr, code_base + code_size, count=MAX_STEPS)
+        except UcError as e:
+            err = e
+        rip = mu.reg_read(X.UC_X86_REG_RIP)
+        if err is not None:
+            if err.errno == UC_ERR_INSN_INVALID:
+                res.update(exception="UD", vector=6)
+            elif err.errno in (UC_ERR_READ_UNMAPPED, UC_ERR_WRITE_UNMAPPED, UC_ERR_FETCH_UNMAPPED,
+                               UC_ERR_READ_PROT, UC_ERR_WRITE_PROT, UC_ERR_FETCH_PROT):
+                res.update(exception="PF", vector=14)
+            else:
+                res.update(exception="error", detail="unicorn: %s" % err)
+        elif "vector" in state:
+            v = state["vector"]
+            if v == 3 and rip - 1 != code_addr:
+                rip -= 1  # stopped at an INT3 sentinel: report its address
+            else:
+                res.update(exception=EXCEPTION_NAMES.get(v, "unknown"), vector=v)
+        else:
+            res.update(exception="timeout", detail="no INT3 reached within %d instructions" % MAX_STEPS)
+        res["regs"] = {name: hex(mu.reg_read(reg)) for name, reg in zip(REG_NAMES, UC_REGS)}
+        res["rip"] = hex(rip)
+        res["rflags"] = hex(mu.reg_read(X.UC_X86_REG_RFLAGS))
+        res["mem"] = bytes(mu.mem_read(scratch_addr, scratch_size)).hex()
+        out.write(json.dumps(res, separators=(",", ":")) + "\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    main()
