@@ -5,3 +5,4 @@
  * @module
  */
 export * from "./fields.ts";
+export * from "./vmcs.ts";
