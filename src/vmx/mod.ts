@@ -6,3 +6,5 @@
  */
 export * from "./fields.ts";
 export * from "./vmcs.ts";
+export * from "./controls.ts";
+export * from "./capabilities.ts";
