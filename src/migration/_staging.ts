@@ -1,0 +1,68 @@
+/** Destination-side holding area for received pages, applied to a VM only after full verification. */
+
+import type { PageVisitor } from "./ram_pages.ts";
+import type { MigratableVm } from "./vm_interface.ts";
+import { PAGE_SIZE } from "./vm_interface.ts";
+
+const NOT_RECEIVED = 0;
+const ZERO = 1;
+const DATA = 2;
+/** Pages per lazily allocated chunk (2 MiB). */
+const CHUNK_PAGES = 512;
+
+/** Received pages: a state byte per page, data in 2 MiB chunks allocated on first use. */
+export class PageStaging implements PageVisitor {
+  readonly pages: number;
+  readonly state: Uint8Array;
+  #chunks: (Uint8Array | undefined)[];
+
+  constructor(pages: number) {
+    this.pages = pages;
+    this.state = new Uint8Array(pages);
+    this.#chunks = new Array(Math.ceil(pages / CHUNK_PAGES));
+  }
+
+  zero(pfn: number): void {
+    this.state[pfn] = ZERO;
+  }
+
+  data(pfn: number, payload: Uint8Array, offset: number): void {
+    const ci = (pfn / CHUNK_PAGES) | 0;
+    let chunk = this.#chunks[ci];
+    if (chunk === undefined) chunk = this.#chunks[ci] = new Uint8Array(CHUNK_PAGES * PAGE_SIZE);
+    chunk.set(payload.subarray(offset, offset + PAGE_SIZE), (pfn % CHUNK_PAGES) * PAGE_SIZE);
+    this.state[pfn] = DATA;
+  }
+
+  /** The first page never received, or -1. */
+  firstMissing(): number {
+    return this.state.indexOf(NOT_RECEIVED);
+  }
+
+  /** Number of pages received at least once. */
+  received(): number {
+    let n = 0;
+    for (let i = 0; i < this.pages; i++) if (this.state[i] !== NOT_RECEIVED) n++;
+    return n;
+  }
+
+  /**
+   * Write the received pages into `vm`. Pages with data are written; zero pages are written only
+   * when `writeZero` (a fresh VM's RAM is already zero).
+   */
+  applyTo(vm: MigratableVm, writeZero: boolean): void {
+    const zeroPage = writeZero ? new Uint8Array(PAGE_SIZE) : undefined;
+    for (let ci = 0; ci < this.#chunks.length; ci++) {
+      const chunk = this.#chunks[ci];
+      const first = ci * CHUNK_PAGES;
+      const last = Math.min(this.pages, first + CHUNK_PAGES);
+      for (let pfn = first; pfn < last; pfn++) {
+        const s = this.state[pfn];
+        if (s === DATA) {
+          const o = (pfn - first) * PAGE_SIZE;
+          vm.writePage(pfn, chunk!.subarray(o, o + PAGE_SIZE));
+        } else if (s === ZERO && zeroPage) vm.writePage(pfn, zeroPage);
+      }
+    }
+  }
+}

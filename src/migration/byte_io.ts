@@ -1,0 +1,185 @@
+/**
+ * Byte sinks and sources for the migration stream: over Web Streams and over memory.
+ *
+ * A {@link ByteSink} receives whole chunks (the writer hands over each record once and never touches
+ * it again); a {@link ByteSource} hands out exact byte counts and reports a clean end of input.
+ *
+ * @module
+ */
+
+/** Where stream bytes go. The writer never mutates a chunk after `write` returns. */
+export interface ByteSink {
+  /** Deliver one chunk; rejects if the other end is gone. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Flush and close. */
+  close(): Promise<void>;
+  /** Abandon the stream (the reader sees an error or a truncated stream). */
+  abort(reason?: unknown): Promise<void>;
+}
+
+/** Where stream bytes come from. */
+export interface ByteSource {
+  /**
+   * The next `n` bytes, or fewer only at the end of input. The returned view stays valid until the
+   * next call.
+   */
+  read(n: number): Promise<Uint8Array>;
+  /** Whether the input has ended (no byte left). */
+  atEnd(): Promise<boolean>;
+  /** Stop reading and release the input (cancels a Web Stream, so its writer fails). */
+  cancel(reason?: unknown): Promise<void>;
+}
+
+/** A sink that keeps every chunk in memory; {@link MemorySink.bytes} concatenates them. */
+export class MemorySink implements ByteSink {
+  /** The chunks written so far, in order. */
+  readonly chunks: Uint8Array[] = [];
+  /** Total bytes written so far. */
+  length = 0;
+  /** Whether {@link MemorySink.close} was called. */
+  closed = false;
+
+  /** Keep `chunk`. */
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("Cannot write to a closed memory sink"));
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    return Promise.resolve();
+  }
+
+  /** Mark the sink closed. */
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+
+  /** Drop what was written. */
+  abort(): Promise<void> {
+    this.closed = true;
+    this.chunks.length = 0;
+    this.length = 0;
+    return Promise.resolve();
+  }
+
+  /** Everything written, as one array. */
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.length);
+    let o = 0;
+    for (const c of this.chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
+    return out;
+  }
+}
+
+/** A sink over a Web `WritableStream` (a socket, a file, a `TransformStream`'s writable side). */
+export function sinkFromWritable(stream: WritableStream<Uint8Array>): ByteSink {
+  const writer = stream.getWriter();
+  return {
+    write: (chunk) => writer.write(chunk),
+    close: () => writer.close(),
+    abort: (reason) => writer.abort(reason).catch(() => {}),
+  };
+}
+
+/** A source over an in-memory byte array (no copy: reads are views into `data`). */
+export class BufferSource implements ByteSource {
+  #data: Uint8Array;
+  #pos = 0;
+
+  /** Read from `data`. */
+  constructor(data: Uint8Array) {
+    this.#data = data;
+  }
+
+  /** Bytes consumed so far. */
+  get position(): number {
+    return this.#pos;
+  }
+
+  /** The next `n` bytes (fewer at the end). */
+  read(n: number): Promise<Uint8Array> {
+    const start = this.#pos;
+    const end = Math.min(this.#data.length, start + n);
+    this.#pos = end;
+    return Promise.resolve(this.#data.subarray(start, end));
+  }
+
+  /** Whether every byte was read. */
+  atEnd(): Promise<boolean> {
+    return Promise.resolve(this.#pos >= this.#data.length);
+  }
+
+  /** Nothing to release. */
+  cancel(): Promise<void> {
+    this.#pos = this.#data.length;
+    return Promise.resolve();
+  }
+}
+
+/** A source over a Web `ReadableStream` of byte chunks, reassembling reads across chunk boundaries. */
+export class ReadableSource implements ByteSource {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #chunk: Uint8Array = new Uint8Array(0);
+  #pos = 0;
+  #done = false;
+
+  /** Read from `stream` (locks it). */
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#reader = stream.getReader();
+  }
+
+  async #fill(): Promise<boolean> {
+    while (this.#pos >= this.#chunk.length) {
+      if (this.#done) return false;
+      const r = await this.#reader.read();
+      if (r.done) {
+        this.#done = true;
+        return false;
+      }
+      this.#chunk = r.value;
+      this.#pos = 0;
+    }
+    return true;
+  }
+
+  /** The next `n` bytes (fewer at the end); a view when they lie in one chunk, else a copy. */
+  async read(n: number): Promise<Uint8Array> {
+    if (n === 0) return new Uint8Array(0);
+    if (!(await this.#fill())) return new Uint8Array(0);
+    const avail = this.#chunk.length - this.#pos;
+    if (avail >= n) {
+      const v = this.#chunk.subarray(this.#pos, this.#pos + n);
+      this.#pos += n;
+      return v;
+    }
+    const out = new Uint8Array(n);
+    let o = 0;
+    while (o < n && (await this.#fill())) {
+      const take = Math.min(n - o, this.#chunk.length - this.#pos);
+      out.set(this.#chunk.subarray(this.#pos, this.#pos + take), o);
+      this.#pos += take;
+      o += take;
+    }
+    return o === n ? out : out.subarray(0, o);
+  }
+
+  /** Whether the stream has ended. */
+  async atEnd(): Promise<boolean> {
+    return !(await this.#fill());
+  }
+
+  /** Cancel the stream; its writer's pending and later writes fail. */
+  async cancel(reason?: unknown): Promise<void> {
+    this.#done = true;
+    await this.#reader.cancel(reason).catch(() => {});
+  }
+}
+
+/** A source for any of: a {@link ByteSource}, a `ReadableStream`, or bytes in memory. */
+export function toSource(input: ByteSource | ReadableStream<Uint8Array> | Uint8Array): ByteSource {
+  if (input instanceof Uint8Array) return new BufferSource(input);
+  if (input instanceof ReadableStream) return new ReadableSource(input);
+  return input;
+}

@@ -1,0 +1,189 @@
+/**
+ * The destination side: consume a migration stream or snapshot, verify all of it, and only then
+ * build the destination VM, load its RAM and state.
+ *
+ * Verified before any VM exists: the header (magic, version, CRC, page size, RAM size, key), every
+ * record's CRC, index and tag, every record's layout, that every guest page arrived (unless the
+ * stream is a diff snapshot), that state section names are unique, that the end record's counts
+ * match what arrived, and that nothing follows the end record. A stream that fails any check is
+ * refused with a {@link StreamError} and `createVm` is never called, so nothing partial can run.
+ *
+ * @module
+ */
+
+import type { ByteSource } from "./byte_io.ts";
+import { toSource } from "./byte_io.ts";
+import { decodeRamPages } from "./ram_pages.ts";
+import type { StreamHeader } from "./stream.ts";
+import {
+  decodeEnd,
+  decodeRound,
+  decodeSection,
+  formatBytes,
+  RECORD_END,
+  RECORD_FLAG_OPTIONAL,
+  RECORD_RAM_PAGES,
+  RECORD_ROUND,
+  RECORD_STATE_SECTION,
+  recordTypeName,
+  STREAM_FLAG_DIFF,
+  StreamError,
+  StreamReader,
+} from "./stream.ts";
+import { PageStaging } from "./_staging.ts";
+import type { MigratableVm, StateSection } from "./vm_interface.ts";
+import { PAGE_SIZE } from "./vm_interface.ts";
+
+/** Options for {@link receiveStream}. */
+export interface ReceiveOptions {
+  /** Build the destination VM (fresh, all RAM zero) once the whole stream has verified. */
+  createVm: (header: StreamHeader) => MigratableVm;
+  /** HMAC key: when given, only a stream authenticated with it is accepted. */
+  key?: CryptoKey;
+  /** RAM size the destination is configured for; a stream for another size is refused. */
+  expectRamBytes?: number;
+  /** For a diff snapshot: the VM to apply it onto (restored from the previous snapshots). */
+  base?: MigratableVm;
+}
+
+/** What a successful receive produced. */
+export interface ReceiveResult {
+  /** The destination VM, loaded and ready to resume. */
+  vm: MigratableVm;
+  /** The stream header. */
+  header: StreamHeader;
+  /** Records read, including the end record. */
+  records: number;
+  /** Bytes read. */
+  bytes: number;
+  /** Page descriptors received (a page sent in several rounds counts each time). */
+  pages: number;
+  /** Pre-copy rounds announced by round records. */
+  rounds: number;
+  /** Names of the state sections restored, in stream order. */
+  sections: string[];
+}
+
+/** A destination that verified the stream but refused to take the VM (its restore threw). */
+export class DestinationRefusedError extends Error {
+  /** Create with the destination's reason. */
+  constructor(message: string) {
+    super(message);
+    this.name = "DestinationRefusedError";
+  }
+}
+
+/**
+ * Receive a whole stream, verify it, then build and load the destination VM.
+ * Throws {@link StreamError} for a bad stream and {@link DestinationRefusedError} when the VM
+ * refuses the state; in both cases no VM is returned.
+ */
+export async function receiveStream(
+  input: ByteSource | ReadableStream<Uint8Array> | Uint8Array,
+  opts: ReceiveOptions,
+): Promise<ReceiveResult> {
+  const src = toSource(input);
+  try {
+    return await receiveInner(src, opts);
+  } catch (e) {
+    await src.cancel(e);
+    throw e;
+  }
+}
+
+async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<ReceiveResult> {
+  const reader = await StreamReader.open(src, { key: opts.key });
+  const header = reader.header;
+  const diff = (header.flags & STREAM_FLAG_DIFF) !== 0;
+  const expect = opts.base?.ramBytes ?? opts.expectRamBytes;
+  if (expect !== undefined && expect !== header.ramBytes) {
+    throw new StreamError(
+      `Stream is for ${formatBytes(header.ramBytes)} of RAM but the destination has ${formatBytes(expect)}`,
+    );
+  }
+  if (diff && !opts.base) {
+    throw new StreamError(
+      "Stream is a diff snapshot: restore its base snapshot first and apply it onto that VM",
+    );
+  }
+  const pages = header.ramBytes / PAGE_SIZE;
+  const staging = new PageStaging(pages);
+  const sections: StateSection[] = [];
+  const names = new Set<string>();
+  let descriptors = 0;
+  let rounds = 0;
+  for (;;) {
+    const rec = await reader.next();
+    if (rec === null) break;
+    switch (rec.type) {
+      case RECORD_RAM_PAGES:
+        descriptors += decodeRamPages(rec, pages, staging);
+        break;
+      case RECORD_STATE_SECTION: {
+        const s = decodeSection(rec);
+        if (names.has(s.name)) {
+          throw new StreamError(`Bad record ${rec.index} (state-section): section "${s.name}" appears twice`);
+        }
+        names.add(s.name);
+        sections.push(s);
+        break;
+      }
+      case RECORD_ROUND:
+        decodeRound(rec);
+        rounds++;
+        break;
+      case RECORD_END: {
+        const end = decodeEnd(rec);
+        if (end.records !== rec.index || end.pages !== descriptors || end.sections !== sections.length) {
+          throw new StreamError(
+            `End record does not match the stream: it announces ${end.records} records, ${end.pages} pages, ` +
+              `${end.sections} sections; received ${rec.index}, ${descriptors}, ${sections.length}`,
+          );
+        }
+        break;
+      }
+      default:
+        if ((rec.flags & RECORD_FLAG_OPTIONAL) === 0) {
+          throw new StreamError(
+            `Unknown mandatory record type ${rec.type} (record ${rec.index} at offset ${rec.offset}): ` +
+              `this reader knows ${[1, 2, 3, 4].map(recordTypeName).join(", ")}`,
+          );
+        }
+    }
+  }
+  if (!(await src.atEnd())) {
+    throw new StreamError(`Unexpected bytes after the end record at offset ${reader.offset}`);
+  }
+  if (!diff) {
+    const missing = staging.firstMissing();
+    if (missing >= 0) {
+      throw new StreamError(
+        `Stream is incomplete: page ${missing} never arrived (${staging.received()} of ${pages} pages received)`,
+      );
+    }
+  }
+  // Everything verified: only now build (or touch) the destination VM.
+  const vm = opts.base ?? opts.createVm(header);
+  if (vm.ramBytes !== header.ramBytes) {
+    throw new DestinationRefusedError(
+      `Destination VM has ${formatBytes(vm.ramBytes)} of RAM but the stream is for ${
+        formatBytes(header.ramBytes)
+      }`,
+    );
+  }
+  staging.applyTo(vm, diff);
+  try {
+    vm.restoreState(sections);
+  } catch (e) {
+    throw new DestinationRefusedError(`Destination refused the VM state: ${(e as Error).message}`);
+  }
+  return {
+    vm,
+    header,
+    records: reader.records,
+    bytes: reader.offset,
+    pages: descriptors,
+    rounds,
+    sections: sections.map((s) => s.name),
+  };
+}
