@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import {
+  checkElfs,
+  checkNative,
+  haveGcc,
+  type Manifest,
+  parseSize,
+  readManifest,
+  REPO_ROOT,
+} from "../../guests/build.ts";
+
+const gcc = await haveGcc();
+const manifest: Manifest = await readManifest();
+
+/** Whether a program can be run (objdump for the SSE check). */
+async function have(cmd: string): Promise<boolean> {
+  try {
+    return (await new Deno.Command(cmd, { args: ["--version"], stdout: "null", stderr: "null" }).output())
+      .success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("readManifest() names an existing ELF and expected file for every run", async () => {
+  assert.ok(manifest.runs.length > 0);
+  for (const run of manifest.runs) {
+    const elf = await Deno.stat(`${REPO_ROOT}/${run.elf}`);
+    assert.ok(elf.isFile && elf.size > 0, `${run.elf} missing`);
+    const expected = await Deno.readTextFile(`${REPO_ROOT}/${run.expected}`);
+    assert.ok(expected.length > 0, `${run.expected} is empty`);
+    assert.ok(Number.isInteger(run.exitCode) && run.exitCode >= 0 && run.exitCode < 256, run.name);
+  }
+  const used = new Set(manifest.runs.map((r) => r.build));
+  for (const key of Object.keys(manifest.builds)) assert.ok(used.has(key), `build ${key} has no run`);
+});
+
+Deno.test("parseSize() accepts plain, K, M and G sizes and rejects the rest", () => {
+  const good: [string, number][] = [["4096", 4096], ["1K", 1024], ["64M", 64 << 20], ["1g", 1 << 30]];
+  for (const [text, bytes] of good) assert.equal(parseSize(text), bytes, text);
+  for (const bad of ["", "12Q", "-1M", "1.5M", "M"]) assert.throws(() => parseSize(bad), RangeError, bad);
+});
+
+Deno.test("guest ELFs are ELF64 x86-64 executables loaded at or above 1 MiB (boot protocol v1)", async () => {
+  for (const build of Object.values(manifest.builds)) {
+    const bytes = await Deno.readFile(`${REPO_ROOT}/${build.elf}`);
+    const v = new DataView(bytes.buffer);
+    assert.deepEqual([...bytes.subarray(0, 4)], [0x7f, 0x45, 0x4c, 0x46], `${build.elf}: ELF magic`);
+    assert.equal(bytes[4], 2, `${build.elf}: ELFCLASS64`);
+    assert.equal(bytes[5], 1, `${build.elf}: little-endian`);
+    assert.equal(v.getUint16(16, true), 2, `${build.elf}: ET_EXEC`);
+    assert.equal(v.getUint16(18, true), 62, `${build.elf}: EM_X86_64`);
+    const phoff = Number(v.getBigUint64(32, true));
+    const phentsize = v.getUint16(54, true);
+    const phnum = v.getUint16(56, true);
+    let loads = 0;
+    for (let i = 0; i < phnum; i++) {
+      const ph = phoff + i * phentsize;
+      if (v.getUint32(ph, true) !== 1) continue; // PT_LOAD
+      loads++;
+      const vaddr = v.getBigUint64(ph + 16, true);
+      assert.ok(vaddr >= 0x100000n, `${build.elf}: PT_LOAD at 0x${vaddr.toString(16)} is below 1 MiB`);
+    }
+    assert.ok(loads > 0, `${build.elf}: no PT_LOAD segment`);
+  }
+});
+
+Deno.test({
+  name: "guest ELFs contain no SSE/AVX register (built with -mgeneral-regs-only)",
+  ignore: !(await have("objdump")),
+  fn: async () => {
+    const elfs = [...new Set(Object.values(manifest.builds).map((b) => `${REPO_ROOT}/${b.elf}`))];
+    const out = await new Deno.Command("objdump", { args: ["-d", "--no-show-raw-insn", ...elfs] }).output();
+    assert.ok(out.success);
+    const text = new TextDecoder().decode(out.stdout);
+    const simd = text.split("\n").filter((l) => /%[xyz]mm\d|%mm\d/.test(l));
+    assert.deepEqual(simd, []);
+  },
+});
+
+Deno.test({
+  name: "checkElfs() finds every committed guest ELF equal to a fresh gcc build",
+  ignore: !gcc,
+  fn: async () => {
+    assert.deepEqual(await checkElfs(manifest), []);
+  },
+});
+
+Deno.test({
+  name: "checkNative() finds every native build's output equal to the committed expected output",
+  ignore: !gcc,
+  fn: async () => {
+    assert.deepEqual(await checkNative(manifest), []);
+  },
+});
+
+/** A copy of guests/ in a temp dir, with a manifest reduced to the hello build and its run. */
+async function helloCopy(): Promise<{ root: string; small: Manifest }> {
+  const root = await Deno.makeTempDir({ prefix: "hvsim-guests-test-" });
+  await new Deno.Command("cp", { args: ["-r", `${REPO_ROOT}/guests`, `${root}/guests`] }).output();
+  const small: Manifest = {
+    version: 1,
+    builds: { hello: manifest.builds.hello },
+    runs: manifest.runs.filter((r) => r.name === "hello"),
+  };
+  return { root, small };
+}
+
+Deno.test({
+  name: "checkElfs() reports a committed ELF that differs from its sources",
+  ignore: !gcc,
+  fn: async () => {
+    const { root, small } = await helloCopy();
+    try {
+      const path = `${root}/${small.builds.hello.elf}`;
+      const bytes = await Deno.readFile(path);
+      bytes[bytes.length - 1] ^= 1;
+      await Deno.writeFile(path, bytes);
+      const problems = await checkElfs(small, root);
+      assert.equal(problems.length, 1);
+      assert.match(problems[0], /guests\/build\/hello\.elf differs/);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "checkNative() reports an expected file that the native build does not print",
+  ignore: !gcc,
+  fn: async () => {
+    const { root, small } = await helloCopy();
+    try {
+      const expected = `${root}/${small.runs[0].expected}`;
+      await Deno.writeTextFile(expected, (await Deno.readTextFile(expected)).replace("Hello", "Jello"));
+      assert.deepEqual(await checkNative(small, root), [
+        `hello: native output differs from ${small.runs[0].expected}`,
+      ]);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+if (!gcc) console.warn("tests/guests: gcc not found; skipping the rebuild and native-oracle checks");
