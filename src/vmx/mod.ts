@@ -8,3 +8,6 @@ export * from "./fields.ts";
 export * from "./vmcs.ts";
 export * from "./controls.ts";
 export * from "./capabilities.ts";
+export * from "./access_rights.ts";
+export * from "./exit_reasons.ts";
+export * from "./qualifications.ts";

@@ -1,0 +1,342 @@
+/**
+ * Formats of VM-exit information: exit qualifications (I/O, control-register and debug-register
+ * accesses, EPT violations, VM-entry failures), interruption-information fields (VM-exit,
+ * IDT-vectoring, VM-entry) and the VM-exit instruction-information field for INS/OUTS.
+ * Layouts from reference §6; every encoder/decoder pair round-trips.
+ *
+ * @module
+ */
+
+// ---------------------------------------------------------------------------------------------
+// I/O instructions, exit reason 30 (reference §6.1; SDM Vol. 3, Table 27-5).
+
+/** I/O qualification bits 2:0: size of access minus 1 (reference §6.1). */
+export const IO_QUAL_SIZE_MASK = 0x7;
+/** I/O qualification bit 3: direction, 1 = IN (reference §6.1). */
+export const IO_QUAL_IN = 0x8;
+/** I/O qualification bit 4: string instruction (reference §6.1). */
+export const IO_QUAL_STRING = 0x10;
+/** I/O qualification bit 5: REP prefixed (reference §6.1). */
+export const IO_QUAL_REP = 0x20;
+/** I/O qualification bit 6: operand encoding, 1 = immediate port (reference §6.1). */
+export const IO_QUAL_IMMEDIATE = 0x40;
+/** I/O qualification bits 31:16: port number (reference §6.1). */
+export const IO_QUAL_PORT_SHIFT = 16;
+
+/** Decoded I/O-instruction exit qualification. */
+export interface IoQualification {
+  /** Access size in bytes. */
+  size: 1 | 2 | 4;
+  /** True for IN/INS, false for OUT/OUTS. */
+  in: boolean;
+  /** True for INS/OUTS. */
+  string: boolean;
+  /** True if REP prefixed. */
+  rep: boolean;
+  /** True if the port is an immediate operand, false if it is in DX. */
+  immediate: boolean;
+  /** Port number 0-0xFFFF. */
+  port: number;
+}
+
+/**
+ * Encodes an I/O exit qualification (reference §6.1).
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { encodeIoQualification } from "./qualifications.ts";
+ * // OUT DX, AL to port 0xE9
+ * equal(encodeIoQualification({ size: 1, in: false, string: false, rep: false, immediate: false, port: 0xe9 }), 0xe90000);
+ * ```
+ */
+export function encodeIoQualification(q: IoQualification): number {
+  return (((q.port & 0xffff) << IO_QUAL_PORT_SHIFT) | (q.size - 1) | (q.in ? IO_QUAL_IN : 0) |
+    (q.string ? IO_QUAL_STRING : 0) | (q.rep ? IO_QUAL_REP : 0) | (q.immediate ? IO_QUAL_IMMEDIATE : 0)) >>>
+    0;
+}
+
+/** Decodes an I/O exit qualification; throws a RangeError for a size code other than 0, 1 or 3. */
+export function decodeIoQualification(qualification: number): IoQualification {
+  const code = qualification & IO_QUAL_SIZE_MASK;
+  if (code !== 0 && code !== 1 && code !== 3) {
+    throw new RangeError(
+      `I/O exit qualification has size code ${code}: expected 0, 1 or 3 (1, 2 or 4 bytes)`,
+    );
+  }
+  return {
+    size: (code + 1) as 1 | 2 | 4,
+    in: (qualification & IO_QUAL_IN) !== 0,
+    string: (qualification & IO_QUAL_STRING) !== 0,
+    rep: (qualification & IO_QUAL_REP) !== 0,
+    immediate: (qualification & IO_QUAL_IMMEDIATE) !== 0,
+    port: (qualification >>> IO_QUAL_PORT_SHIFT) & 0xffff,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Control-register accesses, exit reason 28 (reference §6.3; SDM Vol. 3, Table 27-3).
+
+/** CR-access type 0: MOV to CR (reference §6.3). */
+export const CR_ACCESS_MOV_TO_CR = 0;
+/** CR-access type 1: MOV from CR (reference §6.3). */
+export const CR_ACCESS_MOV_FROM_CR = 1;
+/** CR-access type 2: CLTS (reference §6.3). */
+export const CR_ACCESS_CLTS = 2;
+/** CR-access type 3: LMSW (reference §6.3). */
+export const CR_ACCESS_LMSW = 3;
+
+/** Decoded control-register-access exit qualification. */
+export interface CrAccessQualification {
+  /** Control register: 0, 3, 4 or 8 (0 for CLTS and LMSW). Bits 3:0. */
+  cr: number;
+  /** CR_ACCESS_MOV_TO_CR, CR_ACCESS_MOV_FROM_CR, CR_ACCESS_CLTS or CR_ACCESS_LMSW. Bits 5:4. */
+  accessType: number;
+  /** LMSW operand is memory (bit 6). */
+  lmswMemory: boolean;
+  /** General-purpose register of MOV CR, 0 = RAX ... 15 = R15 (bits 11:8). */
+  gpr: number;
+  /** LMSW source data (bits 31:16). */
+  lmswData: number;
+}
+
+/** Encodes a control-register-access exit qualification (reference §6.3). */
+export function encodeCrAccessQualification(q: CrAccessQualification): number {
+  return ((q.cr & 0xf) | ((q.accessType & 3) << 4) | (q.lmswMemory ? 0x40 : 0) | ((q.gpr & 0xf) << 8) |
+    ((q.lmswData & 0xffff) << 16)) >>> 0;
+}
+
+/** Decodes a control-register-access exit qualification; the CR number is bits 3:0 (reference §11.1). */
+export function decodeCrAccessQualification(qualification: number): CrAccessQualification {
+  return {
+    cr: qualification & 0xf,
+    accessType: (qualification >>> 4) & 3,
+    lmswMemory: (qualification & 0x40) !== 0,
+    gpr: (qualification >>> 8) & 0xf,
+    lmswData: (qualification >>> 16) & 0xffff,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// MOV DR, exit reason 29 (reference §6.3, "Related").
+
+/** Decoded MOV-DR exit qualification. */
+export interface DrAccessQualification {
+  /** Debug register number (bits 2:0). */
+  dr: number;
+  /** True for MOV from DR, false for MOV to DR (bit 4). */
+  fromDr: boolean;
+  /** General-purpose register (bits 11:8). */
+  gpr: number;
+}
+
+/** Encodes a MOV-DR exit qualification (reference §6.3). */
+export function encodeDrAccessQualification(q: DrAccessQualification): number {
+  return (q.dr & 7) | (q.fromDr ? 0x10 : 0) | ((q.gpr & 0xf) << 8);
+}
+
+/** Decodes a MOV-DR exit qualification (reference §6.3). */
+export function decodeDrAccessQualification(qualification: number): DrAccessQualification {
+  return { dr: qualification & 7, fromDr: (qualification & 0x10) !== 0, gpr: (qualification >>> 8) & 0xf };
+}
+
+// ---------------------------------------------------------------------------------------------
+// EPT violations, exit reason 48 (reference §6.2; SDM Vol. 3, Table 27-7).
+
+/** EPT-violation qualification bit 0: the access was a data read (reference §6.2). */
+export const EPT_VIOLATION_READ = 0x1;
+/** EPT-violation qualification bit 1: the access was a data write (reference §6.2). */
+export const EPT_VIOLATION_WRITE = 0x2;
+/** EPT-violation qualification bit 2: the access was an instruction fetch (reference §6.2). */
+export const EPT_VIOLATION_FETCH = 0x4;
+/** EPT-violation qualification bit 3: AND of the R bits of the walked entries (reference §6.2). */
+export const EPT_VIOLATION_READABLE = 0x8;
+/** EPT-violation qualification bit 4: AND of the W bits of the walked entries (reference §6.2). */
+export const EPT_VIOLATION_WRITABLE = 0x10;
+/** EPT-violation qualification bit 5: AND of the X bits of the walked entries (reference §6.2). */
+export const EPT_VIOLATION_EXECUTABLE = 0x20;
+/** EPT-violation qualification bit 6: AND of user-execute bits with mode-based control (reference §6.2). */
+export const EPT_VIOLATION_USER_EXECUTABLE = 0x40;
+/** EPT-violation qualification bit 7: guest-linear-address field is valid (reference §6.2). */
+export const EPT_VIOLATION_LINEAR_VALID = 0x80;
+/** EPT-violation qualification bit 8: access to the final translation, not a paging entry (reference §6.2). */
+export const EPT_VIOLATION_FINAL_TRANSLATION = 0x100;
+/** EPT-violation qualification bit 12: NMI unblocking due to IRET (reference §6.2). */
+export const EPT_VIOLATION_NMI_UNBLOCKING = 0x1000;
+
+/** Decoded EPT-violation exit qualification. */
+export interface EptViolationQualification {
+  /** Bit 0: data read. */
+  read: boolean;
+  /** Bit 1: data write. */
+  write: boolean;
+  /** Bit 2: instruction fetch. */
+  fetch: boolean;
+  /** Bit 3: readable through every entry walked. */
+  readable: boolean;
+  /** Bit 4: writable through every entry walked. */
+  writable: boolean;
+  /** Bit 5: executable through every entry walked. */
+  executable: boolean;
+  /** Bit 7: GUEST_LINEAR_ADDRESS is valid. */
+  linearValid: boolean;
+  /** Bit 8: the access was to the final translation (only meaningful with bit 7). */
+  finalTranslation: boolean;
+  /** Bit 12: NMI unblocking due to IRET. */
+  nmiUnblocking: boolean;
+}
+
+/**
+ * Encodes an EPT-violation exit qualification (reference §6.2).
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { encodeEptViolationQualification } from "./qualifications.ts";
+ * // A write to a read-only, executable page, linear address valid, final translation.
+ * equal(encodeEptViolationQualification({ read: false, write: true, fetch: false, readable: true, writable: false,
+ *   executable: true, linearValid: true, finalTranslation: true, nmiUnblocking: false }), 0x1aa);
+ * ```
+ */
+export function encodeEptViolationQualification(q: EptViolationQualification): number {
+  return (q.read ? EPT_VIOLATION_READ : 0) | (q.write ? EPT_VIOLATION_WRITE : 0) |
+    (q.fetch ? EPT_VIOLATION_FETCH : 0) | (q.readable ? EPT_VIOLATION_READABLE : 0) |
+    (q.writable ? EPT_VIOLATION_WRITABLE : 0) | (q.executable ? EPT_VIOLATION_EXECUTABLE : 0) |
+    (q.linearValid ? EPT_VIOLATION_LINEAR_VALID : 0) |
+    (q.finalTranslation ? EPT_VIOLATION_FINAL_TRANSLATION : 0) |
+    (q.nmiUnblocking ? EPT_VIOLATION_NMI_UNBLOCKING : 0);
+}
+
+/** Decodes an EPT-violation exit qualification (reference §6.2). */
+export function decodeEptViolationQualification(qualification: number): EptViolationQualification {
+  return {
+    read: (qualification & EPT_VIOLATION_READ) !== 0,
+    write: (qualification & EPT_VIOLATION_WRITE) !== 0,
+    fetch: (qualification & EPT_VIOLATION_FETCH) !== 0,
+    readable: (qualification & EPT_VIOLATION_READABLE) !== 0,
+    writable: (qualification & EPT_VIOLATION_WRITABLE) !== 0,
+    executable: (qualification & EPT_VIOLATION_EXECUTABLE) !== 0,
+    linearValid: (qualification & EPT_VIOLATION_LINEAR_VALID) !== 0,
+    finalTranslation: (qualification & EPT_VIOLATION_FINAL_TRANSLATION) !== 0,
+    nmiUnblocking: (qualification & EPT_VIOLATION_NMI_UNBLOCKING) !== 0,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// VM-entry failure (exit reason 33 with bit 31) qualifications (reference §6.7).
+
+/** Entry-failure qualification 0: default (reference §6.7). */
+export const ENTRY_FAILURE_DEFAULT = 0;
+/** Entry-failure qualification 2: PDPTE loading failed (reference §6.7). */
+export const ENTRY_FAILURE_PDPTE = 2;
+/** Entry-failure qualification 3: NMI injection into a guest blocking events by STI (reference §6.7). */
+export const ENTRY_FAILURE_NMI_INJECTION = 3;
+/** Entry-failure qualification 4: invalid VMCS link pointer (reference §6.7). */
+export const ENTRY_FAILURE_VMCS_LINK_POINTER = 4;
+
+// ---------------------------------------------------------------------------------------------
+// Interruption information: VM-exit (0x4404), IDT-vectoring (0x4408), VM-entry (0x4016)
+// (reference §6.4-6.6; SDM Vol. 3, Tables 24-15/24-16 and 24-17).
+
+/** Interruption type 0: external interrupt (reference §6.4). */
+export const INTR_TYPE_EXTERNAL_INTERRUPT = 0;
+/** Interruption type 1: reserved (reference §6.6). */
+export const INTR_TYPE_RESERVED = 1;
+/** Interruption type 2: NMI (reference §6.4). */
+export const INTR_TYPE_NMI = 2;
+/** Interruption type 3: hardware exception (reference §6.4). */
+export const INTR_TYPE_HARDWARE_EXCEPTION = 3;
+/** Interruption type 4: software interrupt, INT n (reference §6.5). */
+export const INTR_TYPE_SOFTWARE_INTERRUPT = 4;
+/** Interruption type 5: privileged software exception, INT1 (reference §6.5). */
+export const INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION = 5;
+/** Interruption type 6: software exception, INT3 / INTO (reference §6.4). */
+export const INTR_TYPE_SOFTWARE_EXCEPTION = 6;
+/** Interruption type 7: other event, e.g. pending MTF (reference §6.6). */
+export const INTR_TYPE_OTHER_EVENT = 7;
+
+/** Interruption-information bits 7:0: vector (reference §6.4). */
+export const INTR_INFO_VECTOR_MASK = 0xff;
+/** Interruption-information bits 10:8: type (reference §6.4). */
+export const INTR_INFO_TYPE_SHIFT = 8;
+/** Interruption-information bit 11: error code valid / deliver error code (reference §6.4, §6.6). */
+export const INTR_INFO_ERROR_CODE = 0x800;
+/** Interruption-information bit 12: NMI unblocking due to IRET (reference §6.4). */
+export const INTR_INFO_NMI_UNBLOCKING = 0x1000;
+/** Interruption-information bits 30:12 that VM-entry requires to be 0 (reference §6.6). */
+export const INTR_INFO_ENTRY_RESERVED_MASK = 0x7ffff000;
+/** Interruption-information bit 31: valid (reference §6.4). */
+export const INTR_INFO_VALID = 0x80000000;
+
+/** Decoded interruption-information field. */
+export interface InterruptionInfo {
+  /** Vector 0-255. */
+  vector: number;
+  /** One of the INTR_TYPE_* values. */
+  type: number;
+  /** Bit 11: error code valid (exit) / deliver error code (entry). */
+  errorCode: boolean;
+  /** Bit 12: NMI unblocking due to IRET (VM-exit interruption information only). */
+  nmiUnblocking: boolean;
+  /** Bit 31: valid. */
+  valid: boolean;
+}
+
+/**
+ * Encodes an interruption-information field (reference §6.4-6.6).
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { encodeInterruptionInfo, INTR_TYPE_HARDWARE_EXCEPTION } from "./qualifications.ts";
+ * // #PF with error code
+ * equal(encodeInterruptionInfo({ vector: 14, type: INTR_TYPE_HARDWARE_EXCEPTION, errorCode: true,
+ *   nmiUnblocking: false, valid: true }), 0x80000b0e);
+ * ```
+ */
+export function encodeInterruptionInfo(i: InterruptionInfo): number {
+  return ((i.vector & INTR_INFO_VECTOR_MASK) | ((i.type & 7) << INTR_INFO_TYPE_SHIFT) |
+    (i.errorCode ? INTR_INFO_ERROR_CODE : 0) | (i.nmiUnblocking ? INTR_INFO_NMI_UNBLOCKING : 0) |
+    (i.valid ? INTR_INFO_VALID : 0)) >>> 0;
+}
+
+/** Decodes an interruption-information field (reference §6.4-6.6). */
+export function decodeInterruptionInfo(info: number): InterruptionInfo {
+  return {
+    vector: info & INTR_INFO_VECTOR_MASK,
+    type: (info >>> INTR_INFO_TYPE_SHIFT) & 7,
+    errorCode: (info & INTR_INFO_ERROR_CODE) !== 0,
+    nmiUnblocking: (info & INTR_INFO_NMI_UNBLOCKING) !== 0,
+    valid: (info & INTR_INFO_VALID) !== 0,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// VM-exit instruction information for INS/OUTS (0x440E), reported when IA32_VMX_BASIC[54] = 1.
+// The reference only says it carries the address size and segment (§6.1); the bit positions
+// below are SDM Vol. 3 Table 27-8 ("Format of the VM-Exit Instruction-Information Field as Used
+// for INS and OUTS"): bits 9:7 address size (0 = 16, 1 = 32, 2 = 64 bit), bits 17:15 segment
+// register (0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS; undefined for INS, which always uses ES).
+
+/** Decoded INS/OUTS instruction information. */
+export interface InsOutsInstructionInfo {
+  /** Address size of the string operand in bits. */
+  addressSize: 16 | 32 | 64;
+  /** Segment register of the source operand: 0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS. */
+  segment: number;
+}
+
+/** Encodes INS/OUTS VM-exit instruction information (SDM Vol. 3, Table 27-8). */
+export function encodeInsOutsInstructionInfo(i: InsOutsInstructionInfo): number {
+  const size = i.addressSize === 16 ? 0 : i.addressSize === 32 ? 1 : 2;
+  return (size << 7) | ((i.segment & 7) << 15);
+}
+
+/** Decodes INS/OUTS VM-exit instruction information; throws a RangeError for address-size code 3. */
+export function decodeInsOutsInstructionInfo(info: number): InsOutsInstructionInfo {
+  const code = (info >>> 7) & 7;
+  if (code > 2) {
+    throw new RangeError(`Instruction information has address-size code ${code}: expected 0, 1 or 2`);
+  }
+  return { addressSize: code === 0 ? 16 : code === 1 ? 32 : 64, segment: (info >>> 15) & 7 };
+}
