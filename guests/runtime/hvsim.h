@@ -17,6 +17,9 @@ typedef unsigned char u8;
 typedef unsigned short u16;
 typedef unsigned int u32;
 typedef unsigned long u64;
+typedef signed char i8;
+typedef short i16;
+typedef int i32;
 typedef long i64;
 typedef unsigned long size_t;
 
