@@ -1,0 +1,99 @@
+/**
+ * The decoded-instruction cache: straight-line blocks of decoded instructions keyed by the
+ * host-physical address of their first byte. A store into a page that holds decoded code drops
+ * every block with bytes in that page (self-modifying code).
+ *
+ * @module
+ */
+
+import type { Cpu } from "./cpu.ts";
+import type { Insn } from "./insn.ts";
+
+/** A straight-line run of decoded instructions. */
+export interface Block {
+  /** Host-physical address of the first byte. */
+  readonly hpa: number;
+  /** The instructions, in order. */
+  readonly insns: Insn[];
+}
+
+/** Decodes one instruction at linear `lin`; `limit` is the last linear address it may read (or Infinity). */
+export type DecodeFn = (cpu: Cpu, lin: number, limit: number) => Insn | null;
+
+/** Longest block, in instructions. */
+export const MAX_BLOCK = 64;
+
+/** Blocks by host-physical address, with per-page bookkeeping for invalidation. */
+export class BlockCache {
+  private readonly map = new Map<number, Block>();
+  private readonly code: Uint8Array;
+  private readonly pageBlocks = new Map<number, number[]>();
+  /** Number of blocks decoded so far (statistics). */
+  decoded = 0;
+  /** Number of page invalidations caused by stores into code (statistics). */
+  invalidations = 0;
+
+  constructor(memBytes: number) {
+    this.code = new Uint8Array(Math.ceil(memBytes / 4096) + 1);
+  }
+
+  /** The block starting at host-physical `hpa`, if decoded. */
+  lookup(hpa: number): Block | undefined {
+    return this.map.get(hpa);
+  }
+
+  /** Whether host page of `hpa` holds decoded code. */
+  hasCode(hpa: number): boolean {
+    return this.code[Math.floor(hpa / 4096)] !== 0;
+  }
+
+  /** Drops every block with bytes in the host page of `hpa`. */
+  invalidatePage(hpa: number): void {
+    const page = Math.floor(hpa / 4096);
+    const list = this.pageBlocks.get(page);
+    this.code[page] = 0;
+    if (!list) return;
+    this.pageBlocks.delete(page);
+    this.invalidations++;
+    for (const start of list) this.map.delete(start);
+  }
+
+  /** Drops everything (after a restore or a change of the physical map). */
+  clear(): void {
+    this.map.clear();
+    this.pageBlocks.clear();
+    this.code.fill(0);
+  }
+
+  /** Decodes a block at the CPU's RIP (linear `lin`) and caches it. */
+  decodeAt(cpu: Cpu, lin: number, decode: DecodeFn): Block {
+    const hpa = cpu.fetchAddress(lin);
+    const insns: Insn[] = [];
+    const pageEnd = lin - (lin & 0xfff) + 4095;
+    const pages = new Set<number>();
+    let at = lin;
+    for (;;) {
+      const first = insns.length === 0;
+      const insn = decode(cpu, at, first ? Infinity : pageEnd);
+      if (insn === null) break;
+      pages.add(Math.floor(cpu.fetchAddress(at) / 4096));
+      pages.add(Math.floor(cpu.fetchAddress(at + insn.len - 1) / 4096));
+      insns.push(insn);
+      at += insn.len;
+      if (insn.ends || insns.length >= MAX_BLOCK || at > pageEnd) break;
+    }
+    const block: Block = { hpa, insns };
+    this.map.set(hpa, block);
+    for (const p of pages) {
+      if (this.code[p] === 0) {
+        this.code[p] = 1;
+        cpu.dropWriteEntries(p * 4096);
+      }
+      let list = this.pageBlocks.get(p);
+      if (!list) this.pageBlocks.set(p, list = []);
+      list.push(hpa);
+    }
+    this.decoded++;
+    return block;
+  }
+}

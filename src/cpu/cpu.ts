@@ -1,0 +1,1199 @@
+/**
+ * The x86-64 processor: architectural state, memory access through a software TLB, 4-level
+ * paging, exception delivery through the 64-bit IDT, and the run loop over cached decoded blocks.
+ *
+ * The CPU runs as VMX non-root operation does: it stops with an Intel basic exit reason
+ * (SDM Vol. 3 App. C) whenever the hypervisor must act (I/O, CPUID, HLT, triple fault, ...), or
+ * with {@linkcode STOP_BUDGET} when its instruction budget (virtual time) runs out.
+ *
+ * @module
+ */
+
+import { Flags } from "./flags.ts";
+import { Insn } from "./insn.ts";
+import { BlockCache } from "./blocks.ts";
+import { decode } from "./decoder.ts";
+import {
+  CF,
+  CR0_PG,
+  CR0_WP,
+  CR4_PGE,
+  DF,
+  EFER_LMA,
+  EFER_NXE,
+  EXC_DF,
+  EXC_GP,
+  EXC_PF,
+  EXC_SS,
+  EXC_UD,
+  FLAG_FIXED1,
+  IF,
+  NT,
+  pushesErrorCode,
+  RF,
+  RSP,
+  SEG_CS,
+  SEG_FS,
+  SEG_GS,
+  SEG_LDTR,
+  SEG_SS,
+  SEG_TR,
+  TF,
+  VM,
+} from "./registers.ts";
+
+/** `run()` stopped because the instruction budget ran out. */
+export const STOP_BUDGET = -1;
+/** `run()` stopped because of a defect in the simulator itself (see {@linkcode Cpu.internalError}). */
+export const STOP_INTERNAL = -2;
+
+/** Exit reason: exception or NMI (SDM Vol. 3 App. C). */
+export const EXIT_EXCEPTION = 0;
+/** Exit reason: external interrupt. */
+export const EXIT_EXTERNAL_INTERRUPT = 1;
+/** Exit reason: triple fault. */
+export const EXIT_TRIPLE_FAULT = 2;
+/** Exit reason: interrupt window. */
+export const EXIT_INTERRUPT_WINDOW = 7;
+/** Exit reason: CPUID. */
+export const EXIT_CPUID = 10;
+/** Exit reason: HLT. */
+export const EXIT_HLT = 12;
+/** Exit reason: INVLPG. */
+export const EXIT_INVLPG = 14;
+/** Exit reason: RDTSC. */
+export const EXIT_RDTSC = 16;
+/** Exit reason: VMCALL. */
+export const EXIT_VMCALL = 18;
+/** Exit reason: control-register access. */
+export const EXIT_CR_ACCESS = 28;
+/** Exit reason: I/O instruction. */
+export const EXIT_IO = 30;
+/** Exit reason: RDMSR. */
+export const EXIT_RDMSR = 31;
+/** Exit reason: WRMSR. */
+export const EXIT_WRMSR = 32;
+/** Exit reason: EPT violation. */
+export const EXIT_EPT_VIOLATION = 48;
+/** Exit reason: EPT misconfiguration. */
+export const EXIT_EPT_MISCONFIG = 49;
+/** Exit reason: RDTSCP. */
+export const EXIT_RDTSCP = 51;
+/** Exit reason: VMX-preemption timer expired. */
+export const EXIT_PREEMPTION_TIMER = 52;
+/** Exit reason: page-modification log full. */
+export const EXIT_PML_FULL = 62;
+/** Exit reason: RDRAND. */
+export const EXIT_RDRAND = 57;
+/** Exit reason: RDSEED. */
+export const EXIT_RDSEED = 61;
+
+/** Access kind: data read. */
+export const ACC_READ = 0;
+/** Access kind: data write. */
+export const ACC_WRITE = 1;
+/** Access kind: instruction fetch. */
+export const ACC_FETCH = 2;
+
+/** Thrown inside the CPU to abandon the current instruction; caught by the run loop. */
+class Signal {
+  constructor(readonly name: string) {}
+}
+/** The instruction raised an exception (details in `Cpu.excVector` ...). */
+const FAULT = new Signal("fault");
+/** The instruction caused a VM exit (details in `Cpu.exitReason` ...). */
+const EXIT = new Signal("exit");
+
+/**
+ * Second-level address translation, as the VMX layer provides it (EPT), or the identity when
+ * the guest runs without it. `translate` returns the host-physical address of `gpa` or stops
+ * the CPU with an EPT exit through {@linkcode Cpu.vmExit}.
+ */
+export interface GuestPhysicalMap {
+  /** Host-physical address for guest-physical `gpa`; may call `cpu.vmExit(...)` (throws). */
+  translate(cpu: Cpu, gpa: number, access: number, gla: number, paging: boolean): number;
+  /** Whether writes to the page of `gpa` may bypass this map until the next invalidation (D flag set). */
+  writeCached(gpa: number): boolean;
+}
+
+/** Guest-physical = host-physical offset `base`, bounded by `size`; no tracking. */
+export class IdentityMap implements GuestPhysicalMap {
+  constructor(readonly base: number, readonly size: number) {}
+  translate(cpu: Cpu, gpa: number, access: number, gla: number): number {
+    if (gpa < 0 || gpa >= this.size) cpu.badPhysical(gpa, access, gla);
+    return this.base + gpa;
+  }
+  writeCached(): boolean {
+    return true;
+  }
+}
+
+const EFER_SCE_BIT = 1;
+
+/** MSRs kept as plain values, with their reset values (SDM Vol. 4). */
+const MSR_DEFAULTS = new Map<number, bigint>([
+  [0x1b, 0xfee00900n], // IA32_APIC_BASE: BSP, xAPIC enabled, base 0xfee00000
+  [0x174, 0n], // IA32_SYSENTER_CS
+  [0x175, 0n], // IA32_SYSENTER_ESP
+  [0x176, 0n], // IA32_SYSENTER_EIP
+  [0x277, 0x0007040600070406n], // IA32_PAT
+  [0xc0000081, 0n], // IA32_STAR
+  [0xc0000082, 0n], // IA32_LSTAR
+  [0xc0000083, 0n], // IA32_CSTAR
+  [0xc0000084, 0n], // IA32_FMASK
+  [0xc0000103, 0n], // IA32_TSC_AUX
+]);
+
+const TLB_BITS = 12;
+const TLB_SIZE = 1 << TLB_BITS;
+const TLB_MASK = TLB_SIZE - 1;
+const TWO32 = 4294967296;
+
+/** One x86-64 logical processor. */
+export class Cpu {
+  /** Host-physical memory (guest RAM lives in it at the place the physical map says). */
+  readonly mem: Uint8Array;
+  /** Little-endian view of {@linkcode mem}. */
+  readonly dv: DataView;
+  /** Guest-physical to host-physical translation. */
+  phys: GuestPhysicalMap;
+
+  /** General registers as 32-bit halves: low of r at [2r], high at [2r+1]. */
+  readonly gpr = new Uint32Array(32);
+  /** RIP, as a canonical linear address held as a signed number. */
+  rip = 0;
+  /** RIP of the next instruction while one executes; branches set it. */
+  nrip = 0;
+  /** RFLAGS with lazily evaluated arithmetic flags. */
+  readonly fl = new Flags();
+
+  /** Segment selectors (SEG_ES .. SEG_TR). */
+  readonly segSel = new Uint16Array(8);
+  /** Segment bases (canonical linear addresses as signed numbers). */
+  readonly segBase = new Float64Array(8);
+  /** Segment limits. */
+  readonly segLimit = new Uint32Array(8);
+  /** Segment access rights in the VMCS format (SDM Vol. 3 §24.4.1; bit 16 = unusable). */
+  readonly segAr = new Uint32Array(8);
+  /** GDTR base. */
+  gdtrBase = 0;
+  /** GDTR limit. */
+  gdtrLimit = 0;
+  /** IDTR base. */
+  idtrBase = 0;
+  /** IDTR limit. */
+  idtrLimit = 0;
+  /** CR0. */
+  cr0 = 0;
+  /** CR2, the last page-fault linear address. */
+  cr2 = 0;
+  /** CR3. */
+  cr3 = 0;
+  /** CR4. */
+  cr4 = 0;
+  /** CR8 (task priority). */
+  cr8 = 0;
+  /** IA32_EFER. */
+  efer = 0;
+  /** DR7. */
+  dr7 = 0x400;
+  /** Current privilege level. */
+  cpl = 0;
+  /** Model-specific registers without a field of their own. */
+  readonly msrs = new Map<number, bigint>();
+  /** IA32_KERNEL_GS_BASE. */
+  kernelGsBase = 0;
+
+  /** Retired instructions (each REP iteration counts as one, as QEMU's icount does). */
+  icount = 0;
+  /** TSC = icount + tscOffset. */
+  tscOffset = 0;
+  /** Interrupts are inhibited until icount reaches this value (STI / MOV SS shadow). */
+  shadowEnd = 0;
+  /** Blocking by MOV SS (as opposed to STI) for the interruptibility state. */
+  shadowMovSs = false;
+  /** The processor is halted (activity state HLT). */
+  halted = false;
+
+  /** VM-exit controls as the VMX layer set them on entry. */
+  readonly ctl = {
+    hltExiting: true,
+    rdtscExiting: false,
+    invlpgExiting: false,
+    interruptWindowExiting: false,
+    /** Exceptions whose bit is set cause an exit instead of IDT delivery. */
+    exceptionBitmap: 0,
+    /** RDMSR/WRMSR of these MSRs exit (all others are handled by the CPU). */
+    msrExit: (_msr: number, _write: boolean): boolean => false,
+    /** CR0/CR4 bits owned by the host (writes that change them exit). */
+    cr0Mask: 0,
+    cr4Mask: 0,
+    cr0Shadow: 0,
+    cr4Shadow: 0,
+    cr3LoadExiting: false,
+    cr3StoreExiting: false,
+    cr8LoadExiting: false,
+    cr8StoreExiting: false,
+  };
+
+  /** Exit reason of the last stop. */
+  exitReason = 0;
+  /** Exit qualification. */
+  exitQual = 0;
+  /** Guest-linear address of the exit, when it has one. */
+  exitGla = 0;
+  /** Guest-physical address of the exit, when it has one. */
+  exitGpa = 0;
+  /** Length of the instruction that caused the exit. */
+  exitInsnLen = 0;
+  /** VM-exit interruption information (exception exits). */
+  exitIntrInfo = 0;
+  /** VM-exit interruption error code. */
+  exitIntrError = 0;
+  /** VM-exit instruction information. */
+  exitInsnInfo = 0;
+  /** IDT-vectoring information: the event being delivered when the exit happened. */
+  idtVectoring = 0;
+  /** IDT-vectoring error code. */
+  idtVectoringError = 0;
+  /** Message of an internal simulator defect (STOP_INTERNAL). */
+  internalError = "";
+  /** Why the last triple fault happened (for messages). */
+  tripleFaultCause = "";
+
+  /** Pending exception: vector. */
+  excVector = 0;
+  /** Pending exception: has an error code. */
+  excHasError = false;
+  /** Pending exception: error code. */
+  excError = 0;
+
+  /** High half of the last 8-byte memory read. */
+  hi = 0;
+  /** Effective address of the last memory operand (linear). */
+  ea = 0;
+  /** Low half of the last computed 64-bit effective address (LEA). */
+  eaLo = 0;
+  /** High half of the last computed 64-bit effective address (LEA). */
+  eaHi = 0;
+  /** The current block must end after this instruction. */
+  brk = false;
+  /** icount at which the current run() must stop (string instructions stop between iterations there). */
+  endAt = 0;
+  /** CR4 bits this CPU implements (others raise #GP). */
+  cr4Allowed = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x2000 | 0x10000;
+  /** Pending exception: delivered as a software interrupt / software exception (INT n, INT3). */
+  excSoft = 0;
+
+  /** Decoded-block cache. */
+  readonly blocks: BlockCache;
+
+  // Software TLB: tags are linear page numbers (NaN = empty), values host-physical page addresses.
+  private readonly rTag = new Float64Array(TLB_SIZE).fill(NaN);
+  private readonly rHpa = new Float64Array(TLB_SIZE);
+  private readonly wTag = new Float64Array(TLB_SIZE).fill(NaN);
+  private readonly wHpa = new Float64Array(TLB_SIZE);
+  private readonly xTag = new Float64Array(TLB_SIZE).fill(NaN);
+  private readonly xHpa = new Float64Array(TLB_SIZE);
+  private readonly tlbGlobal = new Uint8Array(TLB_SIZE);
+  private deliveringVector = -1;
+  private external = false;
+
+  /**
+   * Creates a CPU over host-physical memory `mem`; guest-physical addresses map through `phys`
+   * (by default: the identity over all of `mem`).
+   */
+  constructor(mem: Uint8Array, phys?: GuestPhysicalMap) {
+    this.mem = mem;
+    this.dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
+    this.phys = phys ?? new IdentityMap(0, mem.byteLength);
+    this.blocks = new BlockCache(mem.byteLength);
+  }
+
+  // ---------------------------------------------------------------- registers
+
+  /** Reads a 64-bit general register as a bigint. */
+  getReg64(r: number): bigint {
+    return (BigInt(this.gpr[2 * r + 1]) << 32n) | BigInt(this.gpr[2 * r]);
+  }
+
+  /** Writes a 64-bit general register from a bigint (taken modulo 2^64). */
+  setReg64(r: number, v: bigint): void {
+    v = BigInt.asUintN(64, v);
+    this.gpr[2 * r] = Number(v & 0xffffffffn);
+    this.gpr[2 * r + 1] = Number(v >> 32n);
+  }
+
+  /** RIP as an unsigned 64-bit bigint. */
+  getRip(): bigint {
+    return BigInt.asUintN(64, BigInt(this.rip));
+  }
+
+  /** Sets RIP from a 64-bit value; it must be canonical. */
+  setRip(v: bigint): void {
+    const s = BigInt.asIntN(64, v);
+    if (s < -(1n << 47n) || s >= 1n << 47n) throw new RangeError(`RIP 0x${v.toString(16)} is not canonical`);
+    this.rip = Number(s);
+  }
+
+  /** The full RFLAGS value. */
+  getRflags(): number {
+    return this.fl.get();
+  }
+
+  /** Replaces RFLAGS (reserved bits are forced as the SDM requires). */
+  setRflags(v: number): void {
+    this.fl.put(v);
+  }
+
+  /** Reads register `r` at operand size `size` (byte registers 16..19 are AH..BH); 8-byte reads leave the high half in {@linkcode hi}. */
+  readReg(size: number, r: number): number {
+    const g = this.gpr;
+    switch (size) {
+      case 1:
+        return r < 16 ? g[2 * r] & 0xff : (g[2 * (r - 16)] >>> 8) & 0xff;
+      case 2:
+        return g[2 * r] & 0xffff;
+      case 4:
+        return g[2 * r];
+      default:
+        this.hi = g[2 * r + 1];
+        return g[2 * r];
+    }
+  }
+
+  /** Writes register `r` at operand size `size` (32-bit writes zero the high half, as in 64-bit mode). */
+  writeReg(size: number, r: number, lo: number, hi: number): void {
+    const g = this.gpr;
+    switch (size) {
+      case 1:
+        if (r < 16) g[2 * r] = (g[2 * r] & 0xffffff00) | (lo & 0xff);
+        else g[2 * (r - 16)] = (g[2 * (r - 16)] & 0xffff00ff) | ((lo & 0xff) << 8);
+        return;
+      case 2:
+        g[2 * r] = (g[2 * r] & 0xffff0000) | (lo & 0xffff);
+        return;
+      case 4:
+        g[2 * r] = lo;
+        g[2 * r + 1] = 0;
+        return;
+      default:
+        g[2 * r] = lo;
+        g[2 * r + 1] = hi;
+    }
+  }
+
+  // ---------------------------------------------------------------- addresses
+
+  /** Computes the 64-bit effective address of `i`'s memory operand into eaLo/eaHi (no segment, no checks). */
+  effectiveAddress(i: Insn): void {
+    const g = this.gpr;
+    let lo = i.disp;
+    let hi = i.disp < 0 ? -1 : 0;
+    const b = i.base;
+    if (b >= 0) {
+      if (b === 16) {
+        const t = this.nrip + i.disp;
+        lo = t >>> 0;
+        hi = Math.floor(t / TWO32);
+      } else {
+        lo += g[2 * b];
+        hi += g[2 * b + 1];
+      }
+    }
+    const x = i.index;
+    if (x >= 0) {
+      const m = 1 << i.scale;
+      lo += g[2 * x] * m;
+      hi += g[2 * x + 1] * m;
+    }
+    const carry = Math.floor(lo / TWO32);
+    this.eaLo = lo >>> 0;
+    this.eaHi = i.asize === 4 ? 0 : (hi + carry) >>> 0;
+  }
+
+  /** Linear address of `i`'s memory operand, with the FS/GS base; #GP(0) (or #SS) if not canonical. */
+  linear(i: Insn): number {
+    this.effectiveAddress(i);
+    let lo = this.eaLo;
+    let hi = this.eaHi | 0;
+    const s = i.seg;
+    if (s === SEG_FS || s === SEG_GS) {
+      const base = this.segBase[s];
+      const t = lo + (base >>> 0);
+      hi = (hi + Math.floor(base / TWO32) + Math.floor(t / TWO32)) | 0;
+      lo = t >>> 0;
+    }
+    if (((hi << 16) >> 16) !== hi) {
+      this.fault(i.base === RSP || i.base === 5 || s === SEG_SS ? 12 : EXC_GP, true, 0);
+    }
+    return (this.ea = hi * TWO32 + lo);
+  }
+
+  /** Makes a 64-bit value (hi:lo) a branch target; #GP(0) if not canonical. */
+  canonical(lo: number, hi: number): number {
+    hi |= 0;
+    if (((hi << 16) >> 16) !== hi) this.fault(EXC_GP, true, 0);
+    return hi * TWO32 + lo;
+  }
+
+  // ---------------------------------------------------------------- memory
+
+  /** Reads `size` (1, 2, 4, 8) bytes at linear `lin`; 8-byte reads leave the high half in {@linkcode hi}. */
+  read(lin: number, size: number): number {
+    const off = lin & 0xfff;
+    const vpn = (lin - off) / 4096;
+    const slot = vpn & TLB_MASK;
+    if (this.rTag[slot] === vpn && off + size <= 4096) {
+      const p = this.rHpa[slot] + off;
+      switch (size) {
+        case 1:
+          return this.mem[p];
+        case 2:
+          return this.dv.getUint16(p, true);
+        case 4:
+          return this.dv.getUint32(p, true);
+        default:
+          this.hi = this.dv.getUint32(p + 4, true);
+          return this.dv.getUint32(p, true);
+      }
+    }
+    return this.readSlow(lin, size, ACC_READ);
+  }
+
+  /** Writes `size` bytes at linear `lin` (value lo, and hi for 8 bytes). */
+  write(lin: number, size: number, lo: number, hi: number): void {
+    const off = lin & 0xfff;
+    const vpn = (lin - off) / 4096;
+    const slot = vpn & TLB_MASK;
+    if (this.wTag[slot] === vpn && off + size <= 4096) {
+      const p = this.wHpa[slot] + off;
+      switch (size) {
+        case 1:
+          this.mem[p] = lo;
+          return;
+        case 2:
+          this.dv.setUint16(p, lo, true);
+          return;
+        case 4:
+          this.dv.setUint32(p, lo, true);
+          return;
+        default:
+          this.dv.setUint32(p, lo, true);
+          this.dv.setUint32(p + 4, hi, true);
+          return;
+      }
+    }
+    this.writeSlow(lin, size, lo, hi);
+  }
+
+  /** Checks that `size` bytes at `lin` are writable (for read-modify-write instructions), without writing. */
+  probeWrite(lin: number, size: number): void {
+    const off = lin & 0xfff;
+    const vpn = (lin - off) / 4096;
+    if (this.wTag[vpn & TLB_MASK] === vpn && off + size <= 4096) return;
+    this.translate(lin, ACC_WRITE);
+    if (off + size > 4096) this.translate(lin - off + 4096, ACC_WRITE);
+  }
+
+  private readSlow(lin: number, size: number, acc: number): number {
+    const off = lin & 0xfff;
+    if (off + size <= 4096) {
+      const p = this.translate(lin, acc);
+      switch (size) {
+        case 1:
+          return this.mem[p];
+        case 2:
+          return this.dv.getUint16(p, true);
+        case 4:
+          return this.dv.getUint32(p, true);
+        default:
+          this.hi = this.dv.getUint32(p + 4, true);
+          return this.dv.getUint32(p, true);
+      }
+    }
+    // Crosses a page: translate both pages first so a fault leaves nothing half done.
+    const p1 = this.translate(lin, acc);
+    const p2 = this.translate(lin - off + 4096, acc);
+    const n1 = 4096 - off;
+    let lo = 0, hi = 0;
+    for (let k = 0; k < size; k++) {
+      const b = k < n1 ? this.mem[p1 + k] : this.mem[p2 + k - n1];
+      if (k < 4) lo |= b << (8 * k);
+      else hi |= b << (8 * (k - 4));
+    }
+    this.hi = hi >>> 0;
+    return lo >>> 0;
+  }
+
+  private writeSlow(lin: number, size: number, lo: number, hi: number): void {
+    const off = lin & 0xfff;
+    const p1 = this.translate(lin, ACC_WRITE);
+    if (off + size <= 4096) {
+      this.storeBytes(p1, size, lo, hi);
+      return;
+    }
+    const p2 = this.translate(lin - off + 4096, ACC_WRITE);
+    const n1 = 4096 - off;
+    for (let k = 0; k < size; k++) {
+      const b = (k < 4 ? lo >>> (8 * k) : hi >>> (8 * (k - 4))) & 0xff;
+      const p = k < n1 ? p1 + k : p2 + k - n1;
+      this.mem[p] = b;
+      this.codeWrite(p);
+    }
+  }
+
+  private storeBytes(p: number, size: number, lo: number, hi: number): void {
+    switch (size) {
+      case 1:
+        this.mem[p] = lo;
+        break;
+      case 2:
+        this.dv.setUint16(p, lo, true);
+        break;
+      case 4:
+        this.dv.setUint32(p, lo, true);
+        break;
+      default:
+        this.dv.setUint32(p, lo, true);
+        this.dv.setUint32(p + 4, hi, true);
+    }
+    this.codeWrite(p);
+    if ((p & 0xfff) + size > 4096) this.codeWrite(p + size - 1);
+  }
+
+  /** A store reached host page `p`: drop decoded code there (self-modifying code). */
+  private codeWrite(p: number): void {
+    if (this.blocks.hasCode(p)) {
+      this.blocks.invalidatePage(p);
+      this.brk = true;
+    }
+  }
+
+  /** Host-physical address of the byte at linear `lin` for an instruction fetch (for the decoder). */
+  fetchAddress(lin: number): number {
+    const off = lin & 0xfff;
+    const vpn = (lin - off) / 4096;
+    const slot = vpn & TLB_MASK;
+    if (this.xTag[slot] === vpn) return this.xHpa[slot] + off;
+    return this.translate(lin, ACC_FETCH);
+  }
+
+  /** Reads one instruction byte at linear `lin`. */
+  fetchByte(lin: number): number {
+    return this.mem[this.fetchAddress(lin)];
+  }
+
+  /**
+   * Translates linear `lin` for an access of kind `acc` through guest paging and the physical
+   * map, fills the TLB, and returns the host-physical address. Raises #PF as the SDM says.
+   */
+  translate(lin: number, acc: number): number {
+    const off = lin & 0xfff;
+    const vpn = (lin - off) / 4096;
+    const slot = vpn & TLB_MASK;
+    const user = this.cpl === 3;
+    let gpa: number;
+    let writable = true;
+    let global = false;
+    if ((this.cr0 & CR0_PG) === 0) {
+      gpa = lin - off;
+    } else {
+      // 4-level walk (SDM Vol. 3 §4.5).
+      const nxe = (this.efer & EFER_NXE) !== 0;
+      let table = this.cr3Base();
+      let rw = true, us = true, nx = false;
+      let level = 4;
+      let entryLo = 0, entryHi = 0, entryGpa = 0;
+      let pageSize = 4096;
+      for (;;) {
+        const shift = 12 + 9 * (level - 1);
+        const idx = Math.floor(lin / 2 ** shift) & 511;
+        entryGpa = table + idx * 8;
+        const hpa = this.phys.translate(this, entryGpa, ACC_READ, lin, true);
+        entryLo = this.dv.getUint32(hpa, true);
+        entryHi = this.dv.getUint32(hpa + 4, true);
+        if ((entryLo & 1) === 0) this.pageFault(lin, acc, 0);
+        const large = (entryLo & 0x80) !== 0;
+        const reserved = (!nxe && (entryHi & 0x80000000) !== 0) ||
+          (level === 4 && large) ||
+          (level === 3 && large && (entryLo & 0x3fffe000) !== 0) ||
+          (level === 2 && large && (entryLo & 0x1fe000) !== 0);
+        if (reserved) this.pageFault(lin, acc, 8 | 1);
+        rw &&= (entryLo & 2) !== 0;
+        us &&= (entryLo & 4) !== 0;
+        nx ||= nxe && (entryHi & 0x80000000) !== 0;
+        // Accessed flag on every level used (a guest-physical write).
+        if ((entryLo & 0x20) === 0) {
+          const wh = this.phys.translate(this, entryGpa, ACC_WRITE, lin, true);
+          this.dv.setUint32(wh, entryLo | 0x20, true);
+          entryLo |= 0x20;
+          this.codeWrite(wh);
+        }
+        const leaf = level === 1 || (level <= 3 && (entryLo & 0x80) !== 0);
+        if (leaf) {
+          pageSize = 2 ** shift;
+          break;
+        }
+        table = (entryLo & 0xfffff000) + (entryHi & 0xfffff) * TWO32;
+        level--;
+      }
+      // Permission checks (SDM Vol. 3 §4.6).
+      const write = acc === ACC_WRITE;
+      const fetch = acc === ACC_FETCH;
+      if (user && !us) this.pageFault(lin, acc, 1);
+      if (write && !rw && (user || (this.cr0 & CR0_WP) !== 0)) this.pageFault(lin, acc, 1);
+      if (fetch && nx) this.pageFault(lin, acc, 1);
+      writable = rw || (!user && (this.cr0 & CR0_WP) === 0);
+      global = (entryLo & 0x100) !== 0 && (this.cr4 & CR4_PGE) !== 0;
+      const frameMask = pageSize === 4096 ? 0xfffff000 : pageSize === 0x200000 ? 0xffe00000 : 0xc0000000;
+      const frame = ((entryLo & frameMask) >>> 0) + (entryHi & 0xfffff) * TWO32;
+      gpa = frame + (lin - Math.floor(lin / pageSize) * pageSize) - off;
+      // Dirty flag on the leaf when writing.
+      if (write && (entryLo & 0x40) === 0) {
+        const wh = this.phys.translate(this, entryGpa, ACC_WRITE, lin, true);
+        this.dv.setUint32(wh, entryLo | 0x40, true);
+        entryLo |= 0x40;
+        this.codeWrite(wh);
+      }
+      // A write entry is only cached once the guest's own D flag is set.
+      if ((entryLo & 0x40) === 0) writable = false;
+    }
+    const hpaPage = this.phys.translate(this, gpa, acc, lin, false);
+    if (acc === ACC_FETCH) {
+      this.xTag[slot] = vpn;
+      this.xHpa[slot] = hpaPage;
+    } else {
+      this.rTag[slot] = vpn;
+      this.rHpa[slot] = hpaPage;
+      if (acc === ACC_WRITE && writable && this.phys.writeCached(gpa) && !this.blocks.hasCode(hpaPage)) {
+        this.wTag[slot] = vpn;
+        this.wHpa[slot] = hpaPage;
+      }
+    }
+    this.tlbGlobal[slot] = global ? 1 : 0;
+    return hpaPage + off;
+  }
+
+  private cr3Base(): number {
+    return (this.cr3 - (this.cr3 % 4096)) % 2 ** 52;
+  }
+
+  private pageFault(lin: number, acc: number, bits: number): never {
+    let code = bits;
+    if (acc === ACC_WRITE) code |= 2;
+    if (this.cpl === 3) code |= 4;
+    if (acc === ACC_FETCH && (this.efer & EFER_NXE) !== 0) code |= 16;
+    this.cr2 = lin;
+    this.fault(EXC_PF, true, code);
+  }
+
+  /** Flushes the whole software TLB (CR3 load without PGE, EPT invalidation, mode changes). */
+  flushTlb(keepGlobal = false): void {
+    if (!keepGlobal) {
+      this.rTag.fill(NaN);
+      this.wTag.fill(NaN);
+      this.xTag.fill(NaN);
+      return;
+    }
+    const g = this.tlbGlobal;
+    for (let s = 0; s < TLB_SIZE; s++) {
+      if (g[s] === 0) {
+        this.rTag[s] = NaN;
+        this.wTag[s] = NaN;
+        this.xTag[s] = NaN;
+      }
+    }
+  }
+
+  /** Drops only the cached write permissions (after the dirty log is harvested, as INVEPT would). */
+  flushWriteTlb(): void {
+    this.wTag.fill(NaN);
+  }
+
+  /** Drops write entries that point into host page `hpaPage` (it now holds decoded code). */
+  dropWriteEntries(hpaPage: number): void {
+    for (let s = 0; s < TLB_SIZE; s++) if (this.wHpa[s] === hpaPage) this.wTag[s] = NaN;
+  }
+
+  /** INVLPG: drops the translation of one linear page. */
+  invalidatePage(lin: number): void {
+    const off = lin & 0xfff;
+    const vpn = (lin - off) / 4096;
+    const slot = vpn & TLB_MASK;
+    if (this.rTag[slot] === vpn) this.rTag[slot] = NaN;
+    if (this.wTag[slot] === vpn) this.wTag[slot] = NaN;
+    if (this.xTag[slot] === vpn) this.xTag[slot] = NaN;
+  }
+
+  /** Loads CR3 and flushes the TLB (keeping global pages when CR4.PGE is set). */
+  loadCr3(value: number): void {
+    this.cr3 = value;
+    this.flushTlb((this.cr4 & CR4_PGE) !== 0);
+  }
+
+  /** A guest-physical access outside guest RAM with no EPT: reported as an EPT violation exit. */
+  badPhysical(gpa: number, access: number, gla: number): never {
+    this.exitGpa = gpa;
+    this.exitGla = gla;
+    this.exitQual = (access === ACC_WRITE ? 2 : access === ACC_FETCH ? 4 : 1) | 0x80;
+    return this.vmExit(EXIT_EPT_VIOLATION, this.exitQual);
+  }
+
+  // ---------------------------------------------------------------- faults and exits
+
+  /** Raises exception `vector` (with `error` when `hasError`): abandons the instruction. */
+  fault(vector: number, hasError: boolean, error: number): never {
+    this.excVector = vector;
+    this.excHasError = hasError;
+    this.excError = error;
+    throw FAULT;
+  }
+
+  /** #UD. */
+  ud(): never {
+    return this.fault(EXC_UD, false, 0);
+  }
+
+  /** #GP(0). */
+  gp0(): never {
+    return this.fault(EXC_GP, true, 0);
+  }
+
+  /** Stops with VM exit `reason`; RIP stays at the instruction; the instruction length is recorded. */
+  vmExit(reason: number, qualification = 0): never {
+    this.exitReason = reason;
+    this.exitQual = qualification;
+    this.exitInsnLen = this.nrip - this.rip;
+    throw EXIT;
+  }
+
+  /** The CPU has interrupts enabled and no interrupt shadow. */
+  interruptible(): boolean {
+    return (this.fl.rf & IF) !== 0 && this.icount >= this.shadowEnd;
+  }
+
+  // ---------------------------------------------------------------- run loop
+
+  /**
+   * Runs until a VM exit or until `budget` instructions have retired.
+   * @returns an exit reason (EXIT_*), STOP_BUDGET, or STOP_INTERNAL.
+   */
+  run(budget: number): number {
+    const end = this.icount + budget;
+    try {
+      return this.loop(end);
+    } catch (e) {
+      this.internalError = e instanceof Error ? `${e.message}\n${e.stack}` : String(e);
+      return STOP_INTERNAL;
+    }
+  }
+
+  private loop(end: number): number {
+    this.endAt = end;
+    for (;;) {
+      if (this.halted) return this.stop(EXIT_HLT);
+      if (this.ctl.interruptWindowExiting && this.interruptible()) {
+        this.exitInsnLen = 0;
+        return this.stop(EXIT_INTERRUPT_WINDOW);
+      }
+      const left = end - this.icount;
+      if (left <= 0) return STOP_BUDGET;
+      try {
+        const block = this.blocks.lookup(this.fetchAddress(this.rip)) ?? this.decodeBlock();
+        const insns = block.insns;
+        let n = insns.length;
+        if (n > left) n = left;
+        const limit = this.shadowEnd > this.icount ? this.shadowEnd - this.icount : n;
+        if (n > limit) n = limit;
+        for (let k = 0; k < n; k++) {
+          const i = insns[k];
+          this.nrip = this.rip + i.len;
+          i.h(this, i);
+          this.rip = this.nrip;
+          this.icount++;
+          if (this.brk) {
+            this.brk = false;
+            break;
+          }
+        }
+      } catch (e) {
+        if (e === EXIT) {
+          this.brk = false;
+          return this.exitReason;
+        }
+        if (e === FAULT) {
+          this.brk = false;
+          const soft = this.excSoft;
+          this.excSoft = 0;
+          const r = this.raise(this.excVector, this.excHasError, this.excError, soft);
+          if (r >= 0) return r;
+          if (soft !== 0) this.icount++; // INT n / INT3 retire
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  private stop(reason: number): number {
+    this.exitReason = reason;
+    return reason;
+  }
+
+  private decodeBlock() {
+    return this.blocks.decodeAt(this, this.rip, decode);
+  }
+
+  /**
+   * Delivers an exception or interrupt, or reports the exit the exception bitmap asks for.
+   * `soft` is 0 for hardware events, 4 for INT n, 6 for INT3/INTO (the VMX event types).
+   * Returns an exit reason, or -1 when delivery went into the guest.
+   */
+  raise(vector: number, hasError: boolean, error: number, soft: number): number {
+    if (soft !== 4 && vector < 32 && (this.ctl.exceptionBitmap & (1 << vector)) !== 0 && !this.external) {
+      this.exitIntrInfo = (0x80000000 | ((soft === 6 ? 6 : vector === 2 ? 2 : 3) << 8) | vector |
+        (hasError ? 0x800 : 0)) >>> 0;
+      this.exitIntrError = error;
+      this.exitQual = vector === EXC_PF ? this.cr2 : 0;
+      this.exitInsnLen = this.nrip - this.rip;
+      this.exitReason = EXIT_EXCEPTION;
+      return EXIT_EXCEPTION;
+    }
+    const first = this.deliveringVector;
+    if (first >= 0) {
+      // An exception while delivering another (SDM Vol. 3 Table 6-5).
+      if (first === EXC_DF) {
+        this.deliveringVector = -1;
+        this.tripleFaultCause = `${this.tripleFaultCause}; then vector ${vector} while delivering #DF`;
+        this.exitReason = EXIT_TRIPLE_FAULT;
+        return EXIT_TRIPLE_FAULT;
+      }
+      const contributory = (v: number) => v === 0 || (v >= 10 && v <= 13);
+      if (
+        (contributory(first) && contributory(vector)) ||
+        (first === EXC_PF && (contributory(vector) || vector === EXC_PF))
+      ) {
+        this.deliveringVector = -1;
+        return this.raise(EXC_DF, true, 0, 0);
+      }
+    } else {
+      this.tripleFaultCause = `vector ${vector} at rip 0x${this.getRip().toString(16)}`;
+    }
+    this.deliveringVector = vector;
+    try {
+      this.deliver(vector, hasError, error, soft);
+    } catch (e) {
+      if (e === FAULT) {
+        const v = this.excVector;
+        const r = this.raise(v, this.excHasError, this.excError, 0);
+        this.deliveringVector = -1;
+        return r;
+      }
+      if (e === EXIT) {
+        this.deliveringVector = -1;
+        return this.exitReason;
+      }
+      throw e;
+    }
+    this.deliveringVector = -1;
+    return -1;
+  }
+
+  /** Delivers vector `v` through the 64-bit IDT (SDM Vol. 3 §6.14). */
+  private deliver(v: number, hasError: boolean, error: number, softType: number): void {
+    const soft = softType !== 0;
+    const ext = soft ? 0 : 1;
+    if (v * 16 + 15 > this.idtrLimit) this.fault(EXC_GP, true, v * 8 + 2 + ext);
+    const g = this.idtrBase + v * 16;
+    const w0 = this.readSys(g, 4), w1 = this.readSys(g + 4, 4), w2 = this.readSys(g + 8, 4);
+    const type = (w1 >>> 8) & 0xf;
+    const dpl = (w1 >>> 13) & 3;
+    if (type !== 0xe && type !== 0xf) this.fault(EXC_GP, true, v * 8 + 2 + ext);
+    if (soft && !this.external && dpl < this.cpl) this.fault(EXC_GP, true, v * 8 + 2);
+    if ((w1 & 0x8000) === 0) this.fault(11, true, v * 8 + 2 + ext);
+    const sel = w0 >>> 16;
+    const target = this.canonical(((w1 & 0xffff0000) | (w0 & 0xffff)) >>> 0, w2);
+    const ist = w1 & 7;
+    const csAr = this.codeSegmentAr(sel, ext);
+    const newCpl = (csAr >>> 5) & 3;
+    if (newCpl > this.cpl) this.fault(EXC_GP, true, (sel & 0xfffc) + ext);
+    const oldSs = this.segSel[SEG_SS], oldRsp = this.getReg64(RSP), oldCs = this.segSel[SEG_CS];
+    const flags = this.fl.get();
+    let rsp: bigint;
+    if (ist !== 0) rsp = this.tssRead64(36 + (ist - 1) * 8);
+    else if (newCpl < this.cpl) rsp = this.tssRead64(4 + newCpl * 8);
+    else rsp = oldRsp;
+    rsp &= ~15n;
+    const ret = this.nripForDelivery(soft);
+    const frame: bigint[] = [
+      BigInt(oldSs),
+      oldRsp,
+      BigInt(flags),
+      BigInt(oldCs),
+      BigInt.asUintN(64, BigInt(ret)),
+    ];
+    if (hasError) frame.push(BigInt(error >>> 0));
+    const oldCpl = this.cpl;
+    this.cpl = newCpl;
+    let sp = rsp;
+    try {
+      for (const val of frame) {
+        sp = BigInt.asUintN(64, sp - 8n);
+        const lin = Number(BigInt.asIntN(64, sp));
+        this.write(lin, 8, Number(val & 0xffffffffn), Number(val >> 32n));
+      }
+    } catch (e) {
+      this.cpl = oldCpl;
+      throw e;
+    }
+    if (newCpl !== oldCpl) {
+      this.flushTlb();
+      this.segSel[SEG_SS] = newCpl;
+      this.segAr[SEG_SS] = 0x1c000 | 0x93 | (newCpl << 5);
+      this.segBase[SEG_SS] = 0;
+    }
+    this.setReg64(RSP, sp);
+    this.segSel[SEG_CS] = (sel & 0xfffc) | newCpl;
+    this.segAr[SEG_CS] = csAr;
+    this.segBase[SEG_CS] = 0;
+    let nf = flags & ~(TF | NT | RF | VM);
+    if (type === 0xe) nf &= ~IF;
+    this.fl.put(nf);
+    this.rip = target;
+    this.halted = false;
+    this.shadowEnd = 0;
+  }
+
+  private nripForDelivery(soft: boolean): number {
+    // Faults return to the faulting instruction; INT n / INT3 (traps) to the next one.
+    return soft ? this.nrip : this.rip;
+  }
+
+  /** Reads the code-segment descriptor `sel` from the GDT and returns its VMCS-format access rights. */
+  codeSegmentAr(sel: number, ext: number): number {
+    const idx = sel & 0xfff8;
+    if (idx === 0 || (sel & 4) !== 0 || idx + 7 > this.gdtrLimit) {
+      this.fault(EXC_GP, true, (sel & 0xfffc) + ext);
+    }
+    const hiWord = this.readSys(this.gdtrBase + idx + 4, 4);
+    const ar = (hiWord >>> 8) & 0xf0ff;
+    if ((ar & 0x18) !== 0x18 || (ar & 0x2000) === 0) this.fault(EXC_GP, true, (sel & 0xfffc) + ext);
+    if ((ar & 0x80) === 0) this.fault(11, true, (sel & 0xfffc) + ext);
+    return ar;
+  }
+
+  /** Reads `size` bytes at a linear address as a supervisor access (descriptor tables, TSS). */
+  readSys(lin: number, size: number): number {
+    const cpl = this.cpl;
+    this.cpl = 0;
+    try {
+      return this.read(lin, size);
+    } finally {
+      this.cpl = cpl;
+    }
+  }
+
+  private tssRead64(off: number): bigint {
+    const base = this.segBase[SEG_TR];
+    if (off + 7 > this.segLimit[SEG_TR]) this.fault(10, true, this.segSel[SEG_TR] & 0xfffc);
+    const lo = this.readSys(base + off, 4);
+    const hi = this.readSys(base + off + 4, 4);
+    return (BigInt(hi) << 32n) | BigInt(lo);
+  }
+
+  /**
+   * Injects an event as VM entry does (SDM Vol. 3 §26.6): `type` 0 external interrupt,
+   * 2 NMI, 3 hardware exception, 4 software interrupt, 6 software exception.
+   * @returns an exit reason if delivery itself exits (triple fault), else -1.
+   */
+  inject(vector: number, type: number, hasError: boolean, error: number, insnLen: number): number {
+    this.halted = false;
+    this.nrip = this.rip + insnLen;
+    this.external = true;
+    try {
+      return this.raise(vector, hasError, error, type === 4 || type === 5 || type === 6 ? type : 0);
+    } finally {
+      this.external = false;
+    }
+  }
+
+  /** INT n / INT3 from an instruction: `vector` delivered as a software interrupt or exception. */
+  softwareInterrupt(vector: number): never {
+    this.excVector = vector;
+    this.excHasError = false;
+    this.excError = 0;
+    this.excSoft = vector === 3 ? 6 : 4;
+    throw FAULT;
+  }
+
+  /** Changes CPL; the TLB holds user/supervisor decisions, so it is flushed. */
+  setCpl(cpl: number): void {
+    if (cpl !== this.cpl) {
+      this.cpl = cpl;
+      this.flushTlb();
+    }
+  }
+
+  /** Loads a data segment register (DS, ES, SS, FS, GS) from the GDT (SDM Vol. 3 §3.4.3). */
+  loadDataSegment(seg: number, sel: number, rpl = sel & 3): void {
+    if ((sel & 0xfffc) === 0) {
+      if (seg === SEG_SS && (this.cpl === 3 || rpl !== this.cpl)) this.fault(EXC_GP, true, 0);
+      this.segSel[seg] = sel;
+      this.segAr[seg] = 0x1c000 | (seg === SEG_SS ? 0x93 | (rpl << 5) : 0);
+      if (seg !== SEG_FS && seg !== SEG_GS) this.segBase[seg] = 0;
+      return;
+    }
+    const idx = sel & 0xfff8;
+    if ((sel & 4) !== 0 || idx + 7 > this.gdtrLimit) this.fault(EXC_GP, true, sel & 0xfffc);
+    const lo = this.readSys(this.gdtrBase + idx, 4);
+    const hi = this.readSys(this.gdtrBase + idx + 4, 4);
+    const ar = (hi >>> 8) & 0xf0ff;
+    const code = (ar & 8) !== 0;
+    const dpl = (ar >>> 5) & 3;
+    if ((ar & 0x10) === 0) this.fault(EXC_GP, true, sel & 0xfffc);
+    if (seg === SEG_SS) {
+      if (code || (ar & 2) === 0 || dpl !== this.cpl || rpl !== this.cpl) {
+        this.fault(EXC_GP, true, sel & 0xfffc);
+      }
+      if ((ar & 0x80) === 0) this.fault(EXC_SS, true, sel & 0xfffc);
+    } else {
+      if (code && (ar & 2) === 0) this.fault(EXC_GP, true, sel & 0xfffc);
+      if ((ar & 0x80) === 0) this.fault(11, true, sel & 0xfffc);
+    }
+    this.segSel[seg] = sel;
+    this.segAr[seg] = ar | 1; // accessed
+    this.segLimit[seg] = ((hi & 0xf0000) | (lo & 0xffff)) * ((ar & 0x8000) !== 0 ? 4096 : 1) +
+      ((ar & 0x8000) !== 0 ? 4095 : 0);
+    const base = ((hi & 0xff000000) | ((hi & 0xff) << 16) | (lo >>> 16)) >>> 0;
+    if (seg === SEG_FS || seg === SEG_GS) this.segBase[seg] = base;
+    else this.segBase[seg] = 0;
+  }
+
+  /** Loads LDTR or TR from a 16-byte system descriptor; LTR marks the TSS busy. */
+  loadSystemSegment(seg: number, sel: number): void {
+    const idx = sel & 0xfff8;
+    if (seg === SEG_LDTR && idx === 0) {
+      this.segSel[seg] = sel;
+      this.segAr[seg] = 0x10000;
+      return;
+    }
+    if ((sel & 4) !== 0 || idx === 0 || idx + 15 > this.gdtrLimit) this.fault(EXC_GP, true, sel & 0xfffc);
+    const a = this.gdtrBase + idx;
+    const lo = this.readSys(a, 4), hi = this.readSys(a + 4, 4), up = this.readSys(a + 8, 4);
+    const ar = (hi >>> 8) & 0xf0ff;
+    const type = ar & 0x1f;
+    if (seg === SEG_TR ? type !== 9 : type !== 2) this.fault(EXC_GP, true, sel & 0xfffc);
+    if ((ar & 0x80) === 0) this.fault(11, true, sel & 0xfffc);
+    const base = up * TWO32 + (((hi & 0xff000000) | ((hi & 0xff) << 16) | (lo >>> 16)) >>> 0);
+    this.segSel[seg] = sel;
+    this.segBase[seg] = Number(BigInt.asIntN(64, BigInt(base)));
+    this.segLimit[seg] = ((hi & 0xf0000) | (lo & 0xffff)) * ((ar & 0x8000) !== 0 ? 4096 : 1) +
+      ((ar & 0x8000) !== 0 ? 4095 : 0);
+    if (seg === SEG_TR) {
+      this.segAr[seg] = ar | 2; // busy
+      const cpl = this.cpl;
+      this.cpl = 0;
+      try {
+        this.write(a + 4, 4, (hi | 0x200) >>> 0, 0);
+      } finally {
+        this.cpl = cpl;
+      }
+    } else {
+      this.segAr[seg] = ar;
+    }
+  }
+
+  /** Reads an architectural MSR the CPU implements; undefined for an unknown one (#GP). */
+  readMsr(msr: number): bigint | undefined {
+    const b = (x: number) => BigInt.asUintN(64, BigInt(x));
+    switch (msr) {
+      case 0x10:
+        return b(this.icount + this.tscOffset);
+      case 0xc0000080:
+        return BigInt(this.efer);
+      case 0xc0000100:
+        return b(this.segBase[SEG_FS]);
+      case 0xc0000101:
+        return b(this.segBase[SEG_GS]);
+      case 0xc0000102:
+        return b(this.kernelGsBase);
+      default:
+        return MSR_DEFAULTS.has(msr) ? (this.msrs.get(msr) ?? MSR_DEFAULTS.get(msr)!) : undefined;
+    }
+  }
+
+  /** Writes an architectural MSR; false for an unknown MSR or a value it refuses (#GP). */
+  writeMsr(msr: number, v: bigint): boolean {
+    const canon = (x: bigint) => {
+      const sv = BigInt.asIntN(64, x);
+      return sv >= -(1n << 47n) && sv < 1n << 47n ? Number(sv) : undefined;
+    };
+    switch (msr) {
+      case 0x10:
+        this.tscOffset = Number(v) - this.icount;
+        return true;
+      case 0xc0000080: {
+        const allowed = BigInt(EFER_SCE_BIT | 0x100 | 0x400 | 0x800);
+        if ((v & ~allowed) !== 0n) return false;
+        const nv = Number(v);
+        if ((this.cr0 & CR0_PG) !== 0 && ((nv ^ this.efer) & 0x100) !== 0) return false;
+        this.efer = (nv & ~EFER_LMA) | (this.efer & EFER_LMA);
+        this.flushTlb();
+        return true;
+      }
+      case 0xc0000100:
+      case 0xc0000101:
+      case 0xc0000102: {
+        const c = canon(v);
+        if (c === undefined) return false;
+        if (msr === 0xc0000100) this.segBase[SEG_FS] = c;
+        else if (msr === 0xc0000101) this.segBase[SEG_GS] = c;
+        else this.kernelGsBase = c;
+        return true;
+      }
+      case 0xc0000082:
+      case 0xc0000083:
+      case 0x175:
+      case 0x176:
+        if (canon(v) === undefined) return false;
+        this.msrs.set(msr, BigInt.asUintN(64, v));
+        return true;
+      case 0x277: {
+        // PAT: each byte must be a valid memory type (0, 1, 4, 5, 6, 7).
+        for (let k = 0n; k < 64n; k += 8n) {
+          const t = Number((v >> k) & 0xffn);
+          if (t === 2 || t === 3 || t > 7) return false;
+        }
+        this.msrs.set(msr, v);
+        return true;
+      }
+      default:
+        if (!MSR_DEFAULTS.has(msr)) return false;
+        this.msrs.set(msr, BigInt.asUintN(64, v));
+        return true;
+    }
+  }
+
+  /** Direction step for string instructions: -1 with DF set, else +1. */
+  dir(): number {
+    return (this.fl.rf & DF) !== 0 ? -1 : 1;
+  }
+
+  /** CF as 0 or 1. */
+  carry(): number {
+    return this.fl.cf() & CF;
+  }
+
+  /** Long mode is active. */
+  longMode(): boolean {
+    return (this.efer & EFER_LMA) !== 0;
+  }
+
+  /** Resets RFLAGS to its power-on value. */
+  resetFlags(): void {
+    this.fl.put(FLAG_FIXED1);
+  }
+}
+
+export { FAULT as _FAULT_SIGNAL, Insn };

@@ -1,0 +1,414 @@
+/**
+ * System instructions: I/O, CPUID, HLT, RDTSC(P), RDMSR/WRMSR, MOV to/from control registers
+ * and segment registers, descriptor tables (LGDT/LIDT/SGDT/SIDT/LTR/LLDT/STR/SLDT), INVLPG,
+ * SWAPGS, SYSCALL/SYSRET, IRETQ, CLI/STI, WBINVD/INVD, CLTS, RDRAND/RDSEED, VMCALL.
+ * Instructions that need the hypervisor stop the CPU with their VM exit (SDM Vol. 3 ch. 25).
+ *
+ * @module
+ */
+
+import {
+  type Cpu,
+  EXIT_CPUID,
+  EXIT_CR_ACCESS,
+  EXIT_HLT,
+  EXIT_INVLPG,
+  EXIT_IO,
+  EXIT_RDMSR,
+  EXIT_RDRAND,
+  EXIT_RDSEED,
+  EXIT_RDTSC,
+  EXIT_RDTSCP,
+  EXIT_VMCALL,
+  EXIT_WRMSR,
+} from "../cpu.ts";
+import type { Insn } from "../insn.ts";
+import {
+  CR0_PE,
+  CR0_PG,
+  CR0_TS,
+  CR4_PAE,
+  CR4_PGE,
+  EFER_LMA,
+  EFER_LME,
+  EFER_NXE,
+  EFER_SCE,
+  IF,
+  IOPL,
+  RCX,
+  RDX,
+  RF,
+  RFLAGS_WRITABLE,
+  SEG_CS,
+  SEG_DS,
+  SEG_ES,
+  SEG_FS,
+  SEG_GS,
+  SEG_LDTR,
+  SEG_SS,
+  SEG_TR,
+  VIF,
+  VIP,
+} from "../registers.ts";
+import { pop, readE, rspLinear, setRsp, writeE } from "./_operands.ts";
+
+const TWO32 = 4294967296;
+
+function cpl0(cpu: Cpu): void {
+  if (cpu.cpl !== 0) cpu.gp0();
+}
+
+function ioAllowed(cpu: Cpu): void {
+  if (cpu.cpl > ((cpu.fl.rf & IOPL) >>> 12)) cpu.gp0();
+}
+
+/** IN AL/eAX, Ib|DX and OUT Ib|DX, AL/eAX (e4..e7, ec..ef): `op` bit 0 = OUT, bit 1 = port in DX. */
+export function io(cpu: Cpu, i: Insn): void {
+  ioAllowed(cpu);
+  const out = (i.op & 1) !== 0;
+  const dx = (i.op & 2) !== 0;
+  const port = dx ? cpu.gpr[2 * RDX] & 0xffff : i.imm & 0xff;
+  const size = i.size === 1 ? 1 : i.size === 2 ? 2 : 4;
+  cpu.exitInsnInfo = 0;
+  cpu.vmExit(EXIT_IO, ((size - 1) | (out ? 0 : 8) | (dx ? 0 : 0x40) | (port << 16)) >>> 0);
+}
+
+/** CPUID (0f a2): always exits in VMX non-root operation. */
+export function cpuid(cpu: Cpu, _i: Insn): void {
+  cpu.vmExit(EXIT_CPUID);
+}
+
+/** HLT (f4). */
+export function hlt(cpu: Cpu, _i: Insn): void {
+  cpl0(cpu);
+  if (cpu.ctl.hltExiting) cpu.vmExit(EXIT_HLT);
+  cpu.halted = true;
+  cpu.brk = true;
+}
+
+/** RDTSC (0f 31): EDX:EAX = TSC (virtual time: retired instructions + offset). */
+export function rdtsc(cpu: Cpu, _i: Insn): void {
+  if ((cpu.cr4 & 4) !== 0 && cpu.cpl !== 0) cpu.gp0();
+  if (cpu.ctl.rdtscExiting) cpu.vmExit(EXIT_RDTSC);
+  const t = cpu.icount + cpu.tscOffset;
+  cpu.writeReg(4, 0, t >>> 0, 0);
+  cpu.writeReg(4, RDX, Math.floor(t / TWO32) >>> 0, 0);
+}
+
+/** RDTSCP (0f 01 f9): RDTSC plus ECX = IA32_TSC_AUX. */
+export function rdtscp(cpu: Cpu, _i: Insn): void {
+  if ((cpu.cr4 & 4) !== 0 && cpu.cpl !== 0) cpu.gp0();
+  if (cpu.ctl.rdtscExiting) cpu.vmExit(EXIT_RDTSCP);
+  const t = cpu.icount + cpu.tscOffset;
+  cpu.writeReg(4, 0, t >>> 0, 0);
+  cpu.writeReg(4, RDX, Math.floor(t / TWO32) >>> 0, 0);
+  cpu.writeReg(4, RCX, Number((cpu.msrs.get(0xc0000103) ?? 0n) & 0xffffffffn), 0);
+}
+
+/** RDMSR (0f 32). */
+export function rdmsr(cpu: Cpu, _i: Insn): void {
+  cpl0(cpu);
+  const msr = cpu.gpr[2 * RCX];
+  if (cpu.ctl.msrExit(msr, false)) cpu.vmExit(EXIT_RDMSR);
+  const v = cpu.readMsr(msr);
+  if (v === undefined) cpu.gp0();
+  cpu.writeReg(4, 0, Number(v & 0xffffffffn), 0);
+  cpu.writeReg(4, RDX, Number(v >> 32n), 0);
+}
+
+/** WRMSR (0f 30). */
+export function wrmsr(cpu: Cpu, _i: Insn): void {
+  cpl0(cpu);
+  const msr = cpu.gpr[2 * RCX];
+  if (cpu.ctl.msrExit(msr, true)) cpu.vmExit(EXIT_WRMSR);
+  const v = (BigInt(cpu.gpr[2 * RDX]) << 32n) | BigInt(cpu.gpr[0]);
+  if (!cpu.writeMsr(msr, v)) cpu.gp0();
+  cpu.brk = true;
+}
+
+/** MOV r64, CRn (0f 20). */
+export function movFromCr(cpu: Cpu, i: Insn): void {
+  cpl0(cpu);
+  const cr = i.reg;
+  const c = cpu.ctl;
+  let v: number;
+  switch (cr) {
+    case 0:
+      v = ((cpu.cr0 & ~c.cr0Mask) | (c.cr0Shadow & c.cr0Mask)) >>> 0;
+      break;
+    case 2:
+      v = cpu.cr2;
+      break;
+    case 3:
+      if (c.cr3StoreExiting) cpu.vmExit(EXIT_CR_ACCESS, 3 | (1 << 4) | ((i.rm & 15) << 8));
+      v = cpu.cr3;
+      break;
+    case 4:
+      v = ((cpu.cr4 & ~c.cr4Mask) | (c.cr4Shadow & c.cr4Mask)) >>> 0;
+      break;
+    case 8:
+      if (c.cr8StoreExiting) cpu.vmExit(EXIT_CR_ACCESS, 8 | (1 << 4) | ((i.rm & 15) << 8));
+      v = cpu.cr8;
+      break;
+    default:
+      return cpu.ud();
+  }
+  cpu.writeReg(8, i.rm, v >>> 0, Math.floor(v / TWO32) >>> 0);
+}
+
+/** MOV CRn, r64 (0f 22). */
+export function movToCr(cpu: Cpu, i: Insn): void {
+  cpl0(cpu);
+  const cr = i.reg;
+  const lo = cpu.gpr[2 * i.rm], hi = cpu.gpr[2 * i.rm + 1];
+  const c = cpu.ctl;
+  const qual = cr | ((i.rm & 15) << 8);
+  switch (cr) {
+    case 0: {
+      if (hi !== 0) cpu.gp0();
+      if (((lo ^ c.cr0Shadow) & c.cr0Mask) !== 0) cpu.vmExit(EXIT_CR_ACCESS, qual);
+      const v = ((lo & ~c.cr0Mask) | (cpu.cr0 & c.cr0Mask)) >>> 0;
+      if ((v & CR0_PG) !== 0 && (v & CR0_PE) === 0) cpu.gp0();
+      if ((v & 0x60000000) === 0x20000000) cpu.gp0(); // NW without CD
+      if ((cpu.efer & EFER_LME) !== 0 && (v & CR0_PG) !== 0 && (cpu.cr4 & CR4_PAE) === 0) cpu.gp0();
+      if ((cpu.cr0 & CR0_PG) !== 0 && (v & CR0_PG) === 0 && (cpu.segAr[SEG_CS] & 0x2000) !== 0) cpu.gp0();
+      cpu.cr0 = v | 0x10;
+      if ((cpu.efer & EFER_LME) !== 0 && (v & CR0_PG) !== 0) cpu.efer |= EFER_LMA;
+      else cpu.efer &= ~EFER_LMA;
+      cpu.flushTlb();
+      break;
+    }
+    case 3: {
+      if (c.cr3LoadExiting) cpu.vmExit(EXIT_CR_ACCESS, qual);
+      if ((hi & 0xfff00000) !== 0) cpu.gp0();
+      cpu.loadCr3(hi * TWO32 + lo);
+      break;
+    }
+    case 4: {
+      if (hi !== 0) cpu.gp0();
+      if (((lo ^ c.cr4Shadow) & c.cr4Mask) !== 0) cpu.vmExit(EXIT_CR_ACCESS, qual);
+      const v = ((lo & ~c.cr4Mask) | (cpu.cr4 & c.cr4Mask)) >>> 0;
+      if ((v & ~cpu.cr4Allowed) !== 0) cpu.gp0();
+      if ((cpu.efer & EFER_LMA) !== 0 && (v & CR4_PAE) === 0) cpu.gp0();
+      const flush = ((v ^ cpu.cr4) & (CR4_PGE | CR4_PAE | 0x10)) !== 0;
+      cpu.cr4 = v;
+      if (flush) cpu.flushTlb();
+      break;
+    }
+    case 8:
+      if (c.cr8LoadExiting) cpu.vmExit(EXIT_CR_ACCESS, qual);
+      if (hi !== 0 || lo > 15) cpu.gp0();
+      cpu.cr8 = lo;
+      break;
+    default:
+      cpu.ud();
+  }
+  cpu.brk = true;
+}
+
+/** CLTS (0f 06). */
+export function clts(cpu: Cpu, _i: Insn): void {
+  cpl0(cpu);
+  if ((cpu.ctl.cr0Mask & CR0_TS) !== 0 && (cpu.ctl.cr0Shadow & CR0_TS) !== 0) {
+    cpu.vmExit(EXIT_CR_ACCESS, 2 << 4);
+  }
+  cpu.cr0 &= ~CR0_TS;
+}
+
+/** MOV Ew, Sreg (8c). */
+export function movFromSeg(cpu: Cpu, i: Insn): void {
+  if ((i.reg & 7) > 5) cpu.ud();
+  const v = cpu.segSel[i.reg & 7];
+  if (i.mem) cpu.write(cpu.linear(i), 2, v, 0);
+  else cpu.writeReg(i.size === 8 ? 8 : i.size === 4 ? 4 : 2, i.rm, v, 0);
+}
+
+/** MOV Sreg, Ew (8e): not CS; MOV SS blocks interrupts for one instruction. */
+export function movToSeg(cpu: Cpu, i: Insn): void {
+  const s = i.reg & 7;
+  if (s === SEG_CS || s > 5) cpu.ud();
+  const sel = i.mem ? cpu.read(cpu.linear(i), 2) : cpu.readReg(2, i.rm);
+  cpu.loadDataSegment(s, sel);
+  if (s === SEG_SS) {
+    cpu.shadowEnd = cpu.icount + 2;
+    cpu.shadowMovSs = true;
+    cpu.brk = true;
+  }
+}
+
+/** Group 7 memory forms: SGDT /0, SIDT /1, LGDT /2, LIDT /3, INVLPG /7 (`op`). */
+export function descriptorTable(cpu: Cpu, i: Insn): void {
+  const lin = cpu.linear(i);
+  switch (i.op) {
+    case 0:
+    case 1: {
+      const base = i.op === 0 ? cpu.gdtrBase : cpu.idtrBase;
+      const limit = i.op === 0 ? cpu.gdtrLimit : cpu.idtrLimit;
+      cpu.write(lin, 2, limit, 0);
+      cpu.write(lin + 2, 8, base >>> 0, Math.floor(base / TWO32) >>> 0);
+      return;
+    }
+    case 2:
+    case 3: {
+      cpl0(cpu);
+      const limit = cpu.read(lin, 2);
+      const lo = cpu.read(lin + 2, 8);
+      const base = cpu.canonical(lo, cpu.hi);
+      if (i.op === 2) {
+        cpu.gdtrBase = base;
+        cpu.gdtrLimit = limit;
+      } else {
+        cpu.idtrBase = base;
+        cpu.idtrLimit = limit;
+      }
+      cpu.brk = true;
+      return;
+    }
+    default:
+      cpl0(cpu);
+      if (cpu.ctl.invlpgExiting) {
+        cpu.exitGla = lin;
+        cpu.vmExit(EXIT_INVLPG, lin);
+      }
+      cpu.invalidatePage(lin);
+      cpu.brk = true;
+  }
+}
+
+/** Group 6: SLDT /0, STR /1, LLDT /2, LTR /3 (`op`). */
+export function segmentTable(cpu: Cpu, i: Insn): void {
+  if (i.op <= 1) {
+    const v = cpu.segSel[i.op === 0 ? SEG_LDTR : SEG_TR];
+    if (i.mem) cpu.write(cpu.linear(i), 2, v, 0);
+    else cpu.writeReg(i.size === 8 ? 8 : i.size === 4 ? 4 : 2, i.rm, v, 0);
+    return;
+  }
+  cpl0(cpu);
+  const sel = i.mem ? cpu.read(cpu.linear(i), 2) : cpu.readReg(2, i.rm);
+  cpu.loadSystemSegment(i.op === 2 ? SEG_LDTR : SEG_TR, sel);
+  cpu.brk = true;
+}
+
+/** SWAPGS (0f 01 f8). */
+export function swapgs(cpu: Cpu, _i: Insn): void {
+  cpl0(cpu);
+  const t = cpu.segBase[SEG_GS];
+  cpu.segBase[SEG_GS] = cpu.kernelGsBase;
+  cpu.kernelGsBase = t;
+}
+
+/** VMCALL (0f 01 c1): a hypercall; exits to the hypervisor. */
+export function vmcall(cpu: Cpu, _i: Insn): void {
+  cpu.vmExit(EXIT_VMCALL);
+}
+
+/** SYSCALL (0f 05), 64-bit mode (SDM Vol. 2 SYSCALL). */
+export function syscall(cpu: Cpu, _i: Insn): void {
+  if ((cpu.efer & EFER_SCE) === 0) cpu.ud();
+  const star = cpu.msrs.get(0xc0000081) ?? 0n;
+  const lstar = cpu.msrs.get(0xc0000082) ?? 0n;
+  const fmask = Number((cpu.msrs.get(0xc0000084) ?? 0n) & 0xffffffffn);
+  const sel = Number((star >> 32n) & 0xffffn);
+  const flags = cpu.fl.get();
+  const next = cpu.nrip;
+  cpu.writeReg(8, RCX, next >>> 0, Math.floor(next / TWO32) >>> 0);
+  cpu.writeReg(8, 11, flags, 0);
+  cpu.fl.put(flags & ~fmask & ~RF);
+  cpu.segSel[SEG_CS] = sel & 0xfffc;
+  cpu.segBase[SEG_CS] = 0;
+  cpu.segLimit[SEG_CS] = 0xffffffff;
+  cpu.segAr[SEG_CS] = 0xa09b;
+  cpu.segSel[SEG_SS] = (sel + 8) & 0xfffc;
+  cpu.segBase[SEG_SS] = 0;
+  cpu.segLimit[SEG_SS] = 0xffffffff;
+  cpu.segAr[SEG_SS] = 0xc093;
+  cpu.nrip = Number(BigInt.asIntN(64, lstar));
+  cpu.setCpl(0);
+  cpu.brk = true;
+}
+
+/** SYSRET with REX.W (48 0f 07): return to 64-bit user mode. */
+export function sysret(cpu: Cpu, i: Insn): void {
+  if ((cpu.efer & EFER_SCE) === 0) cpu.ud();
+  cpl0(cpu);
+  if (i.size !== 8) cpu.ud(); // returning to compatibility mode is not supported
+  const g = cpu.gpr;
+  const t = cpu.canonical(g[2 * RCX], g[2 * RCX + 1]);
+  const star = cpu.msrs.get(0xc0000081) ?? 0n;
+  const sel = Number((star >> 48n) & 0xffffn);
+  cpu.fl.put((g[2 * 11] & 0x3c7fd7) | 2);
+  cpu.segSel[SEG_CS] = ((sel + 16) & 0xfffc) | 3;
+  cpu.segBase[SEG_CS] = 0;
+  cpu.segLimit[SEG_CS] = 0xffffffff;
+  cpu.segAr[SEG_CS] = 0xa0fb;
+  cpu.segSel[SEG_SS] = ((sel + 8) & 0xfffc) | 3;
+  cpu.segAr[SEG_SS] = 0xc0f3;
+  cpu.nrip = t;
+  cpu.setCpl(3);
+  cpu.brk = true;
+}
+
+/** IRET/IRETQ (cf, 48 cf) in 64-bit mode: pops RIP, CS, RFLAGS, RSP, SS. */
+export function iret(cpu: Cpu, i: Insn): void {
+  const size = i.size === 8 ? 8 : 4;
+  const sp = rspLinear(cpu, 0);
+  const ripLo = cpu.read(sp, size), ripHi = size === 8 ? cpu.hi : 0;
+  const cs = cpu.read(sp + size, 2);
+  const fl = cpu.read(sp + 2 * size, 4);
+  const rspLo = cpu.read(sp + 3 * size, size), rspHi = size === 8 ? cpu.hi : 0;
+  const ss = cpu.read(sp + 4 * size, 2);
+  const rpl = cs & 3;
+  if (rpl < cpu.cpl) cpu.fault(13, true, cs & 0xfffc);
+  const ar = cpu.codeSegmentAr(cs, 0);
+  const t = cpu.canonical(ripLo, ripHi);
+  const cur = cpu.fl.get();
+  let mask = RFLAGS_WRITABLE & ~(VIF | VIP);
+  if (cpu.cpl > 0) mask &= ~IOPL;
+  if (cpu.cpl > ((cur & IOPL) >>> 12)) mask &= ~IF;
+  cpu.fl.put(((cur & ~mask) | (fl & mask)) >>> 0);
+  cpu.segSel[SEG_CS] = cs;
+  cpu.segAr[SEG_CS] = ar;
+  cpu.segBase[SEG_CS] = 0;
+  cpu.segLimit[SEG_CS] = 0xffffffff;
+  const newRsp = cpu.canonical(rspLo, rspHi);
+  if ((ss & 0xfffc) === 0) {
+    cpu.segSel[SEG_SS] = ss;
+    cpu.segAr[SEG_SS] = 0x1c000 | 0x93 | (rpl << 5);
+  } else {
+    cpu.loadDataSegment(SEG_SS, ss, rpl);
+  }
+  setRsp(cpu, newRsp);
+  cpu.nrip = t;
+  cpu.setCpl(rpl);
+  cpu.brk = true;
+}
+
+/** CLI (fa). */
+export function cli(cpu: Cpu, _i: Insn): void {
+  ioAllowed(cpu);
+  cpu.fl.rf &= ~IF;
+}
+
+/** STI (fb): interrupts stay blocked until the next instruction has completed. */
+export function sti(cpu: Cpu, _i: Insn): void {
+  ioAllowed(cpu);
+  if ((cpu.fl.rf & IF) === 0) {
+    cpu.shadowEnd = cpu.icount + 2;
+    cpu.shadowMovSs = false;
+  }
+  cpu.fl.rf |= IF;
+  cpu.brk = true;
+}
+
+/** WBINVD (0f 09), INVD (0f 08): caches are not simulated, so only the privilege check remains. */
+export function wbinvd(cpu: Cpu, _i: Insn): void {
+  cpl0(cpu);
+}
+
+/** RDRAND (0f c7 /6) and RDSEED (0f c7 /7), register forms: exit so the hypervisor supplies (and logs) entropy. */
+export function rdrand(cpu: Cpu, i: Insn): void {
+  cpu.exitInsnInfo = ((i.rm & 15) << 3) | ((i.size === 2 ? 0 : i.size === 4 ? 1 : 2) << 11);
+  cpu.vmExit(i.op === 7 ? EXIT_RDSEED : EXIT_RDRAND);
+}
+
+export { EFER_NXE, pop, readE, SEG_DS, SEG_ES, SEG_FS, writeE };
