@@ -69,7 +69,8 @@ int main(int argc, char **argv)
 	}
 	/* The guest's heap is RAM above its image, less the stack: 1 MiB + image <= 4 MiB here. */
 	heap_size = ram_size > (5UL << 20) ? ram_size - (5UL << 20) : 0;
-	heap = mmap(NULL, heap_size ? heap_size : 4096, PROT_READ | PROT_WRITE,
+	/* Executable too: guests may generate code on their heap (guests/smc). */
+	heap = mmap(NULL, heap_size ? heap_size : 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (heap == MAP_FAILED)
 		return 124;
