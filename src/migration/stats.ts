@@ -1,0 +1,210 @@
+/**
+ * Migration statistics, named and meant as QEMU's `query-migrate`, plus pages and bytes per round.
+ *
+ * Times are milliseconds of link time (virtual on a simulated link, wall on a real one); sizes are
+ * bytes. {@link queryMigrate} renders them with QEMU's hyphenated names.
+ *
+ * @module
+ */
+
+import type { MigrationState } from "./state.ts";
+
+/** QEMU's bandwidth window: bandwidth is measured over at least 100 ms (BUFFER_DELAY). */
+export const BANDWIDTH_WINDOW_SECONDS = 0.1;
+
+/** One pre-copy round (or the final stop-and-copy pass). */
+export interface RoundStats {
+  /** Round number; round 0 sends every page. */
+  round: number;
+  /** Whether this is the stop-and-copy pass (guest paused). */
+  final: boolean;
+  /** Pages sent in the round (zero and normal). */
+  pages: number;
+  /** Zero pages (sent as a flag). */
+  zeroPages: number;
+  /** Non-zero pages (sent with data). */
+  normalPages: number;
+  /** Bytes put on the wire in the round (records, headers, tags). */
+  bytes: number;
+  /** Link time at the start of the round, ms since the migration started. */
+  startMs: number;
+  /** Duration of the round, ms. */
+  durationMs: number;
+  /** Pages found dirty at the sync that ended the round (what the next round must send). */
+  dirtyAfter: number;
+  /** Guest throttle during the round, percent. */
+  throttlePercent: number;
+}
+
+/** Statistics of one migration, snapshot or restore. */
+export interface MigrationStats {
+  /** Final (or current) state. */
+  status: MigrationState;
+  /** Policy that decided the switchover, and why. */
+  policy: string;
+  /** Why pre-copy ended (policy reason, "guest finished", "snapshot"). */
+  switchoverReason: string;
+  /** Whether time is virtual (simulated link). */
+  deterministic: boolean;
+  /** Guest instructions per second of link time. */
+  clockHz: number;
+  /** Link bandwidth in bytes/s for a simulated link; 0 on a real link. */
+  linkBandwidth: number;
+  /** One-way link latency, ms. */
+  linkLatencyMs: number;
+  /** total-time: from the start until the destination's confirmation reached the source, ms. */
+  totalTime: number;
+  /** setup-time: from the start until the first page record, ms. */
+  setupTime: number;
+  /** downtime: from stopping the guest until the destination has everything and can resume, ms. */
+  downtime: number;
+  /** expected-downtime: bytes dirty at the last sync over the measured bandwidth, ms. */
+  expectedDowntime: number;
+  /** Lower bound on downtime: (bytes sent while stopped) / bandwidth + latency, ms (0 if unknown). */
+  downtimeLowerBound: number;
+  /** transferred: bytes written to the stream. */
+  transferred: number;
+  /** remaining: bytes of dirty pages not yet sent. */
+  remaining: number;
+  /** total: guest RAM size in bytes. */
+  total: number;
+  /** duplicate: zero pages sent (as a flag only). */
+  duplicate: number;
+  /** normal: non-zero pages sent with data. */
+  normal: number;
+  /** normal-bytes: normal pages x page size. */
+  normalBytes: number;
+  /** dirty-sync-count: times the dirty log was taken (including the setup sync). */
+  dirtySyncCount: number;
+  /** dirty-pages-rate: pages the guest dirtied per second in the last sync period. */
+  dirtyPagesRate: number;
+  /** mbps: last measured bandwidth in megabits per second. */
+  mbps: number;
+  /** Last measured bandwidth, bytes per second (0 until the first 100 ms window closed). */
+  bandwidth: number;
+  /** Pre-copy rounds completed (round 0 included; the final pass not). */
+  precopyRounds: number;
+  /** Pages sent per round, final pass last. */
+  pagesPerRound: number[];
+  /** Bytes sent per round, final pass last. */
+  bytesPerRound: number[];
+  /** Each round in detail. */
+  rounds: RoundStats[];
+  /** Bytes of state sections sent. */
+  stateBytes: number;
+  /** cpu-throttle-percentage at the end of pre-copy. */
+  cpuThrottlePercentage: number;
+  /** Guest instructions retired on the source during the migration. */
+  guestInstructions: number;
+  /** Why it failed or was cancelled. */
+  error?: string;
+}
+
+/** An all-zero statistics record for a VM of `ramBytes`. */
+export function emptyStats(ramBytes: number): MigrationStats {
+  return {
+    status: "Idle",
+    policy: "",
+    switchoverReason: "",
+    deterministic: true,
+    clockHz: 0,
+    linkBandwidth: 0,
+    linkLatencyMs: 0,
+    totalTime: 0,
+    setupTime: 0,
+    downtime: 0,
+    expectedDowntime: 0,
+    downtimeLowerBound: 0,
+    transferred: 0,
+    remaining: ramBytes,
+    total: ramBytes,
+    duplicate: 0,
+    normal: 0,
+    normalBytes: 0,
+    dirtySyncCount: 0,
+    dirtyPagesRate: 0,
+    mbps: 0,
+    bandwidth: 0,
+    precopyRounds: 0,
+    pagesPerRound: [],
+    bytesPerRound: [],
+    rounds: [],
+    stateBytes: 0,
+    cpuThrottlePercentage: 0,
+    guestInstructions: 0,
+  };
+}
+
+/**
+ * Bandwidth measured as QEMU does: bytes transferred over a window of at least 100 ms of link time
+ * (`migration_update_counters`); 0 until the first window closes.
+ */
+export class BandwidthMeter {
+  /** Last measured bandwidth, bytes per second. */
+  bandwidth = 0;
+  #windowStart: number;
+  #windowBytes: number;
+  #window: number;
+
+  /** Start measuring at time `now` (seconds) with `bytes` already sent. */
+  constructor(now: number, bytes: number, windowSeconds = BANDWIDTH_WINDOW_SECONDS) {
+    this.#windowStart = now;
+    this.#windowBytes = bytes;
+    this.#window = windowSeconds;
+  }
+
+  /** Note that `totalBytes` have been sent by time `now`; closes the window when it is long enough. */
+  update(now: number, totalBytes: number): void {
+    const dt = now - this.#windowStart;
+    if (dt >= this.#window) {
+      this.bandwidth = (totalBytes - this.#windowBytes) / dt;
+      this.#windowStart = now;
+      this.#windowBytes = totalBytes;
+    }
+  }
+}
+
+/** The statistics with QEMU `query-migrate` names (and hvsim's additions), ready for JSON. */
+export function queryMigrate(s: MigrationStats): Record<string, unknown> {
+  const status: Record<MigrationState, string> = {
+    Idle: "none",
+    Setup: "setup",
+    PreCopy: "active",
+    StopAndCopy: "device",
+    Completing: "device",
+    Complete: "completed",
+    Failed: "failed",
+    Cancelled: "cancelled",
+  };
+  const out: Record<string, unknown> = {
+    "status": status[s.status],
+    "total-time": s.totalTime,
+    "setup-time": s.setupTime,
+    "downtime": s.downtime,
+    "expected-downtime": s.expectedDowntime,
+    "ram": {
+      "transferred": s.transferred,
+      "remaining": s.remaining,
+      "total": s.total,
+      "duplicate": s.duplicate,
+      "normal": s.normal,
+      "normal-bytes": s.normalBytes,
+      "dirty-sync-count": s.dirtySyncCount,
+      "dirty-pages-rate": s.dirtyPagesRate,
+      "mbps": s.mbps,
+      "page-size": 4096,
+    },
+    "cpu-throttle-percentage": s.cpuThrottlePercentage,
+    "policy": s.policy,
+    "switchover-reason": s.switchoverReason,
+    "deterministic": s.deterministic,
+    "downtime-lower-bound": s.downtimeLowerBound,
+    "precopy-rounds": s.precopyRounds,
+    "pages-per-round": s.pagesPerRound,
+    "bytes-per-round": s.bytesPerRound,
+    "state-bytes": s.stateBytes,
+    "guest-instructions": s.guestInstructions,
+  };
+  if (s.error !== undefined) out["error-desc"] = s.error;
+  return out;
+}
