@@ -260,7 +260,6 @@ int main(void) {
   ssize_t len;
   static uint8_t insn[MAX_INSN];
   static uint8_t mem[SCRATCH_SIZE];
-  static volatile int ninsn;
   static volatile long lineno;
   while ((len = getline(&line, &cap, stdin)) > 0) {
     lineno++;
@@ -283,9 +282,10 @@ int main(void) {
       fflush(stdout);
       continue;
     }
-    ninsn = n;
     /* Only the status flags and DF are taken from the case; bit 1 is always set. */
     case_state.rflags = (case_state.rflags & 0xcd5) | 2;
+    /* A case may write anywhere in the code region (CALL through RSP pointing there): refill it all. */
+    memset(code, 0xcc, CODE_REGION_SIZE);
     memcpy((void *)(CODE_ADDR), insn, n);
     memset(page, 0, 4096);
     memcpy(scratch, mem, SCRATCH_SIZE);
@@ -295,7 +295,6 @@ int main(void) {
     if (sigsetjmp(back, 1) == 0) enter_case(&case_state);
     struct itimerval off = {0};
     setitimer(ITIMER_REAL, &off, NULL);
-    memset((void *)(CODE_ADDR), 0xcc, ninsn);
 
     uint64_t rip = out_rip;
     printf("{\"id\":%.*s", (int)id.n, id.p);

@@ -55,6 +55,9 @@ def main():
         uc.emu_stop()
 
     mu.hook_add(UC_HOOK_INTR, on_intr)
+    # Unicorn 2.0.1 keeps the last exception in the CPU state across emu_start calls, so the next
+    # exception becomes a double fault (#DF) or is lost: start every case from a clean saved context.
+    clean = mu.context_save()
     out = sys.stdout
     for lineno, line in enumerate(sys.stdin, 1):
         line = line.strip()
@@ -75,6 +78,7 @@ def main():
             out.write(json.dumps(res, separators=(",", ":")) + "\n")
             out.flush()
             continue
+        mu.context_restore(clean)
         mu.mem_write(code_base, sentinel)
         mu.mem_write(code_addr, code)
         # Unicorn 2.0.1 keeps translated blocks across mem_write: drop them, or it runs the old code.

@@ -23,6 +23,7 @@ import {
   EFER_NXE,
   EXC_DF,
   EXC_GP,
+  EXCEPTION_NAMES,
   EXC_PF,
   EXC_SS,
   EXC_UD,
@@ -388,8 +389,8 @@ export class Cpu {
   /** Computes the 64-bit effective address of `i`'s memory operand into eaLo/eaHi (no segment, no checks). */
   effectiveAddress(i: Insn): void {
     const g = this.gpr;
-    let lo = i.disp;
-    let hi = i.disp < 0 ? -1 : 0;
+    let lo = i.disp; // signed: the borrow of a negative displacement comes out of the carry below
+    let hi = 0;
     const b = i.base;
     if (b >= 0) {
       if (b === 16) {
@@ -877,8 +878,8 @@ export class Cpu {
         this.deliveringVector = -1;
         return this.raise(EXC_DF, true, 0, 0);
       }
-    } else {
-      this.tripleFaultCause = `vector ${vector} at rip 0x${this.getRip().toString(16)}`;
+    } else if (vector !== EXC_DF) {
+      this.tripleFaultCause = `${EXCEPTION_NAMES[vector] ?? "vector " + vector} at rip 0x${this.getRip().toString(16)}`;
     }
     this.deliveringVector = vector;
     try {

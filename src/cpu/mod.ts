@@ -11,3 +11,4 @@ export { Insn } from "./insn.ts";
 export { decode, MAX_INSN_LENGTH } from "./decoder.ts";
 export { type OpSpec, opSpecs, specOf } from "./table.ts";
 export { disassemble } from "./disasm.ts";
+export * from "./state.ts";

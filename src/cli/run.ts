@@ -1,0 +1,87 @@
+/**
+ * `deno task run <guest.elf>`: runs a guest and prints its console output, or with `--json` one
+ * JSON object (exit, instructions, console, digest, regs, exits) as DESIGN.md defines.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { EXIT_NAMES, formatSize, Machine, parseSize } from "../vm/mod.ts";
+import { parseCount, readInput, runCli, UsageError } from "./_common.ts";
+
+const HELP = `Usage: deno task run <guest.elf> [options]
+
+Runs an x86-64 ELF guest under boot protocol 1 and prints what it wrote to the console.
+
+Options:
+  --memory SIZE            guest RAM, e.g. 64M, 1G (default 64M; a multiple of 2 MiB)
+  --cmdline TEXT           command line handed to the guest (default empty)
+  --max-instructions N     stop after N retired instructions (k, M, G suffixes allowed)
+  --json                   print one JSON object: exit, instructions, console, digest, regs, exits
+  -h, --help               this text
+
+Exit status: the guest's debug-exit code; 0 after HLT or the instruction limit; 2 for bad input;
+3 triple fault; 4 access outside RAM; 5 a VM exit hvsim cannot handle; 70 a simulator defect.`;
+
+/** The `run` command. */
+export function main(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      memory: { type: "string", default: "64M" },
+      cmdline: { type: "string", default: "" },
+      "max-instructions": { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError("expected one guest ELF file (see --help)");
+  const path = positionals[0];
+  const memory = parseSize(values.memory!, "--memory");
+  if (memory < 2 * 2 ** 20 || memory % (2 * 2 ** 20) !== 0) {
+    throw new UsageError(`bad --memory ${values.memory}: must be a multiple of 2 MiB, at least 2 MiB`);
+  }
+  if (memory > 16 * 2 ** 30) throw new UsageError(`bad --memory ${values.memory}: at most 16 GiB`);
+  const max = values["max-instructions"] === undefined
+    ? Infinity
+    : parseCount(values["max-instructions"], "--max-instructions");
+  const file = readInput(path, "guest");
+  const machine = Machine.fromElf(file, { memory, cmdline: values.cmdline }, path);
+  const t0 = performance.now();
+  const exit = machine.runToEnd(max);
+  const seconds = (performance.now() - t0) / 1000;
+  if (values.json) {
+    const exits: Record<string, number> = {};
+    for (const [k, v] of [...machine.exitCounts].sort((a, b) => a[0] - b[0])) exits[EXIT_NAMES[k] ?? String(k)] = v;
+    const out = {
+      exit: exit.message ? { reason: exit.reason, code: exit.code, message: exit.message } : {
+        reason: exit.reason,
+        code: exit.code,
+      },
+      instructions: machine.instructions,
+      console: machine.consoleText(),
+      digest: machine.digest(),
+      regs: machine.regs(),
+      exits,
+    };
+    console.log(JSON.stringify(out, null, 2));
+  } else {
+    Deno.stdout.writeSync(machine.console.output());
+    const mips = machine.instructions / seconds / 1e6;
+    console.error(
+      `[hvsim] ${exit.reason}${exit.reason === "debug-exit" ? ` code ${exit.code}` : ""}` +
+        `${exit.message ? `: ${exit.message}` : ""}; ${machine.instructions} instructions in ` +
+        `${seconds.toFixed(2)} s (${mips.toFixed(1)} MIPS), ${formatSize(memory)} RAM`,
+    );
+  }
+  return exit.reason === "debug-exit" ? exit.code : exit.reason === "hlt" || exit.reason === "instruction-limit"
+    ? 0
+    : exit.code;
+}
+
+if (import.meta.main) runCli("run", () => main(Deno.args));

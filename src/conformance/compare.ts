@@ -1,0 +1,94 @@
+/**
+ * Compares two runners' results for one case, ignoring exactly what the SDM leaves undefined.
+ * @module
+ */
+
+import { CASE_FLAGS, type CaseResult, REG_NAMES, SCRATCH_ADDR, type TestCase } from "./case.ts";
+
+/** Results that are a runner's own failure rather than an architectural outcome. */
+export const RUNNER_FAILURES = ["timeout", "crash", "error"];
+
+/** One field in which two results differ. */
+export interface Difference {
+  /** `exception`, a register name, `rip`, `rflags`, or `mem[0xOFF]` (scratch offset). */
+  field: string;
+  /** The first result's value (hex, or the exception name; `-` for none). */
+  a: string;
+  /** The second result's value. */
+  b: string;
+}
+
+/**
+ * Lists the differences between two results of `c`: the exception (if either raised one, nothing
+ * else is compared), then the 16 registers, RIP, RFLAGS (status flags and DF) and the scratch bytes,
+ * each masked by what `c.undef` marks undefined. An empty list means the results agree.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compareResults } from "./compare.ts";
+ * const c = { undef: { flags: 0x10 } } as never;
+ * const r = (f: string) => ({ id: "1", regs: {}, rip: "0x1", rflags: f, mem: "" }) as never;
+ * assert.deepEqual(compareResults(c, r("0x12"), r("0x2")), []); // AF undefined: ignored
+ * assert.equal(compareResults(c, r("0x3"), r("0x2")).length, 1); // CF differs
+ * ```
+ */
+export function compareResults(c: TestCase, a: CaseResult, b: CaseResult): Difference[] {
+  if (a.exception !== undefined || b.exception !== undefined) {
+    if (a.exception === b.exception && !RUNNER_FAILURES.includes(a.exception!)) return [];
+    return [{ field: "exception", a: describe(a), b: describe(b) }];
+  }
+  const out: Difference[] = [];
+  for (const r of REG_NAMES) {
+    const mask = ~BigInt(c.undef.regs?.[r] ?? 0) & 0xffffffffffffffffn;
+    const x = BigInt(a.regs?.[r] ?? -1) & mask;
+    const y = BigInt(b.regs?.[r] ?? -1) & mask;
+    if (x !== y) out.push({ field: r, a: hexOf(a.regs?.[r]), b: hexOf(b.regs?.[r]) });
+  }
+  if (BigInt(a.rip ?? -1) !== BigInt(b.rip ?? -1)) out.push({ field: "rip", a: hexOf(a.rip), b: hexOf(b.rip) });
+  const fm = CASE_FLAGS & ~c.undef.flags;
+  if ((Number(a.rflags) & fm) !== (Number(b.rflags) & fm)) {
+    out.push({ field: "rflags", a: flagsText(Number(a.rflags)), b: flagsText(Number(b.rflags)) });
+  }
+  const ma = a.mem ?? "";
+  const mb = b.mem ?? "";
+  const memMask = new Map<number, number>();
+  for (const [off, m] of c.undef.mem ?? []) memMask.set(off, (memMask.get(off) ?? 0) | m);
+  for (let i = 0; i < Math.max(ma.length, mb.length) / 2; i++) {
+    const x = parseInt(ma.slice(2 * i, 2 * i + 2) || "-1", 16);
+    const y = parseInt(mb.slice(2 * i, 2 * i + 2) || "-1", 16);
+    const m = ~(memMask.get(i) ?? 0) & 0xff;
+    if ((x & m) !== (y & m) || Number.isNaN(x) !== Number.isNaN(y)) {
+      out.push({
+        field: `mem[0x${i.toString(16)}]`,
+        a: Number.isNaN(x) ? "-" : "0x" + x.toString(16),
+        b: Number.isNaN(y) ? "-" : "0x" + y.toString(16),
+      });
+    }
+  }
+  return out;
+}
+
+function describe(r: CaseResult): string {
+  if (r.exception === undefined) return "completed";
+  return r.detail ? `${r.exception} (${r.detail})` : `#${r.exception}`;
+}
+
+function hexOf(v: string | undefined): string {
+  return v === undefined ? "-" : "0x" + BigInt(v).toString(16);
+}
+
+const FLAG_LETTERS: [number, string][] = [[0x800, "O"], [0x400, "D"], [0x80, "S"], [0x40, "Z"], [0x10, "A"], [
+  0x4,
+  "P",
+], [0x1, "C"]];
+
+/** RFLAGS as hex plus the set case flags, e.g. `0x246 [ZP]`. */
+export function flagsText(v: number): string {
+  return `0x${v.toString(16)} [${FLAG_LETTERS.filter(([b]) => v & b).map(([, l]) => l).join("")}]`;
+}
+
+/** The scratch-area address of a `mem[0x..]` field, for reports. */
+export function memFieldAddress(field: string): number | undefined {
+  const m = /^mem\[0x([0-9a-f]+)\]$/.exec(field);
+  return m ? SCRATCH_ADDR + parseInt(m[1], 16) : undefined;
+}

@@ -1,0 +1,125 @@
+/**
+ * Saving and restoring the architectural state of a {@linkcode Cpu} (everything but memory and
+ * caches), as plain data and as bytes. Migration, snapshots, digests and record/replay use it.
+ *
+ * @module
+ */
+
+import type { Cpu } from "./cpu.ts";
+
+/** Version of the byte format of {@linkcode encodeCpuState}. */
+export const CPU_STATE_VERSION = 1;
+
+/** The architectural state of a CPU as plain data. */
+export interface CpuState {
+  gpr: number[];
+  rip: number;
+  rflags: number;
+  segSel: number[];
+  segBase: number[];
+  segLimit: number[];
+  segAr: number[];
+  gdtrBase: number;
+  gdtrLimit: number;
+  idtrBase: number;
+  idtrLimit: number;
+  cr0: number;
+  cr2: number;
+  cr3: number;
+  cr4: number;
+  cr8: number;
+  efer: number;
+  dr7: number;
+  cpl: number;
+  kernelGsBase: number;
+  msrs: [number, string][];
+  icount: number;
+  tscOffset: number;
+  /** Interrupt shadow left, in instructions (0 or 1). */
+  shadow: number;
+  shadowMovSs: boolean;
+  halted: boolean;
+}
+
+/** Captures the CPU's architectural state. */
+export function saveCpuState(cpu: Cpu): CpuState {
+  return {
+    gpr: Array.from(cpu.gpr),
+    rip: cpu.rip,
+    rflags: cpu.getRflags(),
+    segSel: Array.from(cpu.segSel),
+    segBase: Array.from(cpu.segBase),
+    segLimit: Array.from(cpu.segLimit),
+    segAr: Array.from(cpu.segAr),
+    gdtrBase: cpu.gdtrBase,
+    gdtrLimit: cpu.gdtrLimit,
+    idtrBase: cpu.idtrBase,
+    idtrLimit: cpu.idtrLimit,
+    cr0: cpu.cr0,
+    cr2: cpu.cr2,
+    cr3: cpu.cr3,
+    cr4: cpu.cr4,
+    cr8: cpu.cr8,
+    efer: cpu.efer,
+    dr7: cpu.dr7,
+    cpl: cpu.cpl,
+    kernelGsBase: cpu.kernelGsBase,
+    msrs: [...cpu.msrs.entries()].sort((a, b) => a[0] - b[0]).map(([k, v]) => [k, v.toString(16)]),
+    icount: cpu.icount,
+    tscOffset: cpu.tscOffset,
+    shadow: Math.max(0, cpu.shadowEnd - cpu.icount),
+    shadowMovSs: cpu.shadowMovSs,
+    halted: cpu.halted,
+  };
+}
+
+/** Loads a state captured by {@linkcode saveCpuState}; caches (TLB, decoded blocks) are dropped. */
+export function restoreCpuState(cpu: Cpu, s: CpuState): void {
+  if (s.gpr.length !== 32 || s.segSel.length !== 8) throw new RangeError("CPU state has the wrong shape");
+  cpu.gpr.set(s.gpr);
+  cpu.rip = s.rip;
+  cpu.setRflags(s.rflags);
+  cpu.segSel.set(s.segSel);
+  cpu.segBase.set(s.segBase);
+  cpu.segLimit.set(s.segLimit);
+  cpu.segAr.set(s.segAr);
+  cpu.gdtrBase = s.gdtrBase;
+  cpu.gdtrLimit = s.gdtrLimit;
+  cpu.idtrBase = s.idtrBase;
+  cpu.idtrLimit = s.idtrLimit;
+  cpu.cr0 = s.cr0;
+  cpu.cr2 = s.cr2;
+  cpu.cr3 = s.cr3;
+  cpu.cr4 = s.cr4;
+  cpu.cr8 = s.cr8;
+  cpu.efer = s.efer;
+  cpu.dr7 = s.dr7;
+  cpu.cpl = s.cpl;
+  cpu.kernelGsBase = s.kernelGsBase;
+  cpu.msrs.clear();
+  for (const [k, v] of s.msrs) cpu.msrs.set(k, BigInt("0x" + v));
+  cpu.icount = s.icount;
+  cpu.tscOffset = s.tscOffset;
+  cpu.shadowEnd = s.icount + s.shadow;
+  cpu.shadowMovSs = s.shadowMovSs;
+  cpu.halted = s.halted;
+  cpu.flushTlb();
+  cpu.blocks.clear();
+}
+
+/** The CPU state as canonical bytes (stable key order), for streams and digests. */
+export function encodeCpuState(s: CpuState): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(s));
+}
+
+/** Decodes bytes made by {@linkcode encodeCpuState}; throws a clear error on damage. */
+export function decodeCpuState(b: Uint8Array): CpuState {
+  let s: CpuState;
+  try {
+    s = JSON.parse(new TextDecoder().decode(b));
+  } catch {
+    throw new RangeError("CPU state section is not valid (cannot parse it)");
+  }
+  if (!Array.isArray(s.gpr) || s.gpr.length !== 32) throw new RangeError("CPU state section lacks 32 register halves");
+  return s;
+}

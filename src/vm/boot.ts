@@ -1,0 +1,128 @@
+/**
+ * The loader's part of boot protocol version 1 (DESIGN.md): below 1 MiB it builds a GDT with a
+ * flat 64-bit code segment, a data segment and a TSS, identity page tables over all of guest RAM
+ * (2 MiB pages, writable, executable), and the command line; then it puts the CPU in 64-bit
+ * mode at CPL 0 with RIP = entry, RSP = top of RAM, RDI = RAM size, RSI = command line.
+ *
+ * @module
+ */
+
+import {
+  CR0_ET,
+  CR0_NE,
+  CR0_PE,
+  CR0_PG,
+  CR0_WP,
+  CR4_PAE,
+  type Cpu,
+  EFER_LMA,
+  EFER_LME,
+  EFER_NXE,
+  RDI,
+  RSI,
+  RSP,
+  SEG_CS,
+  SEG_DS,
+  SEG_ES,
+  SEG_FS,
+  SEG_GS,
+  SEG_LDTR,
+  SEG_SS,
+  SEG_TR,
+} from "../cpu/mod.ts";
+
+/** Guest-physical address of the GDT. */
+export const BOOT_GDT = 0x1000;
+/** Guest-physical address of the TSS. */
+export const BOOT_TSS = 0x2000;
+/** Guest-physical address of the command line. */
+export const BOOT_CMDLINE = 0x8000;
+/** Longest command line, NUL included. */
+export const BOOT_CMDLINE_MAX = 0x8000;
+/** Guest-physical address of the PML4; PDPT and page directories follow. */
+export const BOOT_PML4 = 0x10000;
+/** Flat 64-bit code selector. */
+export const BOOT_CS = 0x08;
+/** Flat data selector. */
+export const BOOT_DS = 0x10;
+/** TSS selector. */
+export const BOOT_TR = 0x18;
+
+/**
+ * Writes the boot structures into guest RAM (`ram` is guest-physical 0..size) and sets the CPU.
+ * @throws RangeError if the command line is too long or RAM is too small or not 2 MiB-aligned.
+ */
+export function bootGuest(cpu: Cpu, ram: Uint8Array, entry: number, cmdline: string): void {
+  const size = ram.length;
+  if (size < 2 * 2 ** 20 || size % (2 * 2 ** 20) !== 0) {
+    throw new RangeError(`RAM must be a multiple of 2 MiB and at least 2 MiB, got ${size} bytes`);
+  }
+  if (size > 512 * 2 ** 30) throw new RangeError("RAM above 512 GiB is not supported");
+  const dv = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
+  const cmd = new TextEncoder().encode(cmdline);
+  if (cmd.length >= BOOT_CMDLINE_MAX) {
+    throw new RangeError(`command line is ${cmd.length} bytes; at most ${BOOT_CMDLINE_MAX - 1} fit`);
+  }
+  ram.set(cmd, BOOT_CMDLINE);
+  ram[BOOT_CMDLINE + cmd.length] = 0;
+
+  // GDT: null, code64 (0x08), data (0x10), 64-bit TSS (0x18, 16 bytes).
+  dv.setBigUint64(BOOT_GDT + 0x08, 0x00af9b000000ffffn, true);
+  dv.setBigUint64(BOOT_GDT + 0x10, 0x00cf93000000ffffn, true);
+  const tssLimit = 0x67;
+  const tssLo = BigInt(tssLimit) | (BigInt(BOOT_TSS & 0xffffff) << 16n) | (0x8bn << 40n) |
+    (BigInt((BOOT_TSS >>> 24) & 0xff) << 56n);
+  dv.setBigUint64(BOOT_GDT + 0x18, tssLo, true);
+  dv.setBigUint64(BOOT_GDT + 0x20, 0n, true);
+  // TSS: I/O map base beyond the limit (no I/O bitmap).
+  dv.setUint16(BOOT_TSS + 0x66, 0x68, true);
+
+  // Page tables: PML4 -> one PDPT -> one page directory per GiB, 2 MiB pages.
+  const pdpt = BOOT_PML4 + 0x1000;
+  const gib = Math.ceil(size / 2 ** 30);
+  dv.setBigUint64(BOOT_PML4, BigInt(pdpt) | 0x7n, true);
+  for (let g = 0; g < gib; g++) {
+    const pd = pdpt + 0x1000 * (1 + g);
+    dv.setBigUint64(pdpt + 8 * g, BigInt(pd) | 0x7n, true);
+    for (let e = 0; e < 512; e++) {
+      const addr = g * 2 ** 30 + e * 2 ** 21;
+      if (addr >= size) break;
+      dv.setBigUint64(pd + 8 * e, BigInt(addr) | 0x87n, true); // P, RW, US, PS
+    }
+  }
+  const tablesEnd = pdpt + 0x1000 * (1 + gib);
+  if (tablesEnd > 0x100000) throw new RangeError("page tables do not fit below 1 MiB");
+
+  cpu.cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+  cpu.cr4 = CR4_PAE;
+  cpu.efer = EFER_LME | EFER_LMA | EFER_NXE;
+  cpu.cr3 = BOOT_PML4;
+  cpu.cpl = 0;
+  cpu.gdtrBase = BOOT_GDT;
+  cpu.gdtrLimit = 0x27;
+  cpu.idtrBase = 0;
+  cpu.idtrLimit = 0;
+  const flat = (seg: number, sel: number, ar: number) => {
+    cpu.segSel[seg] = sel;
+    cpu.segBase[seg] = 0;
+    cpu.segLimit[seg] = 0xffffffff;
+    cpu.segAr[seg] = ar;
+  };
+  flat(SEG_CS, BOOT_CS, 0xa09b);
+  for (const s of [SEG_DS, SEG_ES, SEG_SS, SEG_FS, SEG_GS]) flat(s, BOOT_DS, 0xc093);
+  cpu.segSel[SEG_LDTR] = 0;
+  cpu.segBase[SEG_LDTR] = 0;
+  cpu.segLimit[SEG_LDTR] = 0;
+  cpu.segAr[SEG_LDTR] = 0x10000;
+  cpu.segSel[SEG_TR] = BOOT_TR;
+  cpu.segBase[SEG_TR] = BOOT_TSS;
+  cpu.segLimit[SEG_TR] = tssLimit;
+  cpu.segAr[SEG_TR] = 0x8b;
+  cpu.setRflags(0x2);
+  cpu.gpr.fill(0);
+  cpu.setReg64(RSP, BigInt(size));
+  cpu.setReg64(RDI, BigInt(size));
+  cpu.setReg64(RSI, BigInt(BOOT_CMDLINE));
+  cpu.rip = entry;
+  cpu.flushTlb();
+}

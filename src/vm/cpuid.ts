@@ -1,0 +1,56 @@
+/**
+ * The CPUID leaves the hypervisor reports (SDM Vol. 2 CPUID): only what hvsim implements.
+ * Leaf 0x40000000 is the hypervisor leaf, naming hvsim (as KVM's "KVMKVMKVM").
+ *
+ * @module
+ */
+
+/** Vendor string of leaf 0 (12 bytes). */
+export const CPUID_VENDOR = "HvsimVirtCPU";
+/** Hypervisor signature of leaf 0x40000000 (12 bytes). */
+export const HYPERVISOR_SIGNATURE = "hvsimhvsim\0\0";
+
+function words(s: string): [number, number, number] {
+  const b = new TextEncoder().encode(s);
+  const w = (o: number) => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
+  return [w(0), w(4), w(8)];
+}
+
+/** CPUID.1:EDX bits: TSC(4), MSR(5), PAE(6), APIC(9), PGE(13), CMOV(15), PAT(16). */
+export const CPUID1_EDX = (1 << 4) | (1 << 5) | (1 << 6) | (1 << 9) | (1 << 13) | (1 << 15) | (1 << 16);
+/** CPUID.1:ECX bits: TSC-deadline (24), RDRAND (30), hypervisor present (31). */
+export const CPUID1_ECX = ((1 << 24) | (1 << 30) | (1 << 31)) >>> 0;
+/** CPUID.7.0:EBX bits: RDSEED (18). */
+export const CPUID7_EBX = 1 << 18;
+/** CPUID.80000001:EDX bits: SYSCALL (11), NX (20), 1-GiB pages (26), RDTSCP (27), LM (29). */
+export const CPUID81_EDX = (1 << 11) | (1 << 20) | (1 << 26) | (1 << 27) | (1 << 29);
+/** CPUID.80000001:ECX bits: LAHF/SAHF in 64-bit mode (0). */
+export const CPUID81_ECX = 1;
+
+/** Returns [EAX, EBX, ECX, EDX] for `leaf`/`subleaf`. Unknown leaves above the maximum answer as the maximum basic leaf, as Intel CPUs do. */
+export function cpuidLeaf(leaf: number, subleaf: number): [number, number, number, number] {
+  const [v0, v1, v2] = words(CPUID_VENDOR);
+  const [h0, h1, h2] = words(HYPERVISOR_SIGNATURE);
+  switch (leaf) {
+    case 0:
+      return [7, v0, v2, v1];
+    case 1:
+      // Family 6, model 0x55-like signature; one logical processor; APIC ID 0.
+      return [0x000606a0, 0x00010800, CPUID1_ECX, CPUID1_EDX];
+    case 7:
+      return subleaf === 0 ? [0, CPUID7_EBX, 0, 0] : [0, 0, 0, 0];
+    case 0x40000000:
+      return [0x40000001, h0, h1, h2];
+    case 0x40000001:
+      return [0, 0, 0, 0];
+    case 0x80000000:
+      return [0x80000008, 0, 0, 0];
+    case 0x80000001:
+      return [0, 0, CPUID81_ECX, CPUID81_EDX];
+    case 0x80000008:
+      return [0x3027, 0, 0, 0]; // 39 physical, 48 linear address bits
+    default:
+      if ((leaf >= 2 && leaf <= 6) || (leaf > 0x80000001 && leaf < 0x80000008)) return [0, 0, 0, 0];
+      return cpuidLeaf(7, subleaf);
+  }
+}

@@ -1,0 +1,329 @@
+/**
+ * A machine: guest RAM, a vCPU, the port-I/O devices and the hypervisor loop that handles every
+ * VM exit. It is the unit that runs, migrates, snapshots and replays.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import {
+  Cpu,
+  encodeCpuState,
+  EXCEPTION_NAMES,
+  EXIT_CPUID,
+  EXIT_EPT_VIOLATION,
+  EXIT_EXCEPTION,
+  EXIT_HLT,
+  EXIT_IO,
+  EXIT_RDRAND,
+  EXIT_RDSEED,
+  EXIT_RDMSR,
+  EXIT_TRIPLE_FAULT,
+  EXIT_VMCALL,
+  EXIT_WRMSR,
+  GPR_NAMES,
+  IdentityMap,
+  IF,
+  RAX,
+  RCX,
+  RDX,
+  RBX,
+  saveCpuState,
+  STOP_BUDGET,
+  STOP_INTERNAL,
+} from "../cpu/mod.ts";
+import { DebugConsole, DebugExit, Entropy, PortBus, Serial } from "../devices/mod.ts";
+import { bootGuest } from "./boot.ts";
+import { cpuidLeaf } from "./cpuid.ts";
+import { parseElf } from "./elf.ts";
+
+/** How a run ended. */
+export type ExitReason =
+  | "debug-exit"
+  | "hlt"
+  | "instruction-limit"
+  | "triple-fault"
+  | "bad-physical-access"
+  | "unhandled-exit"
+  | "internal-error";
+
+/** The end of a run. */
+export interface RunExit {
+  reason: ExitReason;
+  code: number;
+  /** One line explaining a failure, when there is one. */
+  message?: string;
+}
+
+/** Options of a machine. */
+export interface MachineOptions {
+  /** Guest RAM in bytes (default 64 MiB). */
+  memory?: number;
+  /** Command line handed to the guest. */
+  cmdline?: string;
+  /** Seed of the entropy source (RDRAND, RDSEED). */
+  entropySeed?: bigint;
+}
+
+/** Name of an Intel basic exit reason, for statistics. */
+export const EXIT_NAMES: Record<number, string> = {
+  0: "exception",
+  1: "external-interrupt",
+  2: "triple-fault",
+  7: "interrupt-window",
+  10: "cpuid",
+  12: "hlt",
+  14: "invlpg",
+  16: "rdtsc",
+  18: "vmcall",
+  28: "cr-access",
+  30: "io",
+  31: "rdmsr",
+  32: "wrmsr",
+  48: "ept-violation",
+  49: "ept-misconfig",
+  51: "rdtscp",
+  52: "preemption-timer",
+  57: "rdrand",
+  61: "rdseed",
+  62: "pml-full",
+};
+
+/** A virtual machine with one vCPU. */
+export class Machine {
+  /** Guest RAM size in bytes. */
+  readonly ramBytes: number;
+  /** Host-physical memory: guest RAM at 0. */
+  readonly mem: Uint8Array;
+  /** The vCPU. */
+  readonly cpu: Cpu;
+  /** Port-I/O bus. */
+  readonly bus = new PortBus();
+  /** Debug console (port 0xE9; COM1 transmits into it too). */
+  readonly console = new DebugConsole();
+  /** Debug exit (port 0xF4). */
+  readonly debugExit = new DebugExit();
+  /** COM1. */
+  readonly serial: Serial;
+  /** Entropy for RDRAND/RDSEED. */
+  readonly entropy: Entropy;
+  /** VM exits handled, by basic exit reason. */
+  readonly exitCounts = new Map<number, number>();
+  /** How the guest ended, once it has. */
+  exit: RunExit | null = null;
+
+  constructor(opts: MachineOptions = {}) {
+    this.ramBytes = opts.memory ?? 64 * 2 ** 20;
+    this.mem = new Uint8Array(this.ramBytes);
+    this.cpu = new Cpu(this.mem, new IdentityMap(0, this.ramBytes));
+    this.serial = new Serial((b) => this.console.append(b));
+    this.entropy = new Entropy(opts.entropySeed);
+    this.bus.add(this.console);
+    this.bus.add(this.debugExit);
+    this.bus.add(this.serial);
+  }
+
+  /** Creates a machine and loads an ELF guest into it under the boot protocol. */
+  static fromElf(file: Uint8Array, opts: MachineOptions = {}, name = "guest"): Machine {
+    const m = new Machine(opts);
+    const image = parseElf(file, m.ramBytes, name);
+    for (const s of image.segments) {
+      m.mem.fill(0, s.addr, s.addr + s.memSize);
+      m.mem.set(s.data, s.addr);
+    }
+    bootGuest(m.cpu, m.mem, image.entry, opts.cmdline ?? "");
+    return m;
+  }
+
+  /**
+   * Creates a machine from a raw flat binary loaded at guest-physical `loadAddr` (at or above
+   * 1 MiB), entered at `entry` (default: the load address), under the same boot protocol.
+   */
+  static fromFlat(code: Uint8Array, loadAddr = 0x100000, entry = loadAddr, opts: MachineOptions = {}): Machine {
+    const m = new Machine(opts);
+    if (loadAddr < 0x100000 || loadAddr + code.length > m.ramBytes) {
+      throw new RangeError(
+        `Cannot load flat binary at 0x${loadAddr.toString(16)}..0x${(loadAddr + code.length).toString(16)}: ` +
+          `it must lie in RAM at or above 1 MiB`,
+      );
+    }
+    m.mem.set(code, loadAddr);
+    bootGuest(m.cpu, m.mem, entry, opts.cmdline ?? "");
+    return m;
+  }
+
+  /** Retired guest instructions so far. */
+  get instructions(): number {
+    return this.cpu.icount;
+  }
+
+  /** The guest has ended. */
+  get finished(): boolean {
+    return this.exit !== null;
+  }
+
+  /**
+   * Runs the guest until it ends or `max` more instructions have retired.
+   * @returns the exit, or null if the budget ran out first.
+   */
+  run(max = Infinity): RunExit | null {
+    const cpu = this.cpu;
+    const stopAt = cpu.icount + max;
+    while (this.exit === null) {
+      const left = stopAt - cpu.icount;
+      if (left <= 0) return null;
+      const r = cpu.run(Math.min(left, 2 ** 40));
+      if (r === STOP_BUDGET) continue;
+      this.handleExit(r);
+    }
+    return this.exit;
+  }
+
+  /** Runs to the end (or `max` instructions), marking the instruction limit as the exit. */
+  runToEnd(max = Infinity): RunExit {
+    return this.run(max) ?? (this.exit = { reason: "instruction-limit", code: 0 });
+  }
+
+  private count(reason: number): void {
+    this.exitCounts.set(reason, (this.exitCounts.get(reason) ?? 0) + 1);
+  }
+
+  /** Finishes an instruction the hypervisor emulated: RIP past it, and it retires. */
+  private complete(): void {
+    const cpu = this.cpu;
+    cpu.rip += cpu.exitInsnLen;
+    cpu.icount++;
+  }
+
+  private handleExit(r: number): void {
+    const cpu = this.cpu;
+    if (r === STOP_INTERNAL) {
+      this.exit = { reason: "internal-error", code: 70, message: `simulator defect: ${cpu.internalError}` };
+      return;
+    }
+    this.count(r);
+    switch (r) {
+      case EXIT_IO: {
+        const q = cpu.exitQual;
+        const size = (q & 7) + 1;
+        const isIn = (q & 8) !== 0;
+        const port = q >>> 16;
+        if (isIn) {
+          const v = this.bus.read(port, size);
+          cpu.writeReg(size, RAX, v, 0);
+        } else {
+          const v = cpu.gpr[0] & (size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff);
+          this.bus.write(port, size, v >>> 0);
+        }
+        this.complete();
+        if (this.debugExit.code !== null) this.exit = { reason: "debug-exit", code: this.debugExit.code };
+        return;
+      }
+      case EXIT_CPUID: {
+        const [a, b, c, d] = cpuidLeaf(cpu.gpr[2 * RAX], cpu.gpr[2 * RCX]);
+        cpu.writeReg(4, RAX, a, 0);
+        cpu.writeReg(4, RBX, b, 0);
+        cpu.writeReg(4, RCX, c, 0);
+        cpu.writeReg(4, RDX, d, 0);
+        this.complete();
+        return;
+      }
+      case EXIT_HLT: {
+        this.complete();
+        if ((cpu.getRflags() & IF) === 0) {
+          this.exit = { reason: "hlt", code: 0 };
+        } else {
+          this.exit = { reason: "hlt", code: 0, message: "HLT with interrupts enabled and nothing to wake the guest" };
+        }
+        return;
+      }
+      case EXIT_RDRAND:
+      case EXIT_RDSEED: {
+        const info = cpu.exitInsnInfo;
+        const reg = (info >>> 3) & 15;
+        const size = ((info >>> 11) & 3) === 0 ? 2 : ((info >>> 11) & 3) === 1 ? 4 : 8;
+        const v = this.entropy.next64();
+        cpu.writeReg(size, reg, Number(v & 0xffffffffn), Number(v >> 32n));
+        cpu.fl.put((cpu.fl.get() & ~0x8d5) | 1); // CF = 1, OF SF ZF AF PF = 0
+        this.complete();
+        return;
+      }
+      case EXIT_VMCALL: {
+        // Hypercall ABI: RAX = number. 0: hvsim version (returns 1). Unknown: -1 (ENOSYS).
+        const nr = cpu.gpr[0];
+        if (nr === 0) cpu.writeReg(8, RAX, 1, 0);
+        else cpu.writeReg(8, RAX, 0xffffffff, 0xffffffff);
+        this.complete();
+        return;
+      }
+      case EXIT_RDMSR:
+      case EXIT_WRMSR: {
+        // No device MSRs yet: the access fails as on hardware without them.
+        cpu.rip = cpu.rip; // RIP stays on the instruction
+        const res = cpu.inject(13, 3, true, 0, 0);
+        if (res >= 0) this.handleExit(res);
+        return;
+      }
+      case EXIT_TRIPLE_FAULT:
+        this.exit = { reason: "triple-fault", code: 3, message: `triple fault (${cpu.tripleFaultCause})` };
+        return;
+      case EXIT_EPT_VIOLATION:
+        this.exit = {
+          reason: "bad-physical-access",
+          code: 4,
+          message: `guest accessed guest-physical 0x${cpu.exitGpa.toString(16)} outside ${this.ramBytes} bytes of RAM ` +
+            `at rip 0x${cpu.getRip().toString(16)}`,
+        };
+        return;
+      case EXIT_EXCEPTION: {
+        const v = cpu.exitIntrInfo & 0xff;
+        this.exit = {
+          reason: "unhandled-exit",
+          code: 5,
+          message: `exception ${EXCEPTION_NAMES[v] ?? v} at rip 0x${cpu.getRip().toString(16)}`,
+        };
+        return;
+      }
+      default:
+        this.exit = {
+          reason: "unhandled-exit",
+          code: 5,
+          message: `VM exit ${r} (${EXIT_NAMES[r] ?? "unknown"}) at rip 0x${cpu.getRip().toString(16)} ` +
+            `qualification 0x${cpu.exitQual.toString(16)}`,
+        };
+    }
+  }
+
+  /** Console output so far. */
+  consoleText(): string {
+    return this.console.text();
+  }
+
+  /** The general registers, RIP and RFLAGS as hex strings. */
+  regs(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (let r = 0; r < 16; r++) out[GPR_NAMES[r]] = "0x" + this.cpu.getReg64(r).toString(16);
+    out.rip = "0x" + this.cpu.getRip().toString(16);
+    out.rflags = "0x" + this.cpu.getRflags().toString(16);
+    return out;
+  }
+
+  /** Device state sections (name, version, bytes), in a fixed order. */
+  deviceState(): { name: string; version: number; data: Uint8Array }[] {
+    const out = this.bus.devices.map((d) => ({ name: d.name, version: d.version, data: d.save() }));
+    out.push({ name: "entropy", version: 1, data: this.entropy.save() });
+    return out;
+  }
+
+  /** SHA-256 over registers, control state, device state and all of RAM (DESIGN.md "digest"). */
+  digest(): string {
+    const h = createHash("sha256");
+    h.update(encodeCpuState(saveCpuState(this.cpu)));
+    for (const s of this.deviceState()) {
+      h.update(s.name);
+      h.update(s.data);
+    }
+    h.update(this.mem);
+    return h.digest("hex");
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * A machine (guest RAM, vCPU, devices), its ELF loader and boot protocol, and the exit loop.
+ *
+ * @module
+ */
+
+export * from "./machine.ts";
+export * from "./elf.ts";
+export * from "./boot.ts";
+export * from "./cpuid.ts";
