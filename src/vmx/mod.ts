@@ -11,3 +11,6 @@ export * from "./capabilities.ts";
 export * from "./access_rights.ts";
 export * from "./exit_reasons.ts";
 export * from "./qualifications.ts";
+export * from "./guest_state.ts";
+export * from "./setup.ts";
+export * from "./entry_checks.ts";
