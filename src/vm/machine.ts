@@ -22,7 +22,6 @@ import {
   EXIT_VMCALL,
   EXIT_WRMSR,
   GPR_NAMES,
-  IdentityMap,
   IF,
   RAX,
   RCX,
@@ -36,6 +35,18 @@ import { DebugConsole, DebugExit, Entropy, PortBus, Serial } from "../devices/mo
 import { bootGuest } from "./boot.ts";
 import { cpuidLeaf } from "./cpuid.ts";
 import { parseElf } from "./elf.ts";
+import { TrackingMap } from "./dirty_tracking.ts";
+import { decodeCpuState, restoreCpuState } from "../cpu/mod.ts";
+
+/** A versioned piece of non-RAM state (the shape migration and snapshots use). */
+export interface StateSection {
+  name: string;
+  version: number;
+  data: Uint8Array;
+}
+
+/** Version of the "machine" state section. */
+export const MACHINE_STATE_VERSION = 1;
 
 /** How a run ended. */
 export type ExitReason =
@@ -111,11 +122,16 @@ export class Machine {
   readonly exitCounts = new Map<number, number>();
   /** How the guest ended, once it has. */
   exit: RunExit | null = null;
+  /** Guest-physical memory with dirty tracking. */
+  readonly physMap: TrackingMap;
+  /** Auto-converge throttle: the fraction of each run() the guest is held. */
+  throttle = 0;
 
   constructor(opts: MachineOptions = {}) {
     this.ramBytes = opts.memory ?? 64 * 2 ** 20;
     this.mem = new Uint8Array(this.ramBytes);
-    this.cpu = new Cpu(this.mem, new IdentityMap(0, this.ramBytes));
+    this.physMap = new TrackingMap(0, this.ramBytes);
+    this.cpu = new Cpu(this.mem, this.physMap);
     this.serial = new Serial((b) => this.console.append(b));
     this.entropy = new Entropy(opts.entropySeed);
     this.bus.add(this.console);
@@ -292,6 +308,78 @@ export class Machine {
             `qualification 0x${cpu.exitQual.toString(16)}`,
         };
     }
+  }
+
+  // ------------------------------------------------------------ migration interface
+
+  /** Takes and clears the dirty log: one bit per 4 KiB page written since the last call. */
+  takeDirtyLog(): Uint32Array {
+    return this.physMap.take(this.cpu);
+  }
+
+  /** Starts (with an empty log) or stops dirty tracking. */
+  setDirtyTracking(on: boolean): void {
+    this.physMap.setTracking(this.cpu, on);
+  }
+
+  /** Copies guest page `pfn` into `dst` (4096 bytes). */
+  readPage(pfn: number, dst: Uint8Array): void {
+    const a = pfn * 4096;
+    dst.set(this.mem.subarray(a, a + 4096));
+  }
+
+  /** Writes guest page `pfn` from `src`: a device-side write, so decoded code there is dropped and the page logged. */
+  writePage(pfn: number, src: Uint8Array): void {
+    const a = pfn * 4096;
+    if (src.length !== 4096) throw new RangeError(`a page is 4096 bytes, got ${src.length}`);
+    if (a + 4096 > this.ramBytes) throw new RangeError(`page ${pfn} lies outside ${this.ramBytes} bytes of RAM`);
+    this.mem.set(src, a);
+    if (this.cpu.blocks.hasCode(a)) this.cpu.blocks.invalidatePage(a);
+    if (this.physMap.tracking) this.physMap.mark(a);
+  }
+
+  /** Sets the auto-converge throttle (0..0.99). */
+  setThrottle(fraction: number): void {
+    if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`throttle must be in [0, 1), got ${fraction}`);
+    this.throttle = fraction;
+  }
+
+  /** Everything but RAM, as versioned sections: CPU, devices, entropy, and the machine's own. */
+  saveState(): StateSection[] {
+    const machine = {
+      ramBytes: this.ramBytes,
+      exit: this.exit,
+      exitCounts: [...this.exitCounts],
+    };
+    return [
+      { name: "cpu", version: 1, data: encodeCpuState(saveCpuState(this.cpu)) },
+      ...this.deviceState(),
+      { name: "machine", version: MACHINE_STATE_VERSION, data: new TextEncoder().encode(JSON.stringify(machine)) },
+    ];
+  }
+
+  /** Loads sections made by {@linkcode saveState}; every section must be present, at a known version. */
+  restoreState(sections: StateSection[]): void {
+    const byName = new Map(sections.map((s) => [s.name, s]));
+    const need = (name: string, version: number): Uint8Array => {
+      const s = byName.get(name);
+      if (!s) throw new RangeError(`state has no "${name}" section`);
+      if (s.version !== version) {
+        throw new RangeError(`state section "${name}" is version ${s.version}; this hvsim reads version ${version}`);
+      }
+      return s.data;
+    };
+    const m = JSON.parse(new TextDecoder().decode(need("machine", MACHINE_STATE_VERSION)));
+    if (m.ramBytes !== this.ramBytes) {
+      throw new RangeError(`state is for ${m.ramBytes} bytes of RAM; this machine has ${this.ramBytes}`);
+    }
+    const cpuState = decodeCpuState(need("cpu", 1));
+    for (const d of this.bus.devices) d.restore(need(d.name, d.version));
+    this.entropy.restore(need("entropy", 1));
+    restoreCpuState(this.cpu, cpuState);
+    this.exit = m.exit;
+    this.exitCounts.clear();
+    for (const [k, v] of m.exitCounts) this.exitCounts.set(k, v);
   }
 
   /** Console output so far. */

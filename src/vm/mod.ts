@@ -8,3 +8,4 @@ export * from "./machine.ts";
 export * from "./elf.ts";
 export * from "./boot.ts";
 export * from "./cpuid.ts";
+export * from "./dirty_tracking.ts";
