@@ -70,12 +70,9 @@ import {
   INTR_TYPE_SOFTWARE_EXCEPTION,
   INTR_TYPE_SOFTWARE_INTERRUPT,
 } from "./qualifications.ts";
+import { VMXERR_ENTRY_INVALID_CONTROL_FIELD, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD } from "./errors.ts";
 import { EXIT_REASON_FAILED_VMENTRY, EXIT_REASON_INVALID_GUEST_STATE } from "./exit_reasons.ts";
 
-/** VM-instruction error 7: VM entry with invalid control field(s) (reference §4). */
-export const VMXERR_ENTRY_INVALID_CONTROL_FIELD = 7;
-/** VM-instruction error 8: VM entry with invalid host-state field(s) (reference §4). */
-export const VMXERR_ENTRY_INVALID_HOST_STATE_FIELD = 8;
 /** Exit reason of a guest-state entry failure: 33 with bit 31 set (reference §5.1). */
 export const EXIT_REASON_ENTRY_FAILURE_GUEST_STATE =
   (EXIT_REASON_INVALID_GUEST_STATE | EXIT_REASON_FAILED_VMENTRY) >>>

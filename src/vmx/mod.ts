@@ -14,3 +14,5 @@ export * from "./qualifications.ts";
 export * from "./guest_state.ts";
 export * from "./setup.ts";
 export * from "./entry_checks.ts";
+export * from "./errors.ts";
+export * from "./instructions.ts";
