@@ -183,3 +183,92 @@ export function toSource(input: ByteSource | ReadableStream<Uint8Array> | Uint8A
   if (input instanceof ReadableStream) return new ReadableSource(input);
   return input;
 }
+
+/** Something with Deno's `read(p)` shape (a `Deno.Conn`, a `Deno.FsFile`). */
+export interface RawReader {
+  /** Read into `p`; the number of bytes read, or null at end of input. */
+  read(p: Uint8Array): Promise<number | null>;
+}
+
+/** Something with Deno's `write(p)` shape: may write fewer bytes than given. */
+export interface RawWriter {
+  /** Write from `p`; the number of bytes written. */
+  write(p: Uint8Array): Promise<number>;
+}
+
+/** A source over a {@link RawReader}, through one reused buffer (cancel does not close the reader). */
+export class RawReaderSource implements ByteSource {
+  #r: RawReader;
+  #buf: Uint8Array;
+  #start = 0;
+  #end = 0;
+  #eof = false;
+
+  /** Read from `r` with a buffer of `bufferBytes` (default 1 MiB). */
+  constructor(r: RawReader, bufferBytes = 1 << 20) {
+    this.#r = r;
+    this.#buf = new Uint8Array(bufferBytes);
+  }
+
+  async #more(): Promise<boolean> {
+    if (this.#eof) return false;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    if (this.#end === this.#buf.length) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    const n = await this.#r.read(this.#buf.subarray(this.#end));
+    if (n === null) {
+      this.#eof = true;
+      return false;
+    }
+    this.#end += n;
+    return true;
+  }
+
+  /** The next `n` bytes (fewer at the end): a view into the buffer if they fit, else a copy. */
+  async read(n: number): Promise<Uint8Array> {
+    if (n <= this.#buf.length) {
+      if (this.#buf.length - this.#start < n) {
+        this.#buf.copyWithin(0, this.#start, this.#end);
+        this.#end -= this.#start;
+        this.#start = 0;
+      }
+      while (this.#end - this.#start < n && (await this.#more()));
+      const take = Math.min(n, this.#end - this.#start);
+      const v = this.#buf.subarray(this.#start, this.#start + take);
+      this.#start += take;
+      return v;
+    }
+    const out = new Uint8Array(n);
+    let o = 0;
+    while (o < n) {
+      if (this.#start === this.#end && !(await this.#more())) break;
+      const take = Math.min(n - o, this.#end - this.#start);
+      out.set(this.#buf.subarray(this.#start, this.#start + take), o);
+      this.#start += take;
+      o += take;
+    }
+    return o === n ? out : out.subarray(0, o);
+  }
+
+  /** Whether the input has ended. */
+  async atEnd(): Promise<boolean> {
+    while (this.#start === this.#end) if (!(await this.#more())) return true;
+    return false;
+  }
+
+  /** Stop reading (the owner closes the reader). */
+  cancel(): Promise<void> {
+    this.#eof = true;
+    this.#start = this.#end = 0;
+    return Promise.resolve();
+  }
+}
+
+/** Write all of `p` to `w`, looping over short writes. */
+export async function writeAll(w: RawWriter, p: Uint8Array): Promise<void> {
+  let o = 0;
+  while (o < p.length) o += await w.write(p.subarray(o));
+}

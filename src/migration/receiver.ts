@@ -171,7 +171,7 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
       }`,
     );
   }
-  staging.applyTo(vm, diff);
+  staging.applyTo(vm, opts.base !== undefined);
   try {
     vm.restoreState(sections);
   } catch (e) {

@@ -406,6 +406,8 @@ export class StreamWriter {
 export interface StreamRecord {
   /** Record index (0-based). */
   index: number;
+  /** The index the record carries (equals `index` unless records were dropped or reordered). */
+  seq: number;
   /** Record type (RECORD_*). */
   type: number;
   /** Record flags. */
@@ -445,6 +447,8 @@ export class StreamReader {
   records = 0;
   /** Whether the end record was read. */
   ended = false;
+  /** Whether the header's tag verified (undefined without a key or for an unauthenticated stream). */
+  headerMacOk: boolean | undefined;
   #src: ByteSource;
   #key: CryptoKey | undefined;
   #auth: boolean;
@@ -487,6 +491,7 @@ export class StreamReader {
     const auth = (header.flags & STREAM_FLAG_AUTHENTICATED) !== 0;
     let offset = bytes.length;
     let tag = new Uint8Array(0);
+    let headerMacOk: boolean | undefined;
     if (!auth && opts.key && !opts.lenient) {
       throw new StreamError("Stream is not authenticated but a key was given: refusing an unsigned stream");
     }
@@ -499,14 +504,16 @@ export class StreamReader {
         throw new StreamError("Stream truncated in the header's authentication tag");
       }
       if (opts.key) {
-        const ok = await crypto.subtle.verify("HMAC", opts.key, tag, bytes as Uint8Array<ArrayBuffer>);
-        if (!ok && !opts.lenient) {
+        headerMacOk = await crypto.subtle.verify("HMAC", opts.key, tag, bytes as Uint8Array<ArrayBuffer>);
+        if (!headerMacOk && !opts.lenient) {
           throw new StreamError("Stream header authentication failed: wrong key or altered header");
         }
       }
       offset += MAC_BYTES;
     }
-    return new StreamReader(src, header, offset, opts, tag);
+    const r = new StreamReader(src, header, offset, opts, tag);
+    r.headerMacOk = headerMacOk;
+    return r;
   }
 
   /**
@@ -573,7 +580,7 @@ export class StreamReader {
     if (type === RECORD_END) this.ended = true;
     this.offset += consumed;
     this.records++;
-    return { index, type, flags, offset, payload, crcOk, crcStored, crcComputed, macOk };
+    return { index, seq, type, flags, offset, payload, crcOk, crcStored, crcComputed, macOk };
   }
 }
 

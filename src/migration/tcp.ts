@@ -1,0 +1,249 @@
+/**
+ * Migration over TCP between two processes (real time, real socket).
+ *
+ * The destination listens (on 127.0.0.1 unless told otherwise), receives and verifies the whole
+ * stream, builds and loads its VM, and only then answers with a confirmation message; on any problem
+ * it answers with a refusal naming it. The source considers the migration complete only after the
+ * confirmation arrives.
+ *
+ * Confirmation message: "HVCF", `status u32` (0 accepted, 1 refused), `length u32`, UTF-8 message,
+ * and with a key an HMAC-SHA256 tag over all of it, so the confirmation cannot be forged without
+ * the key.
+ *
+ * @module
+ */
+
+import type { ByteSink } from "./byte_io.ts";
+import { RawReaderSource, writeAll } from "./byte_io.ts";
+import type { ReceiveOptions, ReceiveResult } from "./receiver.ts";
+import { receiveStream } from "./receiver.ts";
+import { MAC_BYTES } from "./stream.ts";
+import type { MigrationTransport } from "./transport.ts";
+
+/** Confirmation magic "HVCF" as a little-endian u32. */
+export const CONFIRM_MAGIC = 0x46435648;
+/** Confirmation status: the destination has the VM. */
+export const CONFIRM_ACCEPTED = 0;
+/** Confirmation status: the destination refused the stream or the state. */
+export const CONFIRM_REFUSED = 1;
+
+async function encodeConfirmation(status: number, message: string, key?: CryptoKey): Promise<Uint8Array> {
+  const msg = new TextEncoder().encode(message.slice(0, 4000));
+  const body = new Uint8Array(12 + msg.length);
+  const v = new DataView(body.buffer);
+  v.setUint32(0, CONFIRM_MAGIC, true);
+  v.setUint32(4, status, true);
+  v.setUint32(8, msg.length, true);
+  body.set(msg, 12);
+  if (!key) return body;
+  const tag = new Uint8Array(await crypto.subtle.sign("HMAC", key, body));
+  const out = new Uint8Array(body.length + MAC_BYTES);
+  out.set(body);
+  out.set(tag, body.length);
+  return out;
+}
+
+/** A verdict read from the destination. */
+interface Verdict {
+  accepted: boolean;
+  message: string;
+}
+
+async function readConfirmation(conn: Deno.Conn, key?: CryptoKey): Promise<Verdict> {
+  const src = new RawReaderSource(conn, 8192);
+  const head = (await src.read(12)).slice();
+  if (head.length < 12) {
+    return { accepted: false, message: "the destination closed the connection without a confirmation" };
+  }
+  const v = new DataView(head.buffer);
+  if (v.getUint32(0, true) !== CONFIRM_MAGIC) {
+    return {
+      accepted: false,
+      message: "the destination answered with something that is not an hvsim confirmation",
+    };
+  }
+  const status = v.getUint32(4, true);
+  const len = v.getUint32(8, true);
+  if (len > 4096) return { accepted: false, message: `confirmation message length ${len} is invalid` };
+  const msg = (await src.read(len)).slice();
+  if (msg.length < len) return { accepted: false, message: "the confirmation was truncated" };
+  const message = new TextDecoder().decode(msg);
+  if (key) {
+    const tag = (await src.read(MAC_BYTES)).slice();
+    const body = new Uint8Array(12 + len);
+    body.set(head);
+    body.set(msg, 12);
+    if (tag.length < MAC_BYTES || !(await crypto.subtle.verify("HMAC", key, tag, body))) {
+      return { accepted: false, message: "the confirmation failed authentication (wrong key?)" };
+    }
+  }
+  if (status === CONFIRM_ACCEPTED) return { accepted: true, message };
+  return { accepted: false, message: message || "refused" };
+}
+
+/** Options of {@link connectMigration}. */
+export interface ConnectOptions {
+  /** Destination host (default 127.0.0.1). */
+  hostname?: string;
+  /** Destination port. */
+  port: number;
+  /** The key the destination expects (to check its confirmation). */
+  key?: CryptoKey;
+  /** How long to wait for a refusal reason after a failed write, ms (default 2000). */
+  reasonTimeoutMs?: number;
+}
+
+/** Connect to a listening destination; the returned transport goes to the controller. */
+export async function connectMigration(opts: ConnectOptions): Promise<MigrationTransport> {
+  const hostname = opts.hostname ?? "127.0.0.1";
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({ hostname, port: opts.port });
+  } catch (e) {
+    throw new Error(
+      `Cannot connect to the migration destination ${hostname}:${opts.port}: ${(e as Error).message}`,
+    );
+  }
+  conn.setNoDelay(true);
+  // Read the verdict in the background from the start, so a refusal sent mid-stream is not lost.
+  const verdict = readConfirmation(conn, opts.key).catch((e) => ({
+    accepted: false,
+    message: `the connection failed: ${(e as Error).message}`,
+  }));
+  let early: Verdict | undefined;
+  verdict.then((v) => (early = v));
+  let closed = false;
+  const closeConn = () => {
+    if (!closed) {
+      closed = true;
+      try {
+        conn.close();
+      } catch { /* already closed */ }
+    }
+  };
+  const refusal = async (cause: Error): Promise<Error> => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<undefined>((
+      r,
+    ) => (timer = setTimeout(() => r(undefined), opts.reasonTimeoutMs ?? 2000)));
+    const v = await Promise.race([verdict, late]);
+    clearTimeout(timer);
+    if (v && !v.accepted) return new Error(`Destination refused the migration: ${v.message}`);
+    return new Error(`Migration connection to ${hostname}:${opts.port} failed: ${cause.message}`);
+  };
+  const sink: ByteSink = {
+    async write(chunk) {
+      if (early && !early.accepted) throw new Error(`Destination refused the migration: ${early.message}`);
+      try {
+        await writeAll(conn, chunk);
+      } catch (e) {
+        throw await refusal(e as Error);
+      }
+    },
+    async close() {
+      await conn.closeWrite();
+    },
+    abort() {
+      closeConn();
+      return Promise.resolve();
+    },
+  };
+  return {
+    sink,
+    async confirm() {
+      const v = await verdict;
+      closeConn();
+      if (!v.accepted) throw new Error(`Destination refused the migration: ${v.message}`);
+    },
+    abort() {
+      closeConn();
+      return verdict.then(() => {});
+    },
+  };
+}
+
+/** Options of {@link listenForMigration}. */
+export interface ListenOptions extends ReceiveOptions {
+  /** Address to bind (default 127.0.0.1: loopback only unless told otherwise). */
+  hostname?: string;
+  /** Port (0 picks a free one). */
+  port: number;
+  /** After a refusal, read and discard the source's bytes this long (ms) so it reads the reason (default 2000). */
+  drainMs?: number;
+}
+
+/** Half-close, then discard input until the source stops or `ms` pass (so our refusal is not reset away). */
+async function drain(conn: Deno.TcpConn, ms: number): Promise<void> {
+  try {
+    await conn.closeWrite();
+  } catch { /* gone */ }
+  const buf = new Uint8Array(65536);
+  const deadline = performance.now() + ms;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stop = new Promise<null>((r) => (timer = setTimeout(() => r(null), ms)));
+  try {
+    while (performance.now() < deadline) {
+      const n = await Promise.race([conn.read(buf), stop]);
+      if (n === null) break;
+    }
+  } catch {
+    /* reset */
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A destination waiting for a source. */
+export interface MigrationListener {
+  /** The bound address. */
+  readonly hostname: string;
+  /** The bound port. */
+  readonly port: number;
+  /**
+   * Accept one source, receive and verify its stream, build the VM, confirm, and return it.
+   * Rejects (after sending the refusal to the source) if anything is wrong.
+   */
+  accept(): Promise<ReceiveResult>;
+  /** Stop listening. */
+  close(): void;
+}
+
+/** Listen for one or more incoming migrations. */
+export function listenForMigration(opts: ListenOptions): MigrationListener {
+  const hostname = opts.hostname ?? "127.0.0.1";
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname, port: opts.port, transport: "tcp" });
+  } catch (e) {
+    throw new Error(`Cannot listen on ${hostname}:${opts.port}: ${(e as Error).message}`);
+  }
+  return {
+    hostname,
+    port: listener.addr.port,
+    async accept() {
+      const conn = await listener.accept();
+      try {
+        let result: ReceiveResult;
+        try {
+          result = await receiveStream(new RawReaderSource(conn), opts);
+        } catch (e) {
+          const msg = (e as Error).message;
+          await writeAll(conn, await encodeConfirmation(CONFIRM_REFUSED, msg, opts.key)).catch(() => {});
+          await drain(conn, opts.drainMs ?? 2000);
+          throw e;
+        }
+        await writeAll(conn, await encodeConfirmation(CONFIRM_ACCEPTED, "ok", opts.key));
+        return result;
+      } finally {
+        try {
+          conn.close();
+        } catch { /* closed */ }
+      }
+    },
+    close() {
+      try {
+        listener.close();
+      } catch { /* closed */ }
+    },
+  };
+}

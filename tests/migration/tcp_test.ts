@@ -1,0 +1,137 @@
+import { equal, ok, rejects } from "node:assert/strict";
+import { MigrationController } from "../../src/migration/controller.ts";
+import { faultyTransport } from "../../src/migration/fault.ts";
+import { RealTimeLink } from "../../src/migration/link.ts";
+import { importStreamKey } from "../../src/migration/stream.ts";
+import { connectMigration, listenForMigration } from "../../src/migration/tcp.ts";
+import type { TestVmOptions } from "./_test_vm.ts";
+import { diffVms, runToEnd, TestVm } from "./_test_vm.ts";
+
+const OPTS: TestVmOptions = {
+  ramBytes: 4 << 20,
+  workingSetPages: 200,
+  writeEvery: 10_000,
+  endAt: 20_000_000,
+};
+// Real time: the guest runs 10 M instructions per second spent sending.
+const link = () => new RealTimeLink(1e7);
+
+function counting(opts = OPTS) {
+  const c = {
+    created: 0,
+    createVm: () => {
+      c.created++;
+      return TestVm.blank(opts);
+    },
+  };
+  return c;
+}
+
+Deno.test("TCP migration on loopback: the destination confirms, then ends equal to an unmigrated run", async () => {
+  const key = await importStreamKey(new TextEncoder().encode("a key of sixteen+ bytes"));
+  for (const k of [undefined, key]) {
+    const dest = counting();
+    const l = listenForMigration({ port: 0, createVm: dest.createVm, key: k, expectRamBytes: OPTS.ramBytes });
+    equal(l.hostname, "127.0.0.1");
+    const src = new TestVm(OPTS);
+    src.run(3_000_000);
+    const accepted = l.accept();
+    const r = await new MigrationController(src).migrate(await connectMigration({ port: l.port, key: k }), {
+      link: link(),
+      key: k,
+    });
+    ok(r.ok, r.error?.message);
+    equal(r.stats.deterministic, false);
+    const got = await accepted;
+    l.close();
+    equal(dest.created, 1);
+    const d = got.vm as TestVm;
+    runToEnd(d);
+    const ref = new TestVm(OPTS);
+    runToEnd(ref);
+    equal(diffVms(d, ref), "");
+  }
+});
+
+Deno.test("TCP: a refused stream reports the destination's reason and the source finishes", async () => {
+  const table: [string, () => Promise<CryptoKey | undefined>, number | undefined, RegExp][] = [
+    [
+      "corrupt record",
+      () => Promise.resolve(undefined),
+      6,
+      /Destination refused the migration: CRC32C mismatch in record 5/,
+    ],
+    [
+      "wrong key",
+      () => importStreamKey(new TextEncoder().encode("not the right key at all")),
+      undefined,
+      /Destination refused the migration: Stream header authentication failed/,
+    ],
+  ];
+  const destKey = await importStreamKey(new TextEncoder().encode("the destination's key!!"));
+  for (const [name, srcKey, corrupt, msg] of table) {
+    const k = await srcKey();
+    const dest = counting();
+    const l = listenForMigration({
+      port: 0,
+      createVm: dest.createVm,
+      key: k ? destKey : undefined,
+      drainMs: 5000,
+    });
+    const src = new TestVm(OPTS);
+    src.run(1_000);
+    const accepted = l.accept();
+    accepted.catch(() => {});
+    let t = await connectMigration({ port: l.port, key: k ? destKey : undefined });
+    if (corrupt !== undefined) t = faultyTransport(t, { corruptChunk: corrupt });
+    const c = new MigrationController(src);
+    const r = await c.migrate(t, { link: link(), key: k });
+    equal(r.ok, false, name);
+    ok(msg.test(r.error!.message), `${name}: ${r.error!.message}`);
+    await rejects(accepted);
+    l.close();
+    equal(dest.created, 0, `${name}: no destination VM`);
+    runToEnd(src);
+    const ref = new TestVm(OPTS);
+    runToEnd(ref);
+    equal(diffVms(src, ref), "", name);
+  }
+});
+
+Deno.test("TCP: a dropped connection fails the source cleanly and a retry succeeds", async () => {
+  const dest = counting();
+  const l = listenForMigration({ port: 0, createVm: dest.createVm });
+  const src = new TestVm(OPTS);
+  const c = new MigrationController(src);
+  const first = l.accept();
+  first.catch(() => {});
+  const r = await c.migrate(
+    faultyTransport(await connectMigration({ port: l.port }), { dropAtByte: 1_000_000 }),
+    {
+      link: link(),
+    },
+  );
+  equal(r.ok, false);
+  await rejects(first, /truncated/);
+  equal(dest.created, 0);
+  src.run(100_000);
+  const second = l.accept();
+  const r2 = await c.migrate(await connectMigration({ port: l.port }), { link: link() });
+  ok(r2.ok, r2.error?.message);
+  const d = (await second).vm as TestVm;
+  l.close();
+  runToEnd(d);
+  const ref = new TestVm(OPTS);
+  runToEnd(ref);
+  equal(diffVms(d, ref), "");
+});
+
+Deno.test("connectMigration() names the address it cannot reach", async () => {
+  const l = listenForMigration({ port: 0, createVm: () => TestVm.blank(OPTS) });
+  const port = l.port;
+  l.close();
+  await rejects(
+    connectMigration({ port }),
+    new RegExp(`Cannot connect to the migration destination 127.0.0.1:${port}`),
+  );
+});
