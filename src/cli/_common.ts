@@ -20,7 +20,9 @@ export async function runCli(name: string, main: () => Promise<number> | number)
       Deno.exit(2);
     }
     if (e instanceof Deno.errors.NotFound) {
-      console.error(`${name}: ${e.message.replace(/^No such file or directory \(os error 2\): /, "no such file: ")}`);
+      console.error(
+        `${name}: ${e.message.replace(/^No such file or directory \(os error 2\): /, "no such file: ")}`,
+      );
       Deno.exit(2);
     }
     throw e;

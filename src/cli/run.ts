@@ -57,7 +57,9 @@ export function main(args: string[]): number {
   const seconds = (performance.now() - t0) / 1000;
   if (values.json) {
     const exits: Record<string, number> = {};
-    for (const [k, v] of [...machine.exitCounts].sort((a, b) => a[0] - b[0])) exits[EXIT_NAMES[k] ?? String(k)] = v;
+    for (const [k, v] of [...machine.exitCounts].sort((a, b) => a[0] - b[0])) {
+      exits[EXIT_NAMES[k] ?? String(k)] = v;
+    }
     const out = {
       exit: exit.message ? { reason: exit.reason, code: exit.code, message: exit.message } : {
         reason: exit.reason,
@@ -79,7 +81,9 @@ export function main(args: string[]): number {
         `${seconds.toFixed(2)} s (${mips.toFixed(1)} MIPS), ${formatSize(memory)} RAM`,
     );
   }
-  return exit.reason === "debug-exit" ? exit.code : exit.reason === "hlt" || exit.reason === "instruction-limit"
+  return exit.reason === "debug-exit"
+    ? exit.code
+    : exit.reason === "hlt" || exit.reason === "instruction-limit"
     ? 0
     : exit.code;
 }

@@ -33,7 +33,9 @@ export class PortBus {
     for (const [a, b] of device.ports) {
       for (let p = a; p <= b; p++) {
         const other = this.byPort.get(p);
-        if (other) throw new Error(`port 0x${p.toString(16)} is claimed by both ${other.name} and ${device.name}`);
+        if (other) {
+          throw new Error(`port 0x${p.toString(16)} is claimed by both ${other.name} and ${device.name}`);
+        }
         this.byPort.set(p, device);
       }
     }

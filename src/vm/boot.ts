@@ -8,13 +8,13 @@
  */
 
 import {
+  type Cpu,
   CR0_ET,
   CR0_NE,
   CR0_PE,
   CR0_PG,
   CR0_WP,
   CR4_PAE,
-  type Cpu,
   EFER_LMA,
   EFER_LME,
   EFER_NXE,

@@ -60,7 +60,9 @@ export function parseElf(file: Uint8Array, ramBytes: number, name = "guest"): Gu
     const filesz = num(dv, o + 32, fail);
     const memsz = num(dv, o + 40, fail);
     if (memsz === 0) continue;
-    if (filesz > memsz) fail(`segment ${k} has p_filesz 0x${filesz.toString(16)} > p_memsz 0x${memsz.toString(16)}`);
+    if (filesz > memsz) {
+      fail(`segment ${k} has p_filesz 0x${filesz.toString(16)} > p_memsz 0x${memsz.toString(16)}`);
+    }
     if (offset + filesz > file.length) fail(`segment ${k} data lies outside the file`);
     const range = `0x${paddr.toString(16)}..0x${(paddr + memsz).toString(16)}`;
     if (paddr < LOAD_FLOOR) fail(`segment ${range} lies below 1 MiB (reserved for the loader)`);

@@ -15,18 +15,18 @@ import {
   EXIT_EXCEPTION,
   EXIT_HLT,
   EXIT_IO,
+  EXIT_RDMSR,
   EXIT_RDRAND,
   EXIT_RDSEED,
-  EXIT_RDMSR,
   EXIT_TRIPLE_FAULT,
   EXIT_VMCALL,
   EXIT_WRMSR,
   GPR_NAMES,
   IF,
   RAX,
+  RBX,
   RCX,
   RDX,
-  RBX,
   saveCpuState,
   STOP_BUDGET,
   STOP_INTERNAL,
@@ -155,11 +155,18 @@ export class Machine {
    * Creates a machine from a raw flat binary loaded at guest-physical `loadAddr` (at or above
    * 1 MiB), entered at `entry` (default: the load address), under the same boot protocol.
    */
-  static fromFlat(code: Uint8Array, loadAddr = 0x100000, entry = loadAddr, opts: MachineOptions = {}): Machine {
+  static fromFlat(
+    code: Uint8Array,
+    loadAddr = 0x100000,
+    entry = loadAddr,
+    opts: MachineOptions = {},
+  ): Machine {
     const m = new Machine(opts);
     if (loadAddr < 0x100000 || loadAddr + code.length > m.ramBytes) {
       throw new RangeError(
-        `Cannot load flat binary at 0x${loadAddr.toString(16)}..0x${(loadAddr + code.length).toString(16)}: ` +
+        `Cannot load flat binary at 0x${loadAddr.toString(16)}..0x${
+          (loadAddr + code.length).toString(16)
+        }: ` +
           `it must lie in RAM at or above 1 MiB`,
       );
     }
@@ -249,7 +256,11 @@ export class Machine {
         if ((cpu.getRflags() & IF) === 0) {
           this.exit = { reason: "hlt", code: 0 };
         } else {
-          this.exit = { reason: "hlt", code: 0, message: "HLT with interrupts enabled and nothing to wake the guest" };
+          this.exit = {
+            reason: "hlt",
+            code: 0,
+            message: "HLT with interrupts enabled and nothing to wake the guest",
+          };
         }
         return;
       }
@@ -287,7 +298,10 @@ export class Machine {
         this.exit = {
           reason: "bad-physical-access",
           code: 4,
-          message: `guest accessed guest-physical 0x${cpu.exitGpa.toString(16)} outside ${this.ramBytes} bytes of RAM ` +
+          message:
+            `guest accessed guest-physical 0x${
+              cpu.exitGpa.toString(16)
+            } outside ${this.ramBytes} bytes of RAM ` +
             `at rip 0x${cpu.getRip().toString(16)}`,
         };
         return;
@@ -332,7 +346,9 @@ export class Machine {
   writePage(pfn: number, src: Uint8Array): void {
     const a = pfn * 4096;
     if (src.length !== 4096) throw new RangeError(`a page is 4096 bytes, got ${src.length}`);
-    if (a + 4096 > this.ramBytes) throw new RangeError(`page ${pfn} lies outside ${this.ramBytes} bytes of RAM`);
+    if (a + 4096 > this.ramBytes) {
+      throw new RangeError(`page ${pfn} lies outside ${this.ramBytes} bytes of RAM`);
+    }
     this.mem.set(src, a);
     if (this.cpu.blocks.hasCode(a)) this.cpu.blocks.invalidatePage(a);
     if (this.physMap.tracking) this.physMap.mark(a);
@@ -354,7 +370,11 @@ export class Machine {
     return [
       { name: "cpu", version: 1, data: encodeCpuState(saveCpuState(this.cpu)) },
       ...this.deviceState(),
-      { name: "machine", version: MACHINE_STATE_VERSION, data: new TextEncoder().encode(JSON.stringify(machine)) },
+      {
+        name: "machine",
+        version: MACHINE_STATE_VERSION,
+        data: new TextEncoder().encode(JSON.stringify(machine)),
+      },
     ];
   }
 
@@ -365,7 +385,9 @@ export class Machine {
       const s = byName.get(name);
       if (!s) throw new RangeError(`state has no "${name}" section`);
       if (s.version !== version) {
-        throw new RangeError(`state section "${name}" is version ${s.version}; this hvsim reads version ${version}`);
+        throw new RangeError(
+          `state section "${name}" is version ${s.version}; this hvsim reads version ${version}`,
+        );
       }
       return s.data;
     };
