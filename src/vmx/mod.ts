@@ -16,3 +16,4 @@ export * from "./setup.ts";
 export * from "./entry_checks.ts";
 export * from "./errors.ts";
 export * from "./instructions.ts";
+export * from "./vmcs_dump.ts";
