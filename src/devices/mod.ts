@@ -9,3 +9,4 @@ export * from "./debug_console.ts";
 export * from "./debug_exit.ts";
 export * from "./serial.ts";
 export * from "./entropy.ts";
+export * from "./lapic.ts";

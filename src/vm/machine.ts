@@ -14,6 +14,7 @@ import {
   EXIT_EPT_VIOLATION,
   EXIT_EXCEPTION,
   EXIT_HLT,
+  EXIT_INTERRUPT_WINDOW,
   EXIT_IO,
   EXIT_RDMSR,
   EXIT_RDRAND,
@@ -31,7 +32,17 @@ import {
   STOP_BUDGET,
   STOP_INTERNAL,
 } from "../cpu/mod.ts";
-import { DebugConsole, DebugExit, Entropy, PortBus, Serial } from "../devices/mod.ts";
+import {
+  DebugConsole,
+  DebugExit,
+  Entropy,
+  LAPIC_BASE,
+  LocalApic,
+  MSR_TSC_DEADLINE,
+  PortBus,
+  Serial,
+} from "../devices/mod.ts";
+import { emulateMmio } from "./mmio.ts";
 import { bootGuest } from "./boot.ts";
 import { cpuidLeaf } from "./cpuid.ts";
 import { parseElf } from "./elf.ts";
@@ -118,6 +129,8 @@ export class Machine {
   readonly serial: Serial;
   /** Entropy for RDRAND/RDSEED. */
   readonly entropy: Entropy;
+  /** The local APIC (timer, interrupt controller). */
+  readonly lapic = new LocalApic();
   /** VM exits handled, by basic exit reason. */
   readonly exitCounts = new Map<number, number>();
   /** How the guest ended, once it has. */
@@ -137,6 +150,12 @@ export class Machine {
     this.bus.add(this.console);
     this.bus.add(this.debugExit);
     this.bus.add(this.serial);
+    this.cpu.ctl.msrExit = (msr) => msr === MSR_TSC_DEADLINE;
+  }
+
+  /** Virtual time: the guest's TSC. */
+  now(): number {
+    return this.cpu.icount + this.cpu.tscOffset;
   }
 
   /** Creates a machine and loads an ELF guest into it under the boot protocol. */
@@ -191,11 +210,15 @@ export class Machine {
    */
   run(max = Infinity): RunExit | null {
     const cpu = this.cpu;
+    if (this.throttle > 0 && Number.isFinite(max)) max = Math.floor(max * (1 - this.throttle));
     const stopAt = cpu.icount + max;
     while (this.exit === null) {
       const left = stopAt - cpu.icount;
       if (left <= 0) return null;
-      const r = cpu.run(Math.min(left, 2 ** 40));
+      this.deliverInterrupts();
+      if (this.exit !== null) break;
+      const untilEvent = this.lapic.nextEvent() - this.now();
+      const r = cpu.run(Math.max(1, Math.min(left, untilEvent, 2 ** 40)));
       if (r === STOP_BUDGET) continue;
       this.handleExit(r);
     }
@@ -205,6 +228,25 @@ export class Machine {
   /** Runs to the end (or `max` instructions), marking the instruction limit as the exit. */
   runToEnd(max = Infinity): RunExit {
     return this.run(max) ?? (this.exit = { reason: "instruction-limit", code: 0 });
+  }
+
+  /** Injects the APIC's pending interrupt if the vCPU can take it, else asks for an interrupt-window exit. */
+  private deliverInterrupts(): void {
+    const cpu = this.cpu;
+    this.lapic.update(this.now());
+    const v = this.lapic.pending();
+    if (v < 0) {
+      cpu.ctl.interruptWindowExiting = false;
+      return;
+    }
+    if (!cpu.interruptible()) {
+      cpu.ctl.interruptWindowExiting = true;
+      return;
+    }
+    cpu.ctl.interruptWindowExiting = false;
+    this.lapic.acknowledge(v);
+    const r = cpu.inject(v, 0, false, 0, 0);
+    if (r >= 0) this.handleExit(r);
   }
 
   private count(reason: number): void {
@@ -255,15 +297,22 @@ export class Machine {
         this.complete();
         if ((cpu.getRflags() & IF) === 0) {
           this.exit = { reason: "hlt", code: 0 };
-        } else {
-          this.exit = {
-            reason: "hlt",
-            code: 0,
-            message: "HLT with interrupts enabled and nothing to wake the guest",
-          };
+          return;
         }
+        // Wait for the next interrupt: virtual time jumps to the timer's next event.
+        this.lapic.update(this.now());
+        if (this.lapic.pending() >= 0) return;
+        const next = this.lapic.nextEvent();
+        if (next === Infinity) {
+          this.exit = { reason: "hlt", code: 0, message: "HLT with interrupts enabled and no timer armed" };
+          return;
+        }
+        cpu.tscOffset += next - this.now();
         return;
       }
+      case EXIT_INTERRUPT_WINDOW:
+        cpu.ctl.interruptWindowExiting = false;
+        return;
       case EXIT_RDRAND:
       case EXIT_RDSEED: {
         const info = cpu.exitInsnInfo;
@@ -285,16 +334,43 @@ export class Machine {
       }
       case EXIT_RDMSR:
       case EXIT_WRMSR: {
-        // No device MSRs yet: the access fails as on hardware without them.
-        cpu.rip = cpu.rip; // RIP stays on the instruction
-        const res = cpu.inject(13, 3, true, 0, 0);
+        const msr = cpu.gpr[2 * RCX];
+        if (msr === MSR_TSC_DEADLINE) {
+          if (r === EXIT_RDMSR) {
+            const v = this.lapic.readTscDeadline();
+            cpu.writeReg(4, RAX, v >>> 0, 0);
+            cpu.writeReg(4, RDX, Math.floor(v / 2 ** 32) >>> 0, 0);
+          } else {
+            this.lapic.writeTscDeadline(cpu.gpr[2 * RDX] * 2 ** 32 + cpu.gpr[0], this.now());
+          }
+          this.complete();
+          return;
+        }
+        const res = cpu.inject(13, 3, true, 0, 0); // #GP(0), as hardware without the MSR
         if (res >= 0) this.handleExit(res);
         return;
       }
       case EXIT_TRIPLE_FAULT:
         this.exit = { reason: "triple-fault", code: 3, message: `triple fault (${cpu.tripleFaultCause})` };
         return;
-      case EXIT_EPT_VIOLATION:
+      case EXIT_EPT_VIOLATION: {
+        const gpa = cpu.exitGpa;
+        const base = Number((cpu.msrs.get(0x1b) ?? 0xfee00900n) & ~0xfffn) || LAPIC_BASE;
+        if (gpa >= base && gpa < base + 4096) {
+          const now = this.now();
+          const lapic = this.lapic;
+          const err = emulateMmio(cpu, {
+            read: (off) => lapic.read(off, now),
+            write: (off, _size, v) => lapic.write(off, v, now),
+          }, gpa - base);
+          if (err === null) return;
+          this.exit = {
+            reason: "unhandled-exit",
+            code: 5,
+            message: `${err} at rip 0x${cpu.getRip().toString(16)}`,
+          };
+          return;
+        }
         this.exit = {
           reason: "bad-physical-access",
           code: 4,
@@ -305,6 +381,7 @@ export class Machine {
             `at rip 0x${cpu.getRip().toString(16)}`,
         };
         return;
+      }
       case EXIT_EXCEPTION: {
         const v = cpu.exitIntrInfo & 0xff;
         this.exit = {
@@ -398,6 +475,7 @@ export class Machine {
     const cpuState = decodeCpuState(need("cpu", 1));
     for (const d of this.bus.devices) d.restore(need(d.name, d.version));
     this.entropy.restore(need("entropy", 1));
+    this.lapic.restore(need("lapic", this.lapic.version));
     restoreCpuState(this.cpu, cpuState);
     this.exit = m.exit;
     this.exitCounts.clear();
@@ -422,6 +500,7 @@ export class Machine {
   deviceState(): { name: string; version: number; data: Uint8Array }[] {
     const out = this.bus.devices.map((d) => ({ name: d.name, version: d.version, data: d.save() }));
     out.push({ name: "entropy", version: 1, data: this.entropy.save() });
+    out.push({ name: "lapic", version: this.lapic.version, data: this.lapic.save() });
     return out;
   }
 
