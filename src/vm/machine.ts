@@ -41,6 +41,7 @@ import {
   MSR_TSC_DEADLINE,
   PortBus,
   Serial,
+  type SerialInput,
 } from "../devices/mod.ts";
 import { emulateMmio } from "./mmio.ts";
 import { bootGuest } from "./boot.ts";
@@ -85,6 +86,20 @@ export interface MachineOptions {
   cmdline?: string;
   /** Seed of the entropy source (RDRAND, RDSEED). */
   entropySeed?: bigint;
+  /** The entropy source itself (record/replay supplies one that logs or replays). */
+  entropy?: EntropySource;
+  /** Where COM1's received bytes come from (default: none). */
+  serialInput?: SerialInput;
+}
+
+/** What RDRAND and RDSEED draw from. */
+export interface EntropySource {
+  /** The next 64 random bits. */
+  next64(): bigint;
+  /** State for snapshots. */
+  save(): Uint8Array;
+  /** Loads state from save(). */
+  restore(b: Uint8Array): void;
 }
 
 /** Name of an Intel basic exit reason, for statistics. */
@@ -128,7 +143,7 @@ export class Machine {
   /** COM1. */
   readonly serial: Serial;
   /** Entropy for RDRAND/RDSEED. */
-  readonly entropy: Entropy;
+  readonly entropy: EntropySource;
   /** The local APIC (timer, interrupt controller). */
   readonly lapic = new LocalApic();
   /** VM exits handled, by basic exit reason. */
@@ -145,8 +160,8 @@ export class Machine {
     this.mem = new Uint8Array(this.ramBytes);
     this.physMap = new TrackingMap(0, this.ramBytes);
     this.cpu = new Cpu(this.mem, this.physMap);
-    this.serial = new Serial((b) => this.console.append(b));
-    this.entropy = new Entropy(opts.entropySeed);
+    this.serial = new Serial((b) => this.console.append(b), opts.serialInput);
+    this.entropy = opts.entropy ?? new Entropy(opts.entropySeed);
     this.bus.add(this.console);
     this.bus.add(this.debugExit);
     this.bus.add(this.serial);
