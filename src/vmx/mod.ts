@@ -17,3 +17,4 @@ export * from "./entry_checks.ts";
 export * from "./errors.ts";
 export * from "./instructions.ts";
 export * from "./vmcs_dump.ts";
+export * from "./ept.ts";
