@@ -238,7 +238,7 @@ export class MigrationController {
             dirtyPages: dirty,
             previousPages: a.round.pages,
             totalPages: this.pages,
-            bandwidth: a.meter.bandwidth,
+            bandwidth: a.meter.estimate(a.link.now(), a.writer.bytesWritten),
             elapsed: a.link.now() - a.t0,
           });
         if (reason !== null) {
@@ -371,7 +371,7 @@ export class MigrationController {
       await transport.sink.close();
       const sent = link.now();
       stats.downtime = (sent - tStop + link.latency) * 1000;
-      const bw = link instanceof SimulatedLink ? link.bandwidth : a.meter.bandwidth;
+      const bw = link instanceof SimulatedLink ? link.bandwidth : stats.bandwidth;
       stats.downtimeLowerBound = bw > 0
         ? ((dirtyAtStop * PAGE_SIZE + stateBytes) / bw + link.latency) * 1000
         : 0;
@@ -465,7 +465,7 @@ export class MigrationController {
     s.remaining = dirtyAfter * PAGE_SIZE;
     if (!r.final) {
       if (r.durationMs > 0) s.dirtyPagesRate = Math.round(newly / (r.durationMs / 1000));
-      s.expectedDowntime = a.meter.bandwidth > 0 ? (dirtyAfter * PAGE_SIZE / a.meter.bandwidth) * 1000 : 0;
+      s.expectedDowntime = s.bandwidth > 0 ? (dirtyAfter * PAGE_SIZE / s.bandwidth) * 1000 : 0;
     }
     this.#progress(a);
   }
@@ -505,8 +505,9 @@ export class MigrationController {
     a.round.bytes += bytes;
     a.stats.transferred = a.writer.bytesWritten;
     a.meter.update(now, a.writer.bytesWritten);
-    a.stats.bandwidth = a.meter.bandwidth;
-    a.stats.mbps = a.meter.bandwidth * 8 / 1e6;
+    const bw = a.meter.estimate(now, a.writer.bytesWritten);
+    a.stats.bandwidth = bw;
+    a.stats.mbps = bw * 8 / 1e6;
     if (a.live && this.#sm.state === "PreCopy") {
       a.runSeconds += now - before;
       const target = Math.floor(a.runSeconds * link.clockHz);
@@ -529,8 +530,8 @@ export class MigrationController {
       transferred: done,
       remaining: left,
       percent: done + left > 0 ? Math.min(100, (100 * done) / (done + left)) : 100,
-      bandwidth: a.meter.bandwidth,
-      etaMs: a.meter.bandwidth > 0 ? (left / a.meter.bandwidth) * 1000 : 0,
+      bandwidth: s.bandwidth,
+      etaMs: s.bandwidth > 0 ? (left / s.bandwidth) * 1000 : 0,
       throttlePercent: s.cpuThrottlePercentage,
       elapsedMs: (a.link.now() - a.t0) * 1000,
     });

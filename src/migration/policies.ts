@@ -18,7 +18,7 @@ export interface SyncReport {
   previousPages: number;
   /** Guest RAM pages. */
   totalPages: number;
-  /** Measured bandwidth in bytes/s; 0 until a 100 ms window has closed. */
+  /** Measured bandwidth in bytes/s (QEMU's 100 ms windows; the average so far before the first closes). */
   bandwidth: number;
   /** Link time since the migration started, seconds. */
   elapsed: number;

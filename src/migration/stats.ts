@@ -153,6 +153,17 @@ export class BandwidthMeter {
     this.#window = windowSeconds;
   }
 
+  /**
+   * The measured bandwidth, or before the first window has closed the average since the start
+   * (QEMU would wait for the first 100 ms; on a simulated link a whole small migration can take
+   * less, and the average of a busy link is exact).
+   */
+  estimate(now: number, totalBytes: number): number {
+    if (this.bandwidth > 0) return this.bandwidth;
+    const dt = now - this.#windowStart;
+    return dt > 0 ? (totalBytes - this.#windowBytes) / dt : 0;
+  }
+
   /** Note that `totalBytes` have been sent by time `now`; closes the window when it is long enough. */
   update(now: number, totalBytes: number): void {
     const dt = now - this.#windowStart;
