@@ -18,3 +18,4 @@ export * from "./errors.ts";
 export * from "./instructions.ts";
 export * from "./vmcs_dump.ts";
 export * from "./ept.ts";
+export * from "./exits.ts";
