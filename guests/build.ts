@@ -8,11 +8,13 @@
  * deno task guests --check         rebuild into a temp dir; fail if a committed ELF differs
  * deno task guests --native-check  run the native builds; fail if output or exit code differs
  *                                  from the committed expectation
+ * deno task guests --qemu-check    boot every committed ELF in QEMU (TCG) through guests/qemu/run.sh;
+ *                                  fail if output or exit code differs (needs qemu-system-x86_64)
  * ```
  *
- * Must run from the repository root's parent-agnostic: paths below are resolved against the
- * repository root, and gcc runs with the root as working directory, so that file names embedded
- * in the ELF files are relative and the bytes do not depend on where the checkout lives.
+ * Paths are resolved against the repository root, and gcc runs with the root as working
+ * directory, so that file names embedded in the ELF files are relative and the bytes do not
+ * depend on where the checkout lives.
  *
  * @module
  */
@@ -104,6 +106,18 @@ export interface GuestRun {
   benchmark: boolean;
   /** How the expected output was derived: "native" (the native twin's output) or "reasoned". */
   oracle: "native" | "reasoned";
+  /** Lines where QEMU (TCG) departs from the SDM, and so from the expected output. */
+  qemuDeviations?: QemuDeviation[];
+}
+
+/** One expected-output line that QEMU prints differently, with the reason. */
+export interface QemuDeviation {
+  /** The line as the SDM has it (in the expected file). */
+  expected: string;
+  /** The line as QEMU prints it. */
+  qemu: string;
+  /** Why they differ. */
+  why: string;
 }
 
 /** The parsed guests/manifest.json. */
@@ -299,6 +313,50 @@ export async function checkNative(manifest: Manifest, root: string = REPO_ROOT):
   }
 }
 
+/** Whether QEMU's x86-64 system emulator can be run. */
+export async function haveQemu(): Promise<boolean> {
+  try {
+    const cmd = new Deno.Command("qemu-system-x86_64", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    });
+    return (await cmd.output()).success;
+  } catch {
+    return false;
+  }
+}
+
+/** Boots a run's committed ELF in QEMU (TCG) through guests/qemu/run.sh. */
+export async function runQemu(run: GuestRun, root: string = REPO_ROOT): Promise<NativeResult> {
+  const mib = parseSize(run.memory) >> 20;
+  const out = await new Deno.Command(`${root}/guests/qemu/run.sh`, {
+    args: [`${root}/${run.elf}`, String(mib), run.cmdline],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const at = text.lastIndexOf("exit: ");
+  if (at < 0) throw new Error(`${run.name}: guests/qemu/run.sh printed no exit line`);
+  return { console: text.slice(0, at), exitCode: Number(text.slice(at + 6).split(" ")[0]) };
+}
+
+/** Boots every run in QEMU and compares with the expected output (allowing the listed deviations). */
+export async function checkQemu(manifest: Manifest, root: string = REPO_ROOT): Promise<string[]> {
+  const problems: string[] = [];
+  await pool(manifest.runs, 2, async (run) => {
+    const result = await runQemu(run, root);
+    let expected = await Deno.readTextFile(`${root}/${run.expected}`);
+    for (const d of run.qemuDeviations ?? []) expected = expected.replace(d.expected, d.qemu);
+    if (expected !== result.console) problems.push(`${run.name}: QEMU output differs from ${run.expected}`);
+    if (result.exitCode !== run.exitCode) {
+      problems.push(`${run.name}: QEMU exit code ${result.exitCode}, manifest says ${run.exitCode}`);
+    }
+  });
+  return problems.sort();
+}
+
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -331,15 +389,17 @@ async function main(): Promise<number> {
     options: {
       check: { type: "boolean", default: false },
       "native-check": { type: "boolean", default: false },
+      "qemu-check": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {
     console.log(
-      "usage: deno task guests [--check | --native-check]\n" +
+      "usage: deno task guests [--check | --native-check | --qemu-check]\n" +
         "  (no option)     build guests/build/*.elf and write expected outputs from the native builds\n" +
         "  --check         fail if a committed ELF differs from what its sources build\n" +
-        "  --native-check  fail if a native build's output differs from the committed expected output",
+        "  --native-check  fail if a native build's output differs from the committed expected output\n" +
+        "  --qemu-check    fail if a committed ELF booted in QEMU prints other than the expected output",
     );
     return 0;
   }
@@ -349,12 +409,20 @@ async function main(): Promise<number> {
   }
   const manifest = await readManifest();
   let problems: string[];
-  if (values.check) problems = await checkElfs(manifest);
+  if (values["qemu-check"]) {
+    if (!(await haveQemu())) {
+      console.error("guests: qemu-system-x86_64 not found (Debian package qemu-system-x86)");
+      return 1;
+    }
+    problems = await checkQemu(manifest);
+  } else if (values.check) problems = await checkElfs(manifest);
   else if (values["native-check"]) problems = await checkNative(manifest);
   else problems = await buildAll(manifest);
   for (const p of problems) console.error(`guests: ${p}`);
   if (problems.length === 0) {
-    const what = values.check
+    const what = values["qemu-check"]
+      ? "QEMU outputs match the expected files (allowing the listed QEMU deviations)"
+      : values.check
       ? "ELF files match their sources"
       : values["native-check"]
       ? "native outputs match the expected files"

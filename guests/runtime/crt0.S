@@ -4,6 +4,7 @@
  * Clears .bss, calls main(ram_size, cmdline), writes main's return value to the
  * debug-exit port 0xF4, then halts with interrupts off.
  */
+	.file "crt0.S"		/* a fixed name: without it the symbol table holds gcc's temp file name */
 	.text
 	.globl _start
 	.type _start, @function

@@ -2,6 +2,7 @@
  * Code that smc.c rewrites while it runs. It lives in a writable and executable section
  * (.smc, flags "awx"), so the same bytes run in hvsim and, natively, on the host CPU.
  */
+	.file "smc_asm.S"		/* a fixed name: without it the symbol table holds gcc's temp file name */
 	.section .smc, "awx", @progbits
 	.balign 64
 

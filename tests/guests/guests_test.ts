@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import {
   checkElfs,
   checkNative,
+  checkQemu,
   haveGcc,
+  haveQemu,
   type Manifest,
   parseSize,
   readManifest,
@@ -94,6 +96,25 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "checkQemu() finds every guest booted in QEMU printing its expected output and exit code",
+  ignore: !gcc || !(await haveQemu()),
+  fn: async () => {
+    assert.deepEqual(await checkQemu(manifest), []);
+  },
+});
+
+Deno.test("reasoned expected outputs list the QEMU deviations they rely on, each present in the file", async () => {
+  for (const run of manifest.runs) {
+    const text = await Deno.readTextFile(`${REPO_ROOT}/${run.expected}`);
+    for (const d of run.qemuDeviations ?? []) {
+      assert.ok(text.includes(d.expected), `${run.name}: "${d.expected}" not in ${run.expected}`);
+      assert.notEqual(d.expected, d.qemu);
+      assert.ok(d.why.length > 0);
+    }
+  }
+});
+
 /** A copy of guests/ in a temp dir, with a manifest reduced to the hello build and its run. */
 async function helloCopy(): Promise<{ root: string; small: Manifest }> {
   const root = await Deno.makeTempDir({ prefix: "hvsim-guests-test-" });
@@ -143,3 +164,4 @@ Deno.test({
 });
 
 if (!gcc) console.warn("tests/guests: gcc not found; skipping the rebuild and native-oracle checks");
+if (!(await haveQemu())) console.warn("tests/guests: qemu-system-x86_64 not found; skipping the QEMU check");

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Boots a guest ELF in QEMU (TCG) through guests/qemu/multiboot.S and prints its console output,
+# then "exit: N" with the code it wrote to port 0xF4. An independent check of expected output for
+# guests without a native twin (the kernel guest). Needs qemu-system-x86_64 (Debian package
+# qemu-system-x86); not part of the test suite.
+#   usage: guests/qemu/run.sh GUEST.elf [RAM_MiB [CMDLINE]]
+set -eu
+elf=$1
+ram_mib=${2:-64}
+cmdline=${3:-}
+here=$(dirname "$0")
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# The guest's loadable bytes as one flat image starting at its lowest section address.
+load=0x$(readelf -SW "$elf" | sed 's/^ *\[ *[0-9]*\]//' | awk '$2 == "PROGBITS" && $7 ~ /A/ {print $3}' | sort | head -1)
+entry=$(readelf -h "$elf" | awk '/Entry point/ {print $4}')
+objcopy -O binary -R .bss -R .comment "$elf" "$tmp/guest.bin"
+gcc -c -o "$tmp/mb.o" -DGUEST_BLOB="\"$tmp/guest.bin\"" -DGUEST_LOAD="$load" -DGUEST_ENTRY="$entry" \
+	-DRAM_SIZE="($ram_mib << 20)" -DCMDLINE="\"$cmdline\"" "$here/multiboot.S"
+ld -m elf_x86_64 -e start -Ttext=0x100000 --oformat binary -o "$tmp/boot.bin" "$tmp/mb.o"
+set +e
+timeout 60 qemu-system-x86_64 -M pc -cpu max -m "$ram_mib" -display none -no-reboot \
+	-serial none -monitor none -kernel "$tmp/boot.bin" \
+	-debugcon "file:$tmp/console.txt" -device isa-debug-exit,iobase=0xf4,iosize=4
+status=$?
+set -e
+cat "$tmp/console.txt"
+# isa-debug-exit makes QEMU exit with (value << 1) | 1.
+echo "exit: $(( (status - 1) / 2 )) (qemu status $status)"
