@@ -12,7 +12,9 @@ async function run(cmd: string, args: string[]): Promise<string> {
   try {
     out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
   } catch (e) {
-    throw new Error(`Cannot run ${cmd} (GNU binutils is needed: apt-get install binutils): ${(e as Error).message}`);
+    throw new Error(
+      `Cannot run ${cmd} (GNU binutils is needed: apt-get install binutils): ${(e as Error).message}`,
+    );
   }
   if (!out.success) {
     throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr).trim()}`);
@@ -40,7 +42,10 @@ export async function assembleLines(lines: readonly string[]): Promise<string[]>
   const tmp = await Deno.makeTempDir({ dir, prefix: "asm-" });
   try {
     await Deno.writeTextFile(`${tmp}/a.s`, src);
-    const as = await new Deno.Command("as", { args: ["--64", "-o", `${tmp}/a.o`, `${tmp}/a.s`], stderr: "piped" })
+    const as = await new Deno.Command("as", {
+      args: ["--64", "-o", `${tmp}/a.o`, `${tmp}/a.s`],
+      stderr: "piped",
+    })
       .output();
     if (!as.success) {
       const msgs = new TextDecoder().decode(as.stderr).split("\n").filter((l) => l.includes("Error"));
@@ -87,7 +92,9 @@ export async function disassemble(bytes: string, vma = CODE_ADDR): Promise<strin
       `--adjust-vma=0x${vma.toString(16)}`,
       tmp,
     ]);
-    return text.split("\n").filter((l) => /^\s+[0-9a-f]+:\t/.test(l)).map((l) => l.split("\t").slice(2).join(" ").trim())
+    return text.split("\n").filter((l) => /^\s+[0-9a-f]+:\t/.test(l)).map((l) =>
+      l.split("\t").slice(2).join(" ").trim()
+    )
       .join("; ");
   } finally {
     await Deno.remove(tmp);

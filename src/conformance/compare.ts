@@ -44,7 +44,9 @@ export function compareResults(c: TestCase, a: CaseResult, b: CaseResult): Diffe
     const y = BigInt(b.regs?.[r] ?? -1) & mask;
     if (x !== y) out.push({ field: r, a: hexOf(a.regs?.[r]), b: hexOf(b.regs?.[r]) });
   }
-  if (BigInt(a.rip ?? -1) !== BigInt(b.rip ?? -1)) out.push({ field: "rip", a: hexOf(a.rip), b: hexOf(b.rip) });
+  if (BigInt(a.rip ?? -1) !== BigInt(b.rip ?? -1)) {
+    out.push({ field: "rip", a: hexOf(a.rip), b: hexOf(b.rip) });
+  }
   const fm = CASE_FLAGS & ~c.undef.flags;
   if ((Number(a.rflags) & fm) !== (Number(b.rflags) & fm)) {
     out.push({ field: "rflags", a: flagsText(Number(a.rflags)), b: flagsText(Number(b.rflags)) });

@@ -66,7 +66,24 @@ export interface InstructionForm {
 }
 
 /** The 16 condition codes in encoding order (SDM Vol. 1, App. B). */
-export const CONDITIONS = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
+export const CONDITIONS = [
+  "o",
+  "no",
+  "b",
+  "ae",
+  "e",
+  "ne",
+  "be",
+  "a",
+  "s",
+  "ns",
+  "p",
+  "np",
+  "l",
+  "ge",
+  "le",
+  "g",
+];
 
 const SIZES = [
   { bits: 8, s: "b", r: ["<r8l>", "<r8x>"], m: "<m8>", i: ["<i8>"] },
@@ -96,7 +113,9 @@ export function buildForms(): InstructionForm[] {
     eachSize(SIZES, (z) => {
       for (const r of z.r) add(op, fam, z.bits, `${op}${z.s} ${r}, ${r}`, `${op}${z.s} ${z.m}, ${r}`);
       add(op, fam, z.bits, `${op}${z.s} ${z.r[0]}, ${z.m}`);
-      for (const i of z.i) add(op, fam, z.bits, `${op}${z.s} ${i}, ${z.r[z.r.length - 1]}`, `${op}${z.s} ${i}, ${z.m}`);
+      for (const i of z.i) {
+        add(op, fam, z.bits, `${op}${z.s} ${i}, ${z.r[z.r.length - 1]}`, `${op}${z.s} ${i}, ${z.m}`);
+      }
       if (z.bits === 8) add(op, fam, 8, `${op}b <i8>, %al`);
       if (op !== "cmp") add(op, fam, z.bits, `lock ${op}${z.s} ${z.r[z.r.length - 1]}, ${z.m}`);
     });
@@ -116,7 +135,11 @@ export function buildForms(): InstructionForm[] {
 
   // Shifts and rotates: by 1, by CL, by imm8; register and memory.
   for (const op of ["shl", "shr", "sar", "sal", "rol", "ror", "rcl", "rcr"]) {
-    const fam: Family = ["rol", "ror"].includes(op) ? "rotate" : ["rcl", "rcr"].includes(op) ? "rotc" : "shift";
+    const fam: Family = ["rol", "ror"].includes(op)
+      ? "rotate"
+      : ["rcl", "rcr"].includes(op)
+      ? "rotc"
+      : "shift";
     eachSize(SIZES, (z) => {
       const r = z.r[z.r.length - 1];
       for (const dst of op === "sal" ? [r] : [...z.r, z.m]) {
@@ -143,12 +166,16 @@ export function buildForms(): InstructionForm[] {
   eachSize(WIDE, (z) => {
     const r = z.r[0];
     add("imul", "mul", z.bits, `imul${z.s} ${r}, ${r}`, `imul${z.s} ${z.m}, ${r}`);
-    for (const i of z.i) add("imul", "mul", z.bits, `imul${z.s} ${i}, ${r}, ${r}`, `imul${z.s} ${i}, ${z.m}, ${r}`);
+    for (const i of z.i) {
+      add("imul", "mul", z.bits, `imul${z.s} ${i}, ${r}, ${r}`, `imul${z.s} ${i}, ${z.m}, ${r}`);
+    }
   });
 
   // Moves.
   eachSize(SIZES, (z) => {
-    for (const r of z.r) add("mov", "none", z.bits, `mov${z.s} ${r}, ${r}`, `mov${z.s} ${z.m}, ${r}`, `mov${z.s} ${r}, ${z.m}`);
+    for (const r of z.r) {
+      add("mov", "none", z.bits, `mov${z.s} ${r}, ${r}`, `mov${z.s} ${z.m}, ${r}`, `mov${z.s} ${r}, ${z.m}`);
+    }
     const imm = z.bits === 64 ? "<i32>" : z.i[z.i.length - 1];
     add("mov", "none", z.bits, `mov${z.s} ${imm}, ${z.r[z.r.length - 1]}`, `mov${z.s} ${imm}, ${z.m}`);
   });
@@ -157,19 +184,21 @@ export function buildForms(): InstructionForm[] {
   for (const [acc, bits] of [["%al", 8], ["%ax", 16], ["%eax", 32], ["%rax", 64]] as const) {
     add("movabs", "none", bits, `movabs <moff${bits}>, ${acc}`, `movabs ${acc}, <moff${bits}>`);
   }
-  for (const [m, src, dst, dbits] of [
-    ["movzbw", ["<r8l>", "<r8x>", "<m8>"], "<r16>", 16],
-    ["movzbl", ["<r8l>", "<r8x>", "<m8>"], "<r32>", 32],
-    ["movzbq", ["<r8x>", "<m8>"], "<r64>", 64],
-    ["movzwl", ["<r16>", "<m16>"], "<r32>", 32],
-    ["movzwq", ["<r16>", "<m16>"], "<r64>", 64],
-    ["movsbw", ["<r8l>", "<r8x>", "<m8>"], "<r16>", 16],
-    ["movsbl", ["<r8l>", "<r8x>", "<m8>"], "<r32>", 32],
-    ["movsbq", ["<r8x>", "<m8>"], "<r64>", 64],
-    ["movswl", ["<r16>", "<m16>"], "<r32>", 32],
-    ["movswq", ["<r16>", "<m16>"], "<r64>", 64],
-    ["movslq", ["<r32>", "<m32>"], "<r64>", 64],
-  ] as const) {
+  for (
+    const [m, src, dst, dbits] of [
+      ["movzbw", ["<r8l>", "<r8x>", "<m8>"], "<r16>", 16],
+      ["movzbl", ["<r8l>", "<r8x>", "<m8>"], "<r32>", 32],
+      ["movzbq", ["<r8x>", "<m8>"], "<r64>", 64],
+      ["movzwl", ["<r16>", "<m16>"], "<r32>", 32],
+      ["movzwq", ["<r16>", "<m16>"], "<r64>", 64],
+      ["movsbw", ["<r8l>", "<r8x>", "<m8>"], "<r16>", 16],
+      ["movsbl", ["<r8l>", "<r8x>", "<m8>"], "<r32>", 32],
+      ["movsbq", ["<r8x>", "<m8>"], "<r64>", 64],
+      ["movswl", ["<r16>", "<m16>"], "<r32>", 32],
+      ["movswq", ["<r16>", "<m16>"], "<r64>", 64],
+      ["movslq", ["<r32>", "<m32>"], "<r64>", 64],
+    ] as const
+  ) {
     const mn = m === "movslq" ? "movsxd" : m.startsWith("movz") ? "movzx" : "movsx";
     for (const s of src) add(mn, "none", dbits, `${m} ${s}, ${dst}`);
   }
@@ -205,13 +234,26 @@ export function buildForms(): InstructionForm[] {
     });
   }
   for (const op of ["bsf", "bsr"]) {
-    eachSize(WIDE, (z) => add(op, "bitscan", z.bits, `${op}${z.s} ${z.r[0]}, ${z.r[0]}`, `${op}${z.s} ${z.m}, ${z.r[0]}`));
+    eachSize(
+      WIDE,
+      (z) => add(op, "bitscan", z.bits, `${op}${z.s} ${z.r[0]}, ${z.r[0]}`, `${op}${z.s} ${z.m}, ${z.r[0]}`),
+    );
   }
 
   // Conditions.
   for (const cc of CONDITIONS) {
     add("setcc", "none", 8, `set${cc} <r8l>`, `set${cc} <r8x>`, `set${cc} <m8>`);
-    eachSize(WIDE, (z) => add("cmovcc", "none", z.bits, `cmov${cc}${z.s} ${z.r[0]}, ${z.r[0]}`, `cmov${cc}${z.s} ${z.m}, ${z.r[0]}`));
+    eachSize(
+      WIDE,
+      (z) =>
+        add(
+          "cmovcc",
+          "none",
+          z.bits,
+          `cmov${cc}${z.s} ${z.r[0]}, ${z.r[0]}`,
+          `cmov${cc}${z.s} ${z.m}, ${z.r[0]}`,
+        ),
+    );
     add("jcc", "branch", 64, `{disp8} j${cc} <rel8>`, `{disp32} j${cc} <rel32>`);
   }
 
@@ -234,7 +276,12 @@ export function buildForms(): InstructionForm[] {
   add("popf", "popf", 16, "popfw");
 
   // Sign extension of the accumulator.
-  for (const [m, bits] of [["cbtw", 16], ["cwtl", 32], ["cltq", 64], ["cwtd", 16], ["cltd", 32], ["cqto", 64]] as const) {
+  for (
+    const [m, bits] of [["cbtw", 16], ["cwtl", 32], ["cltq", 64], ["cwtd", 16], ["cltd", 32], [
+      "cqto",
+      64,
+    ]] as const
+  ) {
     add(m, "none", bits, m);
   }
 
@@ -250,7 +297,18 @@ export function buildForms(): InstructionForm[] {
 
   // Flags and no-ops.
   for (const m of ["clc", "stc", "cmc", "cld", "std", "lahf", "sahf"]) add(m, "none", 64, m);
-  add("nop", "none", 64, "nop", "xchg %ax, %ax", "nopw <m>", "nopl <m>", "nopw %cs:<m>", "rex.W nop", "pause");
+  add(
+    "nop",
+    "none",
+    64,
+    "nop",
+    "xchg %ax, %ax",
+    "nopw <m>",
+    "nopl <m>",
+    "nopw %cs:<m>",
+    "rex.W nop",
+    "pause",
+  );
 
   // Traps.
   add("ud2", "trap", 64, "ud2");

@@ -24,8 +24,42 @@ import { undefinedFlags } from "./undefined_flags.ts";
 import { assembleLines } from "./assembler.ts";
 
 const R8L = ["al", "cl", "dl", "bl", "ah", "ch", "dh", "bh"];
-const R8X = ["al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil", "r8b", "r9b", "r10b", "r11b", "r12b", "r13b", "r14b", "r15b"];
-const R16 = ["ax", "cx", "dx", "bx", "sp", "bp", "si", "di", "r8w", "r9w", "r10w", "r11w", "r12w", "r13w", "r14w", "r15w"];
+const R8X = [
+  "al",
+  "cl",
+  "dl",
+  "bl",
+  "spl",
+  "bpl",
+  "sil",
+  "dil",
+  "r8b",
+  "r9b",
+  "r10b",
+  "r11b",
+  "r12b",
+  "r13b",
+  "r14b",
+  "r15b",
+];
+const R16 = [
+  "ax",
+  "cx",
+  "dx",
+  "bx",
+  "sp",
+  "bp",
+  "si",
+  "di",
+  "r8w",
+  "r9w",
+  "r10w",
+  "r11w",
+  "r12w",
+  "r13w",
+  "r14w",
+  "r15w",
+];
 const R32 = [
   "eax",
   "ecx",
@@ -215,13 +249,20 @@ function buildCase(form: InstructionForm, rng: Prng): Built {
   const regs: bigint[] = [];
   for (let i = 0; i < 16; i++) regs.push(edgeValue(rng, 64));
   regs[RSP] = BigInt(SCRATCH_ADDR + 0x80 + 8 * rng.range(-6, 6) + (rng.chance(0.1) ? rng.pick([2, 4]) : 0));
-  let flags = (rng.u32() & STATUS_FLAGS) | (rng.chance(form.family === "string" ? 0.5 : 0.2) ? DF : 0) | RFLAGS_FIXED;
+  let flags = (rng.u32() & STATUS_FLAGS) | (rng.chance(form.family === "string" ? 0.5 : 0.2) ? DF : 0) |
+    RFLAGS_FIXED;
   const mem = new Uint8Array(SCRATCH_SIZE);
   const fill = rng.int(4);
   for (let i = 0; i < SCRATCH_SIZE; i++) {
-    mem[i] = fill === 0 ? rng.int(256) : fill === 1 ? rng.pick([0, 0xff, 0x80, 0x7f, 1]) : fill === 2 ? 0 : rng.int(256);
+    mem[i] = fill === 0
+      ? rng.int(256)
+      : fill === 1
+      ? rng.pick([0, 0xff, 0x80, 0x7f, 1])
+      : fill === 2
+      ? 0
+      : rng.int(256);
   }
-  if (fill === 2) for (let k = 0; k < 8; k++) mem[rng.int(SCRATCH_SIZE)] = rng.int(256);
+  if (fill === 2) { for (let k = 0; k < 8; k++) mem[rng.int(SCRATCH_SIZE)] = rng.int(256); }
 
   // Registers used for the implicit operands of the family should not double as base/index registers.
   const noRex = form.template.includes("<r8l>");
@@ -235,6 +276,8 @@ function buildCase(form: InstructionForm, rng: Prng): Built {
     last = m.index + m[0].length;
     // BT with a register bit offset and a memory operand: the offset register must not address memory.
     const avoid = form.family === "bittest" ? ops.flatMap((o) => (o.kind === "reg" ? [o.reg] : [])) : [];
+    // A shift count in CL must survive the address set-up.
+    if (form.template.includes("%cl")) avoid.push(RCX);
     ops.push(resolve(m[1], form, rng, regPool, avoid));
     pieces.push("");
   }
@@ -257,8 +300,9 @@ function buildCase(form: InstructionForm, rng: Prng): Built {
 }
 
 function resolve(ph: string, form: InstructionForm, rng: Prng, regPool: number, avoid: number[]): Operand {
-  const m = /^(r8l|r8x|r16|r32|r64|a32m|a32m8|a32m16|a32m32|a32m64|m|m8|m16|m32|m64|i8|i16|i32|i64|u8|u16|rel8|rel32|moff8|moff16|moff32|moff64)$/
-    .exec(ph);
+  const m =
+    /^(r8l|r8x|r16|r32|r64|a32m|a32m8|a32m16|a32m32|a32m64|m|m8|m16|m32|m64|i8|i16|i32|i64|u8|u16|rel8|rel32|moff8|moff16|moff32|moff64)$/
+      .exec(ph);
   if (!m) throw new RangeError(`Unknown placeholder <${ph}> in form "${form.template}"`);
   if (ph === "r8l") {
     const i = rng.int(8);
@@ -296,7 +340,9 @@ function resolve(ph: string, form: InstructionForm, rng: Prng, regPool: number, 
     base = mode === 4 || mode === 5 ? undefined : rng.int(regPool);
     index = mode === 2 || mode === 3 || mode === 4 ? rng.int(regPool - 1) : undefined;
     if (index !== undefined && index >= RSP) index++; // RSP cannot be an index
-  } while (index === base || avoid.includes(base ?? -1) || avoid.includes(index ?? -1));
+  } while (
+    (index !== undefined && index === base) || avoid.includes(base ?? -1) || avoid.includes(index ?? -1)
+  );
   // PUSH/POP/CALL through memory based on RSP: keep RSP itself inside the scratch area.
   const stackish = form.family === "push" || form.family === "pop" || form.family === "ijmp";
   if (base === RSP && stackish) index = undefined;
@@ -304,7 +350,9 @@ function resolve(ph: string, form: InstructionForm, rng: Prng, regPool: number, 
   let disp = 0n;
   let indexValue: bigint | undefined;
   const target = BigInt(SCRATCH_ADDR + off);
-  if (mode === 1 || mode === 3) disp = rng.chance(0.5) ? BigInt(rng.range(-128, 127)) : signed(rng.bits(32), 32);
+  if (mode === 1 || mode === 3) {
+    disp = rng.chance(0.5) ? BigInt(rng.range(-128, 127)) : signed(rng.bits(32), 32);
+  }
   if (base === RSP && stackish) disp = BigInt(rng.range(-16, 16));
   if (mode === 4) {
     indexValue = BigInt(rng.int(0x1000));
@@ -333,9 +381,13 @@ function text(op: Operand): string {
       return "0x" + (SCRATCH_ADDR + op.off).toString(16);
     case "mem": {
       const rn = (r: number) => "%" + (op.addr32 ? R32[r] : REG_NAMES[r]);
-      const d = op.disp === 0n && op.base !== undefined ? "" : (op.disp < 0n ? "-0x" + (-op.disp).toString(16) : "0x" + op.disp.toString(16));
+      const d = op.disp === 0n && op.base !== undefined
+        ? ""
+        : (op.disp < 0n ? "-0x" + (-op.disp).toString(16) : "0x" + op.disp.toString(16));
       if (op.base === undefined && op.index === undefined) return d;
-      const inner = op.index === undefined ? rn(op.base!) : `${op.base === undefined ? "" : rn(op.base)},${rn(op.index)},${op.scale}`;
+      const inner = op.index === undefined
+        ? rn(op.base!)
+        : `${op.base === undefined ? "" : rn(op.base)},${rn(op.index)},${op.scale}`;
       return `${d}(${inner})`;
     }
   }
@@ -443,7 +495,9 @@ function family(b: Built, ops: Operand[], rng: Prng): number {
       return 0;
     }
     case "bittest": {
-      if (ops[0].kind === "reg" && ops[1].kind === "mem") setOp(b, ops[0], BigInt(rng.range(-0x60 * 8, 0x60 * 8 - 1)));
+      if (ops[0].kind === "reg" && ops[1].kind === "mem") {
+        setOp(b, ops[0], BigInt(rng.range(-0x60 * 8, 0x60 * 8 - 1)));
+      }
       return 0;
     }
     case "cmpxchg": {
@@ -464,8 +518,15 @@ function family(b: Built, ops: Operand[], rng: Prng): number {
         const si = Number(b.regs[RSI] & 0xffffffffn) - SCRATCH_ADDR;
         const di = Number(b.regs[RDI] & 0xffffffffn) - SCRATCH_ADDR;
         const n = rng.int(16);
-        for (let i = -8; i < n; i++) if (si + i >= 0 && si + i < SCRATCH_SIZE && di + i >= 0) b.mem[di + i] = b.mem[si + i];
-        setReg(b, RAX, size, getOp(b, { kind: "mem", bits: size, off: di, scale: 1, disp: 0n, addr32: false, access: true }));
+        for (let i = -8; i < n; i++) {
+          if (si + i >= 0 && si + i < SCRATCH_SIZE && di + i >= 0) b.mem[di + i] = b.mem[si + i];
+        }
+        setReg(
+          b,
+          RAX,
+          size,
+          getOp(b, { kind: "mem", bits: size, off: di, scale: 1, disp: 0n, addr32: false, access: true }),
+        );
       }
       return 0;
     }
@@ -493,7 +554,7 @@ function family(b: Built, ops: Operand[], rng: Prng): number {
         // emulators at CPL 0, so only the status flags and DF of the pushed image are compared.
         const at = sp - size / 8;
         b.undefMem.push([at + 1, 0x73]);
-        if (size === 64) for (let i = 2; i < 8; i++) b.undefMem.push([at + i, 0xff]);
+        if (size === 64) { for (let i = 2; i < 8; i++) b.undefMem.push([at + i, 0xff]); }
       }
       return 0;
     }
