@@ -3,14 +3,17 @@
  * which increments the first byte of every page in a loop).
  *
  * The working set is ws bytes. Before the loop, each page gets an 8-byte tag, so no page is
- * all zeros. Each pass then increments one byte every stride bytes over a window of `pages`
+ * all zeros. Each pass then increments one byte every stride bytes over a window of `rate`
  * pages that starts where the previous pass stopped (wrapping around the working set), and
- * optionally spins `spin` iterations of pure computation. So `pages` sets the dirty rate per
- * pass, `spin` sets the time between passes, and ws sets the memory migration must copy.
+ * optionally spins `spin` iterations of pure computation. So `rate` sets the pages dirtied
+ * per pass, `spin` sets the time between passes, and ws sets the memory migration must copy.
  * At the end the guest checks every byte against the value it must hold and prints a checksum.
+ * With iters=0 it never ends (like QEMU's guest): it prints a '.' every 64 passes and is
+ * stopped from outside (an instruction limit).
  *
- * cmdline: ws=SIZE (default 16M), stride=BYTES (default 4096), pages=N (per pass, default
- *          ws/4096), iters=N (passes, default 500), spin=N (default 0), quiet (no progress dots).
+ * cmdline: ws=SIZE (default 16M), stride=BYTES (default 4096), rate=PAGES (per pass, default
+ *          ws/4096), iters=N (passes, default 500; 0 = forever), spin=N (default 0),
+ *          quiet (no progress dots).
  */
 #include "hvsim.h"
 
@@ -41,9 +44,9 @@ int main(unsigned long ram_size, const char *cmdline)
 		return 2;
 	}
 	u64 npages = ws / PAGE;
-	u64 per_pass = cmdline_ulong(cmdline, "pages", npages);
+	u64 per_pass = cmdline_ulong(cmdline, "rate", npages);
 	if (per_pass == 0 || per_pass > npages) {
-		printf("memwrite: pages=%lu must be 1..%lu\n", per_pass, npages);
+		printf("memwrite: rate=%lu must be 1..%lu pages\n", per_pass, npages);
 		return 2;
 	}
 	u8 *mem = hv_alloc(ws);
@@ -59,7 +62,8 @@ int main(unsigned long ram_size, const char *cmdline)
 	}
 
 	u64 next = 0, spun = 0x1234567;
-	for (u64 it = 0; it < iters; it++) {
+	int forever = iters == 0;
+	for (u64 it = 0; forever || it < iters; it++) {
 		for (u64 k = 0; k < per_pass; k++) {
 			u8 *page = mem + next * PAGE;
 			for (u64 off = 0; off < PAGE; off += stride)
@@ -69,7 +73,7 @@ int main(unsigned long ram_size, const char *cmdline)
 		}
 		for (u64 s = 0; s < spin; s++)
 			spun = spun * 6364136223846793005UL + 1442695040888963407UL;
-		if (!quiet && iters >= 10 && (it + 1) % (iters / 10) == 0)
+		if (!quiet && (forever ? (it + 1) % 64 == 0 : iters >= 10 && (it + 1) % (iters / 10) == 0))
 			putchar('.');
 	}
 	if (!quiet && iters >= 10)
