@@ -4,7 +4,7 @@ import type { PageVisitor } from "./ram_pages.ts";
 import type { MigratableVm } from "./vm_interface.ts";
 import { PAGE_SIZE } from "./vm_interface.ts";
 
-const NOT_RECEIVED = 0;
+/** Page states: 0 not received, 1 zero, 2 data. */
 const ZERO = 1;
 const DATA = 2;
 /** Pages per lazily allocated chunk (2 MiB). */
@@ -34,18 +34,6 @@ export class PageStaging implements PageVisitor {
     this.state[pfn] = DATA;
   }
 
-  /** The first page never received, or -1. */
-  firstMissing(): number {
-    return this.state.indexOf(NOT_RECEIVED);
-  }
-
-  /** Number of pages received at least once. */
-  received(): number {
-    let n = 0;
-    for (let i = 0; i < this.pages; i++) if (this.state[i] !== NOT_RECEIVED) n++;
-    return n;
-  }
-
   /**
    * Write the received pages into `vm`. Pages with data are written; zero pages are written only
    * when `writeZero` (a fresh VM's RAM is already zero).
@@ -64,5 +52,31 @@ export class PageStaging implements PageVisitor {
         } else if (s === ZERO && zeroPage) vm.writePage(pfn, zeroPage);
       }
     }
+  }
+}
+
+/**
+ * Pages written straight into a destination VM that nobody can run yet (the receiver returns it
+ * only after full verification and discards it otherwise). Saves the staging copy and its memory.
+ */
+export class DirectPages implements PageVisitor {
+  readonly state: Uint8Array;
+  #vm: MigratableVm;
+  #zero = new Uint8Array(PAGE_SIZE);
+
+  constructor(vm: MigratableVm, pages: number) {
+    this.#vm = vm;
+    this.state = new Uint8Array(pages);
+  }
+
+  zero(pfn: number): void {
+    // A fresh VM's RAM is zero: only a page that received data before must be cleared.
+    if (this.state[pfn] === DATA) this.#vm.writePage(pfn, this.#zero);
+    this.state[pfn] = ZERO;
+  }
+
+  data(pfn: number, payload: Uint8Array, offset: number): void {
+    this.#vm.writePage(pfn, payload.subarray(offset, offset + PAGE_SIZE));
+    this.state[pfn] = DATA;
   }
 }

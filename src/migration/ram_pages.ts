@@ -17,7 +17,15 @@ export const DEFAULT_PAGES_PER_RECORD = 64;
 
 /** Whether a page (4096 bytes, viewed as 1024 words) is all zero. */
 export function isZeroPage(words: Uint32Array): boolean {
-  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+  const n = words.length & ~7;
+  let i = 0;
+  for (; i < n; i += 8) {
+    if (
+      (words[i] | words[i + 1] | words[i + 2] | words[i + 3] | words[i + 4] | words[i + 5] | words[i + 6] |
+        words[i + 7]) !== 0
+    ) return false;
+  }
+  for (; i < words.length; i++) if (words[i] !== 0) return false;
   return true;
 }
 

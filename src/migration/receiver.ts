@@ -30,7 +30,7 @@ import {
   StreamError,
   StreamReader,
 } from "./stream.ts";
-import { PageStaging } from "./_staging.ts";
+import { DirectPages, PageStaging } from "./_staging.ts";
 import type { MigratableVm, StateSection } from "./vm_interface.ts";
 import { PAGE_SIZE } from "./vm_interface.ts";
 
@@ -44,6 +44,12 @@ export interface ReceiveOptions {
   expectRamBytes?: number;
   /** For a diff snapshot: the VM to apply it onto (restored from the previous snapshots). */
   base?: MigratableVm;
+  /**
+   * Build the VM when the header has verified and write pages straight into it, instead of holding
+   * them until the end (saves a copy and RAM-sized memory). The VM is still returned only after
+   * full verification; a refused stream's VM is dropped and never runs. Default false.
+   */
+  direct?: boolean;
 }
 
 /** What a successful receive produced. */
@@ -107,7 +113,12 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
     );
   }
   const pages = header.ramBytes / PAGE_SIZE;
-  const staging = new PageStaging(pages);
+  let early: MigratableVm | undefined;
+  if (opts.direct && !opts.base) {
+    early = opts.createVm(header);
+    checkRam(early, header);
+  }
+  const staging = early ? new DirectPages(early, pages) : new PageStaging(pages);
   const sections: StateSection[] = [];
   const names = new Set<string>();
   let descriptors = 0;
@@ -155,23 +166,23 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
     throw new StreamError(`Unexpected bytes after the end record at offset ${reader.offset}`);
   }
   if (!diff) {
-    const missing = staging.firstMissing();
+    const missing = staging.state.indexOf(0);
     if (missing >= 0) {
+      let received = 0;
+      for (let i = 0; i < pages; i++) if (staging.state[i] !== 0) received++;
       throw new StreamError(
-        `Stream is incomplete: page ${missing} never arrived (${staging.received()} of ${pages} pages received)`,
+        `Stream is incomplete: page ${missing} never arrived (${received} of ${pages} pages received)`,
       );
     }
   }
   // Everything verified: only now build (or touch) the destination VM.
-  const vm = opts.base ?? opts.createVm(header);
-  if (vm.ramBytes !== header.ramBytes) {
-    throw new DestinationRefusedError(
-      `Destination VM has ${formatBytes(vm.ramBytes)} of RAM but the stream is for ${
-        formatBytes(header.ramBytes)
-      }`,
-    );
+  let vm: MigratableVm;
+  if (early) vm = early;
+  else {
+    vm = opts.base ?? opts.createVm(header);
+    checkRam(vm, header);
+    (staging as PageStaging).applyTo(vm, opts.base !== undefined);
   }
-  staging.applyTo(vm, opts.base !== undefined);
   try {
     vm.restoreState(sections);
   } catch (e) {
@@ -186,4 +197,14 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
     rounds,
     sections: sections.map((s) => s.name),
   };
+}
+
+function checkRam(vm: MigratableVm, header: StreamHeader): void {
+  if (vm.ramBytes !== header.ramBytes) {
+    throw new DestinationRefusedError(
+      `Destination VM has ${formatBytes(vm.ramBytes)} of RAM but the stream is for ${
+        formatBytes(header.ramBytes)
+      }`,
+    );
+  }
 }

@@ -300,3 +300,28 @@ Deno.test("StreamReader in lenient mode reports a bad CRC instead of throwing", 
   equal(seen.length, offs.length);
   deepEqual(seen.map((x, i) => [i, x]).filter(([, x]) => !x), [[3, false]]);
 });
+
+Deno.test("receiveStream({ direct: true }) writes into the VM early but returns it only after full verification", async () => {
+  const src = sourceVm();
+  const bytes = await streamOf(src);
+  const r = await receiveStream(bytes, { createVm: () => TestVm.blank(OPTS), direct: true });
+  equal(diffVms(src, r.vm as TestVm), "");
+  // a page sent with data and later as a zero page ends zero
+  const vm = sourceVm();
+  const sink = new MemorySink();
+  const w = await StreamWriter.open(sink, { ramBytes: vm.ramBytes });
+  const all = Uint32Array.from({ length: 64 }, (_, i) => i);
+  await new PageSender(w, vm, 64).sendRecord(all, 0, 64);
+  vm.ram.fill(0, 0, 4096); // page 0 becomes zero and is sent again
+  await new PageSender(w, vm, 64).sendRecord(all, 0, 1);
+  for (const s of vm.saveState()) await w.writeSection(s);
+  await w.writeEnd();
+  for (const direct of [false, true]) {
+    const got = await receiveStream(sink.bytes(), { createVm: () => TestVm.blank(OPTS), direct });
+    equal(diffVms(vm, got.vm as TestVm), "", `direct ${direct}`);
+  }
+  // damaged: rejected, so the early VM never reaches anyone
+  const bad = bytes.slice();
+  bad[bad.length - 20] ^= 1;
+  await rejects(receiveStream(bad, { createVm: () => TestVm.blank(OPTS), direct: true }), /CRC32C mismatch/);
+});

@@ -1,0 +1,224 @@
+/**
+ * Migration benchmarks: `deno run -A bench/migration_bench.ts [--quick] [--json]`.
+ *
+ * Figures (ISSUE 6): downtime against its lower bound (bytes dirty at switchover plus device state,
+ * over bandwidth; goal within 1.1x), pages sent against the guest's RAM, the wall time of an
+ * in-process migration of a 1 GiB guest with 256 MiB touched, snapshot + restore of it (goal:
+ * restore under 300 ms), TCP throughput on loopback, and the raw speed of CRC-32C and the dirty
+ * bitmap. Guests are the migration test double (tests/migration/_test_vm.ts) until real guests are
+ * wired in.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import {
+  connectMigration,
+  crc32c,
+  DirtyBitmap,
+  inProcessTransport,
+  listenForMigration,
+  MigrationController,
+  RealTimeLink,
+  restoreSnapshotFiles,
+  SimulatedLink,
+  writeSnapshotFile,
+} from "../src/migration/mod.ts";
+import type { TestVmOptions } from "../tests/migration/_test_vm.ts";
+import { TestVm } from "../tests/migration/_test_vm.ts";
+
+const MiB = 1 << 20;
+const GiB = 1 << 30;
+
+interface Row {
+  [k: string]: string | number;
+}
+
+function table(title: string, rows: Row[]): void {
+  console.log(`\n## ${title}\n`);
+  if (rows.length === 0) return;
+  const keys = Object.keys(rows[0]);
+  const w = keys.map((k) => Math.max(k.length, ...rows.map((r) => String(r[k]).length)));
+  console.log("| " + keys.map((k, i) => k.padEnd(w[i])).join(" | ") + " |");
+  console.log("|" + w.map((x) => "-".repeat(x + 2)).join("|") + "|");
+  for (const r of rows) console.log("| " + keys.map((k, i) => String(r[k]).padEnd(w[i])).join(" | ") + " |");
+}
+
+const f = (x: number, d = 1) => x.toFixed(d);
+
+async function downtimeVsBound(quick: boolean): Promise<Row[]> {
+  const rows: Row[] = [];
+  const ram = quick ? 64 * MiB : 256 * MiB;
+  const cases: [string, number, number, string][] = [
+    ["idle", 1, 1e12, "qemu"],
+    ["8 MiB ws, slow writer", 2048, 100_000, "qemu"],
+    ["8 MiB ws, fast writer", 2048, 2_000, "qemu"],
+    ["32 MiB ws, fast writer", 8192, 500, "qemu"],
+    ["32 MiB ws, fast writer", 8192, 500, "seed"],
+    ["32 MiB ws, fast writer", 8192, 500, "xen"],
+  ];
+  for (const [name, ws, every, policy] of cases) {
+    const opts: TestVmOptions = { ramBytes: ram, workingSetPages: ws, writeEvery: every };
+    const src = new TestVm(opts);
+    src.run(1_000_000);
+    const c = new MigrationController(src);
+    const { transport, destination } = inProcessTransport({ createVm: () => TestVm.blank(opts) });
+    const t = performance.now();
+    const r = await c.migrate(transport, { policy, link: new SimulatedLink({ bandwidth: 125_000_000 }) });
+    const wall = performance.now() - t;
+    await destination;
+    const s = r.stats;
+    rows.push({
+      guest: `${ram / MiB} MiB, ${name}`,
+      policy,
+      rounds: s.precopyRounds,
+      "throttle %": s.cpuThrottlePercentage,
+      "downtime ms": f(s.downtime, 3),
+      "bound ms": f(s.downtimeLowerBound, 3),
+      ratio: f(s.downtimeLowerBound > 0 ? s.downtime / s.downtimeLowerBound : 1, 3),
+      "pages sent / RAM pages": f((s.duplicate + s.normal) / (ram / 4096), 3),
+      "total ms (virtual)": f(s.totalTime, 1),
+      "wall ms": f(wall, 0),
+    });
+  }
+  return rows;
+}
+
+async function bigGuest(quick: boolean): Promise<Row[]> {
+  const ram = quick ? 256 * MiB : GiB;
+  const opts: TestVmOptions = { ramBytes: ram, workingSetPages: 4096, writeEvery: 5_000, bootStride: 4 };
+  const rows: Row[] = [];
+  {
+    const src = new TestVm(opts);
+    src.run(1_000_000);
+    const c = new MigrationController(src);
+    const { transport, destination } = inProcessTransport({ createVm: () => TestVm.blank(opts) });
+    const t = performance.now();
+    const r = await c.migrate(transport, { link: new SimulatedLink({ bandwidth: 10 * 125_000_000 }) });
+    await destination;
+    const wall = performance.now() - t;
+    rows.push({
+      what: `in-process migration, ${ram / MiB} MiB RAM, ${ram / 4 / MiB} MiB touched`,
+      "wall ms": f(wall, 0),
+      "MB/s": f(r.stats.transferred / 1e6 / (wall / 1000), 0),
+      rounds: r.stats.precopyRounds,
+    });
+  }
+  const dir = await Deno.makeTempDir({ prefix: "hvsim-bench-" });
+  try {
+    const src = new TestVm(opts);
+    src.run(1_000_000);
+    let t = performance.now();
+    const r = await writeSnapshotFile(new MigrationController(src), `${dir}/snap`);
+    const wallSnap = performance.now() - t;
+    if (!r.ok) throw r.error;
+    rows.push({
+      what: `snapshot to file (${f(r.stats.transferred / MiB, 0)} MiB)`,
+      "wall ms": f(wallSnap, 0),
+      "MB/s": f(r.stats.transferred / 1e6 / (wallSnap / 1000), 0),
+      rounds: 0,
+    });
+    t = performance.now();
+    await restoreSnapshotFiles(`${dir}/snap`, { createVm: () => TestVm.blank(opts) });
+    const wallRestore = performance.now() - t;
+    rows.push({
+      what: "restore from file (read, verify all, then build and load)",
+      "wall ms": f(wallRestore, 0),
+      "MB/s": f(r.stats.transferred / 1e6 / (wallRestore / 1000), 0),
+      rounds: 0,
+    });
+    t = performance.now();
+    await restoreSnapshotFiles(`${dir}/snap`, { createVm: () => TestVm.blank(opts), direct: true });
+    const wallDirect = performance.now() - t;
+    rows.push({
+      what: "restore from file, direct (pages straight into the unreleased VM)",
+      "wall ms": f(wallDirect, 0),
+      "MB/s": f(r.stats.transferred / 1e6 / (wallDirect / 1000), 0),
+      rounds: 0,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+  return rows;
+}
+
+async function tcp(quick: boolean): Promise<Row[]> {
+  const ram = quick ? 64 * MiB : 256 * MiB;
+  const opts: TestVmOptions = { ramBytes: ram, workingSetPages: 1024, writeEvery: 10_000, bootStride: 1 };
+  const l = listenForMigration({ port: 0, createVm: () => TestVm.blank(opts) });
+  const src = new TestVm(opts);
+  const accepted = l.accept();
+  const t = performance.now();
+  const r = await new MigrationController(src).migrate(await connectMigration({ port: l.port }), {
+    link: new RealTimeLink(1e8),
+  });
+  await accepted;
+  const wall = performance.now() - t;
+  l.close();
+  if (!r.ok) throw r.error;
+  return [{
+    what: `TCP loopback, ${ram / MiB} MiB all non-zero`,
+    "wall ms": f(wall, 0),
+    "MB/s": f(r.stats.transferred / 1e6 / (wall / 1000), 0),
+    "downtime ms": f(r.stats.downtime, 1),
+    rounds: r.stats.precopyRounds,
+  }];
+}
+
+function primitives(): Row[] {
+  const rows: Row[] = [];
+  const d = new Uint8Array(64 * MiB).map((_, i) => i * 7);
+  crc32c(d.subarray(0, MiB));
+  let t = performance.now();
+  crc32c(d);
+  rows.push({
+    what: "crc32c, 64 MiB",
+    "ms": f(performance.now() - t, 1),
+    "MB/s": f(64 * MiB / 1e6 / ((performance.now() - t) / 1000), 0),
+  });
+  const b = new DirtyBitmap(GiB / 4096 * 16); // 16 GiB of guest RAM
+  for (let p = 0; p < b.pages; p += 97) b.set(p);
+  const out = new Uint32Array(64);
+  t = performance.now();
+  let n = 0;
+  for (let from = 0, k; (k = b.collect(out, from)) > 0; from = out[k - 1] + 1) {
+    n += k;
+    if (k < out.length) break;
+  }
+  rows.push({
+    what: `dirty bitmap collect, 16 GiB RAM, ${n} dirty`,
+    "ms": f(performance.now() - t, 1),
+    "MB/s": "-",
+  });
+  t = performance.now();
+  b.setAll();
+  const c = b.count();
+  rows.push({
+    what: `dirty bitmap setAll + count (${c} pages)`,
+    "ms": f(performance.now() - t, 1),
+    "MB/s": "-",
+  });
+  return rows;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { quick: { type: "boolean", default: false }, json: { type: "boolean", default: false } },
+  });
+  const quick = values.quick!;
+  const out = {
+    downtime: await downtimeVsBound(quick),
+    big: await bigGuest(quick),
+    tcp: await tcp(quick),
+    primitives: primitives(),
+  };
+  if (values.json) console.log(JSON.stringify(out, null, 2));
+  else {
+    console.log("# hvsim migration benchmarks" + (quick ? " (--quick)" : ""));
+    table("Downtime against its lower bound (1 Gbit/s simulated link, 300 ms limit)", out.downtime);
+    table("Large guest: migration, snapshot, restore", out.big);
+    table("TCP", out.tcp);
+    table("Primitives", out.primitives);
+  }
+}
