@@ -18,7 +18,7 @@ import {
   type VmxCapabilities,
 } from "./capabilities.ts";
 import { PROC2_VMCS_SHADOWING } from "./controls.ts";
-import { checkVmEntry } from "./entry_checks.ts";
+import { checkVmEntry, prepareCapabilities, type PreparedCapabilities } from "./entry_checks.ts";
 import {
   VMXERR_ENTRY_EVENTS_BLOCKED_BY_MOV_SS,
   VMXERR_ENTRY_INVALID_CONTROL_FIELD,
@@ -215,6 +215,7 @@ export class Vmx {
   readonly #revision: number;
   readonly #shadowingSupported: boolean;
   readonly #vmwriteAny: boolean;
+  readonly #prepared: PreparedCapabilities;
   #inVmx = false;
   #vmxonPointer = -1;
   #current = -1;
@@ -229,6 +230,7 @@ export class Vmx {
     this.#revision = vmcsRevision(this.caps);
     this.#shadowingSupported = (allowed1(this.caps.procbasedCtls2) & PROC2_VMCS_SHADOWING) !== 0;
     this.#vmwriteAny = (this.caps.misc & VMX_MISC_VMWRITE_ANY_FIELD) !== 0n;
+    this.#prepared = prepareCapabilities(this.caps);
   }
 
   /** True between a successful VMXON and VMXOFF. */
@@ -405,6 +407,7 @@ export class Vmx {
     }
     const r = checkVmEntry(vmcs, {
       caps: this.caps,
+      prepared: this.#prepared,
       hostLma: this.hostLma,
       currentVmcs: this.#current,
       mem: this.mem,

@@ -186,6 +186,34 @@ export class Vmcs {
     }
   }
 
+  /** Bits 31:0 of a field as an unsigned number, without allocating (a 16-bit field zero-extended). */
+  readLow32(encoding: number): number {
+    const offset = fieldOffset(encoding);
+    switch (fieldSize(encoding)) {
+      case 2:
+        return this.#view.getUint16(offset, true);
+      case 4:
+      case 8:
+        return this.#view.getUint32(offset, true);
+      default:
+        throw unsupported(encoding);
+    }
+  }
+
+  /** Bits 63:32 of a 64-bit or natural-width field as an unsigned number (0 for narrower fields). */
+  readHigh32(encoding: number): number {
+    const offset = fieldOffset(encoding);
+    switch (fieldSize(encoding)) {
+      case 2:
+      case 4:
+        return 0;
+      case 8:
+        return this.#view.getUint32(offset + 4, true);
+      default:
+        throw unsupported(encoding);
+    }
+  }
+
   /**
    * Writes a field from a number without allocating. 16/32-bit fields keep the low bits of the
    * integer (negative values wrap as two's complement); 64-bit and natural-width fields take a

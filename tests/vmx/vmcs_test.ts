@@ -125,3 +125,19 @@ Deno.test("Vmcs.save()/restore() round-trip the region as plain data", () => {
   deepEqual(w.save(), saved);
   throws(() => w.restore({ address: BASE, region: new Uint8Array(100) }), /expected a 4096-byte region/);
 });
+
+Deno.test("Vmcs.readLow32()/readHigh32() split fields into 32-bit halves without BigInt", () => {
+  const v = newVmcs();
+  v.write(GUEST_RIP, 0xffff800012345678n);
+  equal(v.readLow32(GUEST_RIP), 0x12345678);
+  equal(v.readHigh32(GUEST_RIP), 0xffff8000);
+  v.write(EPT_POINTER, 0x123456789an);
+  equal(v.readLow32(EPT_POINTER_HIGH), 0x12);
+  equal(v.readHigh32(EPT_POINTER_HIGH), 0);
+  v.write(GUEST_CS_SELECTOR, 0xbeefn);
+  equal(v.readLow32(GUEST_CS_SELECTOR), 0xbeef);
+  equal(v.readHigh32(GUEST_CS_SELECTOR), 0);
+  equal(v.readHigh32(VM_EXIT_REASON), 0);
+  throws(() => v.readLow32(0x6c18), RangeError);
+  throws(() => v.readHigh32(0x0001), RangeError);
+});
