@@ -4,6 +4,7 @@
  * BSWAP, ROL/ROR, SHLD/SHRD, ADC/SBB chains, XADD and CMPXCHG (LOCK and plain), XCHG,
  * CBW/CWDE/CDQE/CWD/CDQ/CQO with 8/16/32/64-bit IDIV, SETcc/CMOVcc, LAHF/SAHF,
  * PUSHF/POPF, CLC/STC/CMC, a dense switch (jump table) and indirect calls.
+ * GS-relative addressing (segment override with a base set through hv_set_gs_base).
  * RDTSC is only checked for monotonicity and CPUID only for a sane maximum leaf, since
  * their values differ between machines.
  *
@@ -187,6 +188,43 @@ static u32 cpuid_max_leaf(void)
 	return a;
 }
 
+/* Loads and stores through %gs with a base, an index and a displacement. */
+static u64 gs_load(u64 index)
+{
+	u64 v;
+	__asm__ volatile("movq %%gs:8(,%1,8), %0" : "=r"(v) : "r"(index) : "memory");
+	return v;
+}
+
+static void gs_store(u64 index, u64 v)
+{
+	__asm__ volatile("movq %1, %%gs:8(,%0,8)" : : "r"(index), "r"(v) : "memory");
+}
+
+static u64 gs_add_byte(u64 offset, u8 v)
+{
+	u64 r;
+	__asm__ volatile("addb %2, %%gs:(%1); movzbq %%gs:(%1), %0" : "=&r"(r) : "r"(offset), "q"(v) : "memory", "cc");
+	return r;
+}
+
+static u64 segments(void)
+{
+	static u64 area[66];
+	for (u64 i = 0; i < 66; i++)
+		area[i] = i * 0x0101010101010101UL;
+	hv_set_gs_base((u64)area);
+	u64 sum = 0;
+	for (u64 i = 0; i < 64; i++) {
+		CHECK(gs_load(i) == area[i + 1]);
+		gs_store(i, ~i);
+		CHECK(area[i + 1] == ~i);
+		sum += gs_add_byte(8 * i + 3, (u8)i);
+	}
+	hv_set_gs_base(0);
+	return sum;
+}
+
 int main(unsigned long ram_size, const char *cmdline)
 {
 	(void)ram_size;
@@ -295,10 +333,12 @@ int main(unsigned long ram_size, const char *cmdline)
 	u64 t0 = rdtsc(), t1 = rdtsc();
 	CHECK(t1 > t0);
 	CHECK(cpuid_max_leaf() >= 1);
+	u64 gs_sum = segments();
 	u64 set = 0;
 	for (int k = 0; k < 64; k++)
 		set += (u64)popcount_loop(bits[k]);
 	printf("bitops: %lu cases verified, %lu bits set, accumulator %016lx\n", n, set, acc);
+	printf("bitops: %%gs-relative loads, stores and read-modify-writes verified, sum %lu\n", gs_sum);
 	puts("bitops: rdtsc increases, cpuid reports leaf 1: ok");
 	return 0;
 }

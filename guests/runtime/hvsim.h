@@ -37,6 +37,8 @@ void hv_console_byte(int c);
 __attribute__((noreturn)) void hv_exit(int code);
 /* Free memory for the heap: [*start, *end). */
 void hv_heap_range(u64 *start, u64 *end);
+/* Sets the GS segment base (guest: WRMSR IA32_GS_BASE; native: arch_prctl(ARCH_SET_GS)). */
+void hv_set_gs_base(u64 base);
 
 /* console.c */
 int putchar(int c);

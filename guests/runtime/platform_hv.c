@@ -36,3 +36,9 @@ void hv_heap_range(u64 *start, u64 *end)
 	*start = ((u64)_end + 4095) & ~4095UL;
 	*end = hv_ram_size > STACK_RESERVE ? hv_ram_size - STACK_RESERVE : 0;
 }
+
+void hv_set_gs_base(u64 base)
+{
+	/* IA32_GS_BASE (SDM Vol. 4, Table 2-2). */
+	__asm__ volatile("wrmsr" : : "c"(0xc0000101), "a"((u32)base), "d"((u32)(base >> 32)));
+}

@@ -9,7 +9,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <asm/prctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int guest_main(unsigned long ram_size, const char *cmdline);
@@ -48,6 +50,13 @@ void hv_heap_range(unsigned long *start, unsigned long *end)
 {
 	*start = (unsigned long)heap;
 	*end = (unsigned long)heap + heap_size;
+}
+
+/* glibc does not use GS on x86-64, so a guest may point it anywhere. */
+void hv_set_gs_base(unsigned long base)
+{
+	if (syscall(SYS_arch_prctl, ARCH_SET_GS, base) != 0)
+		_exit(123);
 }
 
 int main(int argc, char **argv)
