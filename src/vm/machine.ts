@@ -16,6 +16,7 @@ import {
   EXIT_HLT,
   EXIT_INTERRUPT_WINDOW,
   EXIT_IO,
+  EXIT_PREEMPTION_TIMER,
   EXIT_RDMSR,
   EXIT_RDRAND,
   EXIT_RDSEED,
@@ -29,8 +30,6 @@ import {
   RCX,
   RDX,
   saveCpuState,
-  STOP_BUDGET,
-  STOP_INTERNAL,
 } from "../cpu/mod.ts";
 import {
   DebugConsole,
@@ -44,6 +43,22 @@ import {
   type SerialInput,
 } from "../devices/mod.ts";
 import { emulateMmio } from "./mmio.ts";
+import { VmxVcpu } from "./vcpu.ts";
+import * as F from "../vmx/fields.ts";
+import {
+  EXIT_SAVE_PREEMPTION_TIMER,
+  PIN_ACTIVATE_PREEMPTION_TIMER,
+  PROC_HLT_EXITING,
+  PROC_INTERRUPT_WINDOW_EXITING,
+  PROC_UNCONDITIONAL_IO_EXITING,
+  PROC_USE_MSR_BITMAPS,
+} from "../vmx/controls.ts";
+import { decodeVmcsRegion, formatVmcsDump } from "../vmx/vmcs_dump.ts";
+import { setupVmcs64 } from "../vmx/setup.ts";
+import { HVSIM_VMX_CAPABILITIES, vmcsRevision } from "../vmx/capabilities.ts";
+import { Vmx } from "../vmx/instructions.ts";
+import { Vmcs } from "../vmx/vmcs.ts";
+import { CR4_VMXE } from "../cpu/mod.ts";
 import { bootGuest } from "./boot.ts";
 import { cpuidLeaf } from "./cpuid.ts";
 import { parseElf } from "./elf.ts";
@@ -126,6 +141,21 @@ export const EXIT_NAMES: Record<number, string> = {
   62: "pml-full",
 };
 
+/** Size of the hypervisor's area above guest RAM in host memory. */
+export const HV_AREA_BYTES = 0x200000;
+/** Offset of the VMXON region in the hypervisor's area. */
+export const HV_VMXON = 0x0000;
+/** Offset of the VMCS region. */
+export const HV_VMCS = 0x1000;
+/** Offset of the MSR bitmaps (4 KiB). */
+export const HV_MSR_BITMAP = 0x2000;
+/** Offset of the PML page. */
+export const HV_PML = 0x3000;
+/** Offset of the (unused) host page tables named by HOST_CR3. */
+export const HV_HOST_CR3 = 0x4000;
+/** Offset of the EPT paging structures. */
+export const HV_EPT = 0x10000;
+
 /** A virtual machine with one vCPU. */
 export class Machine {
   /** Guest RAM size in bytes. */
@@ -154,10 +184,17 @@ export class Machine {
   readonly physMap: TrackingMap;
   /** Auto-converge throttle: the fraction of each run() the guest is held. */
   throttle = 0;
+  /** The VMX instructions over host memory. */
+  readonly vmx: Vmx;
+  /** The vCPU in VMX non-root operation. */
+  readonly vcpu: VmxVcpu;
+  /** Host-physical address of the hypervisor's area (VMXON region, VMCS, bitmaps) above guest RAM. */
+  readonly hvBase: number;
 
   constructor(opts: MachineOptions = {}) {
     this.ramBytes = opts.memory ?? 64 * 2 ** 20;
-    this.mem = new Uint8Array(this.ramBytes);
+    this.hvBase = this.ramBytes;
+    this.mem = new Uint8Array(this.ramBytes + HV_AREA_BYTES);
     this.physMap = new TrackingMap(0, this.ramBytes);
     this.cpu = new Cpu(this.mem, this.physMap);
     this.serial = new Serial((b) => this.console.append(b), opts.serialInput);
@@ -165,7 +202,49 @@ export class Machine {
     this.bus.add(this.console);
     this.bus.add(this.debugExit);
     this.bus.add(this.serial);
-    this.cpu.ctl.msrExit = (msr) => msr === MSR_TSC_DEADLINE;
+    this.vmx = new Vmx(this.mem);
+    this.vcpu = new VmxVcpu(this.cpu, this.vmx);
+  }
+
+  /**
+   * Sets up VMX operation the way a hypervisor does: VMXON, VMCLEAR and VMPTRLD of the VMCS,
+   * VMWRITE of controls, host state and the booted guest state. Called once the CPU holds the
+   * guest's initial state.
+   */
+  private startVmx(): void {
+    const rev = vmcsRevision(HVSIM_VMX_CAPABILITIES);
+    const dv = new DataView(this.mem.buffer);
+    const vmxon = this.hvBase + HV_VMXON,
+      vmcsAddr = this.hvBase + HV_VMCS,
+      msrBitmap = this.hvBase + HV_MSR_BITMAP;
+    dv.setUint32(vmxon, rev, true);
+    dv.setUint32(vmcsAddr, rev, true);
+    const must = (r: { ok: boolean }, what: string) => {
+      if (!r.ok) throw new Error(`${what} failed: ${JSON.stringify(r)}`);
+    };
+    must(this.vmx.vmxon(vmxon), "VMXON");
+    must(this.vmx.vmclear(vmcsAddr), "VMCLEAR");
+    must(this.vmx.vmptrld(vmcsAddr), "VMPTRLD");
+    const vmcs = this.vcpu.vmcs;
+    setupVmcs64(vmcs, { hostCr3: BigInt(this.hvBase + HV_HOST_CR3) });
+    // Exits hvsim's hypervisor wants: HLT, all I/O, the TSC-deadline MSR; the preemption timer slices time.
+    vmcs.writeNumber(
+      F.PIN_BASED_VM_EXEC_CONTROL,
+      vmcs.readNumber(F.PIN_BASED_VM_EXEC_CONTROL) | PIN_ACTIVATE_PREEMPTION_TIMER,
+    );
+    vmcs.writeNumber(
+      F.CPU_BASED_VM_EXEC_CONTROL,
+      vmcs.readNumber(F.CPU_BASED_VM_EXEC_CONTROL) | PROC_HLT_EXITING | PROC_UNCONDITIONAL_IO_EXITING |
+        PROC_USE_MSR_BITMAPS,
+    );
+    vmcs.writeNumber(F.VM_EXIT_CONTROLS, vmcs.readNumber(F.VM_EXIT_CONTROLS) | EXIT_SAVE_PREEMPTION_TIMER);
+    vmcs.write(F.MSR_BITMAP, BigInt(msrBitmap));
+    const bit = MSR_TSC_DEADLINE;
+    this.mem[msrBitmap + (bit >>> 3)] |= 1 << (bit & 7); // read bitmap, low MSRs
+    this.mem[msrBitmap + 0x800 + (bit >>> 3)] |= 1 << (bit & 7); // write bitmap, low MSRs
+    // The guest runs with CR4.VMXE set (a fixed-1 bit in VMX operation), hidden by the read shadow.
+    this.cpu.cr4 |= CR4_VMXE;
+    this.vcpu.storeGuest();
   }
 
   /** Virtual time: the guest's TSC. */
@@ -181,7 +260,8 @@ export class Machine {
       m.mem.fill(0, s.addr, s.addr + s.memSize);
       m.mem.set(s.data, s.addr);
     }
-    bootGuest(m.cpu, m.mem, image.entry, opts.cmdline ?? "");
+    bootGuest(m.cpu, m.mem.subarray(0, m.ramBytes), image.entry, opts.cmdline ?? "");
+    m.startVmx();
     return m;
   }
 
@@ -205,7 +285,8 @@ export class Machine {
       );
     }
     m.mem.set(code, loadAddr);
-    bootGuest(m.cpu, m.mem, entry, opts.cmdline ?? "");
+    bootGuest(m.cpu, m.mem.subarray(0, m.ramBytes), entry, opts.cmdline ?? "");
+    m.startVmx();
     return m;
   }
 
@@ -227,17 +308,35 @@ export class Machine {
     const cpu = this.cpu;
     if (this.throttle > 0 && Number.isFinite(max)) max = Math.floor(max * (1 - this.throttle));
     const stopAt = cpu.icount + max;
+    const vmcs = this.vcpu.vmcs;
     while (this.exit === null) {
       const left = stopAt - cpu.icount;
       if (left <= 0) return null;
       this.deliverInterrupts();
-      if (this.exit !== null) break;
       const untilEvent = this.lapic.nextEvent() - this.now();
-      const r = cpu.run(Math.max(1, Math.min(left, untilEvent, 2 ** 40)));
-      if (r === STOP_BUDGET) continue;
-      this.handleExit(r);
+      // The VMX-preemption timer (rate 0: one tick per TSC tick) ends the slice deterministically.
+      vmcs.writeNumber(F.VMX_PREEMPTION_TIMER_VALUE, Math.max(1, Math.min(left, untilEvent, 0xffffffff)));
+      const out = this.vcpu.enter();
+      if (out.kind === "internal") {
+        this.exit = { reason: "internal-error", code: 70, message: `simulator defect: ${out.message}` };
+        break;
+      }
+      if (out.kind === "fail") {
+        this.exit = {
+          reason: "unhandled-exit",
+          code: 5,
+          message: `VM entry failed: ${JSON.stringify(out.result)}\n${this.vmcsText()}`,
+        };
+        break;
+      }
+      this.handleExit(out.reason);
     }
     return this.exit;
+  }
+
+  /** The current VMCS decoded field by field (non-zero fields), for messages. */
+  vmcsText(): string {
+    return formatVmcsDump(decodeVmcsRegion(this.vcpu.vmcs.region()), true);
   }
 
   /** Runs to the end (or `max` instructions), marking the instruction limit as the exit. */
@@ -245,46 +344,44 @@ export class Machine {
     return this.run(max) ?? (this.exit = { reason: "instruction-limit", code: 0 });
   }
 
-  /** Injects the APIC's pending interrupt if the vCPU can take it, else asks for an interrupt-window exit. */
+  /** Queues the APIC's pending interrupt for VM entry if the guest can take it, else asks for an interrupt-window exit. */
   private deliverInterrupts(): void {
-    const cpu = this.cpu;
+    const vcpu = this.vcpu;
     this.lapic.update(this.now());
     const v = this.lapic.pending();
     if (v < 0) {
-      cpu.ctl.interruptWindowExiting = false;
+      vcpu.setProcControl(PROC_INTERRUPT_WINDOW_EXITING, false);
       return;
     }
-    if (!cpu.interruptible()) {
-      cpu.ctl.interruptWindowExiting = true;
+    if (!vcpu.interruptible()) {
+      vcpu.setProcControl(PROC_INTERRUPT_WINDOW_EXITING, true);
       return;
     }
-    cpu.ctl.interruptWindowExiting = false;
+    vcpu.setProcControl(PROC_INTERRUPT_WINDOW_EXITING, false);
     this.lapic.acknowledge(v);
-    const r = cpu.inject(v, 0, false, 0, 0);
-    if (r >= 0) this.handleExit(r);
+    vcpu.injectEvent(v, 0);
   }
 
   private count(reason: number): void {
     this.exitCounts.set(reason, (this.exitCounts.get(reason) ?? 0) + 1);
   }
 
-  /** Finishes an instruction the hypervisor emulated: RIP past it, and it retires. */
+  /** Finishes an instruction the hypervisor emulated: RIP past it (in the VMCS), and it retires. */
   private complete(): void {
-    const cpu = this.cpu;
-    cpu.rip += cpu.exitInsnLen;
-    cpu.icount++;
+    this.vcpu.skipInstruction();
+  }
+
+  private ripText(): string {
+    return "0x" + this.vcpu.rip().toString(16);
   }
 
   private handleExit(r: number): void {
     const cpu = this.cpu;
-    if (r === STOP_INTERNAL) {
-      this.exit = { reason: "internal-error", code: 70, message: `simulator defect: ${cpu.internalError}` };
-      return;
-    }
+    const vmcs = this.vcpu.vmcs;
     this.count(r);
     switch (r) {
       case EXIT_IO: {
-        const q = cpu.exitQual;
+        const q = Number(vmcs.read(F.EXIT_QUALIFICATION) & 0xffffffffn);
         const size = (q & 7) + 1;
         const isIn = (q & 8) !== 0;
         const port = q >>> 16;
@@ -310,7 +407,7 @@ export class Machine {
       }
       case EXIT_HLT: {
         this.complete();
-        if ((cpu.getRflags() & IF) === 0) {
+        if ((Number(vmcs.read(F.GUEST_RFLAGS)) & IF) === 0) {
           this.exit = { reason: "hlt", code: 0 };
           return;
         }
@@ -326,16 +423,18 @@ export class Machine {
         return;
       }
       case EXIT_INTERRUPT_WINDOW:
-        cpu.ctl.interruptWindowExiting = false;
+        this.vcpu.setProcControl(PROC_INTERRUPT_WINDOW_EXITING, false);
+        return;
+      case EXIT_PREEMPTION_TIMER:
         return;
       case EXIT_RDRAND:
       case EXIT_RDSEED: {
-        const info = cpu.exitInsnInfo;
+        const info = vmcs.readNumber(F.VMX_INSTRUCTION_INFO);
         const reg = (info >>> 3) & 15;
         const size = ((info >>> 11) & 3) === 0 ? 2 : ((info >>> 11) & 3) === 1 ? 4 : 8;
         const v = this.entropy.next64();
         cpu.writeReg(size, reg, Number(v & 0xffffffffn), Number(v >> 32n));
-        cpu.fl.put((cpu.fl.get() & ~0x8d5) | 1); // CF = 1, OF SF ZF AF PF = 0
+        vmcs.write(F.GUEST_RFLAGS, (vmcs.read(F.GUEST_RFLAGS) & ~0x8d5n) | 1n); // CF = 1, OF SF ZF AF PF = 0
         this.complete();
         return;
       }
@@ -361,15 +460,14 @@ export class Machine {
           this.complete();
           return;
         }
-        const res = cpu.inject(13, 3, true, 0, 0); // #GP(0), as hardware without the MSR
-        if (res >= 0) this.handleExit(res);
+        this.vcpu.injectEvent(13, 3, 0); // #GP(0), as hardware without the MSR
         return;
       }
       case EXIT_TRIPLE_FAULT:
         this.exit = { reason: "triple-fault", code: 3, message: `triple fault (${cpu.tripleFaultCause})` };
         return;
       case EXIT_EPT_VIOLATION: {
-        const gpa = cpu.exitGpa;
+        const gpa = Number(vmcs.read(F.GUEST_PHYSICAL_ADDRESS));
         const base = Number((cpu.msrs.get(0x1b) ?? 0xfee00900n) & ~0xfffn) || LAPIC_BASE;
         if (gpa >= base && gpa < base + 4096) {
           const now = this.now();
@@ -378,31 +476,29 @@ export class Machine {
             read: (off) => lapic.read(off, now),
             write: (off, _size, v) => lapic.write(off, v, now),
           }, gpa - base);
-          if (err === null) return;
-          this.exit = {
-            reason: "unhandled-exit",
-            code: 5,
-            message: `${err} at rip 0x${cpu.getRip().toString(16)}`,
-          };
+          if (typeof err === "number") {
+            vmcs.write(F.GUEST_RIP, BigInt.asUintN(64, vmcs.read(F.GUEST_RIP) + BigInt(err)));
+            cpu.icount++;
+            return;
+          }
+          this.exit = { reason: "unhandled-exit", code: 5, message: `${err} at rip ${this.ripText()}` };
           return;
         }
         this.exit = {
           reason: "bad-physical-access",
           code: 4,
           message:
-            `guest accessed guest-physical 0x${
-              cpu.exitGpa.toString(16)
-            } outside ${this.ramBytes} bytes of RAM ` +
-            `at rip 0x${cpu.getRip().toString(16)}`,
+            `guest accessed guest-physical 0x${gpa.toString(16)} outside ${this.ramBytes} bytes of RAM ` +
+            `at rip ${this.ripText()}`,
         };
         return;
       }
       case EXIT_EXCEPTION: {
-        const v = cpu.exitIntrInfo & 0xff;
+        const v = vmcs.readNumber(F.VM_EXIT_INTR_INFO) & 0xff;
         this.exit = {
           reason: "unhandled-exit",
           code: 5,
-          message: `exception ${EXCEPTION_NAMES[v] ?? v} at rip 0x${cpu.getRip().toString(16)}`,
+          message: `exception ${EXCEPTION_NAMES[v] ?? v} at rip ${this.ripText()}`,
         };
         return;
       }
@@ -410,8 +506,8 @@ export class Machine {
         this.exit = {
           reason: "unhandled-exit",
           code: 5,
-          message: `VM exit ${r} (${EXIT_NAMES[r] ?? "unknown"}) at rip 0x${cpu.getRip().toString(16)} ` +
-            `qualification 0x${cpu.exitQual.toString(16)}`,
+          message: `VM exit ${r} (${EXIT_NAMES[r] ?? "unknown"}) at rip ${this.ripText()} ` +
+            `qualification 0x${vmcs.read(F.EXIT_QUALIFICATION).toString(16)}\n${this.vmcsText()}`,
         };
     }
   }
@@ -459,8 +555,11 @@ export class Machine {
       exit: this.exit,
       exitCounts: [...this.exitCounts],
     };
+    const vmx = { ...this.vmx.save(), launched: this.vcpu.isLaunched };
     return [
       { name: "cpu", version: 1, data: encodeCpuState(saveCpuState(this.cpu)) },
+      { name: "vmcs", version: 1, data: this.vcpu.vmcs.region().slice() },
+      { name: "vmx", version: 1, data: new TextEncoder().encode(JSON.stringify(vmx)) },
       ...this.deviceState(),
       {
         name: "machine",
@@ -492,6 +591,14 @@ export class Machine {
     this.entropy.restore(need("entropy", 1));
     this.lapic.restore(need("lapic", this.lapic.version));
     restoreCpuState(this.cpu, cpuState);
+    const region = need("vmcs", 1);
+    if (region.length !== 4096) {
+      throw new RangeError(`VMCS section is ${region.length} bytes; a VMCS region is 4096`);
+    }
+    const vmx = JSON.parse(new TextDecoder().decode(need("vmx", 1)));
+    this.vmx.restore(vmx);
+    this.vcpu.vmcs.region().set(region);
+    this.vcpu.setLaunched(vmx.launched === true);
     this.exit = m.exit;
     this.exitCounts.clear();
     for (const [k, v] of m.exitCounts) this.exitCounts.set(k, v);
@@ -519,15 +626,20 @@ export class Machine {
     return out;
   }
 
-  /** SHA-256 over registers, control state, device state and all of RAM (DESIGN.md "digest"). */
+  /** SHA-256 over registers, control state, the VMCS, device state and all of RAM (DESIGN.md "digest"). */
   digest(): string {
     const h = createHash("sha256");
     h.update(encodeCpuState(saveCpuState(this.cpu)));
+    // The VMCS, less the VMX-preemption timer value: that is the hypervisor's time slice (how the
+    // host scheduled the run), not something the guest computed.
+    const region = this.vcpu.vmcs.region().slice();
+    new Vmcs(region, 0).writeNumber(F.VMX_PREEMPTION_TIMER_VALUE, 0);
+    h.update(region);
     for (const s of this.deviceState()) {
       h.update(s.name);
       h.update(s.data);
     }
-    h.update(this.mem);
+    h.update(this.mem.subarray(0, this.ramBytes));
     return h.digest("hex");
   }
 }

@@ -19,10 +19,10 @@ export interface MmioDevice {
 }
 
 /**
- * Emulates the instruction at RIP, which touched the device at `offset`. Completes it (RIP
- * advanced, one instruction retired) and returns null, or returns why it could not.
+ * Emulates the instruction at RIP, which touched the device at `offset`: performs its access
+ * and register write, and returns its length (the caller advances RIP), or why it could not.
  */
-export function emulateMmio(cpu: Cpu, dev: MmioDevice, offset: number): string | null {
+export function emulateMmio(cpu: Cpu, dev: MmioDevice, offset: number): number | string {
   const insn = decode(cpu, cpu.rip, Infinity);
   if (insn === null) return "cannot decode the instruction";
   const spec = specOf(insn);
@@ -46,7 +46,5 @@ export function emulateMmio(cpu: Cpu, dev: MmioDevice, offset: number): string |
     default:
       return `MMIO access by "${disassemble(insn)}" is not emulated (only MOV loads and stores)`;
   }
-  cpu.rip += insn.len;
-  cpu.icount++;
-  return null;
+  return insn.len;
 }

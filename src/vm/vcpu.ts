@@ -1,0 +1,319 @@
+/**
+ * A vCPU in VMX non-root operation: the interpreter ({@linkcode Cpu}) driven through a real VMCS.
+ * VM entry (VMLAUNCH/VMRESUME through the VMX layer's checks) loads the CPU from the VMCS
+ * guest-state area and its execution controls, injects the event in the VM-entry
+ * interruption-information field, and runs the guest; a VM exit stores the CPU back into the
+ * guest-state area and records the exit reason, qualification and exit information, as the SDM
+ * describes (Vol. 3 ch. 26-28). Between exits the VMCS is the single home of the guest's state
+ * (the general registers other than RSP live here, as in KVM's `vcpu->arch.regs`).
+ *
+ * @module
+ */
+
+import {
+  type Cpu,
+  EFER_LMA,
+  EXIT_PREEMPTION_TIMER,
+  RSP,
+  SEG_FS,
+  SEG_GS,
+  STOP_BUDGET,
+  STOP_INTERNAL,
+} from "../cpu/mod.ts";
+import * as F from "../vmx/fields.ts";
+import {
+  ENTRY_IA32E_MODE_GUEST,
+  EXIT_SAVE_PREEMPTION_TIMER,
+  PIN_ACTIVATE_PREEMPTION_TIMER,
+  PROC_ACTIVATE_SECONDARY_CONTROLS,
+  PROC_CR3_LOAD_EXITING,
+  PROC_CR3_STORE_EXITING,
+  PROC_CR8_LOAD_EXITING,
+  PROC_CR8_STORE_EXITING,
+  PROC_HLT_EXITING,
+  PROC_INTERRUPT_WINDOW_EXITING,
+  PROC_INVLPG_EXITING,
+  PROC_RDTSC_EXITING,
+  PROC_USE_MSR_BITMAPS,
+  PROC_USE_TSC_OFFSETTING,
+} from "../vmx/controls.ts";
+import {
+  ACTIVITY_ACTIVE,
+  ACTIVITY_HLT,
+  type GuestRegisterFile,
+  INTERRUPTIBILITY_MOV_SS,
+  INTERRUPTIBILITY_STI,
+  readGuestState,
+  writeGuestState,
+} from "../vmx/guest_state.ts";
+import type { VmEntryResult, Vmx } from "../vmx/instructions.ts";
+import type { Vmcs } from "../vmx/vmcs.ts";
+
+/** How a VM entry ended. */
+export type VmEntryOutcome =
+  /** The guest ran and exited with this basic exit reason (also in the VMCS). */
+  | { kind: "exit"; reason: number }
+  /** VMLAUNCH/VMRESUME failed (VMfailInvalid, VMfailValid with an error, or an entry failure). */
+  | { kind: "fail"; result: VmEntryResult }
+  /** A defect in the simulator (the message says which). */
+  | { kind: "internal"; message: string };
+
+const TWO32 = 4294967296;
+
+function toSigned(v: bigint): number {
+  return Number(BigInt.asIntN(64, v));
+}
+
+function toUnsigned(v: number): bigint {
+  return BigInt.asUintN(64, BigInt(v));
+}
+
+/** MSRs the VMCS guest-state area holds (the CPU keeps them in its MSR map). */
+const MSR_PAT = 0x277, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175, MSR_SYSENTER_EIP = 0x176;
+
+/** One vCPU: the CPU, the VMX instructions, and the current VMCS. */
+export class VmxVcpu {
+  private launched = false;
+  /** Preemption-timer budget left when the last exit happened (for the saved timer value). */
+  private lastBudget = 0;
+
+  constructor(readonly cpu: Cpu, readonly vmx: Vmx) {}
+
+  /** The current VMCS. */
+  get vmcs(): Vmcs {
+    const v = this.vmx.currentVmcs;
+    if (v === undefined) throw new Error("no current VMCS (VMPTRLD first)");
+    return v;
+  }
+
+  /** The current VMCS has been launched. */
+  get isLaunched(): boolean {
+    return this.launched;
+  }
+
+  /** Marks the VMCS launched or clear (after a restore). */
+  setLaunched(on: boolean): void {
+    this.launched = on;
+  }
+
+  /** Copies the CPU's state into the VMCS guest-state area (what a VM exit stores). */
+  storeGuest(): void {
+    const cpu = this.cpu, vmcs = this.vmcs;
+    const g: GuestRegisterFile = readGuestState(vmcs);
+    g.cr0 = BigInt(cpu.cr0 >>> 0);
+    g.cr3 = BigInt(cpu.cr3);
+    g.cr4 = BigInt(cpu.cr4 >>> 0);
+    g.dr7 = BigInt(cpu.dr7 >>> 0);
+    g.rsp = cpu.getReg64(RSP);
+    g.rip = cpu.getRip();
+    g.rflags = BigInt(cpu.getRflags() >>> 0);
+    for (let s = 0; s < 8; s++) {
+      g.seg[s] = {
+        selector: cpu.segSel[s],
+        base: toUnsigned(cpu.segBase[s]),
+        limit: cpu.segLimit[s] >>> 0,
+        ar: cpu.segAr[s],
+      };
+    }
+    g.gdtr = { base: toUnsigned(cpu.gdtrBase), limit: cpu.gdtrLimit };
+    g.idtr = { base: toUnsigned(cpu.idtrBase), limit: cpu.idtrLimit };
+    g.efer = BigInt(cpu.efer);
+    g.pat = cpu.readMsr(MSR_PAT) ?? 0x0007040600070406n;
+    g.sysenterCs = Number(cpu.readMsr(MSR_SYSENTER_CS) ?? 0n) & 0xffffffff;
+    g.sysenterEsp = cpu.readMsr(MSR_SYSENTER_ESP) ?? 0n;
+    g.sysenterEip = cpu.readMsr(MSR_SYSENTER_EIP) ?? 0n;
+    g.activityState = cpu.halted ? ACTIVITY_HLT : ACTIVITY_ACTIVE;
+    g.interruptibility = cpu.icount < cpu.shadowEnd
+      ? (cpu.shadowMovSs ? INTERRUPTIBILITY_MOV_SS : INTERRUPTIBILITY_STI)
+      : 0;
+    writeGuestState(vmcs, g);
+    // "IA-32e mode guest" follows EFER.LMA on exit (IA32_VMX_MISC bit 5).
+    const entry = vmcs.readNumber(F.VM_ENTRY_CONTROLS);
+    vmcs.writeNumber(
+      F.VM_ENTRY_CONTROLS,
+      (cpu.efer & EFER_LMA) !== 0 ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~ENTRY_IA32E_MODE_GUEST,
+    );
+  }
+
+  /** Loads the CPU from the VMCS guest-state area and its controls (what a VM entry loads). */
+  loadGuest(): void {
+    const cpu = this.cpu, vmcs = this.vmcs;
+    const g = readGuestState(vmcs);
+    const oldCr0 = cpu.cr0, oldCr3 = cpu.cr3, oldCr4 = cpu.cr4, oldEfer = cpu.efer, oldCpl = cpu.cpl;
+    cpu.cr0 = Number(g.cr0 & 0xffffffffn);
+    cpu.cr3 = Number(g.cr3);
+    cpu.cr4 = Number(g.cr4 & 0xffffffffn);
+    cpu.dr7 = Number(g.dr7 & 0xffffffffn);
+    cpu.setReg64(RSP, g.rsp);
+    cpu.setRip(g.rip);
+    cpu.setRflags(Number(g.rflags & 0xffffffffn));
+    for (let s = 0; s < 8; s++) {
+      const seg = g.seg[s];
+      cpu.segSel[s] = seg.selector;
+      cpu.segBase[s] = s === SEG_FS || s === SEG_GS || s >= 6 ? toSigned(seg.base) : toSigned(seg.base);
+      cpu.segLimit[s] = seg.limit;
+      cpu.segAr[s] = seg.ar;
+    }
+    cpu.gdtrBase = toSigned(g.gdtr.base);
+    cpu.gdtrLimit = g.gdtr.limit;
+    cpu.idtrBase = toSigned(g.idtr.base);
+    cpu.idtrLimit = g.idtr.limit;
+    cpu.efer = Number(g.efer);
+    cpu.writeMsr(MSR_PAT, g.pat);
+    cpu.writeMsr(MSR_SYSENTER_CS, BigInt(g.sysenterCs));
+    cpu.writeMsr(MSR_SYSENTER_ESP, g.sysenterEsp);
+    cpu.writeMsr(MSR_SYSENTER_EIP, g.sysenterEip);
+    cpu.cpl = (cpu.segAr[2] >>> 5) & 3; // CPL is SS.DPL (SDM Vol. 3 §26.3.1.5)
+    cpu.halted = g.activityState === ACTIVITY_HLT;
+    const blocking = g.interruptibility & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS);
+    cpu.shadowEnd = blocking !== 0 ? cpu.icount + 1 : 0;
+    cpu.shadowMovSs = (blocking & INTERRUPTIBILITY_MOV_SS) !== 0;
+    if (
+      cpu.cr0 !== oldCr0 || cpu.cr3 !== oldCr3 || cpu.cr4 !== oldCr4 || cpu.efer !== oldEfer ||
+      cpu.cpl !== oldCpl
+    ) {
+      cpu.flushTlb();
+    }
+    this.loadControls();
+  }
+
+  /** Sets the CPU's exit controls from the VM-execution controls (SDM Vol. 3 §25.1-25.3). */
+  private loadControls(): void {
+    const cpu = this.cpu, vmcs = this.vmcs, c = cpu.ctl;
+    const proc = vmcs.readNumber(F.CPU_BASED_VM_EXEC_CONTROL);
+    const proc2 = (proc & PROC_ACTIVATE_SECONDARY_CONTROLS) !== 0
+      ? vmcs.readNumber(F.SECONDARY_VM_EXEC_CONTROL)
+      : 0;
+    c.hltExiting = (proc & PROC_HLT_EXITING) !== 0;
+    c.rdtscExiting = (proc & PROC_RDTSC_EXITING) !== 0;
+    c.invlpgExiting = (proc & PROC_INVLPG_EXITING) !== 0;
+    c.interruptWindowExiting = (proc & PROC_INTERRUPT_WINDOW_EXITING) !== 0;
+    c.cr3LoadExiting = (proc & PROC_CR3_LOAD_EXITING) !== 0;
+    c.cr3StoreExiting = (proc & PROC_CR3_STORE_EXITING) !== 0;
+    c.cr8LoadExiting = (proc & PROC_CR8_LOAD_EXITING) !== 0;
+    c.cr8StoreExiting = (proc & PROC_CR8_STORE_EXITING) !== 0;
+    c.exceptionBitmap = vmcs.readNumber(F.EXCEPTION_BITMAP) >>> 0;
+    c.cr0Mask = Number(vmcs.read(F.CR0_GUEST_HOST_MASK) & 0xffffffffn);
+    c.cr4Mask = Number(vmcs.read(F.CR4_GUEST_HOST_MASK) & 0xffffffffn);
+    c.cr0Shadow = Number(vmcs.read(F.CR0_READ_SHADOW) & 0xffffffffn);
+    c.cr4Shadow = Number(vmcs.read(F.CR4_READ_SHADOW) & 0xffffffffn);
+    // RDRAND and RDSEED always exit: the hypervisor's entropy source is the only one (and is logged).
+    void proc2;
+    if ((proc & PROC_USE_TSC_OFFSETTING) !== 0) cpu.tscOffset = toSigned(vmcs.read(F.TSC_OFFSET));
+    if ((proc & PROC_USE_MSR_BITMAPS) !== 0) {
+      const bitmap = Number(vmcs.read(F.MSR_BITMAP));
+      const mem = this.vmx.mem;
+      c.msrExit = (msr, write) => {
+        let base: number;
+        if (msr <= 0x1fff) base = 0;
+        else if (msr >= 0xc0000000 && msr <= 0xc0001fff) base = 0x400;
+        else return true; // outside both ranges: always exits
+        const bit = msr & 0x1fff;
+        return (mem[bitmap + base + (write ? 0x800 : 0) + (bit >>> 3)] & (1 << (bit & 7))) !== 0;
+      };
+    } else {
+      c.msrExit = () => true;
+    }
+  }
+
+  /**
+   * VM entry (VMLAUNCH the first time, VMRESUME after), event injection, guest execution until
+   * a VM exit, and the exit's bookkeeping in the VMCS.
+   */
+  enter(): VmEntryOutcome {
+    const result = this.launched ? this.vmx.vmresume() : this.vmx.vmlaunch();
+    if (!result.ok) return { kind: "fail", result };
+    this.launched = true;
+    const cpu = this.cpu, vmcs = this.vmcs;
+    this.loadGuest();
+    cpu.idtVectoring = 0;
+    // Event injection (SDM Vol. 3 §26.6).
+    const info = vmcs.readNumber(F.VM_ENTRY_INTR_INFO_FIELD) >>> 0;
+    if ((info & 0x80000000) !== 0) {
+      vmcs.writeNumber(F.VM_ENTRY_INTR_INFO_FIELD, info & 0x7fffffff);
+      const r = cpu.inject(
+        info & 0xff,
+        (info >>> 8) & 7,
+        (info & 0x800) !== 0,
+        vmcs.readNumber(F.VM_ENTRY_EXCEPTION_ERROR_CODE) >>> 0,
+        vmcs.readNumber(F.VM_ENTRY_INSTRUCTION_LEN),
+      );
+      if (r >= 0) return this.exit(r);
+    }
+    const pin = vmcs.readNumber(F.PIN_BASED_VM_EXEC_CONTROL);
+    const timer = (pin & PIN_ACTIVATE_PREEMPTION_TIMER) !== 0;
+    const budget = timer ? vmcs.readNumber(F.VMX_PREEMPTION_TIMER_VALUE) >>> 0 : 2 ** 40;
+    if (timer && budget === 0) return this.exit(EXIT_PREEMPTION_TIMER, 0);
+    const start = cpu.icount;
+    const r = cpu.run(budget);
+    this.lastBudget = budget - (cpu.icount - start);
+    if (r === STOP_INTERNAL) return { kind: "internal", message: cpu.internalError };
+    if (r === STOP_BUDGET) return this.exit(EXIT_PREEMPTION_TIMER, 0);
+    return this.exit(r);
+  }
+
+  /** Records a VM exit in the VMCS: guest state, reason, qualification, exit information. */
+  private exit(reason: number, insnLen = this.cpu.exitInsnLen): VmEntryOutcome {
+    const cpu = this.cpu, vmcs = this.vmcs;
+    this.storeGuest();
+    vmcs.writeNumber(F.VM_EXIT_REASON, reason);
+    vmcs.write(F.EXIT_QUALIFICATION, reason === EXIT_PREEMPTION_TIMER ? 0n : toUnsigned(cpu.exitQual));
+    vmcs.writeNumber(F.VM_EXIT_INSTRUCTION_LEN, insnLen);
+    vmcs.writeNumber(F.VMX_INSTRUCTION_INFO, cpu.exitInsnInfo >>> 0);
+    vmcs.write(F.GUEST_LINEAR_ADDRESS, toUnsigned(cpu.exitGla));
+    vmcs.write(F.GUEST_PHYSICAL_ADDRESS, toUnsigned(cpu.exitGpa));
+    vmcs.writeNumber(F.VM_EXIT_INTR_INFO, reason === 0 ? cpu.exitIntrInfo >>> 0 : 0);
+    vmcs.writeNumber(F.VM_EXIT_INTR_ERROR_CODE, reason === 0 ? cpu.exitIntrError >>> 0 : 0);
+    vmcs.writeNumber(F.IDT_VECTORING_INFO_FIELD, cpu.idtVectoring >>> 0);
+    vmcs.writeNumber(F.IDT_VECTORING_ERROR_CODE, cpu.idtVectoringError >>> 0);
+    if ((vmcs.readNumber(F.VM_EXIT_CONTROLS) & EXIT_SAVE_PREEMPTION_TIMER) !== 0) {
+      vmcs.writeNumber(F.VMX_PREEMPTION_TIMER_VALUE, reason === EXIT_PREEMPTION_TIMER ? 0 : this.lastBudget);
+    }
+    return { kind: "exit", reason };
+  }
+
+  /** Guest RIP from the VMCS. */
+  rip(): bigint {
+    return this.vmcs.read(F.GUEST_RIP);
+  }
+
+  /** Completes the instruction that exited: RIP += the exit's instruction length; it retires. */
+  skipInstruction(): void {
+    const vmcs = this.vmcs;
+    const len = vmcs.readNumber(F.VM_EXIT_INSTRUCTION_LEN);
+    vmcs.write(F.GUEST_RIP, BigInt.asUintN(64, vmcs.read(F.GUEST_RIP) + BigInt(len)));
+    // An emulated instruction ends any STI / MOV SS blocking, as executing it would.
+    const intr = vmcs.readNumber(F.GUEST_INTERRUPTIBILITY_INFO);
+    if ((intr & 3) !== 0) vmcs.writeNumber(F.GUEST_INTERRUPTIBILITY_INFO, intr & ~3);
+    this.cpu.icount++;
+  }
+
+  /** Queues an event for the next VM entry (VM-entry interruption information, SDM Vol. 3 §24.8.3). */
+  injectEvent(vector: number, type: number, errorCode?: number, insnLen = 0): void {
+    const vmcs = this.vmcs;
+    let info = 0x80000000 | (type << 8) | vector;
+    if (errorCode !== undefined) {
+      info |= 0x800;
+      vmcs.writeNumber(F.VM_ENTRY_EXCEPTION_ERROR_CODE, errorCode);
+    }
+    vmcs.writeNumber(F.VM_ENTRY_INTR_INFO_FIELD, info >>> 0);
+    vmcs.writeNumber(F.VM_ENTRY_INSTRUCTION_LEN, insnLen);
+  }
+
+  /** The guest can take an external interrupt now (RFLAGS.IF and no STI/MOV SS blocking, from the VMCS). */
+  interruptible(): boolean {
+    const vmcs = this.vmcs;
+    return (Number(vmcs.read(F.GUEST_RFLAGS) & 0x200n) !== 0) &&
+      (vmcs.readNumber(F.GUEST_INTERRUPTIBILITY_INFO) & 3) === 0 &&
+      (vmcs.readNumber(F.VM_ENTRY_INTR_INFO_FIELD) & 0x80000000) === 0;
+  }
+
+  /** Sets or clears a bit of the primary processor-based controls. */
+  setProcControl(bit: number, on: boolean): void {
+    const vmcs = this.vmcs;
+    const v = vmcs.readNumber(F.CPU_BASED_VM_EXEC_CONTROL);
+    vmcs.writeNumber(F.CPU_BASED_VM_EXEC_CONTROL, on ? v | bit : v & ~bit);
+  }
+}
+
+export { TWO32 as _TWO32 };
