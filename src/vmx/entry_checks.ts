@@ -97,25 +97,41 @@ export interface VmcsReader {
 
 /** Capability values as numbers, computed once per capability set (see `prepareCapabilities`). */
 export interface PreparedCapabilities {
-  /** Allowed-0 / allowed-1 settings of pin-based, primary, secondary, exit and entry controls. */
+  /** Pin-based controls that must be 1. */
   readonly pin0: number;
+  /** Pin-based controls that may be 1. */
   readonly pin1: number;
+  /** Primary processor-based controls that must be 1. */
   readonly proc0: number;
+  /** Primary processor-based controls that may be 1. */
   readonly proc1: number;
+  /** Secondary controls that must be 1. */
   readonly proc20: number;
+  /** Secondary controls that may be 1. */
   readonly proc21: number;
+  /** VM-exit controls that must be 1. */
   readonly exit0: number;
+  /** VM-exit controls that may be 1. */
   readonly exit1: number;
+  /** VM-entry controls that must be 1. */
   readonly entry0: number;
+  /** VM-entry controls that may be 1. */
   readonly entry1: number;
-  /** CR0/CR4 FIXED0/FIXED1 halves. */
+  /** IA32_VMX_CR0_FIXED0 bits 31:0. */
   readonly cr0f0lo: number;
+  /** IA32_VMX_CR0_FIXED0 bits 63:32. */
   readonly cr0f0hi: number;
+  /** IA32_VMX_CR0_FIXED1 bits 31:0. */
   readonly cr0f1lo: number;
+  /** IA32_VMX_CR0_FIXED1 bits 63:32. */
   readonly cr0f1hi: number;
+  /** IA32_VMX_CR4_FIXED0 bits 31:0. */
   readonly cr4f0lo: number;
+  /** IA32_VMX_CR4_FIXED0 bits 63:32. */
   readonly cr4f0hi: number;
+  /** IA32_VMX_CR4_FIXED1 bits 31:0. */
   readonly cr4f1lo: number;
+  /** IA32_VMX_CR4_FIXED1 bits 63:32. */
   readonly cr4f1hi: number;
   /** IA32_VMX_MISC[24:16]. */
   readonly cr3Targets: number;
