@@ -29,7 +29,7 @@ Deno.test("migrateInProcess() runs the source to --at, migrates, and returns the
   const ram = r.json["ram"] as Record<string, number>;
   equal(ram["total"], 4 << 20);
   ok(formatSummary(r.stats).includes("round  pages"));
-  ok(/^\[#+\.*\] +100\.0%  Completing round 1/.test(formatProgress({
+  ok(/^\[#+\.*\] +100\.0% {2}Completing round 1/.test(formatProgress({
     state: "Completing",
     round: 1,
     transferred: 10,
