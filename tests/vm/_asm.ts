@@ -1,25 +1,31 @@
 /**
- * Test helper: assembles a GNU as source (Intel syntax) into a flat binary, with a cache keyed
- * by the source's hash so tests do not depend on `as` once built. Returns null without binutils.
+ * Test helper: assembles GNU as source (Intel syntax) into a flat binary, cached under .cache/
+ * by the source's hash. Returns null when binutils is missing (the caller skips).
  */
 
 import { createHash } from "node:crypto";
 
-/** Assembles `tests/vm/asm/<name>.s`; the bytes of its .text section. */
+/** Assembles `tests/vm/asm/<name>.s`. */
 export function assemble(name: string): Uint8Array | null {
-  const dir = new URL("./asm/", import.meta.url);
-  const src = Deno.readTextFileSync(new URL(`${name}.s`, dir));
-  const key = createHash("sha256").update(src).digest("hex").slice(0, 16);
+  const src = Deno.readTextFileSync(new URL(`./asm/${name}.s`, import.meta.url));
+  return assembleText(src);
+}
+
+/** Assembles Intel-syntax source text; the bytes of its .text section. */
+export function assembleText(text: string): Uint8Array | null {
+  const src = `.intel_syntax noprefix\n.code64\n${text}\n`;
+  const key = createHash("sha256").update(src).digest("hex").slice(0, 20);
   const cacheDir = new URL("../../.cache/asm/", import.meta.url);
-  const out = new URL(`${name}-${key}.bin`, cacheDir);
+  const out = new URL(`${key}.bin`, cacheDir);
   try {
     return Deno.readFileSync(out);
   } catch { /* build it */ }
   Deno.mkdirSync(cacheDir, { recursive: true });
-  const obj = new URL(`${name}-${key}.o`, cacheDir).pathname;
+  const s = new URL(`${key}.s`, cacheDir).pathname, obj = new URL(`${key}.o`, cacheDir).pathname;
+  Deno.writeTextFileSync(s, src);
   try {
-    const as = new Deno.Command("as", { args: ["-o", obj, new URL(`${name}.s`, dir).pathname] }).outputSync();
-    if (!as.success) throw new Error(`as failed on ${name}.s:\n${new TextDecoder().decode(as.stderr)}`);
+    const as = new Deno.Command("as", { args: ["-o", obj, s] }).outputSync();
+    if (!as.success) throw new Error(`as failed:\n${new TextDecoder().decode(as.stderr)}\n${src}`);
     const oc = new Deno.Command("objcopy", { args: ["-O", "binary", "-j", ".text", obj, out.pathname] })
       .outputSync();
     if (!oc.success) throw new Error(`objcopy failed: ${new TextDecoder().decode(oc.stderr)}`);

@@ -1,7 +1,7 @@
 # Periodic local APIC timer: counts 5 ticks in R12 while halted with interrupts on.
 # Built by tests/vm/_asm.ts with GNU as; loaded flat at 1 MiB.
-.intel_syntax noprefix
-.code64
+
+
 start:
     lea rax, [rip + handler]
     mov rdi, 0x3000 + 0x20 * 16        # IDT entry 0x20

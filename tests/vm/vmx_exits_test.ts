@@ -1,0 +1,170 @@
+/**
+ * Each VM exit produced by real guest code, with the exit reason, qualification, instruction
+ * length and information checked against the SDM (Vol. 3 ch. 27, reference §5-6).
+ */
+
+import assert from "node:assert/strict";
+import { Machine } from "../../src/vm/mod.ts";
+import * as F from "../../src/vmx/fields.ts";
+import {
+  PIN_ACTIVATE_PREEMPTION_TIMER,
+  PROC_CR3_LOAD_EXITING,
+  PROC_INTERRUPT_WINDOW_EXITING,
+} from "../../src/vmx/controls.ts";
+import { assembleText } from "./_asm.ts";
+
+/** Boots `asm` flat at 1 MiB; returns the machine, or null without binutils. */
+function boot(asm: string): Machine | null {
+  const code = assembleText(asm);
+  if (code === null) {
+    console.warn("skipped: GNU as not found");
+    return null;
+  }
+  return Machine.fromFlat(code);
+}
+
+/** One VM entry with a generous preemption timer; returns the basic exit reason. */
+function enter(m: Machine, timer = 1_000_000): number {
+  m.vcpu.vmcs.writeNumber(F.VMX_PREEMPTION_TIMER_VALUE, timer);
+  const out = m.vcpu.enter();
+  assert.equal(out.kind, "exit", JSON.stringify(out));
+  return m.vcpu.vmcs.readNumber(F.VM_EXIT_REASON);
+}
+
+const q = (m: Machine) => Number(m.vcpu.vmcs.read(F.EXIT_QUALIFICATION));
+const len = (m: Machine) => m.vcpu.vmcs.readNumber(F.VM_EXIT_INSTRUCTION_LEN);
+const rip = (m: Machine) => Number(m.vcpu.vmcs.read(F.GUEST_RIP));
+
+Deno.test("VM exit 30 (I/O) reports size, direction, operand encoding and port (SDM Table 27-5)", () => {
+  const m = boot("mov dx, 0x3f8\nout dx, al\nout 0xe9, al\nin eax, dx\nin ax, 0x60\nhlt");
+  if (!m) return;
+  const cases: [number, number, string][] = [
+    [0x03f80000, 1, "out dx, al: size 1, out, DX"],
+    [0x00e90040, 2, "out 0xe9, al: immediate operand"],
+    [0x03f80003 | 8, 1, "in eax, dx: size 4, in"],
+    [0x00600001 | 8 | 0x40, 3, "in ax, 0x60 (66 e5 60): size 2, in, immediate"],
+  ];
+  let at = 0x100004; // after mov dx, 0x3f8 (66 ba f8 03)
+  for (const [qual, length, what] of cases) {
+    assert.equal(enter(m), 30, what);
+    assert.equal(q(m), qual, what);
+    assert.equal(len(m), length, what);
+    assert.equal(rip(m), at, `${what}: RIP stays on the instruction`);
+    m.vcpu.skipInstruction();
+    at += length;
+    assert.equal(rip(m), at, `${what}: resumes after it`);
+  }
+  assert.equal(enter(m), 12);
+});
+
+Deno.test("VM exits 10 (CPUID), 12 (HLT), 18 (VMCALL) carry their instruction lengths", () => {
+  const m = boot("cpuid\nvmcall\nhlt");
+  if (!m) return;
+  for (const [reason, length] of [[10, 2], [18, 3], [12, 1]]) {
+    assert.equal(enter(m), reason);
+    assert.equal(len(m), length);
+    m.vcpu.skipInstruction();
+  }
+});
+
+Deno.test("VM exit 57 (RDRAND) and 61 (RDSEED) describe the destination in the instruction information", () => {
+  const m = boot("rdrand r9\nrdseed ecx\nrdrand dx\nhlt");
+  if (!m) return;
+  // Instruction information: bits 6:3 destination register, bits 12:11 operand size (SDM Table 27-15).
+  for (const [reason, reg, size] of [[57, 9, 2], [61, 1, 1], [57, 2, 0]]) {
+    assert.equal(enter(m), reason);
+    const info = m.vcpu.vmcs.readNumber(F.VMX_INSTRUCTION_INFO);
+    assert.equal((info >>> 3) & 15, reg);
+    assert.equal((info >>> 11) & 3, size);
+    m.vcpu.skipInstruction();
+  }
+});
+
+Deno.test("VM exit 0 follows the exception bitmap and reports the interruption information", () => {
+  const m = boot("ud2");
+  if (!m) return;
+  m.vcpu.vmcs.writeNumber(F.EXCEPTION_BITMAP, 1 << 6);
+  assert.equal(enter(m), 0);
+  // Valid (31), hardware exception (type 3), vector 6, no error code (SDM Table 24-19).
+  assert.equal(m.vcpu.vmcs.readNumber(F.VM_EXIT_INTR_INFO) >>> 0, 0x80000306);
+  assert.equal(rip(m), 0x100000);
+});
+
+Deno.test("VM exit 0 for #PF carries the error code and the faulting address as qualification", () => {
+  const m = boot("mov rax, 0x7fff00000000\nmov qword ptr [rax], 1");
+  if (!m) return;
+  m.vcpu.vmcs.writeNumber(F.EXCEPTION_BITMAP, 1 << 14);
+  assert.equal(enter(m), 0);
+  assert.equal(m.vcpu.vmcs.readNumber(F.VM_EXIT_INTR_INFO) >>> 0, 0x80000b0e); // error code valid
+  assert.equal(m.vcpu.vmcs.readNumber(F.VM_EXIT_INTR_ERROR_CODE), 2); // not present, write, supervisor
+  assert.equal(q(m), 0x7fff00000000);
+});
+
+Deno.test("VM exit 2 (triple fault) when an exception cannot be delivered", () => {
+  const m = boot("ud2"); // the boot protocol leaves the IDT empty: #UD -> #GP -> #DF -> shutdown
+  if (!m) return;
+  assert.equal(enter(m), 2);
+});
+
+Deno.test("VM exit 52 (preemption timer) comes after exactly the programmed number of instructions", () => {
+  const m = boot("1: inc rax\njmp 1b");
+  if (!m) return;
+  assert.notEqual(m.vcpu.vmcs.readNumber(F.PIN_BASED_VM_EXEC_CONTROL) & PIN_ACTIVATE_PREEMPTION_TIMER, 0);
+  assert.equal(enter(m, 7), 52);
+  assert.equal(m.instructions, 7);
+  assert.equal(m.cpu.getReg64(0), 4n); // inc, jmp, inc, jmp, inc, jmp, inc
+  assert.equal(enter(m, 0), 52); // a zero timer exits before any instruction
+  assert.equal(m.instructions, 7);
+});
+
+Deno.test("VM exit 7 (interrupt window) once RFLAGS.IF is set and the STI shadow has passed", () => {
+  const m = boot("nop\nsti\nnop\nnop\nhlt");
+  if (!m) return;
+  m.vcpu.setProcControl(PROC_INTERRUPT_WINDOW_EXITING, true);
+  assert.equal(enter(m), 7);
+  assert.equal(m.instructions, 3); // nop, sti, and the nop in STI's shadow
+  assert.equal(rip(m), 0x100003);
+});
+
+Deno.test("VM exit 28 (CR access) for MOV to CR3 with CR3-load exiting names the register", () => {
+  const m = boot("mov rbx, cr3\nmov cr3, rbx\nhlt");
+  if (!m) return;
+  m.vcpu.setProcControl(PROC_CR3_LOAD_EXITING, true);
+  assert.equal(enter(m), 28);
+  // Bits 3:0 CR number, 5:4 access type 0 (MOV to CR), 11:8 the GPR (RBX = 3) (SDM Table 27-3).
+  assert.equal(q(m), 3 | (3 << 8));
+  assert.equal(len(m), 3);
+});
+
+Deno.test("VM exits 31/32 (RDMSR/WRMSR) follow the MSR bitmaps", () => {
+  const m = boot("mov ecx, 0x6e0\nrdmsr\nwrmsr\nmov ecx, 0xc0000080\nrdmsr\nhlt");
+  if (!m) return;
+  assert.equal(enter(m), 31);
+  assert.equal(len(m), 2);
+  m.vcpu.skipInstruction();
+  assert.equal(enter(m), 32);
+  m.vcpu.skipInstruction();
+  assert.equal(enter(m), 12); // EFER's bits are clear in the bitmaps: no exit
+  assert.equal(m.cpu.gpr[0] & 0x500, 0x500); // LME | LMA
+});
+
+Deno.test("VM exit 48 (EPT violation) reports the exact guest-physical address", () => {
+  const m = boot("mov rax, 0x7000010\nmov eax, dword ptr [rax]\nhlt");
+  if (!m) return;
+  // 0x7000010 lies above 64 MiB of RAM; the boot map covers only RAM, so map it with a 2 MiB page.
+  new DataView(m.mem.buffer).setBigUint64(0x12000 + 8 * 56, 0x7000000n | 0x83n, true);
+  assert.equal(enter(m), 48);
+  assert.equal(Number(m.vcpu.vmcs.read(F.GUEST_PHYSICAL_ADDRESS)), 0x7000010);
+  assert.equal(Number(m.vcpu.vmcs.read(F.GUEST_LINEAR_ADDRESS)), 0x7000010);
+  assert.equal(q(m) & 7, 1); // a data read
+});
+
+Deno.test("Machine advances RIP by the exit's instruction length and retires the instruction", () => {
+  const m = boot("mov al, 0x41\nout 0xe9, al\nout 0xe9, al\nmov al, 7\nout 0xf4, al");
+  if (!m) return;
+  const exit = m.runToEnd(100);
+  assert.deepEqual({ reason: exit.reason, code: exit.code }, { reason: "debug-exit", code: 7 });
+  assert.equal(m.consoleText(), "AA");
+  assert.equal(m.instructions, 5);
+  assert.equal(m.exitCounts.get(30), 3);
+});
