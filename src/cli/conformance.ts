@@ -1,0 +1,94 @@
+/**
+ * `deno task conformance`: differential testing of hvsim's interpreter against the host CPU and
+ * Unicorn (issue 8). Prints mismatches per instruction form with a reproducer, or with `--json` one
+ * JSON object. Exit status 1 when any mismatch is unexplained.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { fromJsonLines, type TestCase, toJsonLines } from "../conformance/case.ts";
+import { HvsimRunner } from "../conformance/hvsim_runner.ts";
+import { formatReport } from "../conformance/report.ts";
+import { runConformance } from "../conformance/session.ts";
+import { parseCount, readInput, runCli, UsageError } from "./_common.ts";
+
+const HELP = `Usage: deno task conformance [options]
+
+Generates single-instruction test cases, runs each on the host CPU (a gcc-built helper), under
+Unicorn (python3-unicorn) and in hvsim's interpreter, and reports where they disagree. The host CPU
+is the reference; where Unicorn alone differs in a documented way it is listed as a known deviation.
+
+Options:
+  --cases N          number of cases (default 2000; k, M suffixes allowed)
+  --seed S           PRNG seed (default 1); the same seed and options give the same cases
+  --only LIST        only these mnemonics, comma-separated (add, shl, jcc, setcc, movzx, ...)
+  --runners LIST     runners to use, comma-separated, first is the reference (default host,unicorn,hvsim)
+  --cases-file FILE  run the cases in FILE (JSON lines) instead of generating
+  --dump FILE        write the generated cases to FILE (JSON lines)
+  --dump-mismatches FILE  write the cases with unexplained mismatches to FILE (JSON lines)
+  --json             print one JSON object instead of text
+  -h, --help         this text
+
+Needs gcc and GNU binutils (as, objcopy, nm, objdump); Unicorn: apt-get install -y python3-unicorn.
+Exit status: 0 all agree (up to known Unicorn deviations), 1 unexplained mismatches, 2 bad input.`;
+
+/** The `conformance` command. */
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      cases: { type: "string", default: "2000" },
+      seed: { type: "string", default: "1" },
+      only: { type: "string" },
+      runners: { type: "string" },
+      "cases-file": { type: "string" },
+      dump: { type: "string" },
+      "dump-mismatches": { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const cases = parseCount(values.cases, "--cases");
+  if (cases < 1) throw new UsageError(`bad --cases "${values.cases}": expected at least 1`);
+  const seed = parseCount(values.seed, "--seed");
+  if (seed > 0xffffffff) throw new UsageError(`bad --seed "${values.seed}": expected 0 .. 4294967295`);
+  let caseList: TestCase[] | undefined;
+  if (values["cases-file"]) {
+    const text = new TextDecoder().decode(readInput(values["cases-file"], "cases file"));
+    try {
+      caseList = fromJsonLines<TestCase>(text);
+    } catch (e) {
+      throw new UsageError(`cases file ${values["cases-file"]}: ${(e as Error).message}`);
+    }
+  }
+  const report = await runConformance({
+    seed,
+    cases,
+    caseList,
+    only: values.only?.split(",").map((s) => s.trim()).filter((s) => s !== ""),
+    runners: values.runners?.split(",").map((s) => s.trim()),
+    extra: [new HvsimRunner()],
+  });
+  if (values.dump) await Deno.writeTextFile(values.dump, toJsonLines(report.caseList));
+  if (values["dump-mismatches"]) {
+    const bad = new Set(report.groups.filter((g) => !g.deviation).map((g) => g.form));
+    await Deno.writeTextFile(
+      values["dump-mismatches"],
+      toJsonLines(report.groups.filter((g) => !g.deviation && bad.has(g.form)).map((g) => g.example.case)),
+    );
+  }
+  if (values.json) {
+    const { caseList: _omit, ...rest } = report;
+    console.log(JSON.stringify(rest, null, 1));
+  } else {
+    console.log(await formatReport(report));
+  }
+  return report.unexplained > 0 ? 1 : 0;
+}
+
+if (import.meta.main) runCli("conformance", () => main(Deno.args));

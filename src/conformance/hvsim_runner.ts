@@ -1,0 +1,106 @@
+/**
+ * The runner under test: hvsim's own interpreter (src/cpu), booted by the loader's protocol
+ * (src/vm/boot.ts: 64-bit mode, CPL 0, identity paging over 4 MiB of RAM) with every exception
+ * vector set in the exception bitmap, so an exception stops the run as an exception exit instead of
+ * going through the (absent) IDT.
+ * @module
+ */
+
+import { Cpu, EXIT_EXCEPTION, STOP_BUDGET, STOP_INTERNAL } from "../cpu/mod.ts";
+import { bootGuest } from "../vm/boot.ts";
+import {
+  type CaseResult,
+  CODE_ADDR,
+  CODE_REGION_BASE,
+  CODE_REGION_SIZE,
+  EXCEPTION_NAMES,
+  hexToBytes,
+  REG_NAMES,
+  type RegName,
+  SCRATCH_ADDR,
+  SCRATCH_PAGE,
+  SCRATCH_SIZE,
+  type TestCase,
+} from "./case.ts";
+import type { Runner } from "./runner.ts";
+
+/** Guest RAM for the conformance machine: covers the code region and the scratch page. */
+export const HVSIM_RAM_BYTES = 4 * 2 ** 20;
+/** Instructions after which a case counts as an endless loop (the same limit Unicorn gets). */
+export const HVSIM_MAX_STEPS = 10000;
+
+/** Runs cases in hvsim's interpreter, one CPU reused for all cases. */
+export class HvsimRunner implements Runner {
+  /** Runner name in reports. */
+  readonly name = "hvsim";
+  readonly #ram = new Uint8Array(HVSIM_RAM_BYTES);
+  readonly #cpu = new Cpu(this.#ram);
+
+  /** Runs every case; never throws for a case (an interpreter error becomes a `crash` result). */
+  run(cases: readonly TestCase[]): Promise<CaseResult[]> {
+    return Promise.resolve(cases.map((c) => this.runOne(c)));
+  }
+
+  /** Runs one case. */
+  runOne(c: TestCase): CaseResult {
+    const ram = this.#ram;
+    const cpu = this.#cpu;
+    let bytes: Uint8Array, mem: Uint8Array;
+    try {
+      bytes = hexToBytes(c.bytes);
+      mem = hexToBytes(c.mem);
+      if (bytes.length < 1 || bytes.length > 15 || mem.length !== SCRATCH_SIZE) throw new RangeError("sizes");
+      for (const r of REG_NAMES) BigInt(c.regs[r]);
+    } catch {
+      return { id: c.id, exception: "error", detail: "malformed case" };
+    }
+    ram.fill(0xcc, CODE_REGION_BASE, CODE_REGION_BASE + CODE_REGION_SIZE);
+    ram.set(bytes, CODE_ADDR);
+    ram.fill(0, SCRATCH_PAGE, SCRATCH_PAGE + 4096);
+    ram.set(mem, SCRATCH_ADDR);
+    bootGuest(cpu, ram, CODE_ADDR, "");
+    cpu.blocks.clear();
+    cpu.halted = false;
+    cpu.ctl.exceptionBitmap = 0xffffffff | 0;
+    REG_NAMES.forEach((r, i) => cpu.setReg64(i, BigInt(c.regs[r])));
+    cpu.setRflags((Number(c.rflags) & 0xcd5) | 2);
+    cpu.rip = CODE_ADDR;
+
+    let stop: number;
+    try {
+      stop = cpu.run(HVSIM_MAX_STEPS);
+    } catch (e) {
+      return { id: c.id, exception: "crash", detail: `interpreter threw: ${(e as Error).message}` };
+    }
+    const out: CaseResult = { id: c.id };
+    let rip = Number(cpu.getRip());
+    if (stop === STOP_BUDGET) {
+      out.exception = "timeout";
+      out.detail = `no INT3 reached within ${HVSIM_MAX_STEPS} instructions`;
+    } else if (stop === STOP_INTERNAL) {
+      out.exception = "crash";
+      out.detail = `interpreter error: ${cpu.internalError.split("\n")[0]}`;
+    } else if (stop === EXIT_EXCEPTION) {
+      const vector = cpu.exitIntrInfo & 0xff;
+      if (!(vector === 3 && rip !== CODE_ADDR)) {
+        out.exception = EXCEPTION_NAMES[vector] ?? "unknown";
+        out.vector = vector;
+      }
+    } else {
+      out.exception = "exit";
+      out.detail = `VM exit reason ${stop}`;
+    }
+    const regs = {} as Record<RegName, string>;
+    REG_NAMES.forEach((r, i) => regs[r] = "0x" + cpu.getReg64(i).toString(16));
+    out.regs = regs;
+    rip = Number(cpu.getRip());
+    out.rip = "0x" + rip.toString(16);
+    out.rflags = "0x" + cpu.getRflags().toString(16);
+    out.mem = Array.from(
+      ram.subarray(SCRATCH_ADDR, SCRATCH_ADDR + SCRATCH_SIZE),
+      (x) => x.toString(16).padStart(2, "0"),
+    )
+      .join("");
+    return out;
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Formats a conformance report as text: per runner speed, every mismatch group with a minimal
+ * reproducer (bytes, objdump's disassembly, the initial state, each runner's final values of the
+ * fields that differ), the known Unicorn deviations, and a summary line.
+ * @module
+ */
+
+import { disassemble } from "./assembler.ts";
+import { type CaseResult, REG_NAMES, type RegName, type TestCase } from "./case.ts";
+import { flagsText } from "./compare.ts";
+import type { ConformanceReport, MismatchGroup } from "./session.ts";
+import { UNICORN_DEVIATIONS } from "./unicorn_deviations.ts";
+
+/** Groups printed in full; the rest are listed one line each. */
+export const MAX_DETAILED_GROUPS = 40;
+
+function spaced(hex: string): string {
+  return hex.match(/../g)?.join(" ") ?? "";
+}
+
+function fieldValue(r: CaseResult | undefined, field: string): string {
+  if (!r) return "-";
+  if (field === "exception") {
+    return r.exception ? `#${r.exception}${r.detail ? ` (${r.detail})` : ""}` : "completed";
+  }
+  if (field === "rip") return r.rip ?? "-";
+  if (field === "rflags") return r.rflags ? flagsText(Number(r.rflags)) : "-";
+  const m = /^mem\[0x([0-9a-f]+)\]$/.exec(field);
+  if (m) {
+    const off = parseInt(m[1], 16);
+    return r.mem ? "0x" + r.mem.slice(2 * off, 2 * off + 2) : "-";
+  }
+  return r.regs?.[field as RegName] ?? "-";
+}
+
+/** The initial state of a case in a few lines: registers, flags, the scratch bytes that are not zero. */
+export function formatInitialState(c: TestCase): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < 16; i += 4) {
+    lines.push(REG_NAMES.slice(i, i + 4).map((r) => `${r.padStart(3)}=${c.regs[r].padEnd(18)}`).join(" "));
+  }
+  lines.push(`rflags=${flagsText(Number(c.rflags))}  undefined flags mask=0x${c.undef.flags.toString(16)}`);
+  lines.push(`scratch @0x300800: ${c.mem}`);
+  return lines;
+}
+
+async function formatGroup(g: MismatchGroup, runnerNames: string[]): Promise<string[]> {
+  const c = g.example.case;
+  const out: string[] = [];
+  const tag = g.deviation ? ` [known Unicorn deviation: ${g.deviation}]` : "";
+  out.push(`MISMATCH ${g.runner}: ${g.form}  (${g.count} case${g.count === 1 ? "" : "s"})${tag}`);
+  let dis: string;
+  try {
+    dis = await disassemble(c.bytes);
+  } catch (e) {
+    dis = `(objdump failed: ${(e as Error).message})`;
+  }
+  out.push(`  case    ${c.id}   asm: ${c.asm}`);
+  out.push(`  bytes   ${spaced(c.bytes)}   objdump: ${dis}`);
+  for (const l of formatInitialState(c)) out.push(`  init    ${l}`);
+  const w = Math.max(8, ...g.example.diffs.map((d) => d.field.length));
+  out.push(`  ${"field".padEnd(w)}  ${runnerNames.map((n) => n.padEnd(24)).join(" ")}`);
+  for (const d of g.example.diffs) {
+    out.push(
+      `  ${d.field.padEnd(w)}  ${
+        runnerNames.map((n) => fieldValue(g.example.results[n], d.field).padEnd(24)).join(" ")
+      }`,
+    );
+  }
+  return out;
+}
+
+/** Formats the report as the text `deno task conformance` prints. */
+export async function formatReport(r: ConformanceReport): Promise<string> {
+  const out: string[] = [];
+  out.push(`conformance: seed ${r.seed}, ${r.cases} cases, reference: ${r.reference}`);
+  for (const s of r.runners) {
+    out.push(
+      `  ${s.name.padEnd(8)} ${s.seconds.toFixed(2).padStart(7)} s  ${
+        Math.round(s.casesPerSecond).toString().padStart(7)
+      } cases/s`,
+    );
+  }
+  for (const u of r.unavailable) out.push(`  ${u.name.padEnd(8)} not run: ${u.reason}`);
+  const names = r.runners.map((s) => s.name);
+  const unexplainedGroups = r.groups.filter((g) => !g.deviation);
+  let shown = 0;
+  for (const g of unexplainedGroups) {
+    if (shown++ >= MAX_DETAILED_GROUPS) break;
+    out.push("", ...(await formatGroup(g, names)));
+  }
+  if (unexplainedGroups.length > MAX_DETAILED_GROUPS) {
+    out.push("", `... and ${unexplainedGroups.length - MAX_DETAILED_GROUPS} more forms with mismatches:`);
+    for (const g of unexplainedGroups.slice(MAX_DETAILED_GROUPS)) {
+      out.push(`  ${g.runner}: ${g.form} (${g.count})`);
+    }
+  }
+  const knownGroups = r.groups.filter((g) => g.deviation);
+  if (knownGroups.length > 0) {
+    out.push("", "Known Unicorn deviations (the host CPU is right):");
+    for (const d of UNICORN_DEVIATIONS) {
+      const gs = knownGroups.filter((g) => g.deviation === d.id);
+      if (gs.length === 0) continue;
+      out.push(
+        `  ${d.id}: ${gs.reduce((n, g) => n + g.count, 0)} cases in ${gs.length} forms — ${d.summary}`,
+      );
+    }
+  }
+  out.push(
+    "",
+    `conformance: ${r.cases} cases, ${r.unexplained} with unexplained mismatches (${unexplainedGroups.length} forms), ` +
+      `${r.known} explained by known Unicorn deviations`,
+  );
+  return out.join("\n");
+}

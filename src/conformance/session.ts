@@ -1,0 +1,181 @@
+/**
+ * One conformance run: generate cases, run them through every available runner, compare each with
+ * the reference (the host CPU, or Unicorn when the host oracle cannot be built), group mismatches
+ * per instruction form, and separate Unicorn's known deviations from unexplained mismatches.
+ * @module
+ */
+
+import type { CaseResult, TestCase } from "./case.ts";
+import { compareResults, type Difference } from "./compare.ts";
+import { generateCases } from "./generator.ts";
+import { HostRunner } from "./host_runner.ts";
+import type { Runner } from "./runner.ts";
+import { UnicornRunner } from "./unicorn_runner.ts";
+import { explainUnicornMismatch } from "./unicorn_deviations.ts";
+
+/** Timing of one runner. */
+export interface RunnerStats {
+  /** Runner name. */
+  name: string;
+  /** Cases run. */
+  cases: number;
+  /** Wall-clock seconds for all cases (process start included). */
+  seconds: number;
+  /** Cases per second. */
+  casesPerSecond: number;
+}
+
+/** All mismatches of one runner against the reference on one instruction form. */
+export interface MismatchGroup {
+  /** The runner that disagrees with the reference. */
+  runner: string;
+  /** The instruction form (template). */
+  form: string;
+  /** Id of the known Unicorn deviation explaining these mismatches, when there is one. */
+  deviation?: string;
+  /** Number of cases. */
+  count: number;
+  /** The first case, with every runner's result and the differences from the reference. */
+  example: { case: TestCase; results: Record<string, CaseResult>; diffs: Difference[] };
+}
+
+/** The outcome of a run. */
+export interface ConformanceReport {
+  /** PRNG seed. */
+  seed: number;
+  /** Number of cases. */
+  cases: number;
+  /** Runner every other runner is compared with. */
+  reference: string;
+  /** Runners that ran, with their speed. */
+  runners: RunnerStats[];
+  /** Runners that could not run, with the reason. */
+  unavailable: { name: string; reason: string }[];
+  /** Mismatch groups, unexplained first. */
+  groups: MismatchGroup[];
+  /** Cases with an unexplained mismatch (any runner). */
+  unexplained: number;
+  /** Cases whose only mismatches are known Unicorn deviations. */
+  known: number;
+  /** The generated cases. */
+  caseList: TestCase[];
+}
+
+/** Options for `runConformance`. */
+export interface ConformanceOptions {
+  /** PRNG seed. */
+  seed: number;
+  /** Number of cases to generate (ignored when `caseList` is given). */
+  cases: number;
+  /** Mnemonic filter (see `selectForms`). */
+  only?: string[];
+  /** Runners to use, by name (default: every available one). */
+  runners?: string[];
+  /** Run these cases instead of generating. */
+  caseList?: TestCase[];
+  /** Extra runners (e.g. hvsim), used in addition to the oracles. */
+  extra?: Runner[];
+}
+
+/** Creates the oracles that can run here; reports the others as unavailable. */
+export async function availableOracles(): Promise<
+  { runners: Runner[]; unavailable: { name: string; reason: string }[] }
+> {
+  const runners: Runner[] = [];
+  const unavailable: { name: string; reason: string }[] = [];
+  try {
+    runners.push(await HostRunner.create());
+  } catch (e) {
+    unavailable.push({ name: "host", reason: (e as Error).message.split("\n")[0] });
+  }
+  const uc = await UnicornRunner.create();
+  if (uc) runners.push(uc);
+  else {unavailable.push({
+      name: "unicorn",
+      reason: "python3-unicorn is not installed (apt-get install -y python3-unicorn)",
+    });}
+  return { runners, unavailable };
+}
+
+/** Runs the cases through the runners and compares; throws a `RangeError` when fewer than two runners can run. */
+export async function runConformance(opts: ConformanceOptions): Promise<ConformanceReport> {
+  const caseList = opts.caseList ??
+    await generateCases({ seed: opts.seed, cases: opts.cases, only: opts.only });
+  const { runners: oracles, unavailable } = await availableOracles();
+  let runners = [...oracles, ...(opts.extra ?? [])];
+  if (opts.runners) {
+    for (const n of opts.runners) {
+      if (!runners.some((r) => r.name === n) && !unavailable.some((u) => u.name === n)) {
+        throw new RangeError(`Unknown runner "${n}"; expected host, unicorn or hvsim`);
+      }
+    }
+    runners = runners.filter((r) => opts.runners!.includes(r.name));
+  }
+  if (runners.length < 2) {
+    throw new RangeError(
+      `Need at least two runners to compare, have ${runners.map((r) => r.name).join(", ") || "none"}` +
+        (unavailable.length ? ` (${unavailable.map((u) => `${u.name}: ${u.reason}`).join("; ")})` : ""),
+    );
+  }
+  const results = new Map<string, CaseResult[]>();
+  const stats: RunnerStats[] = [];
+  for (const r of runners) {
+    const t0 = performance.now();
+    const res = await r.run(caseList);
+    const seconds = (performance.now() - t0) / 1000;
+    results.set(r.name, res);
+    stats.push({ name: r.name, cases: caseList.length, seconds, casesPerSecond: caseList.length / seconds });
+  }
+  const reference = runners[0].name;
+  const ref = results.get(reference)!;
+  const groups = new Map<string, MismatchGroup>();
+  let unexplained = 0;
+  let known = 0;
+  for (let i = 0; i < caseList.length; i++) {
+    const c = caseList[i];
+    let caseUnexplained = false;
+    let caseKnown = false;
+    for (const r of runners.slice(1)) {
+      const res = results.get(r.name)![i];
+      const diffs = compareResults(c, ref[i], res);
+      if (diffs.length === 0) continue;
+      let deviation: string | undefined;
+      if (r.name === "unicorn") deviation = explainUnicornMismatch(c, diffs, ref[i], res)?.id;
+      else if (reference === "unicorn") deviation = explainUnicornMismatch(c, diffs, res, ref[i])?.id;
+      if (deviation) caseKnown = true;
+      else caseUnexplained = true;
+      const key = `${r.name}\u0000${c.form}\u0000${deviation ?? ""}`;
+      const g = groups.get(key);
+      if (g) g.count++;
+      else {
+        const all: Record<string, CaseResult> = {};
+        for (const [n, rs] of results) all[n] = rs[i];
+        groups.set(key, {
+          runner: r.name,
+          form: c.form,
+          deviation,
+          count: 1,
+          example: { case: c, results: all, diffs },
+        });
+      }
+    }
+    if (caseUnexplained) unexplained++;
+    else if (caseKnown) known++;
+  }
+  const sorted = [...groups.values()].sort((a, b) =>
+    Number(a.deviation !== undefined) - Number(b.deviation !== undefined) ||
+    a.runner.localeCompare(b.runner) ||
+    a.form.localeCompare(b.form)
+  );
+  return {
+    seed: opts.seed,
+    cases: caseList.length,
+    reference,
+    runners: stats,
+    unavailable,
+    groups: sorted,
+    unexplained,
+    known,
+    caseList,
+  };
+}
