@@ -461,3 +461,74 @@ function violation(access: number, combined: number, opts: EptWalkOptions): EptV
 function misconfig(level: number): EptMisconfig {
   return { kind: "misconfig", misconfig: true, level };
 }
+
+/** Where the leaf entry mapping a guest-physical address lives. */
+export interface EptLeaf {
+  /** Host-physical address of the leaf entry. */
+  readonly entryAddress: number;
+  /** Size of the page it maps: 4096, 2 MiB or 1 GiB. */
+  readonly pageSize: number;
+}
+
+/**
+ * Finds the leaf entry that maps `gpa` (no permission checks, no A/D update), or undefined if some
+ * entry on the way is not present. For the hypervisor's own bookkeeping (dirty-log harvesting,
+ * write-protecting large pages), not for guest accesses.
+ */
+export function findEptLeaf(mem: Uint8Array, eptp: number, gpa: number): EptLeaf | undefined {
+  let table = eptp - (eptp % PAGE);
+  for (let level = 4; level >= 1; level--) {
+    const at = table + (Math.floor(gpa / LEVEL_SIZE[level]) % 512) * 8;
+    const lo = read32(mem, at);
+    if ((lo & EPT_RWX) === 0) return undefined;
+    if (level === 1 || ((level === 2 || level === 3) && (lo & EPT_LARGE_PAGE) !== 0)) {
+      return { entryAddress: at, pageSize: LEVEL_SIZE[level] };
+    }
+    table = (read32(mem, at + 4) & 0xfffff) * TWO32 + ((lo & 0xfffff000) >>> 0);
+  }
+  return undefined;
+}
+
+/**
+ * Clears the dirty flag of the leaf that maps `gpa` and returns whether it was set. After clearing,
+ * cached translations that allow writes to that page must be dropped, as INVEPT requires
+ * (reference §7.3).
+ */
+export function clearEptDirty(mem: Uint8Array, eptp: number, gpa: number): boolean {
+  const leaf = findEptLeaf(mem, eptp, gpa);
+  if (leaf === undefined) return false;
+  const lo = read32(mem, leaf.entryAddress);
+  if ((lo & EPT_DIRTY) === 0) return false;
+  write32(mem, leaf.entryAddress, (lo & ~EPT_DIRTY) >>> 0);
+  return true;
+}
+
+/**
+ * Scans guest-physical [0, size) for leaves with the dirty flag set (the D-bit-scan way of building
+ * a dirty log, reference §8.2) and calls `dirty(gpa)` for every 4 KiB page they map. A dirty 2 MiB or
+ * 1 GiB leaf reports all its 4 KiB pages, since one D flag covers them all. With `clear`, the D
+ * flags are cleared as they are read (take-and-clear).
+ */
+export function scanEptDirty(
+  mem: Uint8Array,
+  eptp: number,
+  size: number,
+  dirty: (gpa: number) => void,
+  clear = false,
+): void {
+  for (let gpa = 0; gpa < size;) {
+    const leaf = findEptLeaf(mem, eptp, gpa);
+    if (leaf === undefined) {
+      gpa += PAGE;
+      continue;
+    }
+    const start = gpa - (gpa % leaf.pageSize);
+    const end = Math.min(start + leaf.pageSize, size);
+    const lo = read32(mem, leaf.entryAddress);
+    if ((lo & EPT_DIRTY) !== 0) {
+      for (let p = gpa; p < end; p += PAGE) dirty(p);
+      if (clear) write32(mem, leaf.entryAddress, (lo & ~EPT_DIRTY) >>> 0);
+    }
+    gpa = end;
+  }
+}

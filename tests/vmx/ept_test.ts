@@ -2,16 +2,19 @@ import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { HVSIM_VMX_CAPABILITIES as CAPS } from "../../src/vmx/capabilities.ts";
 import {
   buildIdentityEpt,
+  clearEptDirty,
   decodeEptp,
   EPT_ACCESS_FETCH,
   EPT_ACCESS_READ,
   EPT_ACCESS_WRITE,
   eptWalk,
   type EptWalkResult,
+  findEptLeaf,
   identityEptTableBytes,
   makeEptp,
   type PmlLog,
   readEptEntry,
+  scanEptDirty,
   writeEptEntry,
 } from "../../src/vmx/ept.ts";
 
@@ -233,4 +236,46 @@ Deno.test("eptWalk(): a 2 MiB leaf has one D flag, so only its first write is lo
   equal(eptWalk(mem, eptp, 0x300000, W, { pml }).kind, "ok");
   equal(pml.index, 510);
   equal(new DataView(mem.buffer).getBigUint64(0x8000 + 511 * 8, true), 0x234000n);
+});
+
+Deno.test("eptWalk(): with A/D on, a guest paging-structure read sets D and is logged (reference §7.3)", () => {
+  const { mem, eptp, pt } = small();
+  const pml: PmlLog = { address: 0x30000, index: 511 };
+  const r = eptWalk(mem, eptp, 0x6018, R, { pagingStructure: true, pml });
+  equal(r.kind === "ok" && r.dirtied, true);
+  equal(flags(mem, pt + 6 * 8), 0x300);
+  equal(new DataView(mem.buffer).getBigUint64(0x30000 + 511 * 8, true), 0x6000n);
+});
+
+Deno.test("findEptLeaf(), clearEptDirty() and scanEptDirty() find, clear and harvest D flags", () => {
+  const mem = new Uint8Array(0x20000);
+  // 2 MiB leaves for [0, 4 MiB), 4 KiB leaves for [4 MiB, 4 MiB + 64 KiB).
+  const size = 0x400000 + 0x10000;
+  const { pml4 } = buildIdentityEpt(mem, {
+    tableBase: 0x1000,
+    hostBase: 0x40000000,
+    size,
+    pageSize: 2 ** 21,
+  });
+  const eptp = makeEptp(pml4, { accessedDirty: true });
+  equal(findEptLeaf(mem, eptp, 0x1234)?.pageSize, 2 ** 21);
+  equal(findEptLeaf(mem, eptp, 0x401234)?.pageSize, 4096);
+  equal(findEptLeaf(mem, eptp, size), undefined);
+  for (const gpa of [0x200010, 0x401000, 0x40f000]) eptWalk(mem, eptp, gpa, W);
+  eptWalk(mem, eptp, 0x402000, R);
+  const seen: number[] = [];
+  scanEptDirty(mem, eptp, size, (g) => seen.push(g));
+  equal(seen.length, 512 + 2, "a dirty 2 MiB leaf reports its 512 pages");
+  equal(seen[0], 0x200000);
+  deepEqual(seen.slice(512), [0x401000, 0x40f000]);
+  equal(clearEptDirty(mem, eptp, 0x401800), true);
+  equal(clearEptDirty(mem, eptp, 0x401800), false);
+  const taken: number[] = [];
+  scanEptDirty(mem, eptp, size, (g) => taken.push(g), true);
+  equal(taken.length, 513);
+  const after: number[] = [];
+  scanEptDirty(mem, eptp, size, (g) => after.push(g));
+  deepEqual(after, [], "take-and-clear leaves nothing dirty");
+  const again = eptWalk(mem, eptp, 0x40f004, W);
+  equal(again.kind === "ok" && again.dirtied, true, "a harvested page written again is dirty again");
 });
