@@ -34,6 +34,17 @@ export class PageStaging implements PageVisitor {
     this.state[pfn] = DATA;
   }
 
+  /** Whether page `pfn` as received equals `payload[offset..+4096)` (null: a zero page). */
+  matches(pfn: number, payload: Uint8Array | null, offset: number): boolean {
+    const s = this.state[pfn];
+    if (s === ZERO || s === 0) return payload === null;
+    const chunk = this.#chunks[(pfn / CHUNK_PAGES) | 0]!;
+    const o = (pfn % CHUNK_PAGES) * PAGE_SIZE;
+    if (payload === null) return chunk.subarray(o, o + PAGE_SIZE).every((b) => b === 0);
+    for (let i = 0; i < PAGE_SIZE; i++) if (chunk[o + i] !== payload[offset + i]) return false;
+    return true;
+  }
+
   /**
    * Write the received pages into `vm`. Pages with data are written; zero pages are written only
    * when `writeZero` (a fresh VM's RAM is already zero).
@@ -78,5 +89,14 @@ export class DirectPages implements PageVisitor {
   data(pfn: number, payload: Uint8Array, offset: number): void {
     this.#vm.writePage(pfn, payload.subarray(offset, offset + PAGE_SIZE));
     this.state[pfn] = DATA;
+  }
+
+  /** Whether page `pfn` of the VM equals `payload[offset..+4096)` (null: a zero page). */
+  matches(pfn: number, payload: Uint8Array | null, offset: number): boolean {
+    const page = new Uint8Array(PAGE_SIZE);
+    this.#vm.readPage(pfn, page);
+    if (payload === null) return page.every((b) => b === 0);
+    for (let i = 0; i < PAGE_SIZE; i++) if (page[i] !== payload[offset + i]) return false;
+    return true;
   }
 }

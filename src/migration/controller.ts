@@ -25,7 +25,13 @@ import type { MigrationState } from "./state.ts";
 import { MigrationStateMachine } from "./state.ts";
 import type { MigrationStats, RoundStats } from "./stats.ts";
 import { BandwidthMeter, emptyStats } from "./stats.ts";
-import { STREAM_FLAG_DIFF, STREAM_FLAG_SNAPSHOT, StreamWriter } from "./stream.ts";
+import {
+  RECORD_RAM_PAGES,
+  RECORD_VERIFY_PAGES,
+  STREAM_FLAG_DIFF,
+  STREAM_FLAG_SNAPSHOT,
+  StreamWriter,
+} from "./stream.ts";
 import type { MigrationTransport } from "./transport.ts";
 import type { MigratableVm } from "./vm_interface.ts";
 import { PAGE_SIZE } from "./vm_interface.ts";
@@ -72,6 +78,12 @@ export interface MigrateOptions {
   onProgress?: (p: MigrationProgress) => void;
   /** Records between progress calls (default 64). */
   progressEveryRecords?: number;
+  /**
+   * After the state, re-send every page as verify-pages records so the destination can check that
+   * it received exactly the source's final memory (Xen's VERIFY; catches dirty-tracking bugs).
+   * Adds a full RAM pass to the downtime. Default false.
+   */
+  verify?: boolean;
 }
 
 /** Options of {@link MigrationController.snapshot}. */
@@ -210,6 +222,7 @@ export class MigrationController {
       onProgress: opts.onProgress,
       progressEvery: opts.progressEveryRecords ?? 64,
       flags: 0,
+      verify: opts.verify,
     }, async (a) => {
       a.stats.policy = policy.name;
       const vm = this.vm;
@@ -294,6 +307,7 @@ export class MigrationController {
       onProgress?: (p: MigrationProgress) => void;
       progressEvery: number;
       flags: number;
+      verify?: boolean;
     },
     precopy: (a: Attempt) => Promise<number>,
   ): Promise<MigrationResult> {
@@ -365,6 +379,10 @@ export class MigrationController {
         this.#afterRecord(a, writer.bytesWritten - before);
       }
       stats.stateBytes = stateBytes;
+      if (cfg.verify) {
+        a.pending.setAll();
+        await this.#sendPending(a, RECORD_VERIFY_PAGES);
+      }
       const beforeEnd = writer.bytesWritten;
       await writer.writeEnd();
       this.#afterRecord(a, writer.bytesWritten - beforeEnd);
@@ -471,17 +489,25 @@ export class MigrationController {
   }
 
   /** Send every page set in `a.pending`, clearing each as its record goes out. */
-  async #sendPending(a: Attempt): Promise<void> {
+  async #sendPending(a: Attempt, type = RECORD_RAM_PAGES): Promise<void> {
     const batch = a.batch;
     const words = a.pending.words;
+    const verify = type === RECORD_VERIFY_PAGES;
     let from = 0;
     for (;;) {
       const n = a.pending.collect(batch, from);
       if (n === 0) return;
-      const c = await a.sender.sendRecord(batch, 0, n);
+      const c = await a.sender.sendRecord(batch, 0, n, type);
       for (let i = 0; i < n; i++) {
         const p = batch[i];
         words[p >>> 5] &= ~(1 << (p & 31));
+      }
+      if (verify) {
+        a.stats.verifyBytes += c.bytes;
+        this.#afterRecord(a, c.bytes);
+        if (n < batch.length) return;
+        from = batch[n - 1] + 1;
+        continue;
       }
       const r = a.round;
       r.zeroPages += c.zero;

@@ -20,6 +20,7 @@ import {
   RECORD_RAM_PAGES,
   RECORD_ROUND,
   RECORD_STATE_SECTION,
+  RECORD_VERIFY_PAGES,
   recordTypeName,
   STREAM_FLAG_AUTHENTICATED,
   STREAM_FLAG_DIFF,
@@ -129,7 +130,8 @@ export async function inspectStream(
     let summary = "";
     try {
       switch (rec.type) {
-        case RECORD_RAM_PAGES: {
+        case RECORD_RAM_PAGES:
+        case RECORD_VERIFY_PAGES: {
           const p = rec.payload;
           const v = new DataView(p.buffer, p.byteOffset, p.length);
           const count = p.length >= 4 ? v.getUint32(0, true) : 0;

@@ -8,7 +8,13 @@
  */
 
 import type { StreamRecord, StreamWriter } from "./stream.ts";
-import { PAGE_DESC_PFN_MASK, PAGE_DESC_ZERO, RECORD_RAM_PAGES, StreamError } from "./stream.ts";
+import {
+  PAGE_DESC_PFN_MASK,
+  PAGE_DESC_ZERO,
+  RECORD_RAM_PAGES,
+  recordTypeName,
+  StreamError,
+} from "./stream.ts";
 import type { MigratableVm } from "./vm_interface.ts";
 import { PAGE_SIZE } from "./vm_interface.ts";
 
@@ -60,10 +66,15 @@ export class PageSender {
   }
 
   /**
-   * Send pages `pfns[start..start+count)` (count <= pagesPerRecord) as one record. The returned
-   * object is reused by the next call.
+   * Send pages `pfns[start..start+count)` (count <= pagesPerRecord) as one record of `type`
+   * (ram-pages, or verify-pages). The returned object is reused by the next call.
    */
-  async sendRecord(pfns: Uint32Array, start: number, count: number): Promise<RecordCounts> {
+  async sendRecord(
+    pfns: Uint32Array,
+    start: number,
+    count: number,
+    type = RECORD_RAM_PAGES,
+  ): Promise<RecordCounts> {
     const max = 4 + 4 * count + PAGE_SIZE * count;
     const rec = this.#writer.allocRecord(max);
     const view = rec.view;
@@ -86,7 +97,7 @@ export class PageSender {
         data += PAGE_SIZE;
       }
     }
-    await this.#writer.commit(rec, RECORD_RAM_PAGES, data);
+    await this.#writer.commit(rec, type, data);
     this.#writer.pageDescriptors += count;
     const c = this.#counts;
     c.normal = count - zero;
@@ -105,12 +116,12 @@ export interface PageVisitor {
 }
 
 /**
- * Decode a ram-pages record for a guest of `pages` pages, calling `visit` for each page.
+ * Decode a ram-pages (or verify-pages) record for a guest of `pages` pages, calling `visit` for each page.
  * Checks the layout first, so a bad record calls nothing. Returns the number of descriptors.
  */
 export function decodeRamPages(rec: StreamRecord, pages: number, visit: PageVisitor): number {
   const p = rec.payload;
-  const where = `record ${rec.index} (ram-pages) at offset ${rec.offset}`;
+  const where = `record ${rec.index} (${recordTypeName(rec.type)}) at offset ${rec.offset}`;
   if (p.length < 4) throw new StreamError(`Bad ${where}: payload of ${p.length} bytes, expected at least 4`);
   const v = new DataView(p.buffer, p.byteOffset, p.length);
   const count = v.getUint32(0, true);

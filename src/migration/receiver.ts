@@ -25,6 +25,7 @@ import {
   RECORD_RAM_PAGES,
   RECORD_ROUND,
   RECORD_STATE_SECTION,
+  RECORD_VERIFY_PAGES,
   recordTypeName,
   STREAM_FLAG_DIFF,
   StreamError,
@@ -68,6 +69,8 @@ export interface ReceiveResult {
   rounds: number;
   /** Names of the state sections restored, in stream order. */
   sections: string[];
+  /** Verify-pages records checked (0 unless the source asked for verification). */
+  verifyRecords: number;
 }
 
 /** A destination that verified the stream but refused to take the VM (its restore threw). */
@@ -123,6 +126,7 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
   const names = new Set<string>();
   let descriptors = 0;
   let rounds = 0;
+  let verified = 0;
   for (;;) {
     const rec = await reader.next();
     if (rec === null) break;
@@ -143,6 +147,17 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
         decodeRound(rec);
         rounds++;
         break;
+      case RECORD_VERIFY_PAGES:
+        descriptors += decodeRamPages(rec, pages, {
+          zero(pfn) {
+            if (!staging.matches(pfn, null, 0)) throw verifyError(pfn);
+          },
+          data(pfn, payload, offset) {
+            if (!staging.matches(pfn, payload, offset)) throw verifyError(pfn);
+          },
+        });
+        verified++;
+        break;
       case RECORD_END: {
         const end = decodeEnd(rec);
         if (end.records !== rec.index || end.pages !== descriptors || end.sections !== sections.length) {
@@ -157,7 +172,7 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
         if ((rec.flags & RECORD_FLAG_OPTIONAL) === 0) {
           throw new StreamError(
             `Unknown mandatory record type ${rec.type} (record ${rec.index} at offset ${rec.offset}): ` +
-              `this reader knows ${[1, 2, 3, 4].map(recordTypeName).join(", ")}`,
+              `this reader knows ${[1, 2, 3, 4, 5].map(recordTypeName).join(", ")}`,
           );
         }
     }
@@ -196,6 +211,7 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
     pages: descriptors,
     rounds,
     sections: sections.map((s) => s.name),
+    verifyRecords: verified,
   };
 }
 
@@ -207,4 +223,11 @@ function checkRam(vm: MigratableVm, header: StreamHeader): void {
       }`,
     );
   }
+}
+
+function verifyError(pfn: number): StreamError {
+  return new StreamError(
+    `Verification failed: page ${pfn} as received differs from the source's final page ` +
+      `(a guest write the dirty log missed?)`,
+  );
 }

@@ -92,6 +92,8 @@ export interface MigrationStats {
   rounds: RoundStats[];
   /** Bytes of state sections sent. */
   stateBytes: number;
+  /** Bytes of verify-pages records sent (0 unless verification was asked for). */
+  verifyBytes: number;
   /** cpu-throttle-percentage at the end of pre-copy. */
   cpuThrottlePercentage: number;
   /** Guest instructions retired on the source during the migration. */
@@ -130,6 +132,7 @@ export function emptyStats(ramBytes: number): MigrationStats {
     bytesPerRound: [],
     rounds: [],
     stateBytes: 0,
+    verifyBytes: 0,
     cpuThrottlePercentage: 0,
     guestInstructions: 0,
   };
@@ -214,6 +217,7 @@ export function queryMigrate(s: MigrationStats): Record<string, unknown> {
     "pages-per-round": s.pagesPerRound,
     "bytes-per-round": s.bytesPerRound,
     "state-bytes": s.stateBytes,
+    "verify-bytes": s.verifyBytes,
     "guest-instructions": s.guestInstructions,
   };
   if (s.error !== undefined) out["error-desc"] = s.error;

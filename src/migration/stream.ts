@@ -27,8 +27,10 @@
  *   then 4096 bytes for each descriptor without the zero bit, in order.
  * - state-section: `version u32, name length u16, 0 u16`, UTF-8 name, then the section data.
  * - round: `round u32, pages u32` (pre-copy round number and the pages it is about to send).
- * - end: `records u32` (records before this one), `pages u64` (page descriptors sent),
- *   `sections u32`.
+ * - end: `records u32` (records before this one), `pages u64` (page descriptors sent, in
+ *   ram-pages and verify-pages records), `sections u32`.
+ * - verify-pages (optional use, mandatory type): as ram-pages; the final content of pages, which
+ *   the destination compares with what it received.
  *
  * Unknown record types are refused unless their flags carry {@link RECORD_FLAG_OPTIONAL}.
  *
@@ -73,6 +75,12 @@ export const RECORD_STATE_SECTION = 2;
 export const RECORD_ROUND = 3;
 /** Record type: end of stream. */
 export const RECORD_END = 4;
+/**
+ * Record type: the final content of guest pages, same layout as ram-pages, sent after the state
+ * sections when the source asks for verification (Xen's VERIFY); the destination compares what it
+ * received with it and refuses the stream on any difference.
+ */
+export const RECORD_VERIFY_PAGES = 5;
 /** Record flag: a reader that does not know the type may skip the record. */
 export const RECORD_FLAG_OPTIONAL = 1;
 /** Page descriptor bit: the page is all zero and no data follows for it. */
@@ -93,6 +101,8 @@ export function recordTypeName(type: number): string {
       return "round";
     case RECORD_END:
       return "end";
+    case RECORD_VERIFY_PAGES:
+      return "verify-pages";
     default:
       return `unknown-type-${type}`;
   }

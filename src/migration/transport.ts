@@ -8,7 +8,7 @@
  */
 
 import type { ByteSink } from "./byte_io.ts";
-import { ReadableSource, sinkFromWritable } from "./byte_io.ts";
+import { MemorySink, ReadableSource, sinkFromWritable } from "./byte_io.ts";
 import type { ReceiveOptions, ReceiveResult } from "./receiver.ts";
 import { receiveStream } from "./receiver.ts";
 
@@ -59,6 +59,33 @@ export function inProcessTransport(opts: ReceiveOptions, highWaterMark = 4): InP
         await sink.abort(reason);
         await destination.catch(() => {});
       },
+    },
+  };
+}
+
+/**
+ * A transport into memory: the bytes of a snapshot or stream (e.g. a replay checkpoint). The
+ * confirmation is the stream having been closed after its end record.
+ *
+ * @example
+ * ```ts
+ * import { memoryTransport, MigrationController, receiveStream } from "./mod.ts";
+ * import { ok } from "node:assert/strict";
+ * // with any MigratableVm `vm`:
+ * //   const m = memoryTransport();
+ * //   await new MigrationController(vm).snapshot(m.transport);
+ * //   const copy = await receiveStream(m.sink.bytes(), { createVm: () => blankVm });
+ * ok(memoryTransport().sink.length === 0);
+ * ```
+ */
+export function memoryTransport(): { transport: MigrationTransport; sink: MemorySink } {
+  const sink = new MemorySink();
+  return {
+    sink,
+    transport: {
+      sink,
+      confirm: () => sink.closed ? Promise.resolve() : Promise.reject(new Error("the stream was not closed")),
+      abort: () => sink.abort(),
     },
   };
 }

@@ -6,7 +6,7 @@ import { SimulatedLink } from "../../src/migration/link.ts";
 import { seedPolicy } from "../../src/migration/policies.ts";
 import type { ReceiveResult } from "../../src/migration/receiver.ts";
 import { importStreamKey } from "../../src/migration/stream.ts";
-import { inProcessTransport } from "../../src/migration/transport.ts";
+import { inProcessTransport, memoryTransport } from "../../src/migration/transport.ts";
 import type { StateSection } from "../../src/migration/vm_interface.ts";
 import type { TestVmOptions } from "./_test_vm.ts";
 import { diffVms, runToEnd, TestVm } from "./_test_vm.ts";
@@ -328,12 +328,11 @@ Deno.test("a destination that refuses the state never runs and the source finish
 
 Deno.test("a failed attempt merges its dirty bits back (nothing is lost for a later diff snapshot)", async () => {
   const vmOpts: TestVmOptions = { ramBytes: 4 * MiB, workingSetPages: 100, writeEvery: 1000 };
-  const { fileTransportForTest } = await import("./_memory_transport.ts");
   for (const fault of [{ dropAtByte: 500_000 }, { refuseConfirmation: "no (injected)" }]) {
     const src = new TestVm(vmOpts);
     const c = new MigrationController(src);
     // a first snapshot makes a base, so retained is empty afterwards
-    ok((await c.snapshot(fileTransportForTest().transport)).ok);
+    ok((await c.snapshot(memoryTransport().transport)).ok);
     equal(c.retained.count(), 0);
     src.run(10_000); // writes pages 16..25
     const pair = inProcessTransport({ createVm: () => TestVm.blank(vmOpts) });
@@ -344,7 +343,7 @@ Deno.test("a failed attempt merges its dirty bits back (nothing is lost for a la
     // retained or still in the VM's log; a diff snapshot now holds exactly those pages.
     const written = new Set<number>();
     for (let k = 0; k < src.writes; k++) written.add(16 + (k % 100));
-    const diff = fileTransportForTest();
+    const diff = memoryTransport();
     const d = await c.snapshot(diff.transport, { diff: true });
     ok(d.ok);
     equal(d.stats.pagesPerRound[0], written.size, JSON.stringify(fault));
@@ -388,4 +387,41 @@ Deno.test("MigrationController.cancel() stops a migration; the source resumes an
   equal(created, 0);
   const again = inProcessTransport({ createVm: () => TestVm.blank(SMALL) });
   ok((await c.migrate(again.transport)).ok);
+});
+
+/** A VM with a dirty-tracking bug: writes to one page never reach the dirty log. */
+class LeakyVm extends TestVm {
+  override takeDirtyLog(): Uint32Array {
+    const log = super.takeDirtyLog();
+    log[20 >>> 5] &= ~(1 << (20 & 31));
+    return log;
+  }
+}
+
+Deno.test("migrate({ verify: true }) catches a write the dirty log missed; without it the copy is silently wrong", async () => {
+  const vmOpts: TestVmOptions = { ...SMALL, workingSetPages: 10, writeEvery: 10_000 };
+  const run = async (verify: boolean) => {
+    const src = new LeakyVm(vmOpts);
+    src.run(5_000);
+    const pair = inProcessTransport({ createVm: () => TestVm.blank(vmOpts) });
+    const r = await new MigrationController(src).migrate(pair.transport, { verify });
+    return { r, src, dest: r.ok ? (await pair.destination).vm as TestVm : undefined };
+  };
+  const silent = await run(false);
+  ok(silent.r.ok);
+  ok(/page 20/.test(diffVms(silent.dest!, silent.src)), "page 20 is stale on the destination");
+  const caught = await run(true);
+  equal(caught.r.ok, false);
+  ok(
+    /Verification failed: page 20 as received differs/.test(caught.r.error!.message),
+    caught.r.error!.message,
+  );
+  // a correct VM passes verification, and the verify pass is counted
+  const pair = inProcessTransport({ createVm: () => TestVm.blank(vmOpts) });
+  const good = new TestVm(vmOpts);
+  good.run(5_000);
+  const r = await new MigrationController(good).migrate(pair.transport, { verify: true });
+  ok(r.ok, r.error?.message);
+  equal((await pair.destination).verifyRecords, 1024 / 64);
+  ok(r.stats.verifyBytes > 0);
 });

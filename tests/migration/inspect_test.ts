@@ -1,8 +1,8 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
 import { MigrationController } from "../../src/migration/controller.ts";
+import { memoryTransport } from "../../src/migration/transport.ts";
 import { inspectStream } from "../../src/migration/inspect.ts";
 import { importStreamKey } from "../../src/migration/stream.ts";
-import { fileTransportForTest } from "./_memory_transport.ts";
 import { TestVm } from "./_test_vm.ts";
 
 const OPTS = { ramBytes: 1 << 20, workingSetPages: 10, writeEvery: 1000 };
@@ -10,7 +10,7 @@ const OPTS = { ramBytes: 1 << 20, workingSetPages: 10, writeEvery: 1000 };
 async function snapshotBytes(key?: CryptoKey): Promise<Uint8Array> {
   const vm = new TestVm(OPTS);
   vm.run(5000);
-  const t = fileTransportForTest();
+  const t = memoryTransport();
   ok((await new MigrationController(vm).snapshot(t.transport, { key })).ok);
   return t.sink.bytes();
 }
