@@ -100,8 +100,10 @@ export interface GuestRun {
   memory: string;
   /** File holding the expected console output, relative to the repository root. */
   expected: string;
-  /** Expected exit code (value written to port 0xF4). */
+  /** Expected exit code (value written to port 0xF4; 0 for other exit reasons). */
   exitCode: number;
+  /** Expected exit reason, as in `deno task run --json`: "debug-exit" (port 0xF4) or "triple-fault". */
+  exitReason: "debug-exit" | "triple-fault";
   /** Whether the run is a compute/memory workload meant for benchmarks. */
   benchmark: boolean;
   /** How the expected output was derived: "native" (the native twin's output) or "reasoned". */
@@ -145,6 +147,9 @@ export async function readManifest(root: string = REPO_ROOT): Promise<Manifest> 
     names.add(run.name);
     if (run.oracle === "native" && !build.native) {
       throw new Error(`${MANIFEST_PATH}: run ${run.name} wants a native oracle but its build has none`);
+    }
+    if (run.oracle === "native" && run.exitReason !== "debug-exit") {
+      throw new Error(`${MANIFEST_PATH}: run ${run.name}: a native oracle can only check "debug-exit"`);
     }
   }
   return manifest;
@@ -246,10 +251,12 @@ export async function buildAllNatives(manifest: Manifest, outDir: string, root: 
   return paths;
 }
 
-/** Output of one native run. */
+/** Output of one native or QEMU run. */
 export interface NativeResult {
   console: string;
   exitCode: number;
+  /** "debug-exit", "triple-fault" or (QEMU only) "timeout". */
+  exitReason: string;
 }
 
 /** Runs a native twin the way hvsim would run the guest: same cmdline words, same RAM size. */
@@ -260,7 +267,7 @@ export async function runNative(path: string, run: GuestRun): Promise<NativeResu
     stdout: "piped",
     stderr: "inherit",
   }).output();
-  return { console: new TextDecoder().decode(out.stdout), exitCode: out.code };
+  return { console: new TextDecoder().decode(out.stdout), exitCode: out.code, exitReason: "debug-exit" };
 }
 
 /** Compares each committed ELF with a fresh build; returns one line per difference. */
@@ -339,7 +346,9 @@ export async function runQemu(run: GuestRun, root: string = REPO_ROOT): Promise<
   const text = new TextDecoder().decode(out.stdout);
   const at = text.lastIndexOf("exit: ");
   if (at < 0) throw new Error(`${run.name}: guests/qemu/run.sh printed no exit line`);
-  return { console: text.slice(0, at), exitCode: Number(text.slice(at + 6).split(" ")[0]) };
+  const word = text.slice(at + 6).split(" ")[0];
+  const code = /^\d+$/.test(word) ? Number(word) : 0;
+  return { console: text.slice(0, at), exitCode: code, exitReason: /^\d+$/.test(word) ? "debug-exit" : word };
 }
 
 /** Boots every run in QEMU and compares with the expected output (allowing the listed deviations). */
@@ -350,7 +359,9 @@ export async function checkQemu(manifest: Manifest, root: string = REPO_ROOT): P
     let expected = await Deno.readTextFile(`${root}/${run.expected}`);
     for (const d of run.qemuDeviations ?? []) expected = expected.replace(d.expected, d.qemu);
     if (expected !== result.console) problems.push(`${run.name}: QEMU output differs from ${run.expected}`);
-    if (result.exitCode !== run.exitCode) {
+    if (result.exitReason !== run.exitReason) {
+      problems.push(`${run.name}: QEMU exit reason ${result.exitReason}, manifest says ${run.exitReason}`);
+    } else if (result.exitCode !== run.exitCode) {
       problems.push(`${run.name}: QEMU exit code ${result.exitCode}, manifest says ${run.exitCode}`);
     }
   });

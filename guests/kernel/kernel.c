@@ -5,8 +5,12 @@
  * counts local APIC timer interrupts (periodic, one-shot and TSC-deadline), recovers from
  * page faults by mapping or unprotecting the page, and prints what happened.
  *
+ * With "triple" on the command line it ends differently: it makes the #UD and #NP gates
+ * not present, so UD2 escalates #UD -> #NP -> #NP -> double fault (taken on IST2), and the
+ * #DF handler loads an empty IDT and raises #BP, which ends the run in a triple fault.
+ *
  * It needs ring 0, so it has no native twin: its expected output is derived by hand from
- * the Intel SDM (see kernel.expected.txt and the notes in guests/README.md).
+ * the Intel SDM (see kernel.expected.txt and EXPECTED.md).
  */
 #include "hvsim.h"
 
@@ -287,6 +291,19 @@ void trap(struct frame *f)
 {
 	int user = (f->cs & 3) == 3;
 	switch (f->vector) {
+	case 8: {
+		int on_ist2 = (u64)f >= (u64)ist2_stack && (u64)(f + 1) <= (u64)(ist2_stack + sizeof ist2_stack);
+		printf("kernel: double fault, error code 0x%lx, handler on the IST2 stack: %s\n", f->error,
+		       on_ist2 ? "yes" : "no");
+		puts("kernel: loading an empty IDT and raising #BP: a triple fault ends the run");
+		struct {
+			u16 limit;
+			u64 base;
+		} __attribute__((packed)) empty = {0, 0};
+		__asm__ volatile("lidt %0; int3" : : "m"(empty));
+		puts("kernel: still running after a triple fault?!");
+		hv_exit(4);
+	}
 	case TIMER_VECTOR:
 		ticks[0]++;
 		apic_write(APIC_EOI, 0);
@@ -369,7 +386,6 @@ static void wait_ticks(u64 n)
 int main(unsigned long ram_size, const char *cmdline)
 {
 	(void)ram_size;
-	(void)cmdline;
 	puts("kernel: booting");
 	setup_gdt();
 	setup_idt();
@@ -437,6 +453,16 @@ int main(unsigned long ram_size, const char *cmdline)
 		puts("kernel: TSC-deadline mode not supported (CPUID.1:ECX[24] = 0)");
 	}
 
+	size_t flag_len;
+	if (cmdline_get(cmdline, "triple", &flag_len)) {
+		/* Not-present #UD and #NP gates: #UD -> #NP(6 * 8 + 2 + EXT) -> #NP again -> #DF. */
+		idt[6].type &= 0x7f;
+		idt[11].type &= 0x7f;
+		puts("kernel: UD2 with the #UD and #NP gates not present");
+		__asm__ volatile("ud2");
+		puts("kernel: UD2 returned?!");
+		return 5;
+	}
 	puts("kernel: done");
 	return 0;
 }

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Boots a guest ELF in QEMU (TCG) through guests/qemu/multiboot.S and prints its console output,
-# then "exit: N" with the code it wrote to port 0xF4. An independent check of expected output for
-# guests without a native twin (the kernel guest). Needs qemu-system-x86_64 (Debian package
-# qemu-system-x86); not part of the test suite.
+# then one line: "exit: N" with the code it wrote to port 0xF4, "exit: triple-fault" or
+# "exit: timeout". An independent check of expected output, above all for guests without a
+# native twin (the kernel guest). Needs qemu-system-x86_64 (Debian package qemu-system-x86);
+# `deno task guests --qemu-check` runs it on every run in guests/manifest.json.
 #   usage: guests/qemu/run.sh GUEST.elf [RAM_MiB [CMDLINE]]
 set -eu
 elf=$1
@@ -25,5 +26,10 @@ timeout 60 qemu-system-x86_64 -M pc -cpu max -m "$ram_mib" -display none -no-reb
 status=$?
 set -e
 cat "$tmp/console.txt"
-# isa-debug-exit makes QEMU exit with (value << 1) | 1.
-echo "exit: $(( (status - 1) / 2 )) (qemu status $status)"
+# isa-debug-exit makes QEMU exit with (value << 1) | 1; with -no-reboot a triple fault (a reset)
+# makes it exit with 0; timeout gives 124.
+case $status in
+0) echo "exit: triple-fault (qemu status 0)" ;;
+124) echo "exit: timeout (qemu status 124)" ;;
+*) echo "exit: $(( (status - 1) / 2 )) (qemu status $status)" ;;
+esac

@@ -32,6 +32,7 @@ Deno.test("readManifest() names an existing ELF and expected file for every run"
     const expected = await Deno.readTextFile(`${REPO_ROOT}/${run.expected}`);
     assert.ok(expected.length > 0, `${run.expected} is empty`);
     assert.ok(Number.isInteger(run.exitCode) && run.exitCode >= 0 && run.exitCode < 256, run.name);
+    assert.ok(["debug-exit", "triple-fault"].includes(run.exitReason), `${run.name}: ${run.exitReason}`);
   }
   const used = new Set(manifest.runs.map((r) => r.build));
   for (const key of Object.keys(manifest.builds)) assert.ok(used.has(key), `build ${key} has no run`);
