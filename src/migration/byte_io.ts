@@ -203,11 +203,33 @@ export class RawReaderSource implements ByteSource {
   #start = 0;
   #end = 0;
   #eof = false;
+  #idleMs: number;
 
-  /** Read from `r` with a buffer of `bufferBytes` (default 1 MiB). */
-  constructor(r: RawReader, bufferBytes = 1 << 20) {
+  /**
+   * Read from `r` with a buffer of `bufferBytes` (default 1 MiB). With `idleTimeoutMs`, a read
+   * that brings no byte for that long fails (a source that went silent is refused, not awaited
+   * forever).
+   */
+  constructor(r: RawReader, bufferBytes = 1 << 20, idleTimeoutMs = 0) {
     this.#r = r;
     this.#buf = new Uint8Array(bufferBytes);
+    this.#idleMs = idleTimeoutMs;
+  }
+
+  async #read(p: Uint8Array): Promise<number | null> {
+    if (!(this.#idleMs > 0)) return await this.#r.read(p);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const idle = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no data from the other side for ${this.#idleMs} ms`)),
+        this.#idleMs,
+      );
+    });
+    try {
+      return await Promise.race([this.#r.read(p), idle]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async #more(): Promise<boolean> {
@@ -218,7 +240,7 @@ export class RawReaderSource implements ByteSource {
       this.#end -= this.#start;
       this.#start = 0;
     }
-    const n = await this.#r.read(this.#buf.subarray(this.#end));
+    const n = await this.#read(this.#buf.subarray(this.#end));
     if (n === null) {
       this.#eof = true;
       return false;

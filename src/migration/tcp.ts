@@ -170,6 +170,8 @@ export interface ListenOptions extends ReceiveOptions {
   port: number;
   /** After a refusal, read and discard the source's bytes this long (ms) so it reads the reason (default 2000). */
   drainMs?: number;
+  /** Refuse a source that sends nothing for this long, ms (default 30000; 0: wait forever). */
+  idleTimeoutMs?: number;
 }
 
 /** Half-close, then discard input until the source stops or `ms` pass (so our refusal is not reset away). */
@@ -225,7 +227,10 @@ export function listenForMigration(opts: ListenOptions): MigrationListener {
       try {
         let result: ReceiveResult;
         try {
-          result = await receiveStream(new RawReaderSource(conn), opts);
+          result = await receiveStream(
+            new RawReaderSource(conn, 1 << 20, opts.idleTimeoutMs ?? 30_000),
+            opts,
+          );
         } catch (e) {
           const msg = (e as Error).message;
           await writeAll(conn, await encodeConfirmation(CONFIRM_REFUSED, msg, opts.key)).catch(() => {});

@@ -135,3 +135,15 @@ Deno.test("connectMigration() names the address it cannot reach", async () => {
     new RegExp(`Cannot connect to the migration destination 127.0.0.1:${port}`),
   );
 });
+
+Deno.test("listenForMigration() refuses a source that goes silent", async () => {
+  const dest = counting();
+  const l = listenForMigration({ port: 0, createVm: dest.createVm, idleTimeoutMs: 200, drainMs: 0 });
+  const accepted = l.accept();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: l.port });
+  await conn.write(new Uint8Array([0x48, 0x56])); // two bytes of a header, then nothing
+  await rejects(accepted, /no data from the other side for 200 ms/);
+  conn.close();
+  l.close();
+  equal(dest.created, 0);
+});
