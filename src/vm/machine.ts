@@ -16,6 +16,7 @@ import {
   EXIT_HLT,
   EXIT_INTERRUPT_WINDOW,
   EXIT_IO,
+  EXIT_PML_FULL,
   EXIT_PREEMPTION_TIMER,
   EXIT_RDMSR,
   EXIT_RDRAND,
@@ -48,6 +49,7 @@ import * as F from "../vmx/fields.ts";
 import {
   EXIT_SAVE_PREEMPTION_TIMER,
   PIN_ACTIVATE_PREEMPTION_TIMER,
+  PROC2_ENABLE_PML,
   PROC_HLT_EXITING,
   PROC_INTERRUPT_WINDOW_EXITING,
   PROC_UNCONDITIONAL_IO_EXITING,
@@ -62,7 +64,7 @@ import { CR4_VMXE } from "../cpu/mod.ts";
 import { bootGuest } from "./boot.ts";
 import { cpuidLeaf } from "./cpuid.ts";
 import { parseElf } from "./elf.ts";
-import { TrackingMap } from "./dirty_tracking.ts";
+import { type DirtyLogMethod, EptMap, eptTableBytes } from "./ept_map.ts";
 import { decodeCpuState, restoreCpuState } from "../cpu/mod.ts";
 
 /** A versioned piece of non-RAM state (the shape migration and snapshots use). */
@@ -141,8 +143,6 @@ export const EXIT_NAMES: Record<number, string> = {
   62: "pml-full",
 };
 
-/** Size of the hypervisor's area above guest RAM in host memory. */
-export const HV_AREA_BYTES = 0x200000;
 /** Offset of the VMXON region in the hypervisor's area. */
 export const HV_VMXON = 0x0000;
 /** Offset of the VMCS region. */
@@ -180,8 +180,8 @@ export class Machine {
   readonly exitCounts = new Map<number, number>();
   /** How the guest ended, once it has. */
   exit: RunExit | null = null;
-  /** Guest-physical memory with dirty tracking. */
-  readonly physMap: TrackingMap;
+  /** EPT over guest RAM, with the dirty log. */
+  readonly ept: EptMap;
   /** Auto-converge throttle: the fraction of each run() the guest is held. */
   throttle = 0;
   /** The VMX instructions over host memory. */
@@ -194,16 +194,16 @@ export class Machine {
   constructor(opts: MachineOptions = {}) {
     this.ramBytes = opts.memory ?? 64 * 2 ** 20;
     this.hvBase = this.ramBytes;
-    this.mem = new Uint8Array(this.ramBytes + HV_AREA_BYTES);
-    this.physMap = new TrackingMap(0, this.ramBytes);
-    this.cpu = new Cpu(this.mem, this.physMap);
+    this.mem = new Uint8Array(this.ramBytes + HV_EPT + eptTableBytes(this.ramBytes));
+    this.ept = new EptMap(this.mem, 0, this.ramBytes, this.hvBase + HV_EPT, this.hvBase + HV_PML);
+    this.cpu = new Cpu(this.mem, this.ept);
     this.serial = new Serial((b) => this.console.append(b), opts.serialInput);
     this.entropy = opts.entropy ?? new Entropy(opts.entropySeed);
     this.bus.add(this.console);
     this.bus.add(this.debugExit);
     this.bus.add(this.serial);
     this.vmx = new Vmx(this.mem);
-    this.vcpu = new VmxVcpu(this.cpu, this.vmx);
+    this.vcpu = new VmxVcpu(this.cpu, this.vmx, this.ept, this.ramBytes);
   }
 
   /**
@@ -226,7 +226,9 @@ export class Machine {
     must(this.vmx.vmclear(vmcsAddr), "VMCLEAR");
     must(this.vmx.vmptrld(vmcsAddr), "VMPTRLD");
     const vmcs = this.vcpu.vmcs;
-    setupVmcs64(vmcs, { hostCr3: BigInt(this.hvBase + HV_HOST_CR3) });
+    setupVmcs64(vmcs, { hostCr3: BigInt(this.hvBase + HV_HOST_CR3), eptp: BigInt(this.ept.eptp) });
+    vmcs.write(F.PML_ADDRESS, BigInt(this.hvBase + HV_PML));
+    vmcs.writeNumber(F.GUEST_PML_INDEX, 511);
     // Exits hvsim's hypervisor wants: HLT, all I/O, the TSC-deadline MSR; the preemption timer slices time.
     vmcs.writeNumber(
       F.PIN_BASED_VM_EXEC_CONTROL,
@@ -427,6 +429,12 @@ export class Machine {
         return;
       case EXIT_PREEMPTION_TIMER:
         return;
+      case EXIT_PML_FULL:
+        // The log is full: move it into the dirty bitmap and start a new one (the access retries).
+        this.ept.drainPml();
+        this.ept.pmlFullExits++;
+        this.syncPmlIndex();
+        return;
       case EXIT_RDRAND:
       case EXIT_RDSEED: {
         const info = vmcs.readNumber(F.VMX_INSTRUCTION_INFO);
@@ -516,12 +524,31 @@ export class Machine {
 
   /** Takes and clears the dirty log: one bit per 4 KiB page written since the last call. */
   takeDirtyLog(): Uint32Array {
-    return this.physMap.take(this.cpu);
+    const log = this.ept.take(this.cpu);
+    this.syncPmlIndex();
+    return log;
   }
 
-  /** Starts (with an empty log) or stops dirty tracking. */
-  setDirtyTracking(on: boolean): void {
-    this.physMap.setTracking(this.cpu, on);
+  /** Starts (with an empty log) or stops dirty tracking; `method` picks PML or D-flag scans. */
+  setDirtyTracking(on: boolean, method: DirtyLogMethod = "pml"): void {
+    this.ept.setLogging(this.cpu, on, method);
+    const vmcs = this.vcpu.vmcs;
+    const proc2 = vmcs.readNumber(F.SECONDARY_VM_EXEC_CONTROL);
+    const pml = on && method === "pml";
+    vmcs.writeNumber(F.SECONDARY_VM_EXEC_CONTROL, pml ? proc2 | PROC2_ENABLE_PML : proc2 & ~PROC2_ENABLE_PML);
+    vmcs.write(F.EPT_POINTER, BigInt(this.ept.eptp));
+    this.syncPmlIndex();
+  }
+
+  /** Distinct 4 KiB pages written while dirty tracking was on. */
+  dirtyPageCount(): number {
+    const n = this.ept.everDirtyCount();
+    this.syncPmlIndex();
+    return n;
+  }
+
+  private syncPmlIndex(): void {
+    if (this.ept.pml !== null) this.vcpu.vmcs.writeNumber(F.GUEST_PML_INDEX, this.ept.pml.index);
   }
 
   /** Copies guest page `pfn` into `dst` (4096 bytes). */
@@ -539,7 +566,7 @@ export class Machine {
     }
     this.mem.set(src, a);
     if (this.cpu.blocks.hasCode(a)) this.cpu.blocks.invalidatePage(a);
-    if (this.physMap.tracking) this.physMap.mark(a);
+    if (this.ept.logging) this.ept.markGpa(a);
   }
 
   /** Sets the auto-converge throttle (0..0.99). */

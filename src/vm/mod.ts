@@ -8,4 +8,6 @@ export * from "./machine.ts";
 export * from "./elf.ts";
 export * from "./boot.ts";
 export * from "./cpuid.ts";
-export * from "./dirty_tracking.ts";
+export * from "./ept_map.ts";
+export * from "./vcpu.ts";
+export * from "./mmio.ts";

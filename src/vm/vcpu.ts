@@ -48,6 +48,9 @@ import {
 } from "../vmx/guest_state.ts";
 import type { VmEntryResult, Vmx } from "../vmx/instructions.ts";
 import type { Vmcs } from "../vmx/vmcs.ts";
+import { PROC2_ENABLE_EPT, PROC2_ENABLE_PML } from "../vmx/controls.ts";
+import { IdentityMap } from "../cpu/mod.ts";
+import type { EptMap } from "./ept_map.ts";
 
 /** How a VM entry ended. */
 export type VmEntryOutcome =
@@ -77,7 +80,17 @@ export class VmxVcpu {
   /** Preemption-timer budget left when the last exit happened (for the saved timer value). */
   private lastBudget = 0;
 
-  constructor(readonly cpu: Cpu, readonly vmx: Vmx) {}
+  private readonly noEpt: IdentityMap;
+
+  /**
+   * @param cpu the processor
+   * @param vmx the VMX instructions over host memory
+   * @param ept the EPT walker (with the hypervisor's dirty log) used when "enable EPT" is set
+   * @param ramBytes guest RAM size (without EPT, guest-physical accesses are bounded by it)
+   */
+  constructor(readonly cpu: Cpu, readonly vmx: Vmx, readonly ept: EptMap, ramBytes: number) {
+    this.noEpt = new IdentityMap(0, ramBytes);
+  }
 
   /** The current VMCS. */
   get vmcs(): Vmcs {
@@ -198,7 +211,22 @@ export class VmxVcpu {
     c.cr0Shadow = Number(vmcs.read(F.CR0_READ_SHADOW) & 0xffffffffn);
     c.cr4Shadow = Number(vmcs.read(F.CR4_READ_SHADOW) & 0xffffffffn);
     // RDRAND and RDSEED always exit: the hypervisor's entropy source is the only one (and is logged).
-    void proc2;
+    // EPT: the walker latches the EPT pointer and the PML address and index at VM entry.
+    const ept = this.ept;
+    if ((proc2 & PROC2_ENABLE_EPT) !== 0) {
+      const eptp = Number(vmcs.read(F.EPT_POINTER));
+      if (cpu.phys !== ept || ept.eptp !== eptp) {
+        ept.eptp = eptp;
+        cpu.phys = ept;
+        cpu.flushTlb();
+      }
+      ept.pml = (proc2 & PROC2_ENABLE_PML) !== 0
+        ? { address: Number(vmcs.read(F.PML_ADDRESS)), index: vmcs.readNumber(F.GUEST_PML_INDEX) }
+        : null;
+    } else if (cpu.phys !== this.noEpt) {
+      cpu.phys = this.noEpt;
+      cpu.flushTlb();
+    }
     if ((proc & PROC_USE_TSC_OFFSETTING) !== 0) cpu.tscOffset = toSigned(vmcs.read(F.TSC_OFFSET));
     if ((proc & PROC_USE_MSR_BITMAPS) !== 0) {
       const bitmap = Number(vmcs.read(F.MSR_BITMAP));
@@ -266,6 +294,9 @@ export class VmxVcpu {
     vmcs.writeNumber(F.VM_EXIT_INTR_ERROR_CODE, reason === 0 ? cpu.exitIntrError >>> 0 : 0);
     vmcs.writeNumber(F.IDT_VECTORING_INFO_FIELD, cpu.idtVectoring >>> 0);
     vmcs.writeNumber(F.IDT_VECTORING_ERROR_CODE, cpu.idtVectoringError >>> 0);
+    if (this.ept.pml !== null && cpu.phys === this.ept) {
+      vmcs.writeNumber(F.GUEST_PML_INDEX, this.ept.pml.index);
+    }
     if ((vmcs.readNumber(F.VM_EXIT_CONTROLS) & EXIT_SAVE_PREEMPTION_TIMER) !== 0) {
       vmcs.writeNumber(F.VMX_PREEMPTION_TIMER_VALUE, reason === EXIT_PREEMPTION_TIMER ? 0 : this.lastBudget);
     }
