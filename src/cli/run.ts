@@ -17,7 +17,9 @@ Options:
   --memory SIZE            guest RAM, e.g. 64M, 1G (default 64M; a multiple of 2 MiB)
   --cmdline TEXT           command line handed to the guest (default empty)
   --max-instructions N     stop after N retired instructions (k, M, G suffixes allowed)
-  --json                   print one JSON object: exit, instructions, console, digest, regs, exits
+  --json                   print one JSON object: exit, instructions, console, digest, regs, exits,
+                           dirtyPages
+  --no-dirty-tracking      run without EPT dirty logging (for comparison; dirtyPages is then null)
   -h, --help               this text
 
 Exit status: the guest's debug-exit code; 0 after HLT or the instruction limit; 2 for bad input;
@@ -33,6 +35,7 @@ export function main(args: string[]): number {
       cmdline: { type: "string", default: "" },
       "max-instructions": { type: "string" },
       json: { type: "boolean", default: false },
+      "no-dirty-tracking": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -52,6 +55,8 @@ export function main(args: string[]): number {
     : parseCount(values["max-instructions"], "--max-instructions");
   const file = readInput(path, "guest");
   const machine = Machine.fromElf(file, { memory, cmdline: values.cmdline }, path);
+  const tracking = !values["no-dirty-tracking"];
+  if (tracking) machine.setDirtyTracking(true);
   const t0 = performance.now();
   const exit = machine.runToEnd(max);
   const seconds = (performance.now() - t0) / 1000;
@@ -70,6 +75,7 @@ export function main(args: string[]): number {
       digest: machine.digest(),
       regs: machine.regs(),
       exits,
+      dirtyPages: tracking ? machine.dirtyPageCount() : null,
     };
     console.log(JSON.stringify(out, null, 2));
   } else {

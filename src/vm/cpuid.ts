@@ -48,7 +48,7 @@ export function cpuidLeaf(leaf: number, subleaf: number): [number, number, numbe
     case 0x80000001:
       return [0, 0, CPUID81_ECX, CPUID81_EDX];
     case 0x80000008:
-      return [0x3027, 0, 0, 0]; // 39 physical, 48 linear address bits
+      return [0x302e, 0, 0, 0]; // 46 physical (IA32_VMX's MAXPHYADDR), 48 linear address bits
     default:
       if ((leaf >= 2 && leaf <= 6) || (leaf > 0x80000001 && leaf < 0x80000008)) return [0, 0, 0, 0];
       return cpuidLeaf(7, subleaf);
