@@ -11,6 +11,10 @@ import { fromJsonLines, type TestCase, toJsonLines } from "../conformance/case.t
 import { HvsimRunner } from "../conformance/hvsim_runner.ts";
 import { formatReport } from "../conformance/report.ts";
 import { runConformance } from "../conformance/session.ts";
+import { byteStreams, compareLengths, interpreterRobustness } from "../conformance/lengths.ts";
+import { generateCases } from "../conformance/generator.ts";
+import { Prng } from "../conformance/prng.ts";
+import { hexToBytes } from "../conformance/case.ts";
 import { parseCount, readInput, runCli, UsageError } from "./_common.ts";
 
 const HELP = `Usage: deno task conformance [options]
@@ -27,6 +31,9 @@ Options:
   --cases-file FILE  run the cases in FILE (JSON lines) instead of generating
   --dump FILE        write the generated cases to FILE (JSON lines)
   --dump-mismatches FILE  write the cases with unexplained mismatches to FILE (JSON lines)
+  --lengths N        instead: decode N random and mutated byte streams with objdump and hvsim's
+                     decoder, compare instruction lengths, and run them in hvsim's interpreter
+                     (no JavaScript error may escape); exit status 1 on a mismatch or an error
   --json             print one JSON object instead of text
   -h, --help         this text
 
@@ -45,6 +52,7 @@ export async function main(args: string[]): Promise<number> {
       "cases-file": { type: "string" },
       dump: { type: "string" },
       "dump-mismatches": { type: "string" },
+      lengths: { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -57,6 +65,9 @@ export async function main(args: string[]): Promise<number> {
   if (cases < 1) throw new UsageError(`bad --cases "${values.cases}": expected at least 1`);
   const seed = parseCount(values.seed, "--seed");
   if (seed > 0xffffffff) throw new UsageError(`bad --seed "${values.seed}": expected 0 .. 4294967295`);
+  if (values.lengths !== undefined) {
+    return await lengths(parseCount(values.lengths, "--lengths"), seed, values.json);
+  }
   let caseList: TestCase[] | undefined;
   if (values["cases-file"]) {
     const text = new TextDecoder().decode(readInput(values["cases-file"], "cases file"));
@@ -89,6 +100,37 @@ export async function main(args: string[]): Promise<number> {
     console.log(await formatReport(report));
   }
   return report.unexplained > 0 ? 1 : 0;
+}
+
+async function lengths(n: number, seed: number, json: boolean): Promise<number> {
+  if (n < 1) throw new UsageError(`bad --lengths "${n}": expected at least 1`);
+  const states = await generateCases({ seed, cases: 3000 });
+  const seeds = states.map((c) => hexToBytes(c.bytes));
+  const t0 = performance.now();
+  const len = await compareLengths(seed, n, seeds);
+  const t1 = performance.now();
+  const rob = await interpreterRobustness(byteStreams(new Prng(seed), n, seeds), states);
+  const t2 = performance.now();
+  if (json) {
+    console.log(JSON.stringify({ lengths: len, robustness: rob }, null, 1));
+  } else {
+    console.log(`lengths: ${n} streams (seed ${seed}) in ${((t1 - t0) / 1000).toFixed(2)} s`);
+    console.log(`  compared with objdump: ${len.compared}, length mismatches: ${len.mismatchCount}`);
+    console.log(
+      `  objdump-only (not implemented in hvsim): ${len.unimplemented}; decoder errors: ${len.errors.length}`,
+    );
+    for (const m of len.mismatches.slice(0, 20)) {
+      console.log(
+        `  MISMATCH ${m.bytes}: objdump ${m.objdump.length} (${m.objdump.text}), hvsim ${m.hvsim.length}`,
+      );
+    }
+    for (const e of len.errors.slice(0, 20)) console.log(`  DECODER ERROR ${e.bytes}: ${e.error}`);
+    console.log(
+      `interpreter: ${n} streams in ${((t2 - t1) / 1000).toFixed(2)} s: ${JSON.stringify(rob.outcomes)}`,
+    );
+    for (const c of rob.crashes.slice(0, 20)) console.log(`  CRASH ${c.bytes}: ${c.detail}`);
+  }
+  return len.mismatchCount > 0 || len.errors.length > 0 || rob.crashes.length > 0 ? 1 : 0;
 }
 
 if (import.meta.main) runCli("conformance", () => main(Deno.args));

@@ -18,3 +18,4 @@ export * from "./hvsim_runner.ts";
 export * from "./unicorn_deviations.ts";
 export * from "./session.ts";
 export * from "./report.ts";
+export * from "./lengths.ts";
