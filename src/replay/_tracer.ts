@@ -1,0 +1,159 @@
+/**
+ * State fingerprints shared by recording and replay: a 64-bit hash per guest page kept up to date
+ * through the machine's dirty log, fine points (registers + pages written since the last point),
+ * and the checkpoint digest (SHA-256 over the CPU state, the device sections and the page-hash
+ * vector), which costs a hash of the pages written since the last point instead of all of RAM.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { encodeCpuState, saveCpuState } from "../cpu/mod.ts";
+import type { Machine } from "../vm/mod.ts";
+import type { CheckpointRecord, FinePoint } from "./log.ts";
+import { toHex } from "./log.ts";
+
+const PAGE = 4096;
+
+/** 64-bit hash of one 4 KiB page of `words` (an Int32Array over RAM) into out[2*pfn], out[2*pfn+1]. */
+export function hashPage(words: Int32Array, pfn: number, out: Uint32Array): void {
+  let a = 0x243f6a88 ^ pfn, b = 0x85a308d3;
+  const base = pfn * 1024;
+  for (let i = base, end = base + 1024; i < end; i += 2) {
+    a = Math.imul(a ^ words[i], 0x9e3779b1);
+    a = (a << 13) | (a >>> 19);
+    b = Math.imul(b ^ words[i + 1], 0x85ebca77);
+    b = (b << 17) | (b >>> 15);
+  }
+  a = Math.imul(a ^ (a >>> 16), 0x7feb352d) ^ b;
+  b = Math.imul(b ^ (b >>> 15), 0x846ca68b) ^ a;
+  out[2 * pfn] = (a ^ (a >>> 15)) >>> 0;
+  out[2 * pfn + 1] = (b ^ (b >>> 16)) >>> 0;
+}
+
+/** Fingerprints one machine's state as it runs (dirty tracking must stay with it). */
+export class StateTracer {
+  /** The machine. */
+  readonly machine: Machine;
+  /** 64-bit hash of every page: low at [2*pfn], high at [2*pfn+1]. */
+  readonly pageHash: Uint32Array;
+  /** Pages written since the last {@linkcode takeCheckpointPages} (one bit each). */
+  readonly sinceCheckpoint: Uint32Array;
+  readonly #words: Int32Array;
+
+  /**
+   * Starts tracing `machine`: turns its dirty tracking on and hashes every page, or adopts
+   * `pageHash` (the hashes of the machine's current RAM, from a snapshot).
+   */
+  constructor(machine: Machine, pageHash?: Uint32Array) {
+    this.machine = machine;
+    const pages = machine.ramBytes / PAGE;
+    this.#words = new Int32Array(machine.mem.buffer, machine.mem.byteOffset, machine.ramBytes / 4);
+    machine.setDirtyTracking(true);
+    this.sinceCheckpoint = new Uint32Array(Math.ceil(pages / 32));
+    if (pageHash) {
+      this.pageHash = pageHash.slice();
+    } else {
+      this.pageHash = new Uint32Array(2 * pages);
+      for (let p = 0; p < pages; p++) hashPage(this.#words, p, this.pageHash);
+    }
+  }
+
+  /**
+   * Takes the dirty log and rehashes the pages written since the last call.
+   * @returns pfn, low hash pairs of those pages (ascending pfn), and their previous low hashes.
+   */
+  takePages(): { pages: Uint32Array; before: Uint32Array } {
+    const dirty = this.machine.takeDirtyLog();
+    let n = 0;
+    for (let w = 0; w < dirty.length; w++) {
+      let x = dirty[w];
+      this.sinceCheckpoint[w] |= x;
+      while (x !== 0) {
+        n++;
+        x &= x - 1;
+      }
+    }
+    const pages = new Uint32Array(2 * n), before = new Uint32Array(n);
+    let k = 0;
+    for (let w = 0; w < dirty.length; w++) {
+      let x = dirty[w];
+      while (x !== 0) {
+        const bit = 31 - Math.clz32(x & -x);
+        x &= x - 1;
+        const pfn = w * 32 + bit;
+        before[k] = this.pageHash[2 * pfn];
+        hashPage(this.#words, pfn, this.pageHash);
+        pages[2 * k] = pfn;
+        pages[2 * k + 1] = this.pageHash[2 * pfn];
+        k++;
+      }
+    }
+    return { pages, before };
+  }
+
+  /** A fine point now: registers and the pages written since the last point. */
+  point(kind: number): { point: FinePoint; before: Uint32Array } {
+    const cpu = this.machine.cpu;
+    const { pages, before } = this.takePages();
+    return {
+      point: { icount: cpu.icount, kind, gpr: cpu.gpr.slice(), rip: cpu.rip, rflags: cpu.getRflags(), pages },
+      before,
+    };
+  }
+
+  /** pfn, hash low, hash high of every page written since the last call, and starts a new interval. */
+  takeCheckpointPages(): Uint32Array {
+    let n = 0;
+    for (const x of this.sinceCheckpoint) {
+      let y = x;
+      while (y !== 0) {
+        n++;
+        y &= y - 1;
+      }
+    }
+    const out = new Uint32Array(3 * n);
+    let k = 0;
+    for (let w = 0; w < this.sinceCheckpoint.length; w++) {
+      let x = this.sinceCheckpoint[w];
+      while (x !== 0) {
+        const pfn = w * 32 + 31 - Math.clz32(x & -x);
+        x &= x - 1;
+        out[k++] = pfn;
+        out[k++] = this.pageHash[2 * pfn];
+        out[k++] = this.pageHash[2 * pfn + 1];
+      }
+    }
+    this.sinceCheckpoint.fill(0);
+    return out;
+  }
+
+  /** The checkpoint digest and its parts, now (call right after {@linkcode point}). */
+  digest(): Omit<CheckpointRecord, "pages"> {
+    const m = this.machine;
+    const cpuHash = createHash("sha256").update(encodeCpuState(saveCpuState(m.cpu))).digest();
+    const dh = createHash("sha256");
+    for (const s of m.deviceState()) {
+      dh.update(s.name);
+      dh.update(new Uint8Array(new Uint32Array([s.version, s.data.length]).buffer));
+      dh.update(s.data);
+    }
+    const deviceHash = dh.digest();
+    const ramHash = createHash("sha256").update(
+      new Uint8Array(this.pageHash.buffer, this.pageHash.byteOffset, this.pageHash.byteLength),
+    ).digest();
+    const digest = createHash("sha256").update(cpuHash).update(deviceHash).update(ramHash).digest();
+    return {
+      icount: m.cpu.icount,
+      digest: toHex(digest),
+      cpuHash: toHex(cpuHash),
+      deviceHash: toHex(deviceHash),
+      ramHash: toHex(ramHash),
+    };
+  }
+}
+
+/** SHA-256 of a byte array, hex. */
+export function sha256Hex(b: Uint8Array): string {
+  return createHash("sha256").update(b).digest("hex");
+}

@@ -1,0 +1,188 @@
+/**
+ * Recording: runs a guest with its nondeterministic inputs logged, and writes the replay log
+ * (see `log.ts`) as it goes: each input with its instruction count, a fine point (registers and
+ * the hashes of the pages written) every K instructions and before every input, a checkpoint
+ * digest every N instructions and at the end, and the end record.
+ *
+ * Cost: the run is cut into K-instruction pieces (default 16384) and the machine's dirty log is
+ * taken at each, so the recording hashes only the pages the guest wrote; a checkpoint hashes the
+ * page-hash vector (8 bytes per page), never all of RAM. Only the end record's
+ * {@linkcode Machine.digest} reads all of RAM, once.
+ *
+ * @module
+ */
+
+import { type EntropySource, Machine } from "../vm/mod.ts";
+import { HostEntropy, type InputObserver, RecordingEntropy, recordingSerial } from "./inputs.ts";
+import {
+  type FinePoint,
+  type InputRecord,
+  LogWriter,
+  MemoryLog,
+  POINT_INPUT,
+  POINT_PERIODIC,
+} from "./log.ts";
+import { resultOf, type RunResult } from "./run.ts";
+import { sha256Hex, StateTracer } from "./_tracer.ts";
+import { Entropy } from "../devices/mod.ts";
+
+/** Default checkpoint interval N (instructions). */
+export const DEFAULT_CHECKPOINT_INTERVAL = 10_000_000;
+/** Default trace interval K (instructions). */
+export const DEFAULT_TRACE_INTERVAL = 16384;
+
+/** A pause in a recording at a given instruction count (the hook for migration inside a recording). */
+export interface RecordPause {
+  /** Instruction count at which the guest is paused (it runs no further until `action` returns). */
+  at: number;
+  /**
+   * Runs while the guest is paused, with the recording machine. It may read the machine and
+   * save its state; it must not write guest state, and must not take the machine's dirty log
+   * (the recorder owns it). Migration inside a recording hooks in here.
+   */
+  action: (machine: Machine) => void;
+}
+
+/** Options of {@linkcode recordGuest}. */
+export interface RecordOptions {
+  /** Guest RAM in bytes (default 64 MiB). */
+  memory?: number;
+  /** Command line (default empty). */
+  cmdline?: string;
+  /**
+   * RDRAND/RDSEED source: "host" (the host's random generator), a seed for the deterministic
+   * source, or a source (default: the machine's seeded source, as a plain run has).
+   */
+  entropy?: "host" | bigint | EntropySource;
+  /** COM1 input: returns the next byte or -1 (default: none). */
+  serialInput?: () => number;
+  /** Checkpoint interval N (default 10 million). */
+  checkpointInterval?: number;
+  /** Trace interval K (default 16384). */
+  traceInterval?: number;
+  /** Stop after this many instructions (default: run to the end). */
+  maxInstructions?: number;
+  /** Where the log's bytes go (default: kept in memory and returned). */
+  sink?: (chunk: Uint8Array) => void;
+  /** Pauses at instruction counts (see {@linkcode RecordPause}). */
+  pauses?: RecordPause[];
+}
+
+/** What a recording produced. */
+export interface Recording {
+  /** The run's result. */
+  result: RunResult;
+  /** The log, when no sink was given. */
+  log: Uint8Array | null;
+  /** Bytes of log written. */
+  logBytes: number;
+  /** Inputs logged. */
+  inputs: number;
+  /** Checkpoints written. */
+  checkpoints: number;
+  /** Fine points written. */
+  points: number;
+}
+
+function entropyFrom(e: RecordOptions["entropy"]): EntropySource {
+  if (e === undefined) return new Entropy();
+  if (e === "host") return new HostEntropy();
+  if (typeof e === "bigint") return new Entropy(e);
+  return e;
+}
+
+/**
+ * Runs `elf` and records it.
+ *
+ * @example
+ * ```ts
+ * import { recordGuest, replayGuest, assertSameRun } from "./mod.ts";
+ * const elf = Deno.readFileSync("guests/build/hello.elf");
+ * const rec = recordGuest(elf, { cmdline: "greeting=hi" });
+ * const rep = replayGuest(rec.log!, elf);
+ * assertSameRun(rec.result, rep.result);
+ * ```
+ */
+export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recording {
+  const N = opts.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL;
+  const K = opts.traceInterval ?? DEFAULT_TRACE_INTERVAL;
+  if (!Number.isSafeInteger(N) || N < 1) {
+    throw new RangeError(`checkpoint interval must be a whole number >= 1, got ${N}`);
+  }
+  if (!Number.isSafeInteger(K) || K < 1 || K > 0xffffffff) {
+    throw new RangeError(`trace interval must be a whole number in 1..2^32-1, got ${K}`);
+  }
+  const max = opts.maxInstructions ?? Infinity;
+  const memLog = opts.sink ? null : new MemoryLog();
+  const inner = entropyFrom(opts.entropy);
+  const cmdline = opts.cmdline ?? "";
+  const memory = opts.memory ?? 64 * 2 ** 20;
+  const writer = new LogWriter(opts.sink ?? memLog!.sink, {
+    elfSha256: sha256Hex(elf),
+    memory,
+    checkpointInterval: N,
+    traceInterval: K,
+    cmdline,
+    entropyState: inner.save(),
+  });
+
+  let points: FinePoint[] = [];
+  let tracer: StateTracer | null = null;
+  let machine: Machine | null = null;
+  let inputs = 0, checkpoints = 0, totalPoints = 0;
+  const observe: InputObserver = (r: InputRecord) => {
+    points.push(tracer!.point(POINT_INPUT).point);
+    writer.input(r);
+    inputs++;
+  };
+  const entropy = new RecordingEntropy(inner, observe);
+  const serial = opts.serialInput ? recordingSerial(opts.serialInput, observe, () => machine) : undefined;
+  machine = Machine.fromElf(elf, { memory, cmdline, entropy, serialInput: serial });
+  entropy.machine = machine;
+  tracer = new StateTracer(machine);
+  const m = machine;
+
+  const pauses = [...(opts.pauses ?? [])].sort((a, b) => a.at - b.at);
+  let pi = 0;
+  points.push(tracer.point(POINT_PERIODIC).point);
+  let nextCheckpoint = N;
+  for (;;) {
+    const ic = m.instructions;
+    let target = Math.min((Math.floor(ic / K) + 1) * K, nextCheckpoint, max);
+    while (pi < pauses.length && pauses[pi].at <= ic) pi++;
+    if (pi < pauses.length) target = Math.min(target, pauses[pi].at);
+    const exit = m.run(target - ic);
+    const done = exit !== null || m.instructions >= max;
+    points.push(tracer.point(POINT_PERIODIC).point);
+    while (pi < pauses.length && pauses[pi].at === m.instructions && !done) pauses[pi++].action(m);
+    if (m.instructions >= nextCheckpoint || done) {
+      writer.trace(points);
+      totalPoints += points.length;
+      points = [];
+      const d = tracer.digest();
+      writer.checkpoint({ ...d, pages: tracer.takeCheckpointPages() });
+      checkpoints++;
+      while (nextCheckpoint <= m.instructions) nextCheckpoint += N;
+    }
+    if (done) break;
+  }
+  // The dirty log was just taken; with tracking off the VMCS is as a plain run leaves it.
+  m.setDirtyTracking(false);
+  const exit = m.runToEnd(0);
+  const result = resultOf(m, exit);
+  writer.end({
+    icount: m.instructions,
+    reason: exit.reason,
+    code: exit.code,
+    message: exit.message ?? "",
+    machineDigest: result.digest,
+  });
+  return {
+    result,
+    log: memLog ? memLog.bytes() : null,
+    logBytes: writer.bytes,
+    inputs,
+    checkpoints,
+    points: totalPoints,
+  };
+}

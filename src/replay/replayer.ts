@@ -1,0 +1,645 @@
+/**
+ * Replay: runs a guest again from its log, in a fresh machine, handing each logged input back at
+ * the instruction count at which it was consumed, and checks every fine point and every
+ * checkpoint digest on the way. On the first mismatch it stops and bisects to the first
+ * instruction whose state differs.
+ *
+ * ## How divergence is found (the bisection)
+ *
+ * The recording stores three levels of evidence, from coarse to fine:
+ *
+ * 1. checkpoints every N instructions (default 10 million) and at the end: a SHA-256 digest of
+ *    the CPU state, the device sections and the vector of 64-bit page hashes, with the three parts
+ *    stored separately and the list of pages written since the previous checkpoint;
+ * 2. fine points every K instructions (default 16384), at every checkpoint and at the end: all
+ *    general registers, RIP and RFLAGS, plus (page, hash) for every page written since the
+ *    previous fine point (the machine's dirty log says which, so the cost is proportional to the
+ *    writes);
+ * 3. a fine point just before every instruction that consumes an input (RDRAND, RDSEED, a COM1
+ *    read), so every input starts a window of its own.
+ *
+ * The replay computes the same fine points and compares each one as it reaches it. Let q be the
+ * last point that matched and p the first that did not; the state was equal after q and differs at
+ * p, so the first differing instruction lies in (q, p], at most K instructions. The replayer then
+ * restores the last verified checkpoint snapshot into a probe machine, runs it to q, and steps it
+ * one instruction at a time to p:
+ *
+ * - if q is an input point, the first instruction of the window consumed an input; it is the only
+ *   nondeterministic event in the window, so (for a replay by the same hvsim) it is the first
+ *   differing instruction: this is how a changed input value is named exactly;
+ * - otherwise (no input in the window: the interpreter itself behaved differently), it names the
+ *   earliest of the last instructions that wrote each differing register or page: the value that
+ *   differs at p was produced there.
+ *
+ * It prints that instruction disassembled with its address and icount, the registers that differ
+ * at p (recorded and replayed values) and the pages whose contents differ. A checkpoint whose
+ * digest differs while every fine point matched is reported by part (CPU state outside the
+ * general registers, device state, RAM, or the digest itself, which means the log was altered).
+ *
+ * Snapshots: at every verified checkpoint the replayer keeps the non-RAM state and a copy of the
+ * pages written since the previous one (a diff snapshot in memory); a snapshot is restored into a
+ * machine freshly loaded from the ELF by applying the diffs in order. Seeking and the bisection
+ * both start from the nearest snapshot.
+ *
+ * @module
+ */
+
+import { decode, disassemble, GPR_NAMES } from "../cpu/mod.ts";
+import { Machine, type StateSection } from "../vm/mod.ts";
+import { ReplayInputs } from "./inputs.ts";
+import {
+  type CheckpointRecord,
+  type FinePoint,
+  inputKindName,
+  type InputRecord,
+  LogError,
+  POINT_INPUT,
+  POINT_PERIODIC,
+  type ReplayLog,
+} from "./log.ts";
+import { resultOf, type RunResult } from "./run.ts";
+import { hashPage, sha256Hex, StateTracer } from "./_tracer.ts";
+
+/** One register that differs. */
+export interface RegisterDiff {
+  /** Register name (rax .. r15, rip, rflags). */
+  name: string;
+  /** Value in the recording, hex. */
+  recorded: string;
+  /** Value in the replay, hex. */
+  replayed: string;
+}
+
+/** The instruction a divergence report names. */
+export interface NamedInstruction {
+  /** Instructions retired before it. */
+  icount: number;
+  /** Its address, hex. */
+  rip: string;
+  /** Its disassembly. */
+  text: string;
+  /** Why it was named. */
+  why: string;
+}
+
+/** Where and how a replay departed from its log. */
+export interface Divergence {
+  /** What was detected. */
+  reason: string;
+  /** Instruction count at which it was detected. */
+  detectedAt: number;
+  /** Instruction count of the last fine point that matched. */
+  lastGood: number;
+  /** The first differing instruction. */
+  instruction: NamedInstruction | null;
+  /** Registers that differ at `detectedAt`. */
+  registers: RegisterDiff[];
+  /** Guest-physical page numbers whose contents differ at `detectedAt`. */
+  pages: number[];
+  /** The whole report, several lines. */
+  report: string;
+}
+
+/** What a replay produced. */
+export interface ReplayResult {
+  /** Whether every fine point, checkpoint and the end matched. */
+  ok: boolean;
+  /** The replayed run's result (where it stopped). */
+  result: RunResult;
+  /** Checkpoints verified. */
+  checkpointsVerified: number;
+  /** Fine points verified. */
+  pointsVerified: number;
+  /** Inputs handed back. */
+  inputsReplayed: number;
+  /** The divergence, when not ok. */
+  divergence: Divergence | null;
+}
+
+interface Snapshot {
+  icount: number;
+  sections: StateSection[];
+  pages: Map<number, Uint8Array>;
+}
+
+interface PendingDivergence {
+  reason: string;
+  at: number;
+  lastGood: FinePoint;
+  registers: RegisterDiff[];
+  pages: number[];
+}
+
+function hex64(lo: number, hi: number): string {
+  return "0x" + (BigInt(hi >>> 0) * 4294967296n + BigInt(lo >>> 0)).toString(16);
+}
+
+function ripHex(rip: number): string {
+  return "0x" + BigInt.asUintN(64, BigInt(rip)).toString(16);
+}
+
+/** Disassembly of the instruction at the machine's RIP. */
+export function textAt(m: Machine): string {
+  try {
+    const insn = decode(m.cpu, m.cpu.rip, Infinity);
+    return insn ? disassemble(insn) : "(undecodable)";
+  } catch {
+    return "(not fetchable)";
+  }
+}
+
+/** Registers that differ between a recorded and a replayed fine point. */
+export function registerDiffs(rec: FinePoint, rep: FinePoint): RegisterDiff[] {
+  const out: RegisterDiff[] = [];
+  for (let r = 0; r < 16; r++) {
+    if (rec.gpr[2 * r] !== rep.gpr[2 * r] || rec.gpr[2 * r + 1] !== rep.gpr[2 * r + 1]) {
+      out.push({
+        name: GPR_NAMES[r],
+        recorded: hex64(rec.gpr[2 * r], rec.gpr[2 * r + 1]),
+        replayed: hex64(rep.gpr[2 * r], rep.gpr[2 * r + 1]),
+      });
+    }
+  }
+  if (rec.rip !== rep.rip) out.push({ name: "rip", recorded: ripHex(rec.rip), replayed: ripHex(rep.rip) });
+  if (rec.rflags !== rep.rflags) {
+    out.push({
+      name: "rflags",
+      recorded: "0x" + rec.rflags.toString(16),
+      replayed: "0x" + rep.rflags.toString(16),
+    });
+  }
+  return out;
+}
+
+/**
+ * Pages whose contents differ at a fine point, given the recorded and replayed lists of written
+ * pages and the replay's hashes before the write (`before`, parallel to `rep.pages`) and now.
+ */
+function pageDiffs(rec: FinePoint, rep: FinePoint, before: Uint32Array, pageHash: Uint32Array): number[] {
+  const recMap = new Map<number, number>();
+  for (let i = 0; i < rec.pages.length; i += 2) recMap.set(rec.pages[i], rec.pages[i + 1]);
+  const out: number[] = [];
+  const seen = new Set<number>();
+  for (let k = 0; k < rep.pages.length / 2; k++) {
+    const pfn = rep.pages[2 * k];
+    seen.add(pfn);
+    const expected = recMap.get(pfn) ?? before[k];
+    if (expected !== rep.pages[2 * k + 1]) out.push(pfn);
+  }
+  for (const [pfn, h] of recMap) if (!seen.has(pfn) && pageHash[2 * pfn] !== h) out.push(pfn);
+  return out.sort((a, b) => a - b);
+}
+
+/** Replays a log against its guest. */
+export class Replayer {
+  /** The log. */
+  readonly log: ReplayLog;
+  /** The replaying machine. */
+  readonly machine: Machine;
+  /** Verified checkpoint snapshots, in order (the first is the start). */
+  readonly snapshots: Snapshot[] = [];
+  readonly #elf: Uint8Array;
+  readonly #inputs: ReplayInputs;
+  readonly #tracer: StateTracer;
+  #pi = 0;
+  #ci = 0;
+  #good: FinePoint;
+  #pending: PendingDivergence | null = null;
+  #done = false;
+  #result: ReplayResult | null = null;
+  #inputsReplayed = 0;
+  #pointsVerified = 0;
+
+  /**
+   * Prepares a replay of `log` on `elf`; throws a {@link LogError} if the ELF, RAM size or
+   * command line are not the ones recorded.
+   */
+  constructor(log: ReplayLog, elf: Uint8Array) {
+    const sha = sha256Hex(elf);
+    if (sha !== log.header.elfSha256) {
+      throw new LogError(
+        `Replay log was recorded with another guest: log has ELF sha256 ${
+          log.header.elfSha256.slice(0, 16)
+        }..., ` +
+          `this ELF is ${sha.slice(0, 16)}...`,
+      );
+    }
+    this.log = log;
+    this.#elf = elf;
+    this.#inputs = new ReplayInputs(log.inputs, log.header.entropyState);
+    this.machine = this.#freshMachine(this.#inputs);
+    this.#tracer = new StateTracer(this.machine);
+    this.#inputs.onInput = (r) => this.#onInput(r);
+    const first = log.points[0];
+    if (first === undefined || first.icount !== 0) {
+      throw new LogError("Replay log has no fine point at instruction 0");
+    }
+    const p0 = this.#tracer.point(POINT_PERIODIC);
+    this.#good = first;
+    this.#compare(first, p0.point, p0.before, "state at boot differs from the log");
+    if (this.#pending === null) {
+      this.#good = first;
+      this.#pi = 1;
+      this.#pointsVerified = 1;
+    }
+    this.snapshots.push({ icount: 0, sections: this.machine.saveState(), pages: new Map() });
+  }
+
+  #freshMachine(inputs: ReplayInputs): Machine {
+    const h = this.log.header;
+    let m: Machine;
+    try {
+      m = Machine.fromElf(this.#elf, {
+        memory: h.memory,
+        cmdline: h.cmdline,
+        entropy: inputs.entropy,
+        serialInput: inputs.serial,
+      });
+    } catch (e) {
+      throw new LogError(
+        `Replay log's guest cannot be loaded with ${h.memory} bytes of RAM: ${(e as Error).message}`,
+      );
+    }
+    inputs.machine = m;
+    return m;
+  }
+
+  /** Instructions retired by the replay so far. */
+  get instructions(): number {
+    return this.machine.instructions;
+  }
+
+  #compare(rec: FinePoint, rep: FinePoint, before: Uint32Array, reason: string): boolean {
+    if (this.#pending) return false;
+    const registers = registerDiffs(rec, rep);
+    const pages = pageDiffs(rec, rep, before, this.#tracer.pageHash);
+    if (rec.icount !== rep.icount || rec.kind !== rep.kind || registers.length > 0 || pages.length > 0) {
+      this.#pending = { reason, at: rep.icount, lastGood: this.#good, registers, pages };
+      return false;
+    }
+    return true;
+  }
+
+  #onInput(_r: InputRecord): void {
+    this.#inputsReplayed++;
+    const rec = this.log.points[this.#pi];
+    const { point, before } = this.#tracer.point(POINT_INPUT);
+    if (this.#pending) return;
+    if (rec === undefined || rec.kind !== POINT_INPUT || rec.icount !== point.icount) {
+      this.#pending = {
+        reason: `the log has no input-point at instruction ${point.icount}`,
+        at: point.icount,
+        lastGood: this.#good,
+        registers: [],
+        pages: [],
+      };
+      return;
+    }
+    if (this.#compare(rec, point, before, "state before an input differs from the log")) {
+      this.#good = rec;
+      this.#pi++;
+      this.#pointsVerified++;
+    }
+  }
+
+  /**
+   * Replays until instruction `until` (default: the end) or the first divergence, verifying every
+   * fine point and checkpoint on the way.
+   */
+  run(until = Infinity): ReplayResult {
+    const log = this.log, m = this.machine;
+    while (!this.#done && this.#pending === null && m.instructions < until) {
+      let j = this.#pi;
+      while (j < log.points.length && log.points[j].kind !== POINT_PERIODIC) j++;
+      const rec = log.points[j];
+      if (rec === undefined) {
+        this.#pending = {
+          reason: "the log has no fine point at its end",
+          at: m.instructions,
+          lastGood: this.#good,
+          registers: [],
+          pages: [],
+        };
+        break;
+      }
+      const exit = m.run(rec.icount - m.instructions);
+      const mismatch = this.#inputs.mismatch;
+      if (this.#pending) break;
+      if (mismatch) {
+        this.#pending = {
+          reason: mismatch.message,
+          at: mismatch.icount,
+          lastGood: this.#good,
+          registers: [],
+          pages: [],
+        };
+        break;
+      }
+      if (this.#pi < j) {
+        const missed = log.points[this.#pi];
+        this.#pending = {
+          reason:
+            `the log has an input consumed at instruction ${missed.icount}, which the replay never asked for`,
+          at: missed.icount,
+          lastGood: this.#good,
+          registers: [],
+          pages: [],
+        };
+        break;
+      }
+      if (exit !== null && m.instructions < rec.icount) {
+        this.#pending = {
+          reason:
+            `the guest ended (${exit.reason}${exit.message ? `: ${exit.message}` : ""}) at instruction ` +
+            `${m.instructions}, but the log continues to instruction ${rec.icount}`,
+          at: m.instructions,
+          lastGood: this.#good,
+          registers: [],
+          pages: [],
+        };
+        break;
+      }
+      const { point, before } = this.#tracer.point(POINT_PERIODIC);
+      if (!this.#compare(rec, point, before, "state differs from the log")) break;
+      this.#good = rec;
+      this.#pi = j + 1;
+      this.#pointsVerified++;
+      const ck = log.checkpoints[this.#ci];
+      if (ck !== undefined && ck.icount === m.instructions) this.#checkpoint(ck);
+      if (this.#pending) break;
+      if (m.instructions === log.end.icount && this.#ci === log.checkpoints.length) this.#finish();
+    }
+    if (this.#pending && this.#result === null) this.#result = this.#diverged(this.#pending);
+    return this.#result ?? this.#progress();
+  }
+
+  #progress(): ReplayResult {
+    return {
+      ok: true,
+      result: resultOf(this.machine, this.machine.exit ?? { reason: "instruction-limit", code: 0 }),
+      checkpointsVerified: this.#ci,
+      pointsVerified: this.#pointsVerified,
+      inputsReplayed: this.#inputsReplayed,
+      divergence: null,
+    };
+  }
+
+  #checkpoint(ck: CheckpointRecord): void {
+    const t = this.#tracer, m = this.machine;
+    const d = t.digest();
+    const pages = t.takeCheckpointPages();
+    if (d.digest !== ck.digest) {
+      const parts: string[] = [];
+      if (d.cpuHash !== ck.cpuHash) {
+        parts.push("CPU state outside the general registers (control, segment, MSR or timer state)");
+      }
+      if (d.deviceHash !== ck.deviceHash) parts.push("device state (serial, consoles, entropy, local APIC)");
+      const diffPages: number[] = [];
+      if (d.ramHash !== ck.ramHash) {
+        for (let i = 0; i < ck.pages.length; i += 3) {
+          const pfn = ck.pages[i];
+          if (t.pageHash[2 * pfn] !== ck.pages[i + 1] || t.pageHash[2 * pfn + 1] !== ck.pages[i + 2]) {
+            diffPages.push(pfn);
+          }
+        }
+        parts.push(
+          diffPages.length ? `RAM (${diffPages.length} pages)` : "RAM (pages the log does not list)",
+        );
+      }
+      this.#pending = {
+        reason: parts.length
+          ? `checkpoint digest at instruction ${ck.icount} differs in: ${parts.join("; ")}`
+          : `checkpoint digest at instruction ${ck.icount} differs, but its CPU, device and RAM hashes all match: ` +
+            `the log's digest was altered`,
+        at: ck.icount,
+        lastGood: this.#good,
+        registers: [],
+        pages: diffPages,
+      };
+      return;
+    }
+    const copies = new Map<number, Uint8Array>();
+    for (let i = 0; i < pages.length; i += 3) {
+      const a = pages[i] * 4096;
+      copies.set(pages[i], m.mem.slice(a, a + 4096));
+    }
+    this.snapshots.push({ icount: m.instructions, sections: m.saveState(), pages: copies });
+    this.#ci++;
+  }
+
+  #finish(): void {
+    const m = this.machine, end = this.log.end;
+    m.setDirtyTracking(false);
+    const exit = m.exit ?? { reason: "instruction-limit" as const, code: 0 };
+    const result = resultOf(m, exit);
+    let reason = "";
+    if (exit.reason !== end.reason || exit.code !== end.code) {
+      reason =
+        `the replay ended with ${exit.reason} code ${exit.code}, the log with ${end.reason} code ${end.code}`;
+    } else if (result.digest !== end.machineDigest) {
+      reason = `the final machine digest ${result.digest} differs from the log's ${end.machineDigest}`;
+    }
+    if (reason) {
+      this.#pending = { reason, at: m.instructions, lastGood: this.#good, registers: [], pages: [] };
+      return;
+    }
+    this.#done = true;
+    this.#result = {
+      ok: true,
+      result,
+      checkpointsVerified: this.#ci,
+      pointsVerified: this.#pointsVerified,
+      inputsReplayed: this.#inputsReplayed,
+      divergence: null,
+    };
+  }
+
+  /** A machine at snapshot `s`, loaded from the ELF with the diffs applied; its inputs positioned. */
+  #restore(s: number): { machine: Machine; inputs: ReplayInputs } {
+    const inputs = new ReplayInputs(this.log.inputs, this.log.header.entropyState);
+    const m = this.#freshMachine(inputs);
+    for (let k = 1; k <= s; k++) for (const [pfn, bytes] of this.snapshots[k].pages) m.writePage(pfn, bytes);
+    m.restoreState(this.snapshots[s].sections);
+    m.setDirtyTracking(false);
+    inputs.seek(this.snapshots[s].icount);
+    return { machine: m, inputs };
+  }
+
+  #nearestSnapshot(icount: number): number {
+    let s = 0;
+    while (s + 1 < this.snapshots.length && this.snapshots[s + 1].icount <= icount) s++;
+    return s;
+  }
+
+  /**
+   * A new machine in the replayed state at instruction `n`: restores the nearest verified
+   * snapshot at or before `n` and runs forward (replaying and verifying first if the replay has
+   * not got that far).
+   */
+  seek(n: number): Machine {
+    if (!Number.isSafeInteger(n) || n < 0 || n > this.log.end.icount) {
+      throw new RangeError(
+        `cannot seek to instruction ${n}: the log covers instructions 0..${this.log.end.icount}`,
+      );
+    }
+    if (this.machine.instructions < n) {
+      const r = this.run(n);
+      if (!r.ok) throw new LogError(`cannot seek to instruction ${n}: ${r.divergence!.reason}`);
+    }
+    const { machine } = this.#restore(this.#nearestSnapshot(n));
+    machine.run(n - machine.instructions);
+    return machine;
+  }
+
+  #diverged(p: PendingDivergence): ReplayResult {
+    const named = this.#bisect(p);
+    const lines = [`replay diverged from the log: ${p.reason}`];
+    lines.push(`  detected at instruction ${p.at}; last matching state at instruction ${p.lastGood.icount}`);
+    if (named) {
+      lines.push(`  first differing instruction: icount ${named.icount} at ${named.rip}: ${named.text}`);
+      lines.push(`    (${named.why})`);
+    }
+    if (p.registers.length) {
+      lines.push(`  registers that differ at instruction ${p.at}:`);
+      for (const r of p.registers) {
+        lines.push(`    ${r.name.padEnd(6)} recorded ${r.recorded}, replayed ${r.replayed}`);
+      }
+    }
+    if (p.pages.length) {
+      const shown = p.pages.slice(0, 16).map((pfn) => "0x" + (pfn * 4096).toString(16)).join(", ");
+      lines.push(
+        `  memory that differs at instruction ${p.at}: ${p.pages.length} page(s) at guest-physical ${shown}` +
+          (p.pages.length > 16 ? ", ..." : ""),
+      );
+    }
+    const divergence: Divergence = {
+      reason: p.reason,
+      detectedAt: p.at,
+      lastGood: p.lastGood.icount,
+      instruction: named,
+      registers: p.registers,
+      pages: p.pages,
+      report: lines.join("\n"),
+    };
+    const m = this.machine;
+    return {
+      ok: false,
+      result: resultOf(m, m.exit ?? { reason: "instruction-limit", code: 0 }),
+      checkpointsVerified: this.#ci,
+      pointsVerified: this.#pointsVerified,
+      inputsReplayed: this.#inputsReplayed,
+      divergence,
+    };
+  }
+
+  /** Re-executes the window (last good point, detection] one instruction at a time; names the instruction. */
+  #bisect(p: PendingDivergence): NamedInstruction | null {
+    const q = p.lastGood;
+    const { machine: probe, inputs } = this.#restore(this.#nearestSnapshot(q.icount));
+    probe.run(q.icount - probe.instructions);
+    if (probe.instructions !== q.icount) return null;
+    const describe = (why: string): NamedInstruction => ({
+      icount: probe.cpu.icount,
+      rip: ripHex(probe.cpu.rip),
+      text: textAt(probe),
+      why,
+    });
+    if (p.at === q.icount && q.icount > 0) {
+      // Nothing to step through (a checkpoint or the end disagrees with a matching fine point).
+      const again = this.#restore(this.#nearestSnapshot(q.icount - 1)).machine;
+      again.run(q.icount - 1 - again.instructions);
+      const cpu = again.cpu;
+      return {
+        icount: cpu.icount,
+        rip: ripHex(cpu.rip),
+        text: textAt(again),
+        why: `the last instruction before instruction ${q.icount}, where registers and written pages still ` +
+          `match the log but the state digest does not`,
+      };
+    }
+    if (q.kind === POINT_INPUT) {
+      const r = this.log.inputs.find((x) => x.icount === q.icount);
+      const what = r ? `${inputKindName(r.kind)} value 0x${r.value.toString(16)}` : "an input";
+      return describe(
+        `it consumes the logged ${what}, the only nondeterministic event between the last matching state ` +
+          `and instruction ${p.at}`,
+      );
+    }
+    // No input in the window: step to the detection point, tracking the last writer of what differs.
+    const regIndex = p.registers.map((r) =>
+      r.name === "rip" ? 16 : r.name === "rflags" ? 17 : GPR_NAMES.indexOf(r.name)
+    );
+    const words = new Int32Array(probe.mem.buffer, probe.mem.byteOffset, probe.ramBytes / 4);
+    const hashes = new Uint32Array(2 * (probe.ramBytes / 4096));
+    const read = (k: number): string => {
+      const cpu = probe.cpu;
+      return k === 16
+        ? String(cpu.rip)
+        : k === 17
+        ? String(cpu.getRflags())
+        : `${cpu.gpr[2 * k]}:${cpu.gpr[2 * k + 1]}`;
+    };
+    const lastReg = regIndex.map(() => -1), lastPage = p.pages.map(() => -1);
+    const regVal = regIndex.map(read);
+    const pageVal = p.pages.map((pfn) => {
+      hashPage(words, pfn, hashes);
+      return `${hashes[2 * pfn]}:${hashes[2 * pfn + 1]}`;
+    });
+    const steps: { icount: number; rip: number }[] = [];
+    let first: NamedInstruction | null = null;
+    while (probe.instructions < p.at && probe.exit === null && inputs.mismatch === null) {
+      if (first === null) first = describe("");
+      steps.push({ icount: probe.instructions, rip: probe.cpu.rip });
+      probe.run(1);
+      const s = steps.length - 1;
+      regIndex.forEach((k, i) => {
+        const v = read(k);
+        if (v !== regVal[i]) {
+          regVal[i] = v;
+          lastReg[i] = s;
+        }
+      });
+      p.pages.forEach((pfn, i) => {
+        hashPage(words, pfn, hashes);
+        const v = `${hashes[2 * pfn]}:${hashes[2 * pfn + 1]}`;
+        if (v !== pageVal[i]) {
+          pageVal[i] = v;
+          lastPage[i] = s;
+        }
+      });
+    }
+    const writers = [...lastReg, ...lastPage].filter((s) => s >= 0);
+    if (writers.length === 0) {
+      if (first) {
+        first.why =
+          "the first instruction after the last matching state (nothing it wrote can be singled out)";
+      }
+      return first;
+    }
+    const s = Math.min(...writers);
+    // Re-run to step s to describe it with the code as it was then.
+    const again = this.#restore(this.#nearestSnapshot(q.icount)).machine;
+    again.run(steps[s].icount - again.instructions);
+    const text = textAt(again);
+    const what = [
+      ...p.registers.filter((_, i) => lastReg[i] === s).map((r) => r.name),
+      ...p.pages.filter((_, i) => lastPage[i] === s).map((pfn) => `page 0x${(pfn * 4096).toString(16)}`),
+    ];
+    return {
+      icount: steps[s].icount,
+      rip: ripHex(steps[s].rip),
+      text,
+      why:
+        `no input in the window; it is the earliest instruction whose result still differs at instruction ${p.at} ` +
+        `(it last wrote ${what.join(", ")})`,
+    };
+  }
+}
+
+/**
+ * Replays `log` (bytes already checked by {@linkcode readLog}) against `elf` to the end or the
+ * first divergence.
+ */
+export function replay(log: ReplayLog, elf: Uint8Array): ReplayResult {
+  return new Replayer(log, elf).run();
+}
