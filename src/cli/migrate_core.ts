@@ -60,6 +60,8 @@ export interface MigrateCoreOptions {
   pagesPerRecord?: number;
   /** Progress callback (e.g. {@link formatProgress} to a terminal). */
   onProgress?: (p: MigrationProgress) => void;
+  /** Re-send all memory at the end so the destination can check it (see MigrateOptions.verify). */
+  verify?: boolean;
 }
 
 /** The outcome of a migration as the CLI reports it. */
@@ -123,6 +125,7 @@ export async function migrateInProcess(
     link,
     pagesPerRecord: opts.pagesPerRecord,
     onProgress: opts.onProgress,
+    verify: opts.verify,
   });
   let vm: MigratableVm | undefined;
   if (r.ok) vm = (await pair.destination).vm;
@@ -152,6 +155,7 @@ export async function migrateToTcp(source: MigratableVm, opts: TcpSourceOptions)
     link: new RealTimeLink(opts.clockHz ?? DEFAULT_CLOCK_HZ),
     pagesPerRecord: opts.pagesPerRecord,
     onProgress: opts.onProgress,
+    verify: opts.verify,
   });
   return report(r);
 }

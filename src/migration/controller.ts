@@ -88,7 +88,11 @@ export interface MigrateOptions {
 
 /** Options of {@link MigrationController.snapshot}. */
 export interface SnapshotOptions {
-  /** Only pages written since the last successful snapshot (the first diff is a full snapshot). */
+  /**
+   * Only pages written since the last successful snapshot (the first diff is a full snapshot).
+   * A diff snapshot turns dirty tracking on (and leaves it on) so the next diff can be small; a
+   * plain snapshot leaves tracking as it was.
+   */
   diff?: boolean;
   /** HMAC-SHA256 key. */
   key?: CryptoKey;
@@ -286,6 +290,7 @@ export class MigrationController {
       pagesPerRecord: opts.pagesPerRecord,
       progressEvery: 64,
       flags,
+      track: opts.diff === true,
     }, (a) => {
       a.stats.policy = "snapshot";
       a.stats.switchoverReason = diff ? "diff snapshot" : "snapshot";
@@ -308,6 +313,7 @@ export class MigrationController {
       progressEvery: number;
       flags: number;
       verify?: boolean;
+      track?: boolean;
     },
     precopy: (a: Attempt) => Promise<number>,
   ): Promise<MigrationResult> {
@@ -326,6 +332,7 @@ export class MigrationController {
     this.#taken.clearAll();
     const t0 = link.now();
     let a: Attempt | undefined;
+    let trackingPaused = false;
     try {
       if (cfg.live) {
         if (this.#tracking) this.#harvestInto(this.retained);
@@ -371,8 +378,17 @@ export class MigrationController {
       this.#afterRecord(a, writer.recordBytes(8));
       await this.#sendPending(a);
       this.#endRound(a, 0, 0);
+      // Dirty tracking is the host's business, not the guest's: save the state with it off, so the
+      // destination does not inherit it. The guest has not run since the final harvest, so turning
+      // it back on later (which clears the log) loses nothing.
+      if (this.#tracking) {
+        vm.setDirtyTracking(false);
+        trackingPaused = true;
+      }
+      vm.setThrottle(0);
+      const sections = vm.saveState();
       let stateBytes = 0;
-      for (const s of vm.saveState()) {
+      for (const s of sections) {
         const before = writer.bytesWritten;
         await writer.writeSection(s);
         stateBytes += s.data.length;
@@ -409,18 +425,21 @@ export class MigrationController {
         vm.setDirtyTracking(false);
         this.#tracking = false;
         this.#migratedAway = true;
-      } else {
+      } else if (cfg.track || this.#tracking) {
+        // Diff snapshots: from now on the dirty log records what the next diff must hold.
         this.retained.clearAll();
-        if (!this.#tracking) {
-          vm.setDirtyTracking(true);
-          this.#tracking = true;
-        }
+        if (!this.#tracking || trackingPaused) vm.setDirtyTracking(true);
+        this.#tracking = true;
+      } else {
+        // Untracked: anything may change unobserved, so a later diff must hold every page.
+        this.retained.setAll();
       }
       return { ok: true, state: "Complete", stats };
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
       await transport.abort(err).catch(() => {});
       vm.setThrottle(0);
+      if (trackingPaused) vm.setDirtyTracking(true);
       // Merge back every dirty bit taken from the VM during this attempt: nothing is lost.
       this.retained.or(this.#taken);
       stats.totalTime = (link.now() - t0) * 1000;

@@ -35,8 +35,11 @@ class RecordingVm extends TestVm {
     this.atLastTake = this.instructions;
     return log;
   }
+  /** Whether dirty tracking was on when saveState() was called. */
+  trackingAtSave: boolean | undefined;
   override saveState(): StateSection[] {
     this.atSave = this.instructions;
+    this.trackingAtSave = this.tracking;
     return super.saveState();
   }
 }
@@ -152,6 +155,8 @@ Deno.test("migrate() later rounds send exactly the pages the guest wrote meanwhi
   equal(rounds.length, L);
   ok(rounds.length >= 3, `several rounds: ${rounds}`);
   equal(vm.atSave, vm.atLastTake, "the guest does not run after the final harvest");
+  equal(vm.trackingAtSave, false, "the state is saved with dirty tracking off (host state, not guest state)");
+  equal(vm.tracking, false);
   ok(vm.atLastTake > 0, "the guest ran during pre-copy");
   equal(result.stats.guestInstructions, vm.instructions);
 });
@@ -332,13 +337,14 @@ Deno.test("a failed attempt merges its dirty bits back (nothing is lost for a la
     const src = new TestVm(vmOpts);
     const c = new MigrationController(src);
     // a first snapshot makes a base, so retained is empty afterwards
-    ok((await c.snapshot(memoryTransport().transport)).ok);
+    ok((await c.snapshot(memoryTransport().transport, { diff: true })).ok);
     equal(c.retained.count(), 0);
     src.run(10_000); // writes pages 16..25
     const pair = inProcessTransport({ createVm: () => TestVm.blank(vmOpts) });
     const r = await c.migrate(faultyTransport(pair.transport, fault));
     equal(r.ok, false);
     ok(src.logTakes > 2 || "dropAtByte" in fault, "the confirmation case took logs during pre-copy");
+    equal(src.tracking, true, "tracking is on again after the failure");
     // Every page written since the snapshot, before or during the failed attempt, is either back in
     // retained or still in the VM's log; a diff snapshot now holds exactly those pages.
     const written = new Set<number>();

@@ -51,7 +51,9 @@ Deno.test("diff snapshots hold only pages written since the previous one and res
   const dir = await tmp();
   const src = new TestVm(OPTS);
   const c = new MigrationController(src);
-  ok((await writeSnapshotFile(c, `${dir}/0`)).ok);
+  // the first diff snapshot is a full one and turns tracking on
+  ok((await writeSnapshotFile(c, `${dir}/0`, { diff: true })).ok);
+  equal(c.tracking, true);
   src.run(20_000); // 20 writes: pages 16..35
   const r1 = await writeSnapshotFile(c, `${dir}/1`, { diff: true });
   ok(r1.ok);
@@ -77,7 +79,7 @@ Deno.test("a failed snapshot write leaves no file, keeps the old one, and loses 
   const dir = await tmp();
   const src = new TestVm(OPTS);
   const c = new MigrationController(src);
-  ok((await writeSnapshotFile(c, `${dir}/s`)).ok);
+  ok((await writeSnapshotFile(c, `${dir}/s`, { diff: true })).ok);
   const before = await Deno.readFile(`${dir}/s`);
   src.run(7_000); // pages 16..22
   // a directory where the partial file should go makes the write fail
@@ -124,5 +126,18 @@ Deno.test("restoreSnapshotFiles() refuses a damaged file and names it", async ()
     restoreSnapshotFiles(`${dir}/missing`, { createVm: () => TestVm.blank(OPTS) }),
     /Cannot read snapshot/,
   );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("a plain snapshot leaves dirty tracking off; a later diff then holds every page", async () => {
+  const dir = await tmp();
+  const src = new TestVm(OPTS);
+  const c = new MigrationController(src);
+  ok((await writeSnapshotFile(c, `${dir}/a`)).ok);
+  equal(src.tracking, false);
+  src.run(3_000);
+  const r = await writeSnapshotFile(c, `${dir}/b`, { diff: true });
+  deepEqual(r.stats.pagesPerRound, [256], "unobserved writes: the diff must be full");
+  equal(src.tracking, true);
   await Deno.remove(dir, { recursive: true });
 });
