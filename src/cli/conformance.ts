@@ -13,6 +13,7 @@ import { formatReport } from "../conformance/report.ts";
 import { runConformance } from "../conformance/session.ts";
 import { byteStreams, compareLengths, interpreterRobustness } from "../conformance/lengths.ts";
 import { generateCases } from "../conformance/generator.ts";
+import { entryName, EXCLUDED_ENTRIES, tableCoverage } from "../conformance/table_coverage.ts";
 import { Prng } from "../conformance/prng.ts";
 import { hexToBytes } from "../conformance/case.ts";
 import { parseCount, readInput, runCli, UsageError } from "./_common.ts";
@@ -34,6 +35,7 @@ Options:
   --lengths N        instead: decode N random and mutated byte streams with objdump and hvsim's
                      decoder, compare instruction lengths, and run them in hvsim's interpreter
                      (no JavaScript error may escape); exit status 1 on a mismatch or an error
+  --coverage         also list hvsim instruction-table entries the cases do not reach
   --json             print one JSON object instead of text
   -h, --help         this text
 
@@ -53,6 +55,7 @@ export async function main(args: string[]): Promise<number> {
       dump: { type: "string" },
       "dump-mismatches": { type: "string" },
       lengths: { type: "string" },
+      coverage: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -93,13 +96,41 @@ export async function main(args: string[]): Promise<number> {
       toJsonLines(report.groups.filter((g) => !g.deviation && bad.has(g.form)).map((g) => g.example.case)),
     );
   }
+  const coverage = values.coverage ? coverageSummary(report.caseList) : undefined;
   if (values.json) {
     const { caseList: _omit, ...rest } = report;
-    console.log(JSON.stringify(rest, null, 1));
+    console.log(JSON.stringify(coverage ? { ...rest, coverage } : rest, null, 1));
   } else {
     console.log(await formatReport(report));
+    if (coverage) {
+      console.log(
+        `coverage: ${coverage.reached} of ${coverage.entries} table entries reached, ${coverage.excluded} excluded on purpose`,
+      );
+      if (coverage.unreached.length > 0) console.log(`  not reached: ${coverage.unreached.join(", ")}`);
+      if (coverage.outsideTable.length > 0) {
+        console.log(`  forms outside the table: ${coverage.outsideTable.join(", ")}`);
+      }
+    }
   }
   return report.unexplained > 0 ? 1 : 0;
+}
+
+function coverageSummary(cases: TestCase[]) {
+  const cov = tableCoverage(cases);
+  const excluded = cov.entries.filter((e) => EXCLUDED_ENTRIES[entryName(e.spec)] !== undefined);
+  const unreached = cov.entries.filter((e) =>
+    e.variants.length === 0 && EXCLUDED_ENTRIES[entryName(e.spec)] === undefined
+  );
+  return {
+    entries: cov.entries.length,
+    reached: cov.entries.filter((e) => e.variants.length > 0).length,
+    excluded: excluded.length,
+    unreached: unreached.map((e) => entryName(e.spec)),
+    outsideTable: cov.outsideTable,
+    variants: Object.fromEntries(
+      cov.entries.filter((e) => e.variants.length > 0).map((e) => [entryName(e.spec), e.variants]),
+    ),
+  };
 }
 
 async function lengths(n: number, seed: number, json: boolean): Promise<number> {

@@ -92,6 +92,7 @@ const SIZES = [
   { bits: 64, s: "q", r: ["<r64>"], m: "<m64>", i: ["<i8>", "<i32>"] },
 ] as const;
 type SizeInfo = typeof SIZES[number];
+const ACC: Record<number, string> = { 8: "%al", 16: "%ax", 32: "%eax", 64: "%rax" };
 const WIDE = SIZES.slice(1);
 
 /** Builds the form list; throws a `RangeError` on a duplicate template. */
@@ -118,12 +119,16 @@ export function buildForms(): InstructionForm[] {
       }
       if (z.bits === 8) add(op, fam, 8, `${op}b <i8>, %al`);
       if (op !== "cmp") add(op, fam, z.bits, `lock ${op}${z.s} ${z.r[z.r.length - 1]}, ${z.m}`);
+      // The reg, r/m direction (02/03 ...) for register operands, and the accumulator short forms.
+      add(op, fam, z.bits, `{load} ${op}${z.s} ${z.r[z.r.length - 1]}, ${z.r[z.r.length - 1]}`);
+      if (z.bits > 8) add(op, fam, z.bits, `${op}${z.s} ${z.i[1]}, ${ACC[z.bits]}`);
     });
   }
   eachSize(SIZES, (z) => {
     for (const r of z.r) add("test", "logic", z.bits, `test${z.s} ${r}, ${r}`);
     add("test", "logic", z.bits, `test${z.s} ${z.r[0]}, ${z.m}`, `test${z.s} ${z.i[z.i.length - 1]}, ${z.m}`);
     add("test", "logic", z.bits, `test${z.s} ${z.i[z.i.length - 1]}, ${z.r[z.r.length - 1]}`);
+    add("test", "logic", z.bits, `test${z.s} ${z.i[z.i.length - 1]}, ${ACC[z.bits]}`);
   });
   for (const op of ["inc", "dec", "neg", "not"]) {
     const fam: Family = op === "not" ? "none" : "arith";
@@ -178,6 +183,7 @@ export function buildForms(): InstructionForm[] {
     }
     const imm = z.bits === 64 ? "<i32>" : z.i[z.i.length - 1];
     add("mov", "none", z.bits, `mov${z.s} ${imm}, ${z.r[z.r.length - 1]}`, `mov${z.s} ${imm}, ${z.m}`);
+    add("mov", "none", z.bits, `{load} mov${z.s} ${z.r[z.r.length - 1]}, ${z.r[z.r.length - 1]}`);
   });
   add("mov", "none", 64, "movq <i8>, <r64>");
   add("movabs", "none", 64, "movabsq <i64>, <r64>");
@@ -214,6 +220,7 @@ export function buildForms(): InstructionForm[] {
   // Exchange and atomics.
   eachSize(SIZES, (z) => {
     for (const r of z.r) add("xchg", "none", z.bits, `xchg${z.s} ${r}, ${r}`);
+    if (z.bits > 8) add("xchg", "none", z.bits, `xchg${z.s} ${z.r[0]}, ${ACC[z.bits]}`);
     add("xchg", "none", z.bits, `xchg${z.s} ${z.r[0]}, ${z.m}`);
     for (const op of ["xadd", "cmpxchg"]) {
       const fam: Family = op === "xadd" ? "arith" : "cmpxchg";
@@ -263,13 +270,18 @@ export function buildForms(): InstructionForm[] {
   add("jmp", "ijmp", 64, "jmp *<r64>", "jmp *<m64>");
   add("call", "ijmp", 64, "call *<r64>", "call *<m64>");
   add("ret", "ret", 64, "ret", "ret <u16>", "rep ret");
+  add("loop", "branch", 64, "loop <rel8>", "loope <rel8>", "loopne <rel8>", "jrcxz <rel8>", "jecxz <rel8>");
 
   // Stack.
   add("push", "push", 64, "pushq <r64>", "pushq <m64>", "pushq <i8>", "pushq <i32>");
   add("push", "push", 16, "pushw <r16>", "pushw <m16>", "pushw <i16>");
-  add("pop", "pop", 64, "popq <r64>", "popq <m64>");
+  add("pop", "pop", 64, "popq <r64>", "popq <m64>", "popq %rsp");
+  add("push", "push", 64, "pushq %rsp");
   add("pop", "pop", 16, "popw <r16>", "popw <m16>");
   add("leave", "leave", 64, "leaveq");
+  // Frame sizes stay below 256 so the new RSP stays in the scratch page: the host CPU probes the new
+  // stack top (a #PF when it is unmapped) while Unicorn does not.
+  add("enter", "leave", 64, "enterq <u8>, $0", "enterq <u8>, $1", "enterq $24, $3", "enterq $0, $0");
   add("pushf", "pushf", 64, "pushfq");
   add("pushf", "pushf", 16, "pushfw");
   add("popf", "popf", 64, "popfq");
@@ -295,6 +307,12 @@ export function buildForms(): InstructionForm[] {
   add("movs", "string", 8, "addr32 rep movsb");
   add("stos", "string", 32, "addr32 rep stosl");
 
+  // Fences, cache hints, CET marker: no architectural effect on registers or memory.
+  add("fence", "none", 64, "lfence", "mfence", "sfence");
+  add("clflush", "none", 64, "clflush <m8>");
+  add("prefetch", "none", 64, "prefetchnta <m8>", "prefetcht0 <m8>", "prefetcht1 <m8>", "prefetcht2 <m8>");
+  add("endbr64", "none", 64, "endbr64");
+
   // Flags and no-ops.
   for (const m of ["clc", "stc", "cmc", "cld", "std", "lahf", "sahf"]) add(m, "none", 64, m);
   add(
@@ -309,6 +327,21 @@ export function buildForms(): InstructionForm[] {
     "rex.W nop",
     "pause",
   );
+
+  // Opcodes with the register in their low three bits (B0+r, B8+r, 50+r, 58+r, 90+r, 0F C8+r): one
+  // form per register number, with and without REX.B, so every table entry is reached.
+  const low = ["ax", "cx", "dx", "bx", "sp", "bp", "si", "di"];
+  const b8 = ["al", "cl", "dl", "bl", "ah", "ch", "dh", "bh"];
+  for (let r = 0; r < 8; r++) {
+    const x = `r${r + 8}`;
+    add("mov", "none", 8, `movb <i8>, %${b8[r]}`, `movb <i8>, %${x}b`);
+    add("movabs", "none", 64, `movabsq <i64>, %r${low[r]}`, `movabsq <i64>, %${x}`);
+    add("push", "push", 64, `pushq %${x}`, `pushw %${low[r]}`);
+    if (r !== 4) add("push", "push", 64, `pushq %r${low[r]}`);
+    if (r !== 4) add("pop", "pop", 64, `popq %r${low[r]}`, `popq %${x}`);
+    add("bswap", "none", 64, `bswap %e${low[r]}`, `bswap %${x}`);
+    if (r !== 0) add("xchg", "none", 32, `xchgl %e${low[r]}, %eax`, `xchgq %${x}, %rax`);
+  }
 
   // Traps.
   add("ud2", "trap", 64, "ud2");

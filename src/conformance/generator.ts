@@ -140,7 +140,7 @@ export interface GenerateOptions {
 export function selectForms(forms: InstructionForm[], only?: string[]): InstructionForm[] {
   if (!only || only.length === 0) return forms;
   const want = new Set(only.map((s) => s.toLowerCase()));
-  const words = (f: InstructionForm) => f.template.replace(/\{disp(8|32)\} /, "").split(/[ ,]+/);
+  const words = (f: InstructionForm) => f.template.replace(/\{(disp8|disp32|load)\} /, "").split(/[ ,]+/);
   const out = forms.filter((f) => want.has(f.mnemonic) || words(f).some((w) => want.has(w)));
   if (out.length === 0) {
     throw new RangeError(
@@ -555,6 +555,13 @@ function family(b: Built, ops: Operand[], rng: Prng): number {
         const at = sp - size / 8;
         b.undefMem.push([at + 1, 0x73]);
         if (size === 64) { for (let i = 2; i < 8; i++) b.undefMem.push([at + i, 0xff]); }
+      }
+      return 0;
+    }
+    case "branch": {
+      // LOOP/LOOPcc/JRCXZ: make the count register reach 0 and 1 often.
+      if (/^(loop|jrcxz|jecxz)/.test(f.template) && rng.chance(0.6)) {
+        setReg(b, RCX, 64, BigInt(rng.pick([0, 1, 2])));
       }
       return 0;
     }

@@ -19,3 +19,4 @@ export * from "./unicorn_deviations.ts";
 export * from "./session.ts";
 export * from "./report.ts";
 export * from "./lengths.ts";
+export * from "./table_coverage.ts";

@@ -1,0 +1,166 @@
+/**
+ * Coverage of hvsim's instruction table (src/cpu/table.ts) by conformance cases: every case's
+ * bytes (from GNU as) are looked up in the table by their own prefixes, opcode and ModRM, giving
+ * for each table entry the operand sizes and operand kinds (register / memory) that the cases
+ * exercise, the entries no case reaches, and the forms whose encoding the table lacks.
+ * @module
+ */
+
+import { type OpSpec, opSpecs } from "../cpu/mod.ts";
+import { opTable, SZ_BYTE, SZ_D64, SZ_F64, SZ_V } from "../cpu/table.ts";
+import { hexToBytes, type TestCase } from "./case.ts";
+
+/** Where one encoding falls in the table. */
+export interface EncodingInfo {
+  /** The table entry, or undefined when the table has none (hvsim raises #UD). */
+  spec?: OpSpec;
+  /** Operand size in bits as the prefixes select it (8 for byte entries). */
+  size: number;
+  /** The ModRM r/m operand is memory (false when there is no ModRM). */
+  memory: boolean;
+}
+
+const LEGACY = new Set([0x66, 0x67, 0xf0, 0xf2, 0xf3, 0x2e, 0x36, 0x3e, 0x26, 0x64, 0x65]);
+
+/** Finds the table entry of an encoding by its opcode bytes (SDM Vol. 2 §2.1), independently of hvsim's decoder. */
+export function lookupEncoding(bytes: Uint8Array): EncodingInfo {
+  let i = 0;
+  let opsize = false;
+  let rexW = false;
+  while (i < bytes.length && LEGACY.has(bytes[i])) {
+    if (bytes[i] === 0x66) opsize = true;
+    i++;
+  }
+  if (i < bytes.length && (bytes[i] & 0xf0) === 0x40) {
+    rexW = (bytes[i] & 8) !== 0;
+    i++;
+  }
+  let map = 0;
+  if (bytes[i] === 0x0f) {
+    map = 1;
+    i++;
+  }
+  const opcode = bytes[i++];
+  let spec = opTable[map * 256 + opcode];
+  const modrm = bytes[i];
+  if (spec?.group) {
+    const reg = (modrm >> 3) & 7;
+    const three = spec.group3?.[reg * 8 + (modrm & 7)];
+    spec = (modrm >> 6) === 3 && three ? three : spec.group[reg];
+  }
+  let size = 32;
+  if (spec?.size === SZ_BYTE) size = 8;
+  else if (spec?.size === SZ_V) size = rexW ? 64 : opsize ? 16 : 32;
+  else if (spec?.size === SZ_D64) size = opsize ? 16 : 64;
+  else if (spec?.size === SZ_F64) size = 64;
+  else if (spec) size = rexW ? 64 : opsize ? 16 : 32;
+  return { spec, size, memory: spec?.modrm === true && (modrm >> 6) !== 3 };
+}
+
+/** Coverage of one table entry. */
+export interface EntryCoverage {
+  /** The entry. */
+  spec: OpSpec;
+  /** `"<size>/<reg|mem|->"` variants reached, e.g. `64/mem`. */
+  variants: string[];
+  /** Forms reaching it. */
+  forms: string[];
+}
+
+/** Table coverage of a run's cases. */
+export interface TableCoverage {
+  /** Every table entry with what reaches it (entries no form reaches have no variants). */
+  entries: EntryCoverage[];
+  /** Forms whose encoding is not in the table. */
+  outsideTable: string[];
+}
+
+/**
+ * Table entries the forms leave out on purpose, by mnemonic, with the reason: their outcome on the
+ * host (CPL 3 under Linux) cannot be compared with an emulator at CPL 0, or is not deterministic.
+ */
+export const EXCLUDED_ENTRIES: Record<string, string> = {
+  "hlt f4": "privileged (#GP at CPL 3)",
+  "cli fa": "privileged (IOPL 0 at CPL 3)",
+  "sti fb": "privileged (IOPL 0 at CPL 3)",
+  "in e4": "port I/O: #GP at CPL 3, a device access in hvsim",
+  "in e5": "port I/O",
+  "in ec": "port I/O",
+  "in ed": "port I/O",
+  "out e6": "port I/O",
+  "out e7": "port I/O",
+  "out ee": "port I/O",
+  "out ef": "port I/O",
+  "int cd": "software interrupt: a Linux system call or signal on the host",
+  "iret cf": "needs an interrupt frame and descriptor tables",
+  "sldt 0f 00/0": "system state differs (host kernel vs hvsim loader)",
+  "str 0f 00/1": "system state differs (host kernel vs hvsim loader)",
+  "lldt 0f 00/2": "privileged",
+  "ltr 0f 00/3": "privileged",
+  "sgdt 0f 01/0": "system state differs (host kernel vs hvsim loader)",
+  "sidt 0f 01/1": "system state differs (host kernel vs hvsim loader)",
+  "lgdt 0f 01/2": "privileged",
+  "lidt 0f 01/3": "privileged",
+  "invlpg 0f 01/7": "privileged",
+  "vmcall 0f 01/0": "VMX: #UD outside VMX operation on the host",
+  "swapgs 0f 01/7": "privileged",
+  "rdtscp 0f 01/7": "not deterministic (time stamp counter)",
+  "syscall 0f 05": "a Linux system call on the host",
+  "clts 0f 06": "privileged",
+  "sysret 0f 07": "privileged",
+  "invd 0f 08": "privileged",
+  "wbinvd 0f 09": "privileged",
+  "mov 0f 20": "control registers: privileged",
+  "mov 0f 22": "control registers: privileged",
+  "wrmsr 0f 30": "privileged",
+  "rdtsc 0f 31": "not deterministic (time stamp counter)",
+  "rdmsr 0f 32": "privileged",
+  "cpuid 0f a2": "machine-specific answers",
+  "rdrand 0f c7/6": "not deterministic (random numbers)",
+  "rdseed 0f c7/7": "not deterministic (random numbers)",
+  "mov 8c": "segment selectors differ between the host (Linux user mode) and hvsim's loader",
+  "mov 8e": "loads a segment selector",
+  "push 0f a0": "PUSH FS: selectors differ between host and hvsim",
+  "pop 0f a1": "POP FS: loads a selector",
+  "push 0f a8": "PUSH GS: selectors differ between host and hvsim",
+  "pop 0f a9": "POP GS: loads a selector",
+  "sal c0/6": "undocumented /6 alias of SHL, which GNU as never emits",
+  "sal c1/6": "undocumented /6 alias",
+  "sal d0/6": "undocumented /6 alias",
+  "sal d1/6": "undocumented /6 alias",
+  "sal d2/6": "undocumented /6 alias",
+  "sal d3/6": "undocumented /6 alias",
+  "test f6/1": "undocumented /1 alias of TEST, which GNU as never emits",
+  "test f7/1": "undocumented /1 alias",
+  "nop 0f 19": "reserved NOP, no GNU as mnemonic",
+  "nop 0f 1a": "reserved NOP (BNDLDX space), no plain GNU as mnemonic",
+  "nop 0f 1b": "reserved NOP (BNDSTX space), no plain GNU as mnemonic",
+  "nop 0f 1c": "reserved NOP, no GNU as mnemonic",
+  "nop 0f 1d": "reserved NOP, no GNU as mnemonic",
+};
+
+/** A table entry's name as the coverage report prints it: `mnemonic [0f ]opcode[/ext]`. */
+export function entryName(spec: OpSpec): string {
+  return `${spec.mnemonic} ${spec.map === 1 ? "0f " : ""}${spec.opcode.toString(16).padStart(2, "0")}${
+    spec.ext >= 0 ? "/" + spec.ext : ""
+  }`;
+}
+
+/** Maps the cases of a run onto hvsim's instruction table. */
+export function tableCoverage(cases: readonly TestCase[]): TableCoverage {
+  const entries = opSpecs.map((spec) => ({ spec, variants: [] as string[], forms: [] as string[] }));
+  const outside = new Set<string>();
+  for (const c of cases) {
+    const info = lookupEncoding(hexToBytes(c.bytes));
+    if (!info.spec) {
+      outside.add(c.form);
+      continue;
+    }
+    const e = entries[info.spec.index];
+    const v = `${info.size}/${info.spec.modrm ? (info.memory ? "mem" : "reg") : "-"}`;
+    if (!e.variants.includes(v)) e.variants.push(v);
+    if (!e.forms.includes(c.form)) e.forms.push(c.form);
+  }
+  for (const e of entries) e.variants.sort();
+  return { entries, outsideTable: [...outside].sort() };
+}
