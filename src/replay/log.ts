@@ -18,8 +18,9 @@
  * | 64     | 4    | trace interval K (instructions)                                    |
  * | 68     | 4    | command-line length in bytes                                       |
  * | 72     | 2    | length of the entropy source's initial state                       |
- * | 74     | 2    | reserved, 0                                                        |
- * | 76     | ...  | command line (UTF-8), then the entropy source's initial state      |
+ * | 74     | 2    | guest path length in bytes                                         |
+ * | 76     | ...  | command line (UTF-8), the entropy source's initial state, the path |
+ * |        |      | of the guest ELF as given to `record` (UTF-8; a hint for `replay`) |
  * | end-4  | 4    | CRC-32C of every header byte before it                             |
  *
  * Then records framed exactly as in the migration stream (`src/migration/stream.ts`): a 16-byte
@@ -142,6 +143,8 @@ export interface LogHeader {
   cmdline: string;
   /** The entropy source's state before the first value. */
   entropyState: Uint8Array;
+  /** Path of the guest ELF as given when recording (a default for replay; may be empty). */
+  guestPath: string;
 }
 
 /** One consumed input. */
@@ -249,8 +252,10 @@ function hex32(n: number): string {
 /** Encodes a header. */
 export function encodeLogHeader(h: Omit<LogHeader, "major" | "minor">): Uint8Array {
   const cmd = new TextEncoder().encode(h.cmdline);
+  const path = new TextEncoder().encode(h.guestPath);
   if (h.entropyState.length > 0xffff) throw new RangeError("entropy state longer than 65535 bytes");
-  const len = LOG_HEADER_FIXED_BYTES + cmd.length + h.entropyState.length + 4;
+  if (path.length > 0xffff) throw new RangeError("guest path longer than 65535 bytes");
+  const len = LOG_HEADER_FIXED_BYTES + cmd.length + h.entropyState.length + path.length + 4;
   const b = new Uint8Array(len);
   const v = new DataView(b.buffer);
   v.setUint32(0, LOG_MAGIC, true);
@@ -264,8 +269,10 @@ export function encodeLogHeader(h: Omit<LogHeader, "major" | "minor">): Uint8Arr
   v.setUint32(64, h.traceInterval, true);
   v.setUint32(68, cmd.length, true);
   v.setUint16(72, h.entropyState.length, true);
+  v.setUint16(74, path.length, true);
   b.set(cmd, LOG_HEADER_FIXED_BYTES);
   b.set(h.entropyState, LOG_HEADER_FIXED_BYTES + cmd.length);
+  b.set(path, LOG_HEADER_FIXED_BYTES + cmd.length + h.entropyState.length);
   v.setUint32(len - 4, crc32c(b.subarray(0, len - 4)), true);
   return b;
 }
@@ -312,20 +319,21 @@ export function decodeLogHeader(b: Uint8Array): { header: LogHeader; bytes: numb
   if (flags !== 0) {
     throw new LogError(`Replay log header has unknown flags ${hex32(flags)} for version ${major}.${minor}`);
   }
-  const cmdLen = v.getUint32(68, true), entLen = v.getUint16(72, true);
-  if (LOG_HEADER_FIXED_BYTES + cmdLen + entLen + 4 > len) {
+  const cmdLen = v.getUint32(68, true), entLen = v.getUint16(72, true), pathLen = v.getUint16(74, true);
+  if (LOG_HEADER_FIXED_BYTES + cmdLen + entLen + pathLen + 4 !== len) {
     throw new LogError(
-      `Replay log header is inconsistent: command line and entropy state overflow its ${len} bytes`,
+      `Replay log header is inconsistent: command line, entropy state and guest path need ` +
+        `${LOG_HEADER_FIXED_BYTES + cmdLen + entLen + pathLen + 4} bytes, the header has ${len}`,
     );
   }
-  let cmdline: string;
-  try {
-    cmdline = new TextDecoder("utf-8", { fatal: true }).decode(
-      b.subarray(LOG_HEADER_FIXED_BYTES, LOG_HEADER_FIXED_BYTES + cmdLen),
-    );
-  } catch {
-    throw new LogError("Replay log header: the command line is not UTF-8");
-  }
+  const utf8 = (at: number, n: number, what: string): string => {
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(b.subarray(at, at + n));
+    } catch {
+      throw new LogError(`Replay log header: the ${what} is not UTF-8`);
+    }
+  };
+  const entAt = LOG_HEADER_FIXED_BYTES + cmdLen;
   const header: LogHeader = {
     major,
     minor,
@@ -333,8 +341,9 @@ export function decodeLogHeader(b: Uint8Array): { header: LogHeader; bytes: numb
     memory: getU64(v, 48),
     checkpointInterval: getU64(v, 56),
     traceInterval: v.getUint32(64, true),
-    cmdline,
-    entropyState: b.slice(LOG_HEADER_FIXED_BYTES + cmdLen, LOG_HEADER_FIXED_BYTES + cmdLen + entLen),
+    cmdline: utf8(LOG_HEADER_FIXED_BYTES, cmdLen, "command line"),
+    entropyState: b.slice(entAt, entAt + entLen),
+    guestPath: utf8(entAt + entLen, pathLen, "guest path"),
   };
   if (header.checkpointInterval < 1 || header.traceInterval < 1) {
     throw new LogError("Replay log header: checkpoint and trace intervals must be at least 1");

@@ -64,6 +64,8 @@ export interface RecordOptions {
   maxInstructions?: number;
   /** Where the log's bytes go (default: kept in memory and returned). */
   sink?: (chunk: Uint8Array) => void;
+  /** Path of the guest ELF, stored in the log as a hint for replay (default empty). */
+  guestPath?: string;
   /** Pauses at instruction counts (see {@linkcode RecordPause}). */
   pauses?: RecordPause[];
 }
@@ -124,6 +126,7 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
     traceInterval: K,
     cmdline,
     entropyState: inner.save(),
+    guestPath: opts.guestPath ?? "",
   });
 
   let points: FinePoint[] = [];

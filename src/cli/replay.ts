@@ -1,0 +1,137 @@
+/**
+ * `deno task replay run.hvlog`: replays a recorded run in a fresh machine, handing back every
+ * logged input at its instruction count and checking every fine point and checkpoint digest. On a
+ * divergence it names the first differing instruction; with `--seek N` it prints the state at
+ * instruction N.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { GPR_NAMES } from "../cpu/mod.ts";
+import { LogError, readLog, Replayer, textAt } from "../replay/mod.ts";
+import { parseCount, readInput, runCli, UsageError } from "./_common.ts";
+
+const HELP = `Usage: deno task replay <run.hvlog> [options]
+
+Replays a run recorded by \`deno task record\` and checks that it reaches the same state at every
+fine point, every checkpoint and the end. Prints the replayed console output.
+
+Options:
+  --guest PATH     the guest ELF (default: the path stored in the log); it must be the recorded one
+  --seek N         replay to instruction N (from the nearest snapshot) and print the state there
+  --json           print one JSON object instead (ok, exit, instructions, console, digest, regs,
+                   checkpoints, divergence or the seek state)
+  -h, --help       this text
+
+Exit status: 0 when the replay matched the log; 1 when it diverged (the report names the first
+differing instruction); 2 for bad input (a damaged or foreign log, the wrong guest).`;
+
+function hex(n: bigint | number): string {
+  return "0x" + BigInt.asUintN(64, BigInt(n)).toString(16);
+}
+
+/** The `replay` command. */
+export function main(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      guest: { type: "string" },
+      seek: { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError("expected one replay log file (see --help)");
+  const logPath = positionals[0];
+  let replayer: Replayer;
+  try {
+    const log = readLog(readInput(logPath, "replay log"));
+    const guestPath = values.guest ?? log.header.guestPath;
+    if (!guestPath) throw new UsageError(`${logPath} names no guest: give --guest PATH`);
+    replayer = new Replayer(log, readInput(guestPath, "guest"));
+  } catch (e) {
+    if (e instanceof LogError) throw new UsageError(`${logPath}: ${e.message}`);
+    throw e;
+  }
+  const t0 = performance.now();
+
+  if (values.seek !== undefined) {
+    const n = parseCount(values.seek, "--seek");
+    let m;
+    try {
+      m = replayer.seek(n);
+    } catch (e) {
+      if (e instanceof LogError) {
+        console.error(`replay: ${e.message}`);
+        return 1;
+      }
+      throw e;
+    }
+    const regs = m.regs();
+    const state = {
+      instruction: m.instructions,
+      next: { rip: hex(m.cpu.rip), text: textAt(m) },
+      regs,
+      console: m.consoleText(),
+      digest: m.digest(),
+      snapshot: replayer.snapshots.filter((s) => s.icount <= n).at(-1)!.icount,
+    };
+    if (values.json) console.log(JSON.stringify({ ok: true, seek: state }, null, 2));
+    else {
+      console.log(
+        `state at instruction ${state.instruction} (restored from the snapshot at ${state.snapshot}):`,
+      );
+      console.log(`  next instruction: ${state.next.rip}: ${state.next.text}`);
+      const names = [...GPR_NAMES.slice(0, 16), "rip", "rflags"];
+      for (let i = 0; i < names.length; i += 4) {
+        console.log(
+          "  " + names.slice(i, i + 4).map((k) => `${k.padEnd(6)} ${regs[k].padEnd(18)}`).join(" "),
+        );
+      }
+      console.log(
+        `  console so far: ${
+          JSON.stringify(state.console.length > 200 ? "..." + state.console.slice(-200) : state.console)
+        }`,
+      );
+      console.log(`  digest: ${state.digest}`);
+    }
+    return 0;
+  }
+
+  const r = replayer.run();
+  const seconds = (performance.now() - t0) / 1000;
+  if (values.json) {
+    console.log(JSON.stringify(
+      {
+        ok: r.ok,
+        ...r.result,
+        checkpointsVerified: r.checkpointsVerified,
+        finePointsVerified: r.pointsVerified,
+        inputsReplayed: r.inputsReplayed,
+        divergence: r.divergence,
+      },
+      null,
+      2,
+    ));
+  } else {
+    Deno.stdout.writeSync(new TextEncoder().encode(r.result.console));
+    if (r.ok) {
+      console.error(
+        `[hvsim] replay matched the log: ${r.result.instructions} instructions in ${seconds.toFixed(2)} s, ` +
+          `${r.checkpointsVerified} checkpoints, ${r.pointsVerified} fine points, ${r.inputsReplayed} inputs; ` +
+          `digest ${r.result.digest}`,
+      );
+    } else {
+      console.error(r.divergence!.report);
+    }
+  }
+  return r.ok ? 0 : 1;
+}
+
+if (import.meta.main) runCli("replay", () => main(Deno.args));
