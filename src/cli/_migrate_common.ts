@@ -1,0 +1,63 @@
+/** Shared pieces of the migrate, snapshot, restore and inspect commands. */
+
+import { readKeyFile } from "../migration/mod.ts";
+import type { Machine, RunExit } from "../vm/mod.ts";
+import { EXIT_NAMES } from "../vm/mod.ts";
+import { UsageError } from "./_common.ts";
+
+/** The `run --json` object (DESIGN.md) for a machine that has ended with `exit`. */
+export function machineReport(m: Machine, exit: RunExit): Record<string, unknown> {
+  const exits: Record<string, number> = {};
+  for (const [k, v] of [...m.exitCounts].sort((a, b) => a[0] - b[0])) exits[EXIT_NAMES[k] ?? String(k)] = v;
+  return {
+    exit: exit.message
+      ? { reason: exit.reason, code: exit.code, message: exit.message }
+      : { reason: exit.reason, code: exit.code },
+    instructions: m.instructions,
+    console: m.consoleText(),
+    digest: m.digest(),
+    regs: m.regs(),
+    exits,
+  };
+}
+
+/** Run `m` to its end or until it has retired `max` instructions in total. */
+export function finish(m: Machine, max: number): RunExit {
+  return m.exit ?? m.runToEnd(Math.max(0, max - m.instructions));
+}
+
+/** The exit status `run` uses for a guest's end. */
+export function guestStatus(exit: RunExit): number {
+  if (exit.reason === "debug-exit") return exit.code;
+  return exit.reason === "hlt" || exit.reason === "instruction-limit" ? 0 : exit.code;
+}
+
+/** Parse HOST:PORT, :PORT or PORT (host defaults to 127.0.0.1). */
+export function parseHostPort(text: string, what: string): { hostname: string; port: number } {
+  const m = /^(?:(\[[0-9a-fA-F:]+\]|[^:]*):)?(\d+)$/.exec(text.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port >= 0 && port <= 65535)) {
+    throw new UsageError(`bad ${what} "${text}": expected HOST:PORT, e.g. 127.0.0.1:4444`);
+  }
+  const host = m[1] ? m[1].replace(/^\[|\]$/g, "") : "127.0.0.1";
+  return { hostname: host || "127.0.0.1", port };
+}
+
+/** Read `--key-file`, turning its problems into one usage line. */
+export async function loadKey(path: string | undefined): Promise<CryptoKey | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await readKeyFile(path);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** Whether stderr is a terminal (for the progress line). */
+export function stderrIsTerminal(): boolean {
+  try {
+    return Deno.stderr.isTerminal();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * `deno task migrate`: migrate a running guest to a second machine and check that it ends exactly
+ * as a run that never moved. In-process over a deterministic simulated link by default; between
+ * two processes over TCP with `--listen` and `--to`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { formatBytes, parseBandwidth, parseDurationMs, POLICY_NAMES } from "../migration/mod.ts";
+import type { MigrationProgress } from "../migration/mod.ts";
+import { formatSize, Machine, parseSize } from "../vm/mod.ts";
+import { parseCount, readInput, runCli, UsageError } from "./_common.ts";
+import {
+  finish,
+  guestStatus,
+  loadKey,
+  machineReport,
+  parseHostPort,
+  stderrIsTerminal,
+} from "./_migrate_common.ts";
+import {
+  formatProgress,
+  formatSummary,
+  migrateInProcess,
+  migrateToTcp,
+  receiveFromTcp,
+} from "./migrate_core.ts";
+
+const HELP = `Usage: deno task migrate <guest.elf> [options]                  in one process (deterministic)
+       deno task migrate <guest.elf> --to HOST:PORT [options]     source side, over TCP
+       deno task migrate [guest.elf] --listen HOST:PORT [options] destination side, over TCP
+
+Runs the guest, live-migrates it (pre-copy) to a second machine at --at instructions, runs the
+destination to the end, runs the same guest without migration, and compares final digest, console
+output and retired-instruction count. Over TCP the destination does the comparison when it is given
+the guest; the source reports the migration.
+
+Options:
+  --memory SIZE            guest RAM (default 64M)
+  --cmdline TEXT           guest command line (default empty)
+  --max-instructions N     stop every run after N retired instructions in total
+  --at N                   start migrating after N retired instructions (default 0)
+  --policy NAME            switchover policy: qemu (default), seed, xen
+  --bandwidth RATE         simulated link bandwidth, e.g. 1gbit, 100mbit, 125MB (default 1gbit)
+  --latency TIME           simulated one-way latency, e.g. 2ms (default 0)
+  --downtime-limit TIME    qemu policy: allowed downtime (default 300ms)
+  --clock-hz N             guest instructions per second of link time (default 1G: 1 instruction = 1 ns)
+  --no-auto-converge       do not throttle a guest that dirties memory faster than the link
+  --verify                 re-send all memory at the end; the destination checks it received exactly it
+  --key-file FILE          authenticate the stream with HMAC-SHA256 (both sides use the same file)
+  --to HOST:PORT           migrate to a destination listening there
+  --listen HOST:PORT       be the destination (binds 127.0.0.1 unless a host is given)
+  --json                   one JSON object: the destination's run (as run --json) plus "migration"
+                           (QEMU query-migrate names) and "reference" (the unmigrated run)
+  --quiet                  no progress line
+  -h, --help               this text
+
+Exit status: 0 when the migration completed and the destination equals the reference; 1 when they
+differ; 2 for bad input; 3 when the migration failed (the source then resumes and finishes).`;
+
+/** The `migrate` command. */
+export async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      memory: { type: "string", default: "64M" },
+      cmdline: { type: "string", default: "" },
+      "max-instructions": { type: "string" },
+      at: { type: "string", default: "0" },
+      policy: { type: "string", default: "qemu" },
+      bandwidth: { type: "string", default: "1gbit" },
+      latency: { type: "string", default: "0ms" },
+      "downtime-limit": { type: "string", default: "300ms" },
+      "clock-hz": { type: "string", default: "1G" },
+      "no-auto-converge": { type: "boolean", default: false },
+      verify: { type: "boolean", default: false },
+      "key-file": { type: "string" },
+      to: { type: "string" },
+      listen: { type: "string" },
+      json: { type: "boolean", default: false },
+      quiet: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (values.to && values.listen) throw new UsageError("give either --to or --listen, not both");
+  if (positionals.length > 1) throw new UsageError("expected one guest ELF file (see --help)");
+  if (positionals.length === 0 && !values.listen) {
+    throw new UsageError("expected a guest ELF file (see --help)");
+  }
+  const memory = parseSize(values.memory!, "--memory");
+  if (memory < 2 * 2 ** 20 || memory % (2 * 2 ** 20) !== 0) {
+    throw new UsageError(`bad --memory ${values.memory}: must be a multiple of 2 MiB, at least 2 MiB`);
+  }
+  const max = values["max-instructions"] === undefined
+    ? Infinity
+    : parseCount(values["max-instructions"], "--max-instructions");
+  const at = parseCount(values.at!, "--at");
+  if (!(POLICY_NAMES as readonly string[]).includes(values.policy!)) {
+    throw new UsageError(`bad --policy "${values.policy}": expected one of ${POLICY_NAMES.join(", ")}`);
+  }
+  const bandwidth = parseBandwidth(values.bandwidth!);
+  const latencyMs = parseDurationMs(values.latency!);
+  const downtimeLimitMs = parseDurationMs(values["downtime-limit"]!);
+  const clockHz = parseCount(values["clock-hz"]!, "--clock-hz");
+  if (clockHz <= 0) throw new UsageError(`bad --clock-hz ${values["clock-hz"]}: must be positive`);
+  const key = await loadKey(values["key-file"]);
+  const path = positionals[0];
+  const file = path === undefined ? undefined : readInput(path, "guest");
+  const make = () => Machine.fromElf(file!, { memory, cmdline: values.cmdline }, path);
+  const progress = !values.quiet && !values.json && stderrIsTerminal();
+  const enc = new TextEncoder();
+  const onProgress = progress
+    ? (p: MigrationProgress) => Deno.stderr.writeSync(enc.encode(`\r${formatProgress(p)}\x1b[K`))
+    : undefined;
+  const endProgress = () => progress && Deno.stderr.writeSync(enc.encode("\n"));
+  const common = {
+    at,
+    policy: values.policy,
+    downtimeLimitMs,
+    bandwidth,
+    latencyMs,
+    clockHz,
+    autoConverge: !values["no-auto-converge"],
+    key,
+    onProgress,
+  };
+
+  // Destination side over TCP.
+  if (values.listen) {
+    const where = parseHostPort(values.listen, "--listen");
+    const got = await receiveFromTcp((h) => new Machine({ memory: h.ramBytes }), {
+      ...where,
+      key,
+      expectRamBytes: file ? memory : undefined,
+      onListening: (h, p) => {
+        if (!values.json) console.error(`[hvsim] waiting for a migration on ${h}:${p}`);
+      },
+    });
+    const dest = got.vm as Machine;
+    const exit = finish(dest, max);
+    if (!file) {
+      if (values.json) console.log(JSON.stringify(machineReport(dest, exit), null, 2));
+      else Deno.stdout.writeSync(dest.console.output());
+      return guestStatus(exit);
+    }
+    return report(dest, exit, make, max, values.json!);
+  }
+
+  // Source side over TCP.
+  if (values.to) {
+    const where = parseHostPort(values.to, "--to");
+    const src = make();
+    let r: Awaited<ReturnType<typeof migrateToTcp>>;
+    try {
+      r = await migrateToTcp(src, { ...where, ...common });
+    } catch (e) {
+      console.error(`migrate: ${(e as Error).message}`);
+      return 3;
+    }
+    endProgress();
+    if (values.json) console.log(JSON.stringify({ migration: r.json, ok: r.ok, error: r.error }, null, 2));
+    else console.error(formatSummary(r.stats));
+    if (!r.ok) {
+      console.error(`[hvsim] migration failed: ${r.error}; the source resumes`);
+      const exit = finish(src, max);
+      if (!values.json) Deno.stdout.writeSync(src.console.output());
+      console.error(`[hvsim] source finished: ${exit.reason}, ${src.instructions} instructions`);
+      return 3;
+    }
+    console.error(`[hvsim] migrated to ${where.hostname}:${where.port}; the destination confirmed`);
+    return 0;
+  }
+
+  // In one process.
+  const src = make();
+  const r = await migrateInProcess(src, (h) => new Machine({ memory: h.ramBytes }), {
+    ...common,
+    verify: values.verify,
+  });
+  endProgress();
+  if (!r.ok) {
+    console.error(`[hvsim] migration failed: ${r.error}; the source resumes`);
+    const exit = finish(src, max);
+    report(src, exit, make, max, values.json!, r);
+    return 3;
+  }
+  const dest = r.destination as Machine;
+  const exit = finish(dest, max);
+  return report(dest, exit, make, max, values.json!, r, at);
+}
+
+/** Compare with a reference run, print, and return the exit status. */
+function report(
+  dest: Machine,
+  exit: ReturnType<typeof finish>,
+  make: () => Machine,
+  max: number,
+  json: boolean,
+  r?: Awaited<ReturnType<typeof migrateInProcess>>,
+  at?: number,
+): number {
+  const ref = make();
+  const refExit = finish(ref, max);
+  const a = machineReport(dest, exit);
+  const b = machineReport(ref, refExit);
+  const differences: string[] = [];
+  if (a.instructions !== b.instructions) {
+    differences.push(`instructions ${a.instructions} != ${b.instructions}`);
+  }
+  if (a.console !== b.console) differences.push("console output differs");
+  if (a.digest !== b.digest) differences.push(`digest ${a.digest} != ${b.digest}`);
+  const equal = differences.length === 0;
+  if (json) {
+    console.log(JSON.stringify(
+      {
+        ...a,
+        migration: r ? { ...r.json, ok: r.ok, error: r.error, rounds: r.stats.rounds } : undefined,
+        reference: { exit: b.exit, instructions: b.instructions, console: b.console, digest: b.digest },
+        equal,
+      },
+      null,
+      2,
+    ));
+  } else {
+    Deno.stdout.writeSync(dest.console.output());
+    if (r) console.error(formatSummary(r.stats));
+    console.error(
+      equal
+        ? `[hvsim] ${
+          r?.ok === false ? "source (migration failed)" : "destination"
+        } equals the unmigrated run: ` +
+          `${a.instructions} instructions, digest ${String(a.digest).slice(0, 16)}...` +
+          (at !== undefined && r
+            ? ` (migration started at ${at}, ${formatSize(dest.ramBytes)} RAM, ` +
+              `${formatBytes(r.stats.transferred)} sent)`
+            : "")
+        : `[hvsim] MISMATCH with the unmigrated run: ${differences.join("; ")}`,
+    );
+  }
+  return equal ? 0 : 1;
+}
+
+if (import.meta.main) runCli("migrate", () => main(Deno.args));

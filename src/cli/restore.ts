@@ -1,0 +1,71 @@
+/**
+ * `deno task restore FILE [DIFF...]`: verify a snapshot (then any diff snapshots), build a machine
+ * from it, and run the guest on to its end, reporting as `run` does.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { StreamError } from "../migration/mod.ts";
+import { Machine } from "../vm/mod.ts";
+import { parseCount, runCli, UsageError } from "./_common.ts";
+import { finish, guestStatus, loadKey, machineReport } from "./_migrate_common.ts";
+import { restoreFromFiles } from "./migrate_core.ts";
+
+const HELP = `Usage: deno task restore <snapshot> [diff-snapshot...] [options]
+
+Reads and verifies the whole snapshot (magic, version, every record's CRC32C, the end record, every
+page present) before it builds a machine, then runs the guest on from where it was saved and prints
+its console output, or with --json one object as "run --json" does. A damaged or foreign file is
+refused with one line saying what is wrong.
+
+Options:
+  --key-file FILE          the key an authenticated snapshot was written with
+  --max-instructions N     stop after N retired instructions in total
+  --json                   one JSON object (exit, instructions, console, digest, regs, exits)
+  -h, --help               this text
+
+Exit status: as "run" (the guest's debug-exit code, ...); 2 for bad input or a refused snapshot.`;
+
+/** The `restore` command. */
+export async function main(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      "key-file": { type: "string" },
+      "max-instructions": { type: "string" },
+      json: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageError("expected a snapshot file (see --help)");
+  const max = values["max-instructions"] === undefined
+    ? Infinity
+    : parseCount(values["max-instructions"], "--max-instructions");
+  const key = await loadKey(values["key-file"]);
+  let m: Machine;
+  try {
+    m = (await restoreFromFiles((h) => new Machine({ memory: h.ramBytes }), positionals, { key }))
+      .vm as Machine;
+  } catch (e) {
+    if (e instanceof StreamError || /^Cannot read snapshot/.test((e as Error).message)) {
+      throw new UsageError((e as Error).message);
+    }
+    throw e;
+  }
+  const from = m.instructions;
+  const exit = finish(m, max);
+  if (values.json) console.log(JSON.stringify({ ...machineReport(m, exit), restoredAt: from }, null, 2));
+  else {
+    Deno.stdout.writeSync(m.console.output());
+    console.error(`[hvsim] restored at ${from} instructions; ${exit.reason}, ${m.instructions} instructions`);
+  }
+  return guestStatus(exit);
+}
+
+if (import.meta.main) runCli("restore", () => main(Deno.args));

@@ -1,0 +1,143 @@
+import { deepEqual, equal, ok } from "node:assert/strict";
+
+const root = new URL("../../", import.meta.url).pathname;
+const GUEST = `${root}guests/build/hash.elf`;
+
+/** Run a CLI file with `args`; return its status and output. */
+async function cli(file: string, args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}src/cli/${file}`, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  return { code: r.code, out: d.decode(r.stdout), err: d.decode(r.stderr) };
+}
+
+Deno.test("migrate --json migrates in one process and reports equality, QEMU statistics and the reference", async () => {
+  const r = await cli("migrate.ts", [
+    GUEST,
+    "--memory",
+    "16M",
+    "--at",
+    "2M",
+    "--bandwidth",
+    "200mbit",
+    "--json",
+  ]);
+  equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  equal(j.equal, true);
+  equal(j.migration.status, "completed");
+  for (const k of ["total-time", "setup-time", "downtime", "expected-downtime", "ram"]) {
+    ok(k in j.migration, k);
+  }
+  equal(j.instructions, j.reference.instructions);
+  equal(j.digest, j.reference.digest);
+  equal(j.console, j.reference.console);
+  ok(j.console.includes("hash: all test vectors verified"));
+  // the same run through `run` (without dirty tracking, the way the reference runs) gives the same digest
+  const run = await cli("run.ts", [GUEST, "--memory", "16M", "--json", "--no-dirty-tracking"]);
+  equal(JSON.parse(run.out).digest, j.reference.digest);
+});
+
+Deno.test("migrate refuses bad input with one line and status 2", async () => {
+  const table: [string[], RegExp][] = [
+    [[], /expected a guest ELF file/],
+    [[GUEST, "--policy", "postcopy"], /bad --policy "postcopy": expected one of qemu, seed, xen/],
+    [[GUEST, "--bandwidth", "fast"], /Bad bandwidth "fast"/],
+    [[GUEST, "--to", "host:port"], /bad --to "host:port": expected HOST:PORT/],
+    [[GUEST, "--to", "1", "--listen", "2"], /either --to or --listen/],
+    [[GUEST, "--key-file", "/nonexistent/key"], /Cannot read key file \/nonexistent\/key/],
+  ];
+  for (const [args, msg] of table) {
+    const r = await cli("migrate.ts", args);
+    equal(r.code, 2, args.join(" "));
+    ok(msg.test(r.err), `${args.join(" ")}: ${r.err}`);
+    equal(r.err.trim().split("\n").length, 1, "one line");
+  }
+});
+
+Deno.test("snapshot, inspect and restore: the restored guest ends as the unmigrated run", async () => {
+  const dir = await Deno.makeTempDir();
+  const snap = `${dir}/h.snap`;
+  const s = await cli("snapshot.ts", [GUEST, "--memory", "16M", "--at", "3M", "--out", snap]);
+  equal(s.code, 0, s.err);
+  const i = await cli("inspect.ts", [snap]);
+  equal(i.code, 0, i.err);
+  ok(i.out.startsWith("HVSM stream version 1.0, page size 4096, RAM 16 MiB"));
+  ok(/^OK: \d+ records/m.test(i.out));
+  const r = await cli("restore.ts", [snap, "--json"]);
+  equal(r.code, 0, r.err);
+  const restored = JSON.parse(r.out);
+  equal(restored.restoredAt, 3_000_000);
+  const run = JSON.parse(
+    (await cli("run.ts", [GUEST, "--memory", "16M", "--json", "--no-dirty-tracking"])).out,
+  );
+  deepEqual([restored.instructions, restored.console, restored.digest], [
+    run.instructions,
+    run.console,
+    run.digest,
+  ]);
+  // damage one byte: inspect says so (status 1), restore refuses with one line (status 2)
+  const b = await Deno.readFile(snap);
+  b[200] ^= 1;
+  await Deno.writeFile(`${dir}/bad.snap`, b);
+  const bi = await cli("inspect.ts", [`${dir}/bad.snap`, "--summary"]);
+  equal(bi.code, 1);
+  ok(/crc BAD/.test(bi.out));
+  const br = await cli("restore.ts", [`${dir}/bad.snap`]);
+  equal(br.code, 2);
+  ok(/^restore: .*bad\.snap: CRC32C mismatch in record 1 \(ram-pages\) at offset 56/.test(br.err), br.err);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("migrate --listen / --to move a guest between two processes with an authenticated stream", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/key`, new TextEncoder().encode("a shared secret of some length\n"));
+  // pick a free port, then give it to the listening process
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = probe.addr.port;
+  probe.close();
+  const listener = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${root}src/cli/migrate.ts`,
+      GUEST,
+      "--memory",
+      "16M",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--key-file",
+      `${dir}/key`,
+      "--json",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let src: { code: number; out: string; err: string } | undefined;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    await new Promise((r) => setTimeout(r, 200));
+    src = await cli("migrate.ts", [
+      GUEST,
+      "--memory",
+      "16M",
+      "--at",
+      "1M",
+      "--to",
+      `127.0.0.1:${port}`,
+      "--key-file",
+      `${dir}/key`,
+      "--json",
+    ]);
+    if (!/Cannot connect/.test(src.err)) break;
+  }
+  equal(src!.code, 0, src!.err);
+  equal(JSON.parse(src!.out).migration.status, "completed");
+  const l = await listener.output();
+  equal(l.code, 0, new TextDecoder().decode(l.stderr));
+  const j = JSON.parse(new TextDecoder().decode(l.stdout));
+  equal(j.equal, true);
+  await Deno.remove(dir, { recursive: true });
+});
