@@ -80,7 +80,13 @@ export async function main(args: string[]): Promise<number> {
       throw new UsageError(`cases file ${values["cases-file"]}: ${(e as Error).message}`);
     }
   }
+  if (values.dump) Deno.writeTextFileSync(values.dump, "");
+  const coverage = values.coverage ? new CoverageAccumulator() : undefined;
   const report = await runConformance({
+    onBatch: (batch) => {
+      if (values.dump) Deno.writeTextFileSync(values.dump, toJsonLines(batch), { append: true });
+      coverage?.add(batch);
+    },
     seed,
     cases,
     caseList,
@@ -88,7 +94,6 @@ export async function main(args: string[]): Promise<number> {
     runners: values.runners?.split(",").map((s) => s.trim()),
     extra: [new HvsimRunner()],
   });
-  if (values.dump) await Deno.writeTextFile(values.dump, toJsonLines(report.caseList));
   if (values["dump-mismatches"]) {
     const bad = new Set(report.groups.filter((g) => !g.deviation).map((g) => g.form));
     await Deno.writeTextFile(
@@ -96,41 +101,54 @@ export async function main(args: string[]): Promise<number> {
       toJsonLines(report.groups.filter((g) => !g.deviation && bad.has(g.form)).map((g) => g.example.case)),
     );
   }
-  const coverage = values.coverage ? coverageSummary(report.caseList) : undefined;
+  const summary = coverage?.summary();
   if (values.json) {
     const { caseList: _omit, ...rest } = report;
-    console.log(JSON.stringify(coverage ? { ...rest, coverage } : rest, null, 1));
+    console.log(JSON.stringify(summary ? { ...rest, coverage: summary } : rest, null, 1));
   } else {
     console.log(await formatReport(report));
-    if (coverage) {
+    if (summary) {
       console.log(
-        `coverage: ${coverage.reached} of ${coverage.entries} table entries reached, ${coverage.excluded} excluded on purpose`,
+        `coverage: ${summary.reached} of ${summary.entries} table entries reached, ${summary.excluded} excluded on purpose`,
       );
-      if (coverage.unreached.length > 0) console.log(`  not reached: ${coverage.unreached.join(", ")}`);
-      if (coverage.outsideTable.length > 0) {
-        console.log(`  forms outside the table: ${coverage.outsideTable.join(", ")}`);
+      if (summary.unreached.length > 0) console.log(`  not reached: ${summary.unreached.join(", ")}`);
+      if (summary.outsideTable.length > 0) {
+        console.log(`  forms outside the table: ${summary.outsideTable.join(", ")}`);
       }
     }
   }
   return report.unexplained > 0 ? 1 : 0;
 }
 
-function coverageSummary(cases: TestCase[]) {
-  const cov = tableCoverage(cases);
-  const excluded = cov.entries.filter((e) => EXCLUDED_ENTRIES[entryName(e.spec)] !== undefined);
-  const unreached = cov.entries.filter((e) =>
-    e.variants.length === 0 && EXCLUDED_ENTRIES[entryName(e.spec)] === undefined
-  );
-  return {
-    entries: cov.entries.length,
-    reached: cov.entries.filter((e) => e.variants.length > 0).length,
-    excluded: excluded.length,
-    unreached: unreached.map((e) => entryName(e.spec)),
-    outsideTable: cov.outsideTable,
-    variants: Object.fromEntries(
-      cov.entries.filter((e) => e.variants.length > 0).map((e) => [entryName(e.spec), e.variants]),
-    ),
-  };
+/** Table coverage summed over the batches of a run. */
+class CoverageAccumulator {
+  readonly #variants = new Map<string, Set<string>>();
+  readonly #outside = new Set<string>();
+  #entries: ReturnType<typeof tableCoverage>["entries"] = [];
+
+  add(cases: TestCase[]): void {
+    const cov = tableCoverage(cases);
+    this.#entries = cov.entries;
+    for (const e of cov.entries) {
+      const set = this.#variants.get(entryName(e.spec)) ?? new Set<string>();
+      for (const v of e.variants) set.add(v);
+      this.#variants.set(entryName(e.spec), set);
+    }
+    for (const f of cov.outsideTable) this.#outside.add(f);
+  }
+
+  summary() {
+    const names = this.#entries.map((e) => entryName(e.spec));
+    const reached = names.filter((n) => (this.#variants.get(n)?.size ?? 0) > 0);
+    return {
+      entries: names.length,
+      reached: reached.length,
+      excluded: names.filter((n) => EXCLUDED_ENTRIES[n] !== undefined).length,
+      unreached: names.filter((n) => !reached.includes(n) && EXCLUDED_ENTRIES[n] === undefined),
+      outsideTable: [...this.#outside].sort(),
+      variants: Object.fromEntries(reached.map((n) => [n, [...this.#variants.get(n)!].sort()])),
+    };
+  }
 }
 
 async function lengths(n: number, seed: number, json: boolean): Promise<number> {

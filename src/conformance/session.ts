@@ -57,7 +57,7 @@ export interface ConformanceReport {
   unexplained: number;
   /** Cases whose only mismatches are known Unicorn deviations. */
   known: number;
-  /** The generated cases. */
+  /** The cases, when `keepCases` was set. */
   caseList: TestCase[];
 }
 
@@ -75,6 +75,10 @@ export interface ConformanceOptions {
   caseList?: TestCase[];
   /** Extra runners (e.g. hvsim), used in addition to the oracles. */
   extra?: Runner[];
+  /** Keep every case in the report's `caseList` (memory grows with the run). */
+  keepCases?: boolean;
+  /** Called with each batch of cases before it runs. */
+  onBatch?: (cases: TestCase[]) => void;
 }
 
 /** Creates the oracles that can run here; reports the others as unavailable. */
@@ -97,10 +101,19 @@ export async function availableOracles(): Promise<
   return { runners, unavailable };
 }
 
-/** Runs the cases through the runners and compares; throws a `RangeError` when fewer than two runners can run. */
+/** Cases per batch: generated, run and compared together, so memory stays flat for 10^6 cases. */
+export const BATCH_CASES = 10000;
+
+/** The seed of batch `k` of a run with `seed` (batch 0 uses the seed itself). */
+export function batchSeed(seed: number, k: number): number {
+  return k === 0 ? seed : (Math.imul(seed ^ 0x5bd1e995, 0x01000193) + Math.imul(k, 0x9e3779b9)) >>> 0;
+}
+
+/**
+ * Runs the cases through the runners and compares, in batches of `BATCH_CASES`; throws a
+ * `RangeError` when fewer than two runners can run.
+ */
 export async function runConformance(opts: ConformanceOptions): Promise<ConformanceReport> {
-  const caseList = opts.caseList ??
-    await generateCases({ seed: opts.seed, cases: opts.cases, only: opts.only });
   const { runners: oracles, unavailable } = await availableOracles();
   let runners = [...oracles, ...(opts.extra ?? [])];
   if (opts.runners) {
@@ -109,7 +122,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
         throw new RangeError(`Unknown runner "${n}"; expected host, unicorn or hvsim`);
       }
     }
-    runners = runners.filter((r) => opts.runners!.includes(r.name));
+    runners = opts.runners.flatMap((n) => runners.filter((r) => r.name === n));
   }
   if (runners.length < 2) {
     throw new RangeError(
@@ -117,41 +130,84 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
         (unavailable.length ? ` (${unavailable.map((u) => `${u.name}: ${u.reason}`).join("; ")})` : ""),
     );
   }
-  const results = new Map<string, CaseResult[]>();
-  const stats: RunnerStats[] = [];
-  for (const r of runners) {
-    const t0 = performance.now();
-    const res = await r.run(caseList);
-    const seconds = (performance.now() - t0) / 1000;
-    results.set(r.name, res);
-    stats.push({ name: r.name, cases: caseList.length, seconds, casesPerSecond: caseList.length / seconds });
-  }
-  const reference = runners[0].name;
-  const ref = results.get(reference)!;
+  const total = opts.caseList?.length ?? opts.cases;
+  const seconds = new Map<string, number>(runners.map((r) => [r.name, 0]));
   const groups = new Map<string, MismatchGroup>();
+  const kept: TestCase[] = [];
+  let unexplained = 0;
+  let known = 0;
+  for (let k = 0, done = 0; done < total; k++) {
+    const n = Math.min(BATCH_CASES, total - done);
+    const caseList = opts.caseList?.slice(done, done + n) ??
+      await generateCases({ seed: batchSeed(opts.seed, k), cases: n, only: opts.only });
+    done += n;
+    if (opts.keepCases) kept.push(...caseList);
+    opts.onBatch?.(caseList);
+    const results = new Map<string, CaseResult[]>();
+    for (const r of runners) {
+      const t0 = performance.now();
+      results.set(r.name, await r.run(caseList));
+      seconds.set(r.name, seconds.get(r.name)! + (performance.now() - t0) / 1000);
+    }
+    const counts = compareBatch(caseList, runners.map((r) => r.name), results, groups);
+    unexplained += counts.unexplained;
+    known += counts.known;
+  }
+  const stats: RunnerStats[] = runners.map((r) => ({
+    name: r.name,
+    cases: total,
+    seconds: seconds.get(r.name)!,
+    casesPerSecond: total / seconds.get(r.name)!,
+  }));
+  const sorted = [...groups.values()].sort((a, b) =>
+    Number(a.deviation !== undefined) - Number(b.deviation !== undefined) ||
+    a.runner.localeCompare(b.runner) ||
+    a.form.localeCompare(b.form)
+  );
+  return {
+    seed: opts.seed,
+    cases: total,
+    reference: runners[0].name,
+    runners: stats,
+    unavailable,
+    groups: sorted,
+    unexplained,
+    known,
+    caseList: kept,
+  };
+}
+
+function compareBatch(
+  caseList: TestCase[],
+  names: string[],
+  results: Map<string, CaseResult[]>,
+  groups: Map<string, MismatchGroup>,
+): { unexplained: number; known: number } {
+  const reference = names[0];
+  const ref = results.get(reference)!;
   let unexplained = 0;
   let known = 0;
   for (let i = 0; i < caseList.length; i++) {
     const c = caseList[i];
     let caseUnexplained = false;
     let caseKnown = false;
-    for (const r of runners.slice(1)) {
-      const res = results.get(r.name)![i];
+    for (const name of names.slice(1)) {
+      const res = results.get(name)![i];
       const diffs = compareResults(c, ref[i], res);
       if (diffs.length === 0) continue;
       let deviation: string | undefined;
-      if (r.name === "unicorn") deviation = explainUnicornMismatch(c, diffs, ref[i], res)?.id;
+      if (name === "unicorn") deviation = explainUnicornMismatch(c, diffs, ref[i], res)?.id;
       else if (reference === "unicorn") deviation = explainUnicornMismatch(c, diffs, res, ref[i])?.id;
       if (deviation) caseKnown = true;
       else caseUnexplained = true;
-      const key = `${r.name}\u0000${c.form}\u0000${deviation ?? ""}`;
+      const key = `${name}\u0000${c.form}\u0000${deviation ?? ""}`;
       const g = groups.get(key);
       if (g) g.count++;
       else {
         const all: Record<string, CaseResult> = {};
         for (const [n, rs] of results) all[n] = rs[i];
         groups.set(key, {
-          runner: r.name,
+          runner: name,
           form: c.form,
           deviation,
           count: 1,
@@ -162,20 +218,5 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
     if (caseUnexplained) unexplained++;
     else if (caseKnown) known++;
   }
-  const sorted = [...groups.values()].sort((a, b) =>
-    Number(a.deviation !== undefined) - Number(b.deviation !== undefined) ||
-    a.runner.localeCompare(b.runner) ||
-    a.form.localeCompare(b.form)
-  );
-  return {
-    seed: opts.seed,
-    cases: caseList.length,
-    reference,
-    runners: stats,
-    unavailable,
-    groups: sorted,
-    unexplained,
-    known,
-    caseList,
-  };
+  return { unexplained, known };
 }
