@@ -203,6 +203,12 @@ export class Machine {
     this.bus.add(this.debugExit);
     this.bus.add(this.serial);
     this.vmx = new Vmx(this.mem);
+    // The hypervisor's MSR bitmaps: RDMSR/WRMSR of IA32_TSC_DEADLINE exit (the local APIC is emulated).
+    const msrBitmap = this.hvBase + HV_MSR_BITMAP;
+    const bit = MSR_TSC_DEADLINE;
+    this.mem[msrBitmap + (bit >>> 3)] |= 1 << (bit & 7); // read bitmap, low MSRs
+    this.mem[msrBitmap + 0x800 + (bit >>> 3)] |= 1 << (bit & 7); // write bitmap, low MSRs
+
     this.vcpu = new VmxVcpu(this.cpu, this.vmx, this.ept, this.ramBytes);
   }
 
@@ -241,9 +247,6 @@ export class Machine {
     );
     vmcs.writeNumber(F.VM_EXIT_CONTROLS, vmcs.readNumber(F.VM_EXIT_CONTROLS) | EXIT_SAVE_PREEMPTION_TIMER);
     vmcs.write(F.MSR_BITMAP, BigInt(msrBitmap));
-    const bit = MSR_TSC_DEADLINE;
-    this.mem[msrBitmap + (bit >>> 3)] |= 1 << (bit & 7); // read bitmap, low MSRs
-    this.mem[msrBitmap + 0x800 + (bit >>> 3)] |= 1 << (bit & 7); // write bitmap, low MSRs
     // The guest runs with CR4.VMXE set (a fixed-1 bit in VMX operation), hidden by the read shadow.
     this.cpu.cr4 |= CR4_VMXE;
     this.vcpu.storeGuest();
@@ -537,6 +540,8 @@ export class Machine {
     const pml = on && method === "pml";
     vmcs.writeNumber(F.SECONDARY_VM_EXEC_CONTROL, pml ? proc2 | PROC2_ENABLE_PML : proc2 & ~PROC2_ENABLE_PML);
     vmcs.write(F.EPT_POINTER, BigInt(this.ept.eptp));
+    // With logging off the log is empty: the index rests at its start (511), as after VMPTRLD setup.
+    if (!pml) vmcs.writeNumber(F.GUEST_PML_INDEX, 511);
     this.syncPmlIndex();
   }
 
@@ -626,6 +631,9 @@ export class Machine {
     this.vmx.restore(vmx);
     this.vcpu.vmcs.region().set(region);
     this.vcpu.setLaunched(vmx.launched === true);
+    // Dirty tracking belongs to this machine's hypervisor, not to the guest: a restored VM starts
+    // with it off (the source's PML settings came along in its VMCS).
+    this.setDirtyTracking(false);
     this.exit = m.exit;
     this.exitCounts.clear();
     for (const [k, v] of m.exitCounts) this.exitCounts.set(k, v);

@@ -97,9 +97,11 @@ Deno.test({
   },
 });
 
+// QEMU's TCG timers follow the host clock, so the kernel guest's timer phases can time out on a
+// loaded machine: this oracle check is opt-in (HVSIM_QEMU_CHECK=1, or `deno task guests --qemu-check`).
 Deno.test({
   name: "checkQemu() finds every guest booted in QEMU printing its expected output and exit code",
-  ignore: !gcc || !(await haveQemu()),
+  ignore: !gcc || Deno.env.get("HVSIM_QEMU_CHECK") !== "1" || !(await haveQemu()),
   fn: async () => {
     assert.deepEqual(await checkQemu(manifest), []);
   },
