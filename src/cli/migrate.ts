@@ -41,6 +41,7 @@ Options:
   --cmdline TEXT           guest command line (default empty)
   --max-instructions N     stop every run after N retired instructions in total
   --at N                   start migrating after N retired instructions (default 0)
+  --stop-at N              switch over at exactly N retired instructions (the guest waits there)
   --policy NAME            switchover policy: qemu (default), seed, xen
   --bandwidth RATE         simulated link bandwidth, e.g. 1gbit, 100mbit, 125MB (default 1gbit)
   --latency TIME           simulated one-way latency, e.g. 2ms (default 0)
@@ -69,6 +70,7 @@ export async function main(args: string[]): Promise<number> {
       cmdline: { type: "string", default: "" },
       "max-instructions": { type: "string" },
       at: { type: "string", default: "0" },
+      "stop-at": { type: "string" },
       policy: { type: "string", default: "qemu" },
       bandwidth: { type: "string", default: "1gbit" },
       latency: { type: "string", default: "0ms" },
@@ -101,6 +103,8 @@ export async function main(args: string[]): Promise<number> {
     ? Infinity
     : parseCount(values["max-instructions"], "--max-instructions");
   const at = parseCount(values.at!, "--at");
+  const stopAt = values["stop-at"] === undefined ? undefined : parseCount(values["stop-at"], "--stop-at");
+  if (stopAt !== undefined && stopAt < at) throw new UsageError(`--stop-at ${stopAt} lies before --at ${at}`);
   if (!(POLICY_NAMES as readonly string[]).includes(values.policy!)) {
     throw new UsageError(`bad --policy "${values.policy}": expected one of ${POLICY_NAMES.join(", ")}`);
   }
@@ -129,6 +133,7 @@ export async function main(args: string[]): Promise<number> {
     autoConverge: !values["no-auto-converge"],
     key,
     onProgress,
+    stopAt,
   };
 
   // Destination side over TCP.

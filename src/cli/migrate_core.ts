@@ -62,6 +62,8 @@ export interface MigrateCoreOptions {
   onProgress?: (p: MigrationProgress) => void;
   /** Re-send all memory at the end so the destination can check it (see MigrateOptions.verify). */
   verify?: boolean;
+  /** Switch over at exactly this retired-instruction count (see MigrateOptions.stopAt). */
+  stopAt?: number;
 }
 
 /** The outcome of a migration as the CLI reports it. */
@@ -126,6 +128,7 @@ export async function migrateInProcess(
     pagesPerRecord: opts.pagesPerRecord,
     onProgress: opts.onProgress,
     verify: opts.verify,
+    stopAt: opts.stopAt,
   });
   let vm: MigratableVm | undefined;
   if (r.ok) vm = (await pair.destination).vm;
@@ -156,6 +159,7 @@ export async function migrateToTcp(source: MigratableVm, opts: TcpSourceOptions)
     pagesPerRecord: opts.pagesPerRecord,
     onProgress: opts.onProgress,
     verify: opts.verify,
+    stopAt: opts.stopAt,
   });
   return report(r);
 }

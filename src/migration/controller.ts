@@ -79,6 +79,12 @@ export interface MigrateOptions {
   /** Records between progress calls (default 64). */
   progressEveryRecords?: number;
   /**
+   * Switch over exactly when the guest has retired this many instructions: the guest never runs
+   * past it during pre-copy, and if the policy wants to stop earlier the guest first runs there
+   * (the link idling). For tests that migrate at a precise instruction boundary.
+   */
+  stopAt?: number;
+  /**
    * After the state, re-send every page as verify-pages records so the destination can check that
    * it received exactly the source's final memory (Xen's VERIFY; catches dirty-tracking bugs).
    * Adds a full RAM pass to the downtime. Default false.
@@ -141,6 +147,7 @@ interface Attempt {
   progressEvery: number;
   onProgress?: (p: MigrationProgress) => void;
   pending: DirtyBitmap;
+  stopAt?: number;
 }
 
 /** Migrates or snapshots one source VM; reusable after a failure or cancel. */
@@ -215,6 +222,12 @@ export class MigrationController {
       ? undefined
       : new AutoConverge(typeof opts.autoConverge === "object" ? opts.autoConverge : {});
     const maxPasses = opts.maxPasses ?? 1000;
+    const stopAt = opts.stopAt;
+    if (stopAt !== undefined && (!Number.isSafeInteger(stopAt) || stopAt < this.vm.instructions)) {
+      throw new RangeError(
+        `stopAt is ${stopAt}: expected a whole instruction count at or after the current ${this.vm.instructions}`,
+      );
+    }
     if (!Number.isInteger(maxPasses) || maxPasses < 1) {
       throw new RangeError(`maxPasses is ${maxPasses}: expected an integer of 1 or more`);
     }
@@ -227,6 +240,7 @@ export class MigrationController {
       progressEvery: opts.progressEveryRecords ?? 64,
       flags: 0,
       verify: opts.verify,
+      stopAt,
     }, async (a) => {
       a.stats.policy = policy.name;
       const vm = this.vm;
@@ -246,7 +260,7 @@ export class MigrationController {
           if (t !== null) vm.setThrottle(t / 100);
           a.stats.cpuThrottlePercentage = auto.percent;
         }
-        const reason = vm.finished
+        let reason = vm.finished
           ? "guest finished"
           : pass + 1 >= maxPasses
           ? `safety limit of ${maxPasses} passes`
@@ -258,7 +272,16 @@ export class MigrationController {
             bandwidth: a.meter.estimate(a.link.now(), a.writer.bytesWritten),
             elapsed: a.link.now() - a.t0,
           });
+        if (reason !== null && stopAt !== undefined && !vm.finished && vm.instructions < stopAt) {
+          // Hold the switchover until the guest reaches stop-at exactly (the link idles meanwhile),
+          // then make one more pass for what it wrote on the way.
+          this.#runGuestTo(a, stopAt, (auto?.percent ?? 0) / 100);
+          reason = null;
+        }
         if (reason !== null) {
+          if (stopAt !== undefined && vm.instructions === stopAt) {
+            reason = `reached stop-at ${stopAt} (${reason})`;
+          }
           a.stats.switchoverReason = reason;
           a.stats.precopyRounds = pass + 1;
           break;
@@ -314,6 +337,7 @@ export class MigrationController {
       flags: number;
       verify?: boolean;
       track?: boolean;
+      stopAt?: number;
     },
     precopy: (a: Attempt) => Promise<number>,
   ): Promise<MigrationResult> {
@@ -368,6 +392,7 @@ export class MigrationController {
         progressEvery: Math.max(1, cfg.progressEvery),
         onProgress: cfg.onProgress,
         pending: new DirtyBitmap(this.pages),
+        stopAt: cfg.stopAt,
       };
       await precopy(a);
       // Stop-and-copy: remaining pages, state, end. The guest is paused from here on.
@@ -556,12 +581,26 @@ export class MigrationController {
     if (a.live && this.#sm.state === "PreCopy") {
       a.runSeconds += now - before;
       const target = Math.floor(a.runSeconds * link.clockHz);
-      const n = target - a.ranInstructions;
+      let n = target - a.ranInstructions;
       a.ranInstructions = target;
+      if (a.stopAt !== undefined) n = Math.min(n, a.stopAt - this.vm.instructions);
       if (n > 0 && !this.vm.finished) this.vm.run(n);
     }
     if (++a.records % a.progressEvery === 0) this.#progress(a);
     if (this.#cancel !== undefined) throw new MigrationCancelledError(this.#cancel);
+  }
+
+  /** Run the guest unthrottled to exactly `target` instructions while the link idles. */
+  #runGuestTo(a: Attempt, target: number, throttle: number): void {
+    const vm = this.vm;
+    const start = vm.instructions;
+    if (throttle > 0) vm.setThrottle(0);
+    while (!vm.finished && vm.instructions < target) vm.run(target - vm.instructions);
+    if (throttle > 0) vm.setThrottle(throttle);
+    const seconds = (vm.instructions - start) / a.link.clockHz;
+    if (a.link instanceof SimulatedLink) a.link.idle(seconds);
+    a.runSeconds += seconds;
+    a.ranInstructions = Math.floor(a.runSeconds * a.link.clockHz);
   }
 
   #progress(a: Attempt): void {

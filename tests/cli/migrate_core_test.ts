@@ -108,3 +108,24 @@ Deno.test("migrateInProcess() moves a real Machine running memwrite; it ends equ
     equal(d.digest(), ref.digest());
   }
 });
+
+Deno.test("migrateInProcess({ stopAt }) stops a real guest at exact instruction boundaries inside its string loops", async () => {
+  const elf = await Deno.readFile(new URL("../../guests/build/repstr.elf", import.meta.url));
+  const make = () => Machine.fromElf(elf, { memory: 8 << 20 });
+  const END = 3_500_000; // compare at a fixed instruction count: running both to the end takes long
+  const ref = make();
+  ref.run(END);
+  for (const stopAt of [1, 99_999, 1_234_567, 3_000_001]) {
+    const r = await migrateInProcess(make(), (h) => new Machine({ memory: h.ramBytes }), {
+      stopAt,
+      bandwidth: 50e6,
+    });
+    ok(r.ok, r.error);
+    const d = r.destination as Machine;
+    equal(d.instructions, stopAt);
+    d.run(END - d.instructions);
+    equal(d.instructions, ref.instructions, `stopAt ${stopAt}`);
+    equal(d.consoleText(), ref.consoleText());
+    equal(d.digest(), ref.digest());
+  }
+});

@@ -431,3 +431,30 @@ Deno.test("migrate({ verify: true }) catches a write the dirty log missed; witho
   equal((await pair.destination).verifyRecords, 1024 / 64);
   ok(r.stats.verifyBytes > 0);
 });
+
+Deno.test("migrate({ stopAt }) switches over at exactly that instruction, before or after the policy would", async () => {
+  const vmOpts: TestVmOptions = { ...SMALL, workingSetPages: 500, writeEvery: 777 };
+  // 4 MiB at 1 Gbit/s: round 0 takes ~2.4 ms = ~2.4 M instructions
+  for (const stopAt of [1, 1_000_003, 2_345_679, 40_000_001]) {
+    const src = new RecordingVm(vmOpts);
+    const pair = inProcessTransport({ createVm: () => TestVm.blank(vmOpts) });
+    const r = await new MigrationController(src).migrate(pair.transport, { stopAt, policy: "xen" });
+    ok(r.ok, r.error?.message);
+    equal(src.atSave, Math.min(stopAt, vmOpts.endAt!), `stopAt ${stopAt}`);
+    ok(
+      r.stats.switchoverReason.startsWith(`reached stop-at ${stopAt}`) || stopAt > vmOpts.endAt!,
+      r.stats.switchoverReason,
+    );
+    const d = (await pair.destination).vm as TestVm;
+    equal(d.instructions, Math.min(stopAt, vmOpts.endAt!));
+    runToEnd(d);
+    const ref = new TestVm(vmOpts);
+    runToEnd(ref);
+    equal(diffVms(d, ref), "");
+  }
+  const c = new MigrationController(new TestVm(SMALL));
+  await c.migrate(inProcessTransport({ createVm: () => TestVm.blank(SMALL) }).transport, { stopAt: -1 }).then(
+    () => ok(false),
+    (e) => ok(/stopAt is -1/.test(e.message)),
+  );
+});
