@@ -23,14 +23,13 @@ import {
   EFER_NXE,
   EXC_DF,
   EXC_GP,
-  EXCEPTION_NAMES,
   EXC_PF,
   EXC_SS,
   EXC_UD,
+  EXCEPTION_NAMES,
   FLAG_FIXED1,
   IF,
   NT,
-  pushesErrorCode,
   RF,
   RSP,
   SEG_CS,
@@ -660,7 +659,7 @@ export class Cpu {
       // A write entry is only cached once the guest's own D flag is set.
       if ((entryLo & 0x40) === 0) writable = false;
     }
-    const hpaPage = this.phys.translate(this, gpa, acc, lin, false);
+    const hpaPage = this.phys.translate(this, gpa + off, acc, lin, false) - off; // exact GPA for exits
     if (acc === ACC_FETCH) {
       this.xTag[slot] = vpn;
       this.xHpa[slot] = hpaPage;
@@ -879,7 +878,9 @@ export class Cpu {
         return this.raise(EXC_DF, true, 0, 0);
       }
     } else if (vector !== EXC_DF) {
-      this.tripleFaultCause = `${EXCEPTION_NAMES[vector] ?? "vector " + vector} at rip 0x${this.getRip().toString(16)}`;
+      this.tripleFaultCause = `${EXCEPTION_NAMES[vector] ?? "vector " + vector} at rip 0x${
+        this.getRip().toString(16)
+      }`;
     }
     this.deliveringVector = vector;
     try {

@@ -78,7 +78,7 @@ function gpHandler(cpu: Cpu): void {
   cpu.gp0();
 }
 
-function decodeBody(cpu: Cpu, _lin: number, next: () => number, length: () => number): Insn {
+function decodeBody(_cpu: Cpu, _lin: number, next: () => number, length: () => number): Insn {
   let opsize16 = false, asize32 = false, rep = 0, lock = false, seg = NONE;
   let rex = 0;
   let b = next();
@@ -132,7 +132,8 @@ function decodeBody(cpu: Cpu, _lin: number, next: () => number, length: () => nu
   if ((spec.memOnly && modrm >= 0xc0) || (spec.regOnly && modrm >= 0 && modrm < 0xc0)) {
     return finish(new Insn(udHandler), skipModrm(modrm, asize32, next, length), true);
   }
-  if (lock && !spec.lockable) {
+  // LOCK is legal only on a read-modify-write instruction with a memory destination (SDM Vol. 2 LOCK).
+  if (lock && (!spec.lockable || modrm >= 0xc0)) {
     return finish(new Insn(udHandler), skipModrm(modrm, asize32, next, length), true);
   }
   const insn = new Insn(spec.h);

@@ -120,6 +120,8 @@ export function decodeCpuState(b: Uint8Array): CpuState {
   } catch {
     throw new RangeError("CPU state section is not valid (cannot parse it)");
   }
-  if (!Array.isArray(s.gpr) || s.gpr.length !== 32) throw new RangeError("CPU state section lacks 32 register halves");
+  if (!Array.isArray(s.gpr) || s.gpr.length !== 32) {
+    throw new RangeError("CPU state section lacks 32 register halves");
+  }
   return s;
 }

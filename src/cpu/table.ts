@@ -333,6 +333,7 @@ def("sysret", 1, 0x07, sys.sysret, { ends: true });
 def("invd", 1, 0x08, sys.wbinvd);
 def("wbinvd", 1, 0x09, sys.wbinvd);
 def("ud2", 1, 0x0b, ctl.ud, { ends: true });
+def("prefetchw", 1, 0x0d, ctl.nop, { modrm: true, memOnly: true });
 for (let opc = 0x18; opc <= 0x1f; opc++) def("nop", 1, opc, ctl.nop, { modrm: true });
 def("mov", 1, 0x20, sys.movFromCr, { modrm: true, size: SZ_F64, regOnly: true });
 def("mov", 1, 0x22, sys.movToCr, { modrm: true, size: SZ_F64, ends: true, regOnly: true });

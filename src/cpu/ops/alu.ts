@@ -190,7 +190,7 @@ export function decE(cpu: Cpu, i: Insn): void {
 export function notE(cpu: Cpu, i: Insn): void {
   const a = readEForWrite(cpu, i);
   const ah = cpu.hi;
-  writeBackE(cpu, i, trunc(i.size, ~a), ~ah >>> 0);
+  writeBackE(cpu, i, i.size === 8 ? ~a >>> 0 : trunc(i.size, ~a), ~ah >>> 0);
 }
 
 /** NEG Eb/Ev (f6 /3, f7 /3): flags of 0 - operand. */

@@ -22,8 +22,9 @@ export function cmpxchg(cpu: Cpu, i: Insn): void {
     const s = cpu.readReg(size, i.reg);
     writeBackE(cpu, i, s, cpu.hi);
   } else {
-    // The destination is written back unchanged (a locked cycle always writes), then the accumulator loaded.
-    writeBackE(cpu, i, d, dh);
+    // A memory destination is written back unchanged (a locked cycle always writes); a register
+    // destination is left alone entirely (a 32-bit one is not zero-extended, as on hardware).
+    if (i.mem) writeBackE(cpu, i, d, dh);
     cpu.writeReg(size, RAX, d, dh);
   }
 }

@@ -46,7 +46,11 @@ export function shiftGroup(cpu: Cpu, i: Insn): void {
   const size = i.size;
   const a = readEForWrite(cpu, i);
   const ah = cpu.hi;
-  if (c === 0) return;
+  if (c === 0) {
+    // Nothing changes, flags included, but a 32-bit register is still written (zero-extended).
+    if (size === 4 && !i.mem) cpu.writeReg(4, i.rm, a, 0);
+    return;
+  }
   const bits = size * 8;
   const f = cpu.fl;
   let r = 0, rh = 0, cf = 0, of = 0;
@@ -187,7 +191,10 @@ export function shxd(cpu: Cpu, i: Insn): void {
   const ah = cpu.hi;
   const b = cpu.readReg(size, i.reg);
   const bh = cpu.hi;
-  if (c === 0) return;
+  if (c === 0) {
+    if (size === 4 && !i.mem) cpu.writeReg(4, i.rm, a, 0);
+    return;
+  }
   const bits = size * 8;
   const W = BigInt(bits);
   const mask = (1n << W) - 1n;

@@ -119,6 +119,8 @@ export function enter(cpu: Cpu, i: Insn): void {
     cpu.write(sp, size, frame >>> 0, Math.floor(frame / 4294967296) >>> 0);
   }
   sp -= i.imm;
+  // #PF "if a write using the final value of the stack pointer would cause a page fault" (SDM ENTER).
+  cpu.probeWrite(sp, size);
   cpu.writeReg(size, RBP, frame >>> 0, Math.floor(frame / 4294967296) >>> 0);
   setRsp(cpu, sp);
 }

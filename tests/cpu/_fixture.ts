@@ -1,0 +1,162 @@
+/**
+ * Replays instruction fixtures (cases with outcomes recorded on the host CPU by
+ * _tools/make_fixtures.ts) on the interpreter and reports every difference outside the bits the
+ * SDM leaves undefined.
+ */
+
+import type { Cpu } from "../../src/cpu/mod.ts";
+import { CODE_ADDR, go, hexBytes, load, REGS, SCRATCH_ADDR, SCRATCH_SIZE } from "./_harness.ts";
+
+/** The outcome recorded on the host. */
+export interface Want {
+  /** Exception mnemonic (`DE`, `UD`, `GP`, `PF`, ...), when the instruction faulted. */
+  exception?: string;
+  /** Registers whose final value differs from the initial one. */
+  regs?: Record<string, string>;
+  /** Final RIP relative to the code address (where the INT3 sentinel stopped the run). */
+  rip?: number;
+  /** Final status flags and DF. */
+  flags?: number;
+  /** Nonzero runs of the final scratch area: [offset, hex]. */
+  mem?: [number, string][];
+}
+
+/** One case of a fixture. */
+export interface FixtureCase {
+  asm: string;
+  bytes: string;
+  /** Nonzero initial registers. */
+  regs?: Record<string, string>;
+  flags?: number;
+  /** Nonzero runs of the initial scratch area. */
+  mem?: [number, string][];
+  undef?: number;
+  undefRegs?: Record<string, string>;
+  want: Want;
+}
+
+/** A fixture file. */
+export interface Fixture {
+  family: string;
+  source: string;
+  host: string;
+  cases: FixtureCase[];
+}
+
+const EXC: Record<number, string> = {
+  0: "DE",
+  1: "DB",
+  3: "BP",
+  5: "BR",
+  6: "UD",
+  12: "SS",
+  13: "GP",
+  14: "PF",
+  17: "AC",
+};
+
+/** Reads tests/cpu/fixtures/<name>.jsonl (a header line, then one case per line). */
+export function readFixture(name: string): Fixture {
+  const lines = Deno.readTextFileSync(new URL(`./fixtures/${name}.jsonl`, import.meta.url)).split("\n");
+  const header = JSON.parse(lines[0]);
+  return { ...header, cases: lines.slice(1).filter((l) => l !== "").map((l) => JSON.parse(l)) };
+}
+
+function scratchOf(runs: [number, string][] | undefined): Uint8Array {
+  const m = new Uint8Array(SCRATCH_SIZE);
+  for (const [off, h] of runs ?? []) m.set(hexBytes(h), off);
+  return m;
+}
+
+/** Runs one case; returns the differences from the recorded outcome (empty when it matches). */
+export function replay(cpu: Cpu, c: FixtureCase): string[] {
+  const regs: Record<string, bigint> = {};
+  for (const [k, v] of Object.entries(c.regs ?? {})) regs[k] = BigInt(v);
+  // IF = 1 as in the host's user mode (PUSHF stores it).
+  load(cpu, { code: hexBytes(c.bytes), regs, rflags: (c.flags ?? 0) | 0x202, scratch: scratchOf(c.mem) });
+  const o = go(cpu, 1000);
+  let exc: string | undefined;
+  if (o.vector === 3 && o.rip !== CODE_ADDR) exc = undefined;
+  else if (o.vector >= 0) exc = EXC[o.vector] ?? `vector ${o.vector}`;
+  else exc = `no stop (run returned ${o.stop})`;
+  const w = c.want;
+  if (w.exception !== undefined || exc !== undefined) {
+    return w.exception === exc ? [] : [`exception: want ${w.exception ?? "none"}, got ${exc ?? "none"}`];
+  }
+  const out: string[] = [];
+  for (const r of REGS) {
+    const want = BigInt(w.regs?.[r] ?? c.regs?.[r] ?? 0);
+    const m = ~BigInt(c.undefRegs?.[r] ?? 0) & 0xffffffffffffffffn;
+    if ((want & m) !== (o.regs[r] & m)) {
+      out.push(`${r}: want 0x${want.toString(16)}, got 0x${o.regs[r].toString(16)}`);
+    }
+  }
+  if (o.rip - CODE_ADDR !== w.rip) {
+    out.push(`rip: want +0x${w.rip!.toString(16)}, got +0x${(o.rip - CODE_ADDR).toString(16)}`);
+  }
+  const fm = 0xcd5 & ~(c.undef ?? 0);
+  if ((o.rflags & fm) !== (w.flags! & fm)) {
+    out.push(
+      `flags: want 0x${(w.flags! & fm).toString(16)}, got 0x${(o.rflags & fm).toString(16)} (compared 0x${
+        fm.toString(16)
+      })`,
+    );
+  }
+  const wm = scratchOf(w.mem);
+  const gm = cpu.mem.subarray(SCRATCH_ADDR, SCRATCH_ADDR + SCRATCH_SIZE);
+  for (let i = 0; i < SCRATCH_SIZE; i++) {
+    if (wm[i] !== gm[i]) {
+      out.push(`mem[0x${i.toString(16)}]: want 0x${wm[i].toString(16)}, got 0x${gm[i].toString(16)}`);
+    }
+  }
+  return out;
+}
+
+/** Replays every case of a fixture whose mnemonic passes `filter`; returns failure lines. */
+export function replayAll(cpu: Cpu, cases: FixtureCase[]): string[] {
+  const fails: string[] = [];
+  for (const c of cases) {
+    const d = replay(cpu, c);
+    if (d.length) {
+      fails.push(
+        `${c.asm} [${c.bytes}] regs ${JSON.stringify(c.regs ?? {})} flags 0x${(c.flags ?? 0).toString(16)}: ${
+          d.join("; ")
+        }`,
+      );
+    }
+  }
+  return fails;
+}
+
+/** The first word of a case's text without size suffix noise (`addq` -> `addq`, `rep movsb` -> `rep movsb`). */
+export function mnemonicOf(c: FixtureCase): string {
+  const t = c.asm.replace(/^(lock|addr32|rep|repe|repne|fs|gs) /, "$1 ");
+  const words = t.split(" ");
+  return ["lock", "addr32", "rep", "repe", "repne", "fs", "gs"].includes(words[0])
+    ? `${words[0]} ${words[1]}`
+    : words[0];
+}
+
+/**
+ * Registers one Deno test per mnemonic of fixture `name`: "<mnemonic> matches the host CPU on N
+ * cases". A failure lists every differing case.
+ */
+export function fixtureTests(name: string, makeCpu: () => Cpu): void {
+  const fx = readFixture(name);
+  const groups = new Map<string, FixtureCase[]>();
+  for (const c of fx.cases) {
+    const m = mnemonicOf(c);
+    if (!groups.has(m)) groups.set(m, []);
+    groups.get(m)!.push(c);
+  }
+  let cpu: Cpu | undefined;
+  for (const [m, cases] of groups) {
+    Deno.test(`${m} matches the host CPU on ${cases.length} ${name} cases`, () => {
+      cpu ??= makeCpu();
+      const fails = replayAll(cpu, cases);
+      if (fails.length) {
+        throw new Error(`${fails.length} of ${cases.length} cases differ:\n${fails.slice(0, 20).join("\n")}`);
+      }
+    });
+  }
+}
