@@ -40,6 +40,16 @@ Deno.test("crc32c() equals the bit-at-a-time definition for every length and ali
   equal(crc32c(buf), bitwise(buf));
 });
 
+Deno.test("crc32c() word path agrees with the definition at every alignment and length around 64", () => {
+  const buf = new Uint8Array(4096 + 16).map((_, i) => (i * 197 + 11) & 0xff);
+  for (let start = 0; start < 8; start++) {
+    for (const len of [63, 64, 65, 79, 80, 81, 127, 128, 129, 1000, 4096]) {
+      const d = buf.subarray(start, start + len);
+      equal(crc32c(d), bitwise(d), `start ${start} len ${len}`);
+    }
+  }
+});
+
 Deno.test("crc32c() continues across chunks", () => {
   const all = enc("The quick brown fox jumps over the lazy dog, twice over.");
   for (const cut of [0, 1, 7, 8, 9, 20, all.length]) {
