@@ -310,7 +310,16 @@ export function buildForms(): InstructionForm[] {
   // Fences, cache hints, CET marker: no architectural effect on registers or memory.
   add("fence", "none", 64, "lfence", "mfence", "sfence");
   add("clflush", "none", 64, "clflush <m8>");
-  add("prefetch", "none", 64, "prefetchnta <m8>", "prefetcht0 <m8>", "prefetcht1 <m8>", "prefetcht2 <m8>");
+  add(
+    "prefetch",
+    "none",
+    64,
+    "prefetchnta <m8>",
+    "prefetcht0 <m8>",
+    "prefetcht1 <m8>",
+    "prefetcht2 <m8>",
+    "prefetchw <m8>",
+  );
   add("endbr64", "none", 64, "endbr64");
 
   // Flags and no-ops.

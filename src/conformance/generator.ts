@@ -105,6 +105,8 @@ interface MemOp {
   /** Index register value chosen with the displacement (index-only addressing). */
   indexValue?: bigint;
   access: boolean;
+  /** RIP-relative: the displacement is patched after assembly, once the length is known. */
+  rip?: boolean;
 }
 interface ImmOp {
   kind: "imm";
@@ -163,6 +165,12 @@ export async function generateCases(opts: GenerateOptions): Promise<TestCase[]> 
   const built: Built[] = [];
   for (let i = 0; i < opts.cases; i++) built.push(buildCase(order[i % order.length], rng));
   const bytes = await assembleLines(built.map((b) => b.asm));
+  for (let i = 0; i < built.length; i++) {
+    if (built[i].ripOff === undefined) continue;
+    const p = patchRipRelative(bytes[i], built[i].asm, built[i].ripOff!);
+    bytes[i] = p.bytes;
+    built[i].asm = p.asm;
+  }
   return built.map((b, i) => {
     const undef: Undefined = { flags: b.undefFlags };
     if (Object.keys(b.undefRegs).length > 0) undef.regs = b.undefRegs;
@@ -191,6 +199,8 @@ interface Built {
   undefFlags: number;
   undefRegs: Partial<Record<RegName, string>>;
   undefMem: [number, number][];
+  /** Scratch offset a RIP-relative operand must reach, if the case has one. */
+  ripOff?: number;
 }
 
 /** An edge-biased `bits`-wide value (unsigned bigint). */
@@ -291,6 +301,7 @@ function buildCase(form: InstructionForm, rng: Prng): Built {
   flags = b.flags;
   // Memory operands: make the effective address land on the chosen scratch offset.
   for (const op of ops) if (op.kind === "mem") fixAddress(b, op);
+  for (const op of ops) if (op.kind === "mem" && op.rip) b.ripOff = op.off;
   b.undefFlags = undefinedFlags(form.family, form.mnemonic, form.size, count);
   b.flags = (flags & CASE_FLAGS) | RFLAGS_FIXED;
 
@@ -333,7 +344,10 @@ function resolve(ph: string, form: InstructionForm, rng: Prng, regPool: number, 
   const access = sizeText !== "";
   const bytes = bits / 8;
   const off = form.family === "bittest" ? rng.range(0x70, 0x88) : rng.int(SCRATCH_SIZE - bytes + 1);
-  const mode = rng.int(6);
+  const mode = rng.int(addr32 ? 6 : 7);
+  if (mode === 6) {
+    return { kind: "mem", bits, off, scale: 1, disp: RIP_MARKER, addr32, access, rip: true };
+  }
   let base: number | undefined;
   let index: number | undefined;
   do {
@@ -362,6 +376,28 @@ function resolve(ph: string, form: InstructionForm, rng: Prng, regPool: number, 
   return { kind: "mem", bits, off, base, index, scale, disp, addr32, indexValue, access };
 }
 
+/**
+ * Placeholder displacement of a RIP-relative operand: assembled as is, then replaced by the
+ * displacement that reaches the target from the end of the instruction.
+ */
+const RIP_MARKER = 0x5a5a5a5an;
+const RIP_MARKER_HEX = "5a5a5a5a";
+
+/** Replaces the RIP-relative marker in `bytes` (hex) so the operand addresses scratch offset `off`. */
+function patchRipRelative(bytes: string, asm: string, off: number): { bytes: string; asm: string } {
+  let at = bytes.indexOf(RIP_MARKER_HEX);
+  while (at >= 0 && at % 2 !== 0) at = bytes.indexOf(RIP_MARKER_HEX, at + 1);
+  if (at < 0) throw new Error(`RIP-relative marker missing in "${asm}" (${bytes})`);
+  const disp = SCRATCH_ADDR + off - (CODE_ADDR + bytes.length / 2);
+  const le = Array.from({ length: 4 }, (_, i) => ((disp >>> (8 * i)) & 0xff).toString(16).padStart(2, "0"))
+    .join("");
+  const text = (disp < 0 ? "-0x" : "0x") + Math.abs(disp).toString(16);
+  return {
+    bytes: bytes.slice(0, at) + le + bytes.slice(at + 8),
+    asm: asm.replace("0x5a5a5a5a(%rip)", `${text}(%rip)`),
+  };
+}
+
 function regName(op: RegOp | { bits: number; reg: number; high: boolean }): string {
   if (op.bits === 8) return op.high ? R8L[op.reg + 4] : R8X[op.reg];
   if (op.bits === 16) return R16[op.reg];
@@ -380,6 +416,7 @@ function text(op: Operand): string {
     case "moff":
       return "0x" + (SCRATCH_ADDR + op.off).toString(16);
     case "mem": {
+      if (op.rip) return "0x" + op.disp.toString(16) + "(%rip)";
       const rn = (r: number) => "%" + (op.addr32 ? R32[r] : REG_NAMES[r]);
       const d = op.disp === 0n && op.base !== undefined
         ? ""
@@ -430,6 +467,7 @@ function writeMem64(b: Built, off: number, v: bigint): void {
 }
 
 function fixAddress(b: Built, op: MemOp): void {
+  if (op.rip) return;
   const width = op.addr32 ? 32 : 64;
   const target = BigInt(SCRATCH_ADDR + op.off);
   if (op.indexValue !== undefined && op.index !== undefined) {

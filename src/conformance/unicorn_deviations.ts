@@ -69,6 +69,20 @@ export const UNICORN_DEVIATIONS: readonly UnicornDeviation[] = [
       return BigInt(other.regs?.rsp ?? 0) - BigInt(unicorn.regs?.rsp ?? 0) === 0x10000n;
     },
   },
+  {
+    id: "shxd-imm8-rip-relative",
+    summary: "SHLD/SHRD r/m, r, imm8 with a RIP-relative memory operand address memory one byte too low: " +
+      "the displacement is taken relative to the address before the imm8 instead of the end of the " +
+      "instruction (SDM Vol. 2 §2.2.1.6), so the stored value and the flags come from the wrong bytes. " +
+      "Other RIP-relative forms with immediates are right.",
+    evidence:
+      "4c 0f ac 2d f9 f7 0f 00 9d  shrdq $157, %r13, 0xff7f9(%rip) (target 0x300802): Unicorn writes " +
+      "0x300801..0x300808 (seed 21, 8,000 cases; seed 22 --only shld,shrd,...: 20 cases, all RIP-relative with imm8).",
+    explains(c, diffs) {
+      return /^sh[lr]d[wlq] \$/.test(c.asm) && c.asm.includes("(%rip)") &&
+        diffs.every((d) => d.field.startsWith("mem[") || d.field === "rflags");
+    },
+  },
 ];
 
 /** The first known deviation that explains a Unicorn mismatch, if any. */
