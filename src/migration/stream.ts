@@ -55,6 +55,8 @@ export const STREAM_HEADER_BYTES = 32;
 export const RECORD_HEADER_BYTES = 16;
 /** Size of an HMAC-SHA256 tag. */
 export const MAC_BYTES = 32;
+/** Largest guest RAM the format describes: page numbers are 31 bits (8 TiB). */
+export const MAX_RAM_BYTES = 2 ** 31 * 4096;
 /** Largest record payload a reader accepts (64 MiB). */
 export const MAX_RECORD_PAYLOAD = 64 << 20;
 
@@ -135,8 +137,12 @@ export interface StreamHeader {
 
 /** Encode a version-1.0 header for `ramBytes` of RAM with `flags`. */
 export function encodeHeader(ramBytes: number, flags: number): Uint8Array {
-  if (!Number.isSafeInteger(ramBytes) || ramBytes < 0 || ramBytes % PAGE_SIZE !== 0) {
-    throw new RangeError(`Cannot write a stream for ${ramBytes} bytes of RAM: expected a multiple of 4096`);
+  if (
+    !Number.isSafeInteger(ramBytes) || ramBytes < 0 || ramBytes % PAGE_SIZE !== 0 || ramBytes > MAX_RAM_BYTES
+  ) {
+    throw new RangeError(
+      `Cannot write a stream for ${ramBytes} bytes of RAM: expected a multiple of 4096 up to 8 TiB`,
+    );
   }
   const b = new Uint8Array(STREAM_HEADER_BYTES);
   const v = new DataView(b.buffer);
@@ -215,8 +221,11 @@ export async function readHeader(src: ByteSource): Promise<{ header: StreamHeade
     throw new StreamError(`Stream page size is ${pageSize} bytes: expected ${PAGE_SIZE}`);
   }
   const ram = v.getBigUint64(16, true);
-  if (ram > BigInt(Number.MAX_SAFE_INTEGER) || ram % BigInt(PAGE_SIZE) !== 0n) {
+  if (ram % BigInt(PAGE_SIZE) !== 0n) {
     throw new StreamError(`Stream RAM size ${ram} bytes is invalid: expected a multiple of 4096`);
+  }
+  if (ram > BigInt(MAX_RAM_BYTES)) {
+    throw new StreamError(`Stream RAM size ${ram} bytes exceeds the format's limit of 8 TiB (2^31 pages)`);
   }
   const flags = v.getUint32(24, true);
   if ((flags & ~STREAM_FLAGS_KNOWN) !== 0) {

@@ -169,6 +169,10 @@ Deno.test("receiveStream() refuses a foreign or damaged header", async () => {
       new DataView(b.buffer).setUint32(12, 8192, true);
       new DataView(b.buffer).setUint32(28, crc32c(b.subarray(0, 28)), true);
     }, /page size is 8192 bytes: expected 4096/],
+    ["huge RAM", (b) => {
+      new DataView(b.buffer).setBigUint64(16, 1n << 50n, true);
+      new DataView(b.buffer).setUint32(28, crc32c(b.subarray(0, 28)), true);
+    }, /exceeds the format's limit of 8 TiB/],
     ["unknown flag", (b) => {
       new DataView(b.buffer).setUint32(24, 0x100, true);
       new DataView(b.buffer).setUint32(28, crc32c(b.subarray(0, 28)), true);
