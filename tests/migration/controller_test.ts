@@ -458,3 +458,53 @@ Deno.test("migrate({ stopAt }) switches over at exactly that instruction, before
     (e) => ok(/stopAt is -1/.test(e.message)),
   );
 });
+
+Deno.test("failure at every step: each record corrupted, the connection dropped at every record boundary", async () => {
+  const vmOpts: TestVmOptions = {
+    ramBytes: 1 << 20,
+    workingSetPages: 40,
+    writeEvery: 2000,
+    endAt: 5_000_000,
+  };
+  const ref = new TestVm(vmOpts);
+  runToEnd(ref);
+  // a clean run tells where the chunk boundaries are (the simulation is deterministic)
+  const bounds: number[] = [];
+  {
+    const src = new TestVm(vmOpts);
+    src.run(100_000);
+    const pair = inProcessTransport({ createVm: () => TestVm.blank(vmOpts) });
+    const inner = pair.transport;
+    let at = 0;
+    const counting = {
+      ...inner,
+      sink: { ...inner.sink, write: (c: Uint8Array) => (bounds.push(at += c.length), inner.sink.write(c)) },
+    };
+    ok((await new MigrationController(src).migrate(counting, { pagesPerRecord: 16 })).ok);
+  }
+  ok(bounds.length > 10, `${bounds.length} chunks`);
+  const faults = [
+    ...bounds.map((_, k) => ({ corruptChunk: k })),
+    ...bounds.flatMap((b, k) => [{ dropAtByte: b - 1 }, { dropAtByte: (b + (bounds[k - 1] ?? 0)) >> 1 }]),
+    { refuseConfirmation: "destination said no (injected)" },
+  ];
+  for (const fault of faults) {
+    const src = new TestVm(vmOpts);
+    src.run(100_000);
+    let created = 0;
+    const pair = inProcessTransport({
+      createVm: () => {
+        created++;
+        return TestVm.blank(vmOpts);
+      },
+    });
+    const c = new MigrationController(src);
+    const r = await c.migrate(faultyTransport(pair.transport, fault), { pagesPerRecord: 16 });
+    const name = JSON.stringify(fault);
+    equal(r.ok, false, name);
+    equal(c.state, "Failed", name);
+    if (!("refuseConfirmation" in fault)) equal(created, 0, `${name}: nothing partial was built`);
+    runToEnd(src);
+    equal(diffVms(src, ref), "", `${name}: the source finishes as if nothing happened`);
+  }
+});
