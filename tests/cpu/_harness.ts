@@ -146,6 +146,7 @@ export function load(cpu: Cpu, s: Setup): void {
   cpu.segBase[SEG_GS] = s.gsBase ?? 0;
   cpu.rip = CODE_ADDR;
   cpu.halted = false;
+  cpu.icount = 0;
   cpu.shadowEnd = 0;
   cpu.flushTlb();
   cpu.blocks.clear();

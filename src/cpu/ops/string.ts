@@ -117,10 +117,12 @@ export function stringOp(cpu: Cpu, i: Insn): void {
     const cl = g[2 * RCX], ch = a32 ? 0 : g[2 * RCX + 1];
     if (cl === 0 && ch === 0) return;
     if (!first) {
+      // Iterations after the first retire as instructions of their own: the block loop must
+      // re-check the budget after this instruction, so end the block.
+      cpu.brk = true;
       if (cpu.icount + 1 >= cpu.endAt) {
         // Budget used up between iterations: resume here later.
         cpu.nrip = cpu.rip;
-        cpu.brk = true;
         return;
       }
       cpu.icount++;
