@@ -147,3 +147,54 @@ Deno.test("listenForMigration() refuses a source that goes silent", async () => 
   l.close();
   equal(dest.created, 0);
 });
+
+/** A fake destination: reads the whole stream, then answers with `answer` (or nothing) and closes. */
+async function fakeDestination(answer: Uint8Array | null): Promise<{ port: number; done: Promise<number> }> {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const done = (async () => {
+    const conn = await l.accept();
+    let total = 0;
+    const buf = new Uint8Array(1 << 16);
+    for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) total += n;
+    if (answer) await conn.write(answer);
+    conn.close();
+    l.close();
+    return total;
+  })();
+  return { port: l.addr.port, done };
+}
+
+Deno.test("TCP: the source is complete only after a genuine confirmation", async () => {
+  const key = await importStreamKey(new TextEncoder().encode("sixteen bytes at least"));
+  const unsignedOk = new Uint8Array(14);
+  const v = new DataView(unsignedOk.buffer);
+  v.setUint32(0, 0x46435648, true); // "HVCF"
+  v.setUint32(4, 0, true); // accepted
+  v.setUint32(8, 2, true);
+  unsignedOk.set([0x6f, 0x6b], 12); // "ok"
+  const table: [string, Uint8Array | null, CryptoKey | undefined, RegExp][] = [
+    ["no confirmation", null, undefined, /closed the connection without a confirmation/],
+    ["garbage", new TextEncoder().encode("HTTP/1.1 200 OK\r\n\r\n"), undefined, /not an hvsim confirmation/],
+    ["forged (unsigned) confirmation", unsignedOk, key, /confirmation failed authentication/],
+  ];
+  for (const [name, answer, k, msg] of table) {
+    const fake = await fakeDestination(answer);
+    const src = new TestVm(OPTS);
+    const c = new MigrationController(src);
+    const r = await c.migrate(await connectMigration({ port: fake.port, key: k }), { link: link(), key: k });
+    ok((await fake.done) > 0, name);
+    equal(r.ok, false, name);
+    equal(c.state, "Failed", name);
+    ok(msg.test(r.error!.message), `${name}: ${r.error!.message}`);
+  }
+  // the same unsigned confirmation is accepted when no key is in use
+  const fake = await fakeDestination(unsignedOk);
+  const r = await new MigrationController(new TestVm(OPTS)).migrate(
+    await connectMigration({ port: fake.port }),
+    {
+      link: link(),
+    },
+  );
+  ok(r.ok, r.error?.message);
+  await fake.done;
+});
