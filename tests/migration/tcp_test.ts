@@ -149,7 +149,7 @@ Deno.test("listenForMigration() refuses a source that goes silent", async () => 
 });
 
 /** A fake destination: reads the whole stream, then answers with `answer` (or nothing) and closes. */
-async function fakeDestination(answer: Uint8Array | null): Promise<{ port: number; done: Promise<number> }> {
+function fakeDestination(answer: Uint8Array | null): { port: number; done: Promise<number> } {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const done = (async () => {
     const conn = await l.accept();
@@ -178,7 +178,7 @@ Deno.test("TCP: the source is complete only after a genuine confirmation", async
     ["forged (unsigned) confirmation", unsignedOk, key, /confirmation failed authentication/],
   ];
   for (const [name, answer, k, msg] of table) {
-    const fake = await fakeDestination(answer);
+    const fake = fakeDestination(answer);
     const src = new TestVm(OPTS);
     const c = new MigrationController(src);
     const r = await c.migrate(await connectMigration({ port: fake.port, key: k }), { link: link(), key: k });
@@ -188,7 +188,7 @@ Deno.test("TCP: the source is complete only after a genuine confirmation", async
     ok(msg.test(r.error!.message), `${name}: ${r.error!.message}`);
   }
   // the same unsigned confirmation is accepted when no key is in use
-  const fake = await fakeDestination(unsignedOk);
+  const fake = fakeDestination(unsignedOk);
   const r = await new MigrationController(new TestVm(OPTS)).migrate(
     await connectMigration({ port: fake.port }),
     {
