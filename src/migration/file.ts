@@ -9,7 +9,7 @@
  */
 
 import type { ByteSink } from "./byte_io.ts";
-import { BufferSource, writeAll } from "./byte_io.ts";
+import { RawReaderSource, writeAll } from "./byte_io.ts";
 import type { MigrationController, MigrationResult, SnapshotOptions } from "./controller.ts";
 import type { ReceiveOptions, ReceiveResult } from "./receiver.ts";
 import { receiveStream } from "./receiver.ts";
@@ -73,17 +73,20 @@ export async function restoreSnapshotFiles(
   if (list.length === 0) throw new RangeError("No snapshot file given: expected a full snapshot, then diffs");
   let result: ReceiveResult | undefined;
   for (const p of list) {
-    let bytes: Uint8Array;
+    let file: Deno.FsFile;
     try {
-      bytes = await Deno.readFile(p);
+      file = await Deno.open(p, { read: true });
     } catch (e) {
       throw new Error(`Cannot read snapshot ${p}: ${(e as Error).message}`);
     }
     try {
-      result = await receiveStream(new BufferSource(bytes), { ...opts, base: result?.vm ?? opts.base });
+      // Streamed through one 1 MiB buffer: no file-sized allocation to fault in.
+      result = await receiveStream(new RawReaderSource(file), { ...opts, base: result?.vm ?? opts.base });
     } catch (e) {
       (e as Error).message = `${p}: ${(e as Error).message}`;
       throw e;
+    } finally {
+      file.close();
     }
   }
   return result!;
