@@ -301,8 +301,10 @@ export class MigrationController {
    */
   async snapshot(transport: MigrationTransport, opts: SnapshotOptions = {}): Promise<MigrationResult> {
     let flags = STREAM_FLAG_SNAPSHOT;
-    // Decide full or diff before the header is written: harvest into retained first.
+    // Decide full or diff before the header is written: harvest into retained first, but never
+    // while another attempt runs (its dirty log is not ours to take).
     if (this.#migratedAway) throw new Error("Cannot snapshot: this VM was migrated away");
+    if (!this.#sm.can("Setup")) this.#sm.transition("Setup");
     if (this.#tracking) this.retained.or(this.vm.takeDirtyLog());
     const diff = opts.diff === true && this.retained.count() < this.pages;
     if (diff) flags |= STREAM_FLAG_DIFF;
@@ -435,6 +437,8 @@ export class MigrationController {
         ? ((dirtyAtStop * PAGE_SIZE + stateBytes) / bw + link.latency) * 1000
         : 0;
       stats.remaining = 0;
+      // Last moment a cancel can take effect: after this the destination may take the VM.
+      if (this.#cancel !== undefined) throw new MigrationCancelledError(this.#cancel);
       this.#sm.transition("Completing");
       stats.status = "Completing";
       this.#progress(a);

@@ -365,6 +365,13 @@ Deno.test("MigrationController refuses to run twice at once or to migrate a VM t
   let second: Error | undefined;
   await c.migrate(p2.transport).catch((e) => (second = e));
   ok(/Illegal migration transition Setup -> Setup/.test(second!.message), second?.message);
+  // a snapshot while the migration runs is refused before it touches the dirty log
+  const takes = src.logTakes;
+  await c.snapshot(memoryTransport().transport).then(
+    () => ok(false),
+    (e) => ok(/Illegal migration transition/.test(e.message)),
+  );
+  equal(src.logTakes, takes);
   ok((await first).ok);
   await c.migrate(p2.transport).then(() => ok(false), (e) => ok(/already migrated away/.test(e.message)));
   throws(() => c.cancel(), /Cannot cancel a migration in state Complete/);
