@@ -205,3 +205,21 @@ Deno.test("decode() instruction lengths agree with GNU objdump on valid instruct
   assert.ok(compared > 10000, `compared ${compared} instructions`);
   assert.deepEqual(mismatches.slice(0, 20), []);
 });
+
+Deno.test("decode() accepts 15-byte instructions and raises #GP(0) past 15 bytes (SDM Vol. 2 §2.3.11)", () => {
+  const cpu = makeCpu();
+  // 14 operand-size prefixes + NOP: 15 bytes, executes.
+  const ok = new Uint8Array(15).fill(0x66);
+  ok[14] = 0x90;
+  load(cpu, { code: ok });
+  assert.equal(cpu.run(1), -1);
+  assert.equal(cpu.rip, CODE_ADDR + 15);
+  // 11 prefixes + REX.W + mov $imm32, %rax (c7 c0 imm32 = 6 bytes): 18 bytes, #GP(0) on the instruction.
+  const long = new Uint8Array([...new Array(11).fill(0x2e), 0x48, 0xc7, 0xc0, 1, 2, 3, 4]);
+  load(cpu, { code: long, regs: { rax: 7n } });
+  assert.equal(cpu.run(10), 0);
+  assert.equal(cpu.exitIntrInfo & 0xff, 13);
+  assert.equal(cpu.exitIntrError, 0);
+  assert.equal(cpu.rip, CODE_ADDR);
+  assert.equal(cpu.getReg64(0), 7n);
+});

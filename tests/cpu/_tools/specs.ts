@@ -965,6 +965,64 @@ export function udSpecs(): Spec[] {
   return out;
 }
 
+// ---------------------------------------------------------------- lazy flags across instructions
+
+/**
+ * Short sequences (at most 15 bytes) where one instruction consumes flags another produced, so
+ * the lazily evaluated flags are read after other instructions ran: INC/DEC keep CF, ADC/SBB
+ * chains (as gcc emits for __int128), SETcc/CMOVcc/Jcc/LAHF/PUSHF/RCL after ALU, shift, MUL, BT.
+ */
+export function chainSpecs(): Spec[] {
+  const out: Spec[] = [];
+  const seqs: [string, number][] = [
+    ["addq %rcx, %rdx; incq %rdi; adcq %rax, %rbx; setc %sil", 0],
+    ["subq %rcx, %rdx; decl %edi; sbbq %rax, %rbx; setb %sil", 0],
+    ["addq %rcx, %rax; adcq %rdx, %rbx; sbbq %rsi, %rsi", 0],
+    ["subq %rcx, %rax; sbbq %rdx, %rbx; adcq $0, %rsi", 0],
+    ["negq %rax; adcq $0, %rdx; negq %rdx; setc %cl", 0],
+    ["cmpl %ecx, %eax; seta %sil; setl %dil; setbe %bl", 0],
+    ["cmpb %cl, %al; lahf; adcb $1, %dl", 0],
+    ["testq %rcx, %rax; cmovnsq %rdx, %rbx; cmovpq %rcx, %rdi", AF],
+    ["shlq $1, %rax; rclq $1, %rdx; setc %cl; seto %bl", AF], // AF: undefined by SHL, kept by RCL
+    ["shrq %cl, %rax; adcq $0, %rdx; setz %bl", AF | OF],
+    ["imulq %rcx, %rax; setc %dl; seto %bl; adcq $0, %rsi", SF | ZF | AF | PF],
+    ["btq $7, %rax; adcq $0, %rdx; cmc; sbbq %rsi, %rsi", OF | SF | AF | PF],
+    ["incb %al; jz .+4; movb $1, %bl; nop; setnz %cl", 0],
+    ["addl %ecx, %eax; pushfq; popq %rdx; andl $0x8d5, %edx", 0],
+    ["xorl %eax, %eax; stc; adcl %ecx, %eax; decl %ecx; setc %dl", 0],
+    ["sarq $63, %rax; adcq %rax, %rdx; setg %bl", AF],
+    ["mulq %rcx; adcq %rdx, %rsi; setc %bl", SF | ZF | AF | PF],
+    ["bsfq %rcx, %rax; setz %bl; cmovzq %rsi, %rdi", CF | OF | SF | AF | PF],
+    ["cmpq %rcx, %rax; leaq 1(%rax), %rdx; jae .+3; notq %rdx", 0],
+    ["subb %ah, %al; sahf; setc %cl; setp %dl", 0],
+  ];
+  const vals: [bigint, bigint, bigint][] = [
+    [0n, 0n, 0n],
+    [0xffffffffffffffffn, 1n, 0xffffffffffffffffn],
+    [0x8000000000000000n, 0x8000000000000000n, 1n],
+    [0x7fffffffffffffffn, 0xffffffffffffffffn, 0x8000000000000000n],
+    [0x00000000ffffffffn, 0xffffffff00000001n, 2n],
+    [0x80n, 0x7fn, 0x1n],
+    [fixed(64, 50), fixed(64, 51), fixed(64, 52)],
+    [fixed(64, 53), fixed(64, 54) | 1n, fixed(64, 55)],
+    [0x1234n, 0x40n, 0xffffffffffffff00n],
+  ];
+  for (const [seq, undef] of seqs) {
+    vals.forEach(([a, c, d], k) => {
+      for (const cf of [0, CF]) {
+        out.push({
+          asm: seq,
+          regs: { rax: a, rcx: c, rdx: d, rbx: fixed(64, 60 + k), rsi: fixed(64, 70 + k), rdi: d ^ a },
+          flags: cf | (k % 2 ? ZF | SF : OF),
+          undef,
+          undefRegs: seq.startsWith("bsfq") && c === 0n ? { rax: mask(64) } : undefined,
+        });
+      }
+    });
+  }
+  return out;
+}
+
 /** Every family, by fixture name. */
 export const FAMILIES: Record<string, () => Spec[]> = {
   alu: aluSpecs,
@@ -977,4 +1035,5 @@ export const FAMILIES: Record<string, () => Spec[]> = {
   string: stringSpecs,
   control: controlSpecs,
   ud: udSpecs,
+  chain: chainSpecs,
 };
