@@ -1,6 +1,6 @@
 /**
- * State fingerprints shared by recording and replay: a 64-bit hash per guest page kept up to date
- * through the machine's dirty log, fine points (registers + pages written since the last point),
+ * State fingerprints shared by recording and replay: a 64-bit hash per guest page written since
+ * boot, kept up to date through the machine's dirty log, fine points (registers + pages written since the last point),
  * and the checkpoint digest (SHA-256 over the CPU state, the device sections and the page-hash
  * vector), which costs a hash of the pages written since the last point instead of all of RAM.
  *
@@ -14,6 +14,7 @@ import type { CheckpointRecord, FinePoint } from "./log.ts";
 import { toHex } from "./log.ts";
 
 const PAGE = 4096;
+const NO_PAGES = { pages: new Uint32Array(0), before: new Uint32Array(0) };
 
 /** 64-bit hash of one 4 KiB page of `words` (an Int32Array over RAM) into out[2*pfn], out[2*pfn+1]. */
 export function hashPage(words: Int32Array, pfn: number, out: Uint32Array): void {
@@ -42,21 +43,17 @@ export class StateTracer {
   readonly #words: Int32Array;
 
   /**
-   * Starts tracing `machine`: turns its dirty tracking on and hashes every page, or adopts
-   * `pageHash` (the hashes of the machine's current RAM, from a snapshot).
+   * Starts tracing `machine` from its boot state: turns dirty tracking on. A page not written
+   * since boot keeps hash 0 ("as the ELF and boot protocol left it"), so nothing reads all of RAM;
+   * two machines booted from the same ELF, RAM size and command line agree on those pages.
    */
-  constructor(machine: Machine, pageHash?: Uint32Array) {
+  constructor(machine: Machine) {
     this.machine = machine;
     const pages = machine.ramBytes / PAGE;
     this.#words = new Int32Array(machine.mem.buffer, machine.mem.byteOffset, machine.ramBytes / 4);
     machine.setDirtyTracking(true);
     this.sinceCheckpoint = new Uint32Array(Math.ceil(pages / 32));
-    if (pageHash) {
-      this.pageHash = pageHash.slice();
-    } else {
-      this.pageHash = new Uint32Array(2 * pages);
-      for (let p = 0; p < pages; p++) hashPage(this.#words, p, this.pageHash);
-    }
+    this.pageHash = new Uint32Array(2 * pages);
   }
 
   /**
@@ -92,12 +89,23 @@ export class StateTracer {
     return { pages, before };
   }
 
-  /** A fine point now: registers and the pages written since the last point. */
-  point(kind: number): { point: FinePoint; before: Uint32Array } {
+  /**
+   * A fine point now: the registers, and at a memory point the pages written since the previous
+   * memory point (taking the dirty log costs more than the rest, so not every point does).
+   */
+  point(kind: number, memory: boolean): { point: FinePoint; before: Uint32Array } {
     const cpu = this.machine.cpu;
-    const { pages, before } = this.takePages();
+    const { pages, before } = memory ? this.takePages() : NO_PAGES;
     return {
-      point: { icount: cpu.icount, kind, gpr: cpu.gpr.slice(), rip: cpu.rip, rflags: cpu.getRflags(), pages },
+      point: {
+        icount: cpu.icount,
+        kind,
+        memory,
+        gpr: cpu.gpr.slice(),
+        rip: cpu.rip,
+        rflags: cpu.getRflags(),
+        pages,
+      },
       before,
     };
   }

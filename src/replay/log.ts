@@ -31,11 +31,13 @@
  * - input (1): `kind u8, 0 u8, state length u16, 0 u32, icount u64, value u64`, then the entropy
  *   source's state after the value was drawn (empty for serial input). `icount` is the number of
  *   instructions retired before the instruction that consumed the input.
- * - trace (2): `count u32`, then `count` fine points, each `icount u64, kind u8, 0 u8 u8 u8,
+ * - trace (2): `count u32`, then `count` fine points, each `icount u64, kind u8, flags u8, 0 u8 u8,
  *   pages u32, gpr 32 x u32 (low, high of RAX..R15), rip i64 (as f64), rflags u32, 0 u32`, then
  *   `pages` pairs `pfn u32, hash u32` (the low half of the 64-bit hash of every page written since
- *   the previous fine point). Kind 0 is periodic (every K instructions, at checkpoints and at the
- *   end), kind 1 is the state just before an input-consuming instruction.
+ *   the previous memory point). Kind 0 is periodic (every K instructions, at checkpoints and at
+ *   the end), kind 1 is the state just before an input-consuming instruction. Flag 1 marks a
+ *   memory point, one that carries the written pages (every M instructions, at checkpoints and at
+ *   the end); the others carry registers only.
  * - checkpoint (3): `icount u64`, digest (32), CPU-state hash (32), device-state hash (32),
  *   RAM hash (32), `pages u32, 0 u32`, then `pages` triples `pfn u32, hash u64` for every page
  *   written since the previous checkpoint. The digest is SHA-256 of the three hashes.
@@ -83,6 +85,9 @@ export const INPUT_SERIAL = 3;
 export const POINT_PERIODIC = 0;
 /** Fine-point kind: the state just before an instruction that consumes an input. */
 export const POINT_INPUT = 1;
+
+/** Fine-point flag: the point lists the pages written since the previous memory point. */
+export const POINT_FLAG_MEMORY = 1;
 
 /** Size of a fine point without its page pairs. */
 export const POINT_FIXED_BYTES = 160;
@@ -165,13 +170,15 @@ export interface FinePoint {
   icount: number;
   /** POINT_PERIODIC or POINT_INPUT. */
   kind: number;
+  /** Whether `pages` was sampled (a memory point). */
+  memory: boolean;
   /** General registers as 32-bit halves (low of r at [2r]). */
   gpr: Uint32Array;
   /** RIP (canonical, signed). */
   rip: number;
   /** RFLAGS. */
   rflags: number;
-  /** Pages written since the previous fine point: pfn, low 32 bits of the page hash, pfn, ... */
+  /** At a memory point, pages written since the previous one: pfn, low 32 bits of the page hash, ... */
   pages: Uint32Array;
 }
 
@@ -374,6 +381,7 @@ export function encodeTrace(points: FinePoint[]): Uint8Array {
   for (const p of points) {
     putU64(v, o, p.icount);
     v.setUint8(o + 8, p.kind);
+    v.setUint8(o + 9, p.memory ? POINT_FLAG_MEMORY : 0);
     v.setUint32(o + 12, p.pages.length / 2, true);
     for (let i = 0; i < 32; i++) v.setUint32(o + 16 + 4 * i, p.gpr[i], true);
     v.setFloat64(o + 144, p.rip, true);
@@ -538,6 +546,7 @@ function decodeTrace(p: Uint8Array, where: string, out: FinePoint[]): void {
     out.push({
       icount: getU64(v, o),
       kind: v.getUint8(o + 8),
+      memory: (v.getUint8(o + 9) & POINT_FLAG_MEMORY) !== 0,
       gpr,
       rip: v.getFloat64(o + 144, true),
       rflags: v.getUint32(o + 152, true),

@@ -4,10 +4,13 @@
  * the hashes of the pages written) every K instructions and before every input, a checkpoint
  * digest every N instructions and at the end, and the end record.
  *
- * Cost: the run is cut into K-instruction pieces (default 16384) and the machine's dirty log is
- * taken at each, so the recording hashes only the pages the guest wrote; a checkpoint hashes the
- * page-hash vector (8 bytes per page), never all of RAM. Only the end record's
- * {@linkcode Machine.digest} reads all of RAM, once.
+ * Cost: the run is cut into K-instruction slices (default 65536; each slice is one VM entry), a
+ * fine point copies the registers, and every M instructions (default 2^20) a memory point takes
+ * the machine's dirty log and hashes only the pages the guest wrote. A checkpoint hashes the
+ * page-hash vector (8 bytes per page), never all of RAM; pages not written since boot are not
+ * hashed at all (the header pins the ELF, RAM size and command line, so they match by
+ * construction). Only the end record's {@linkcode Machine.digest} reads all of RAM, once, as a
+ * plain run's result does.
  *
  * @module
  */
@@ -29,7 +32,9 @@ import { Entropy } from "../devices/mod.ts";
 /** Default checkpoint interval N (instructions). */
 export const DEFAULT_CHECKPOINT_INTERVAL = 10_000_000;
 /** Default trace interval K (instructions). */
-export const DEFAULT_TRACE_INTERVAL = 16384;
+export const DEFAULT_TRACE_INTERVAL = 65536;
+/** Default memory interval M (instructions between fine points that take the dirty log). */
+export const DEFAULT_MEMORY_INTERVAL = 1048576;
 
 /** A pause in a recording at a given instruction count (the hook for migration inside a recording). */
 export interface RecordPause {
@@ -58,8 +63,10 @@ export interface RecordOptions {
   serialInput?: () => number;
   /** Checkpoint interval N (default 10 million). */
   checkpointInterval?: number;
-  /** Trace interval K (default 16384). */
+  /** Trace interval K (default 65536). */
   traceInterval?: number;
+  /** Memory interval M (default 1048576): every M instructions a fine point also lists the written pages. */
+  memoryInterval?: number;
   /** Stop after this many instructions (default: run to the end). */
   maxInstructions?: number;
   /** Where the log's bytes go (default: kept in memory and returned). */
@@ -114,6 +121,10 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
   if (!Number.isSafeInteger(K) || K < 1 || K > 0xffffffff) {
     throw new RangeError(`trace interval must be a whole number in 1..2^32-1, got ${K}`);
   }
+  const M = opts.memoryInterval ?? DEFAULT_MEMORY_INTERVAL;
+  if (!Number.isSafeInteger(M) || M < 1) {
+    throw new RangeError(`memory interval must be a whole number >= 1, got ${M}`);
+  }
   const max = opts.maxInstructions ?? Infinity;
   const memLog = opts.sink ? null : new MemoryLog();
   const inner = entropyFrom(opts.entropy);
@@ -134,7 +145,7 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
   let machine: Machine | null = null;
   let inputs = 0, checkpoints = 0, totalPoints = 0;
   const observe: InputObserver = (r: InputRecord) => {
-    points.push(tracer!.point(POINT_INPUT).point);
+    points.push(tracer!.point(POINT_INPUT, false).point);
     writer.input(r);
     inputs++;
   };
@@ -147,18 +158,21 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
 
   const pauses = [...(opts.pauses ?? [])].sort((a, b) => a.at - b.at);
   let pi = 0;
-  points.push(tracer.point(POINT_PERIODIC).point);
-  let nextCheckpoint = N;
+  points.push(tracer.point(POINT_PERIODIC, true).point);
+  let nextCheckpoint = N, nextMemory = M;
   for (;;) {
     const ic = m.instructions;
-    let target = Math.min((Math.floor(ic / K) + 1) * K, nextCheckpoint, max);
+    let target = Math.min((Math.floor(ic / K) + 1) * K, nextMemory, nextCheckpoint, max);
     while (pi < pauses.length && pauses[pi].at <= ic) pi++;
     if (pi < pauses.length) target = Math.min(target, pauses[pi].at);
     const exit = m.run(target - ic);
     const done = exit !== null || m.instructions >= max;
-    points.push(tracer.point(POINT_PERIODIC).point);
+    const atCheckpoint = m.instructions >= nextCheckpoint || done;
+    const memory = atCheckpoint || m.instructions >= nextMemory;
+    points.push(tracer.point(POINT_PERIODIC, memory).point);
+    if (memory) { while (nextMemory <= m.instructions) nextMemory += M; }
     while (pi < pauses.length && pauses[pi].at === m.instructions && !done) pauses[pi++].action(m);
-    if (m.instructions >= nextCheckpoint || done) {
+    if (atCheckpoint) {
       writer.trace(points);
       totalPoints += points.length;
       points = [];

@@ -6,35 +6,41 @@
  *
  * ## How divergence is found (the bisection)
  *
- * The recording stores three levels of evidence, from coarse to fine:
+ * The recording stores four levels of evidence, from coarse to fine:
  *
  * 1. checkpoints every N instructions (default 10 million) and at the end: a SHA-256 digest of
  *    the CPU state, the device sections and the vector of 64-bit page hashes, with the three parts
  *    stored separately and the list of pages written since the previous checkpoint;
- * 2. fine points every K instructions (default 16384), at every checkpoint and at the end: all
- *    general registers, RIP and RFLAGS, plus (page, hash) for every page written since the
- *    previous fine point (the machine's dirty log says which, so the cost is proportional to the
- *    writes);
- * 3. a fine point just before every instruction that consumes an input (RDRAND, RDSEED, a COM1
+ * 2. memory points every M instructions (default 2^20), at every checkpoint and at the end: the
+ *    registers plus (page, hash) for every page written since the previous memory point (from the
+ *    machine's dirty log, so the cost follows the writes, not the RAM size);
+ * 3. fine points every K instructions (default 65536): all general registers, RIP and RFLAGS;
+ * 4. a fine point just before every instruction that consumes an input (RDRAND, RDSEED, a COM1
  *    read), so every input starts a window of its own.
  *
- * The replay computes the same fine points and compares each one as it reaches it. Let q be the
- * last point that matched and p the first that did not; the state was equal after q and differs at
- * p, so the first differing instruction lies in (q, p], at most K instructions. The replayer then
- * restores the last verified checkpoint snapshot into a probe machine, runs it to q, and steps it
- * one instruction at a time to p:
+ * The replay computes the same points and compares each one as it reaches it. The first point p
+ * that does not match bounds the window: registers are known equal at the last matching point
+ * qr, memory at the last matching memory point qm, so the first differing instruction lies in
+ * (qr, p] (at most K instructions) when registers differ, or in (qm, p] (at most M) when only
+ * memory does. The replayer then restores the nearest verified snapshot into a probe machine and
+ * names the instruction:
  *
- * - if q is an input point, the first instruction of the window consumed an input; it is the only
+ * - if the window starts at an input point (the registers matched just before an input and
+ *   differ at the next point), the input-consuming instruction itself: it is the only
  *   nondeterministic event in the window, so (for a replay by the same hvsim) it is the first
- *   differing instruction: this is how a changed input value is named exactly;
- * - otherwise (no input in the window: the interpreter itself behaved differently), it names the
- *   earliest of the last instructions that wrote each differing register or page: the value that
- *   differs at p was produced there.
+ *   differing instruction. The same holds for a memory window holding exactly one input. This is
+ *   how a changed input value is named exactly;
+ * - otherwise it re-executes the window, first in strides of 256 instructions and then one
+ *   instruction at a time inside the stride that matters, and names the earliest of the last
+ *   instructions that changed each differing register or page: the value that still differs at p
+ *   was produced there. If the window consumed several inputs, the report lists them as the
+ *   likely origin; if it consumed none, hvsim itself computed differently.
  *
  * It prints that instruction disassembled with its address and icount, the registers that differ
  * at p (recorded and replayed values) and the pages whose contents differ. A checkpoint whose
- * digest differs while every fine point matched is reported by part (CPU state outside the
- * general registers, device state, RAM, or the digest itself, which means the log was altered).
+ * digest differs while every point matched is reported by part (CPU state outside the general
+ * registers, device state, RAM, or the digest itself, which means the log was altered) and names
+ * the last instruction before the checkpoint.
  *
  * Snapshots: at every verified checkpoint the replayer keeps the non-RAM state and a copy of the
  * pages written since the previous one (a diff snapshot in memory); a snapshot is restored into a
@@ -59,6 +65,9 @@ import {
 } from "./log.ts";
 import { resultOf, type RunResult } from "./run.ts";
 import { hashPage, sha256Hex, StateTracer } from "./_tracer.ts";
+
+/** Instructions per VM entry in the bisection's first pass over a window. */
+const STRIDE = 256;
 
 /** One register that differs. */
 export interface RegisterDiff {
@@ -126,6 +135,7 @@ interface PendingDivergence {
   reason: string;
   at: number;
   lastGood: FinePoint;
+  lastGoodMemory: FinePoint;
   registers: RegisterDiff[];
   pages: number[];
 }
@@ -204,6 +214,7 @@ export class Replayer {
   #pi = 0;
   #ci = 0;
   #good: FinePoint;
+  #goodMemory: FinePoint;
   #pending: PendingDivergence | null = null;
   #done = false;
   #result: ReplayResult | null = null;
@@ -234,11 +245,10 @@ export class Replayer {
     if (first === undefined || first.icount !== 0) {
       throw new LogError("Replay log has no fine point at instruction 0");
     }
-    const p0 = this.#tracer.point(POINT_PERIODIC);
-    this.#good = first;
+    const p0 = this.#tracer.point(POINT_PERIODIC, first.memory);
+    this.#good = this.#goodMemory = first;
     this.#compare(first, p0.point, p0.before, "state at boot differs from the log");
     if (this.#pending === null) {
-      this.#good = first;
       this.#pi = 1;
       this.#pointsVerified = 1;
     }
@@ -269,12 +279,33 @@ export class Replayer {
     return this.machine.instructions;
   }
 
+  #fail(reason: string, at: number, registers: RegisterDiff[] = [], pages: number[] = []): void {
+    this.#pending ??= {
+      reason,
+      at,
+      lastGood: this.#good,
+      lastGoodMemory: this.#goodMemory,
+      registers,
+      pages,
+    };
+  }
+
+  #accept(rec: FinePoint): void {
+    this.#good = rec;
+    if (rec.memory) this.#goodMemory = rec;
+    this.#pointsVerified++;
+  }
+
   #compare(rec: FinePoint, rep: FinePoint, before: Uint32Array, reason: string): boolean {
     if (this.#pending) return false;
     const registers = registerDiffs(rec, rep);
-    const pages = pageDiffs(rec, rep, before, this.#tracer.pageHash);
-    if (rec.icount !== rep.icount || rec.kind !== rep.kind || registers.length > 0 || pages.length > 0) {
-      this.#pending = { reason, at: rep.icount, lastGood: this.#good, registers, pages };
+    const pages = rec.memory && rep.memory ? pageDiffs(rec, rep, before, this.#tracer.pageHash) : [];
+    if (
+      rec.icount !== rep.icount || rec.kind !== rep.kind || rec.memory !== rep.memory ||
+      registers.length > 0 ||
+      pages.length > 0
+    ) {
+      this.#fail(reason, rep.icount, registers, pages);
       return false;
     }
     return true;
@@ -283,22 +314,15 @@ export class Replayer {
   #onInput(_r: InputRecord): void {
     this.#inputsReplayed++;
     const rec = this.log.points[this.#pi];
-    const { point, before } = this.#tracer.point(POINT_INPUT);
+    const { point, before } = this.#tracer.point(POINT_INPUT, false);
     if (this.#pending) return;
     if (rec === undefined || rec.kind !== POINT_INPUT || rec.icount !== point.icount) {
-      this.#pending = {
-        reason: `the log has no input-point at instruction ${point.icount}`,
-        at: point.icount,
-        lastGood: this.#good,
-        registers: [],
-        pages: [],
-      };
+      this.#fail(`the log has no input-point at instruction ${point.icount}`, point.icount);
       return;
     }
     if (this.#compare(rec, point, before, "state before an input differs from the log")) {
-      this.#good = rec;
+      this.#accept(rec);
       this.#pi++;
-      this.#pointsVerified++;
     }
   }
 
@@ -313,57 +337,36 @@ export class Replayer {
       while (j < log.points.length && log.points[j].kind !== POINT_PERIODIC) j++;
       const rec = log.points[j];
       if (rec === undefined) {
-        this.#pending = {
-          reason: "the log has no fine point at its end",
-          at: m.instructions,
-          lastGood: this.#good,
-          registers: [],
-          pages: [],
-        };
+        this.#fail("the log has no fine point at its end", m.instructions);
         break;
       }
       const exit = m.run(rec.icount - m.instructions);
       const mismatch = this.#inputs.mismatch;
       if (this.#pending) break;
       if (mismatch) {
-        this.#pending = {
-          reason: mismatch.message,
-          at: mismatch.icount,
-          lastGood: this.#good,
-          registers: [],
-          pages: [],
-        };
+        this.#fail(mismatch.message, mismatch.icount);
         break;
       }
       if (this.#pi < j) {
         const missed = log.points[this.#pi];
-        this.#pending = {
-          reason:
-            `the log has an input consumed at instruction ${missed.icount}, which the replay never asked for`,
-          at: missed.icount,
-          lastGood: this.#good,
-          registers: [],
-          pages: [],
-        };
+        this.#fail(
+          `the log has an input consumed at instruction ${missed.icount}, which the replay never asked for`,
+          missed.icount,
+        );
         break;
       }
       if (exit !== null && m.instructions < rec.icount) {
-        this.#pending = {
-          reason:
-            `the guest ended (${exit.reason}${exit.message ? `: ${exit.message}` : ""}) at instruction ` +
+        this.#fail(
+          `the guest ended (${exit.reason}${exit.message ? `: ${exit.message}` : ""}) at instruction ` +
             `${m.instructions}, but the log continues to instruction ${rec.icount}`,
-          at: m.instructions,
-          lastGood: this.#good,
-          registers: [],
-          pages: [],
-        };
+          m.instructions,
+        );
         break;
       }
-      const { point, before } = this.#tracer.point(POINT_PERIODIC);
+      const { point, before } = this.#tracer.point(POINT_PERIODIC, rec.memory);
       if (!this.#compare(rec, point, before, "state differs from the log")) break;
-      this.#good = rec;
+      this.#accept(rec);
       this.#pi = j + 1;
-      this.#pointsVerified++;
       const ck = log.checkpoints[this.#ci];
       if (ck !== undefined && ck.icount === m.instructions) this.#checkpoint(ck);
       if (this.#pending) break;
@@ -406,16 +409,15 @@ export class Replayer {
           diffPages.length ? `RAM (${diffPages.length} pages)` : "RAM (pages the log does not list)",
         );
       }
-      this.#pending = {
-        reason: parts.length
+      this.#fail(
+        parts.length
           ? `checkpoint digest at instruction ${ck.icount} differs in: ${parts.join("; ")}`
           : `checkpoint digest at instruction ${ck.icount} differs, but its CPU, device and RAM hashes all match: ` +
             `the log's digest was altered`,
-        at: ck.icount,
-        lastGood: this.#good,
-        registers: [],
-        pages: diffPages,
-      };
+        ck.icount,
+        [],
+        diffPages,
+      );
       return;
     }
     const copies = new Map<number, Uint8Array>();
@@ -440,7 +442,7 @@ export class Replayer {
       reason = `the final machine digest ${result.digest} differs from the log's ${end.machineDigest}`;
     }
     if (reason) {
-      this.#pending = { reason, at: m.instructions, lastGood: this.#good, registers: [], pages: [] };
+      this.#fail(reason, m.instructions);
       return;
     }
     this.#done = true;
@@ -533,106 +535,125 @@ export class Replayer {
   }
 
   /** Re-executes the window (last good point, detection] one instruction at a time; names the instruction. */
+  /** A probe machine at instruction `icount`, restored from the nearest snapshot and run forward. */
+  #probeAt(icount: number): { machine: Machine; inputs: ReplayInputs } {
+    const probe = this.#restore(this.#nearestSnapshot(icount));
+    probe.machine.run(icount - probe.machine.instructions);
+    return probe;
+  }
+
+  #describeAt(icount: number, why: string): NamedInstruction {
+    const m = this.#probeAt(icount).machine;
+    return { icount: m.cpu.icount, rip: ripHex(m.cpu.rip), text: textAt(m), why };
+  }
+
+  /**
+   * Names the first differing instruction (see the module documentation): re-executes the window
+   * from the last state known to match, one instruction at a time.
+   */
   #bisect(p: PendingDivergence): NamedInstruction | null {
-    const q = p.lastGood;
-    const { machine: probe, inputs } = this.#restore(this.#nearestSnapshot(q.icount));
-    probe.run(q.icount - probe.instructions);
-    if (probe.instructions !== q.icount) return null;
-    const describe = (why: string): NamedInstruction => ({
-      icount: probe.cpu.icount,
-      rip: ripHex(probe.cpu.rip),
-      text: textAt(probe),
-      why,
-    });
-    if (p.at === q.icount && q.icount > 0) {
-      // Nothing to step through (a checkpoint or the end disagrees with a matching fine point).
-      const again = this.#restore(this.#nearestSnapshot(q.icount - 1)).machine;
-      again.run(q.icount - 1 - again.instructions);
-      const cpu = again.cpu;
-      return {
-        icount: cpu.icount,
-        rip: ripHex(cpu.rip),
-        text: textAt(again),
-        why: `the last instruction before instruction ${q.icount}, where registers and written pages still ` +
+    const qr = p.lastGood, qm = p.lastGoodMemory;
+    if (p.at === qr.icount && qr.icount > 0) {
+      // Nothing to step through: a checkpoint or the end disagrees with a matching fine point.
+      return this.#describeAt(
+        qr.icount - 1,
+        `the last instruction before instruction ${qr.icount}, where registers and written pages still ` +
           `match the log but the state digest does not`,
-      };
-    }
-    if (q.kind === POINT_INPUT) {
-      const r = this.log.inputs.find((x) => x.icount === q.icount);
-      const what = r ? `${inputKindName(r.kind)} value 0x${r.value.toString(16)}` : "an input";
-      return describe(
-        `it consumes the logged ${what}, the only nondeterministic event between the last matching state ` +
-          `and instruction ${p.at}`,
       );
     }
-    // No input in the window: step to the detection point, tracking the last writer of what differs.
+    if (p.registers.length === 0 && p.pages.length === 0) {
+      // The replay departed without a state to compare (an input out of place, an early end).
+      const m = this.#probeAt(p.at).machine;
+      const at = m.exit !== null || m.instructions < p.at ? Math.max(0, m.instructions - 1) : p.at;
+      return this.#describeAt(at, `the replay departs from the log here: ${p.reason}`);
+    }
+    // Registers are known to match from qr on; memory only from the last memory point qm on.
+    const start = p.pages.length > 0 ? qm : qr;
+    const inputsIn = this.log.inputs.filter((x) => x.icount >= start.icount && x.icount < p.at);
+    const inputText = (r: InputRecord) => `${inputKindName(r.kind)} value 0x${r.value.toString(16)}`;
+    if (start.kind === POINT_INPUT && inputsIn.length > 0 && inputsIn[0].icount === start.icount) {
+      return this.#describeAt(
+        start.icount,
+        `it consumes the logged ${
+          inputText(inputsIn[0])
+        }, the only nondeterministic event between the last ` +
+          `matching state and instruction ${p.at}`,
+      );
+    }
+    if (inputsIn.length === 1) {
+      return this.#describeAt(
+        inputsIn[0].icount,
+        `it consumes the logged ${
+          inputText(inputsIn[0])
+        }, the only nondeterministic event between the last ` +
+          `matching memory state (instruction ${start.icount}) and instruction ${p.at}`,
+      );
+    }
+    // Find the last instruction that changed each differing item: first in strides of STRIDE
+    // instructions (one VM entry each), then one instruction at a time inside the stride where
+    // the earliest of those changes happened.
     const regIndex = p.registers.map((r) =>
       r.name === "rip" ? 16 : r.name === "rflags" ? 17 : GPR_NAMES.indexOf(r.name)
     );
-    const words = new Int32Array(probe.mem.buffer, probe.mem.byteOffset, probe.ramBytes / 4);
-    const hashes = new Uint32Array(2 * (probe.ramBytes / 4096));
-    const read = (k: number): string => {
-      const cpu = probe.cpu;
-      return k === 16
-        ? String(cpu.rip)
-        : k === 17
-        ? String(cpu.getRflags())
-        : `${cpu.gpr[2 * k]}:${cpu.gpr[2 * k + 1]}`;
-    };
-    const lastReg = regIndex.map(() => -1), lastPage = p.pages.map(() => -1);
-    const regVal = regIndex.map(read);
-    const pageVal = p.pages.map((pfn) => {
-      hashPage(words, pfn, hashes);
-      return `${hashes[2 * pfn]}:${hashes[2 * pfn + 1]}`;
-    });
-    const steps: { icount: number; rip: number }[] = [];
-    let first: NamedInstruction | null = null;
-    while (probe.instructions < p.at && probe.exit === null && inputs.mismatch === null) {
-      if (first === null) first = describe("");
-      steps.push({ icount: probe.instructions, rip: probe.cpu.rip });
-      probe.run(1);
-      const s = steps.length - 1;
-      regIndex.forEach((k, i) => {
-        const v = read(k);
-        if (v !== regVal[i]) {
-          regVal[i] = v;
-          lastReg[i] = s;
-        }
-      });
-      p.pages.forEach((pfn, i) => {
+    const hashes = new Uint32Array(2 * (this.machine.ramBytes / 4096));
+    const sample = (m: Machine): string[] => {
+      const cpu = m.cpu;
+      const words = new Int32Array(m.mem.buffer, m.mem.byteOffset, m.ramBytes / 4);
+      const out = regIndex.map((k) =>
+        k === 16
+          ? String(cpu.rip)
+          : k === 17
+          ? String(cpu.getRflags())
+          : `${cpu.gpr[2 * k]}:${cpu.gpr[2 * k + 1]}`
+      );
+      for (const pfn of p.pages) {
         hashPage(words, pfn, hashes);
-        const v = `${hashes[2 * pfn]}:${hashes[2 * pfn + 1]}`;
-        if (v !== pageVal[i]) {
-          pageVal[i] = v;
-          lastPage[i] = s;
-        }
-      });
-    }
-    const writers = [...lastReg, ...lastPage].filter((s) => s >= 0);
-    if (writers.length === 0) {
-      if (first) {
-        first.why =
-          "the first instruction after the last matching state (nothing it wrote can be singled out)";
+        out.push(`${hashes[2 * pfn]}:${hashes[2 * pfn + 1]}`);
       }
-      return first;
-    }
-    const s = Math.min(...writers);
-    // Re-run to step s to describe it with the code as it was then.
-    const again = this.#restore(this.#nearestSnapshot(q.icount)).machine;
-    again.run(steps[s].icount - again.instructions);
-    const text = textAt(again);
-    const what = [
-      ...p.registers.filter((_, i) => lastReg[i] === s).map((r) => r.name),
-      ...p.pages.filter((_, i) => lastPage[i] === s).map((pfn) => `page 0x${(pfn * 4096).toString(16)}`),
-    ];
-    return {
-      icount: steps[s].icount,
-      rip: ripHex(steps[s].rip),
-      text,
-      why:
-        `no input in the window; it is the earliest instruction whose result still differs at instruction ${p.at} ` +
-        `(it last wrote ${what.join(", ")})`,
+      return out;
     };
+    const lastChange = (from: number, to: number, stride: number): { at: number[]; starts: number[] } => {
+      const { machine: probe, inputs } = this.#probeAt(from);
+      let prev = sample(probe);
+      const at = prev.map(() => -1), starts: number[] = [];
+      while (probe.instructions < to && probe.exit === null && inputs.mismatch === null) {
+        const begin = probe.instructions;
+        starts.push(begin);
+        probe.run(Math.min(stride, to - begin));
+        const cur = sample(probe);
+        for (let i = 0; i < cur.length; i++) if (cur[i] !== prev[i]) at[i] = starts.length - 1;
+        prev = cur;
+      }
+      return { at, starts };
+    };
+    const coarse = lastChange(start.icount, p.at, STRIDE);
+    const changed = coarse.at.filter((c) => c >= 0);
+    const candidates = inputsIn.length > 0
+      ? `; the window also consumed ${inputsIn.length} inputs (at instructions ` +
+        `${inputsIn.slice(0, 8).map((r) => r.icount).join(", ")}${inputsIn.length > 8 ? ", ..." : ""}), ` +
+        `the differing value may come from one of them`
+      : "; no input in the window, so hvsim itself computed differently";
+    if (changed.length === 0) {
+      return this.#describeAt(
+        start.icount,
+        `the first instruction after the last matching state (no single writer of what differs)${candidates}`,
+      );
+    }
+    const chunk = Math.min(...changed);
+    const begin = coarse.starts[chunk];
+    const fine = lastChange(begin, Math.min(begin + STRIDE, p.at), 1);
+    const mine = coarse.at.map((c, i) => (c === chunk ? fine.at[i] : -1)).filter((s) => s >= 0);
+    const step = mine.length ? Math.min(...mine) : 0;
+    const names = [
+      ...p.registers.map((r) => r.name),
+      ...p.pages.map((pfn) => `page 0x${(pfn * 4096).toString(16)}`),
+    ];
+    const what = names.filter((_, i) => coarse.at[i] === chunk && fine.at[i] === step);
+    return this.#describeAt(
+      fine.starts[step] ?? begin,
+      `the earliest instruction whose result still differs at instruction ${p.at}: it last wrote ` +
+        `${what.join(", ")}${candidates}`,
+    );
   }
 }
 
