@@ -33,6 +33,8 @@ import {
   RF,
   RSP,
   SEG_CS,
+  SEG_DS,
+  SEG_ES,
   SEG_FS,
   SEG_GS,
   SEG_LDTR,
@@ -982,7 +984,7 @@ export class Cpu {
     const ar = (hiWord >>> 8) & 0xf0ff;
     if ((ar & 0x18) !== 0x18 || (ar & 0x2000) === 0) this.fault(EXC_GP, true, (sel & 0xfffc) + ext);
     if ((ar & 0x80) === 0) this.fault(11, true, (sel & 0xfffc) + ext);
-    return ar;
+    return ar | 1; // loading a segment marks it accessed
   }
 
   /** Reads `size` bytes at a linear address as a supervisor access (descriptor tables, TSS). */
@@ -1037,10 +1039,16 @@ export class Cpu {
     }
   }
 
-  /** Loads a data segment register (DS, ES, SS, FS, GS) from the GDT (SDM Vol. 3 §3.4.3). */
-  loadDataSegment(seg: number, sel: number, rpl = sel & 3): void {
+  /**
+   * Loads a data segment register (DS, ES, SS, FS, GS) from the GDT (SDM Vol. 3 §3.4.3, MOV,
+   * POP, IRET, RET far). `cpl` is the privilege level the checks use: the current one, or the
+   * one a return to an outer level is about to enter. A null SS is legal in 64-bit mode below
+   * CPL 3.
+   */
+  loadDataSegment(seg: number, sel: number, cpl = this.cpl): void {
+    const rpl = sel & 3;
     if ((sel & 0xfffc) === 0) {
-      if (seg === SEG_SS && (this.cpl === 3 || rpl !== this.cpl)) this.fault(EXC_GP, true, 0);
+      if (seg === SEG_SS && (cpl === 3 || rpl !== cpl)) this.fault(EXC_GP, true, 0);
       this.segSel[seg] = sel;
       this.segAr[seg] = 0x1c000 | (seg === SEG_SS ? 0x93 | (rpl << 5) : 0);
       if (seg !== SEG_FS && seg !== SEG_GS) this.segBase[seg] = 0;
@@ -1055,12 +1063,14 @@ export class Cpu {
     const dpl = (ar >>> 5) & 3;
     if ((ar & 0x10) === 0) this.fault(EXC_GP, true, sel & 0xfffc);
     if (seg === SEG_SS) {
-      if (code || (ar & 2) === 0 || dpl !== this.cpl || rpl !== this.cpl) {
+      if (code || (ar & 2) === 0 || dpl !== cpl || rpl !== cpl) {
         this.fault(EXC_GP, true, sel & 0xfffc);
       }
       if ((ar & 0x80) === 0) this.fault(EXC_SS, true, sel & 0xfffc);
     } else {
       if (code && (ar & 2) === 0) this.fault(EXC_GP, true, sel & 0xfffc);
+      // Data and non-conforming code segments: RPL and CPL must not exceed the DPL.
+      if (!(code && (ar & 4) !== 0) && (rpl > dpl || cpl > dpl)) this.fault(EXC_GP, true, sel & 0xfffc);
       if ((ar & 0x80) === 0) this.fault(11, true, sel & 0xfffc);
     }
     this.segSel[seg] = sel;
@@ -1070,6 +1080,23 @@ export class Cpu {
     const base = ((hi & 0xff000000) | ((hi & 0xff) << 16) | (lo >>> 16)) >>> 0;
     if (seg === SEG_FS || seg === SEG_GS) this.segBase[seg] = base;
     else this.segBase[seg] = 0;
+  }
+
+  /**
+   * On a return to an outer privilege level (IRET, RET far), ES, DS, FS and GS holding a data or
+   * non-conforming code segment more privileged than `newCpl` are made null (SDM Vol. 2 IRET,
+   * RET); FS and GS keep their bases.
+   */
+  nullInaccessibleSegments(newCpl: number): void {
+    for (const seg of [SEG_ES, SEG_DS, SEG_FS, SEG_GS]) {
+      const ar = this.segAr[seg];
+      if ((this.segSel[seg] & 0xfffc) === 0 || (ar & 0x10000) !== 0) continue;
+      const conformingCode = (ar & 0x18) === 0x18 && (ar & 4) !== 0;
+      if (!conformingCode && ((ar >>> 5) & 3) < newCpl) {
+        this.segSel[seg] = 0;
+        this.segAr[seg] = 0x1c000;
+      }
+    }
   }
 
   /** Loads LDTR or TR from a 16-byte system descriptor; LTR marks the TSS busy. */

@@ -271,6 +271,8 @@ def("leave", 0, 0xc9, stk.leave, { size: SZ_D64 });
 def("int3", 0, 0xcc, ctl.int3, { ends: true });
 def("int", 0, 0xcd, ctl.intN, { imm: IMM_UB, ends: true });
 def("iret", 0, 0xcf, sys.iret, { ends: true });
+def("lret", 0, 0xca, sys.retFar, { imm: IMM_W, ends: true });
+def("lret", 0, 0xcb, sys.retFar, { ends: true });
 def("loopne", 0, 0xe0, ctl.loop, { imm: IMM_REL8, arg: 0, ends: true });
 def("loope", 0, 0xe1, ctl.loop, { imm: IMM_REL8, arg: 1, ends: true });
 def("loop", 0, 0xe2, ctl.loop, { imm: IMM_REL8, arg: 2, ends: true });

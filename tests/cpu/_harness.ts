@@ -91,15 +91,16 @@ export function makeCpu(extraPages: number[] = []): Cpu {
   const cpu = new Cpu(new Uint8Array(ram));
   const dv = new DataView(cpu.mem.buffer);
   const pml4 = PAGE_TABLES, pdpt = pml4 + 0x1000, pd = pdpt + 0x1000, pt = pd + 0x1000;
-  dv.setBigUint64(pml4, BigInt(pdpt | 3), true);
-  dv.setBigUint64(pdpt, BigInt(pd | 3), true);
-  dv.setBigUint64(pd + 8, BigInt(pt | 3), true); // 0x200000..0x3fffff
+  // User-accessible (U/S = 1) so that tests can return to ring 3.
+  dv.setBigUint64(pml4, BigInt(pdpt | 7), true);
+  dv.setBigUint64(pdpt, BigInt(pd | 7), true);
+  dv.setBigUint64(pd + 8, BigInt(pt | 7), true); // 0x200000..0x3fffff
   const pages = [CODE_REGION_BASE, CODE_REGION_BASE + 0x1000, SCRATCH_ADDR & ~0xfff, ...extraPages];
   for (const p of pages) {
     if (p < 0x200000 || p >= 0x400000 || p % 4096 !== 0) {
       throw new RangeError(`cannot map page 0x${p.toString(16)}`);
     }
-    dv.setBigUint64(pt + ((p - 0x200000) >>> 12) * 8, BigInt(p | 3), true);
+    dv.setBigUint64(pt + ((p - 0x200000) >>> 12) * 8, BigInt(p | 7), true);
   }
   cpu.cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_PG;
   cpu.cr4 = CR4_PAE;

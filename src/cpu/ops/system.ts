@@ -348,39 +348,88 @@ export function sysret(cpu: Cpu, i: Insn): void {
   cpu.brk = true;
 }
 
-/** IRET/IRETQ (cf, 48 cf) in 64-bit mode: pops RIP, CS, RFLAGS, RSP, SS. */
+/**
+ * IRET/IRETQ (cf, 48 cf) in 64-bit mode: pops RIP, CS, RFLAGS, RSP and SS (SDM Vol. 2 IRET,
+ * IA-32e mode). Every check happens before any state changes, so a fault leaves the frame
+ * in place. Returning to a 32-bit code segment (compatibility mode) is not supported: #GP.
+ */
 export function iret(cpu: Cpu, i: Insn): void {
-  const size = i.size === 8 ? 8 : 4;
+  const size = i.size === 8 ? 8 : i.size === 2 ? 2 : 4;
   const sp = rspLinear(cpu, 0);
   const ripLo = cpu.read(sp, size), ripHi = size === 8 ? cpu.hi : 0;
   const cs = cpu.read(sp + size, 2);
-  const fl = cpu.read(sp + 2 * size, 4);
+  const fl = cpu.read(sp + 2 * size, size === 2 ? 2 : 4);
   const rspLo = cpu.read(sp + 3 * size, size), rspHi = size === 8 ? cpu.hi : 0;
   const ss = cpu.read(sp + 4 * size, 2);
-  const rpl = cs & 3;
-  if (rpl < cpu.cpl) cpu.fault(13, true, cs & 0xfffc);
+  const rpl = returnCodeSegmentChecks(cpu, cs);
   const ar = cpu.codeSegmentAr(cs, 0);
+  returnDplCheck(cpu, cs, ar);
   const t = cpu.canonical(ripLo, ripHi);
+  const newRsp = cpu.canonical(rspLo, rspHi);
+  cpu.loadDataSegment(SEG_SS, ss, rpl); // the last check; it changes SS only when it succeeds
   const cur = cpu.fl.get();
   let mask = RFLAGS_WRITABLE & ~(VIF | VIP);
   if (cpu.cpl > 0) mask &= ~IOPL;
   if (cpu.cpl > ((cur & IOPL) >>> 12)) mask &= ~IF;
+  if (size === 2) mask &= 0xffff;
   cpu.fl.put(((cur & ~mask) | (fl & mask)) >>> 0);
+  setCodeSegment(cpu, cs, ar);
+  setRsp(cpu, newRsp);
+  cpu.nrip = t;
+  if (rpl > cpu.cpl) cpu.nullInaccessibleSegments(rpl);
+  cpu.setCpl(rpl);
+  cpu.brk = true;
+}
+
+/**
+ * RET far (cb, ca iw; REX.W for 64-bit offsets): pops RIP and CS, and RSP and SS too when
+ * returning to an outer privilege level; the immediate is added to both stack pointers
+ * (SDM Vol. 2 RET, IA-32e mode).
+ */
+export function retFar(cpu: Cpu, i: Insn): void {
+  const size = i.size;
+  const sp = rspLinear(cpu, 0);
+  const ipLo = cpu.read(sp, size), ipHi = size === 8 ? cpu.hi : 0;
+  const cs = cpu.read(sp + size, 2);
+  const rpl = returnCodeSegmentChecks(cpu, cs);
+  const ar = cpu.codeSegmentAr(cs, 0);
+  returnDplCheck(cpu, cs, ar);
+  const t = cpu.canonical(ipLo, ipHi);
+  let newSp = sp + 2 * size + i.imm;
+  if (rpl > cpu.cpl) {
+    const rspLo = cpu.read(newSp, size), rspHi = size === 8 ? cpu.hi : 0;
+    const ss = cpu.read(newSp + size, 2);
+    const outer = cpu.canonical(rspLo, rspHi);
+    cpu.loadDataSegment(SEG_SS, ss, rpl);
+    newSp = outer + i.imm;
+    cpu.nullInaccessibleSegments(rpl);
+  }
+  setCodeSegment(cpu, cs, ar);
+  setRsp(cpu, newSp);
+  cpu.nrip = t;
+  cpu.setCpl(rpl);
+  cpu.brk = true;
+}
+
+/** A return's CS must be non-null and not more privileged than the CPL; returns its RPL. */
+function returnCodeSegmentChecks(cpu: Cpu, cs: number): number {
+  if ((cs & 0xfffc) === 0) cpu.gp0();
+  const rpl = cs & 3;
+  if (rpl < cpu.cpl) cpu.fault(13, true, cs & 0xfffc);
+  return rpl;
+}
+
+/** Non-conforming code: DPL = RPL; conforming: DPL <= RPL. */
+function returnDplCheck(cpu: Cpu, cs: number, ar: number): void {
+  const dpl = (ar >>> 5) & 3, rpl = cs & 3;
+  if ((ar & 4) !== 0 ? dpl > rpl : dpl !== rpl) cpu.fault(13, true, cs & 0xfffc);
+}
+
+function setCodeSegment(cpu: Cpu, cs: number, ar: number): void {
   cpu.segSel[SEG_CS] = cs;
   cpu.segAr[SEG_CS] = ar;
   cpu.segBase[SEG_CS] = 0;
   cpu.segLimit[SEG_CS] = 0xffffffff;
-  const newRsp = cpu.canonical(rspLo, rspHi);
-  if ((ss & 0xfffc) === 0) {
-    cpu.segSel[SEG_SS] = ss;
-    cpu.segAr[SEG_SS] = 0x1c000 | 0x93 | (rpl << 5);
-  } else {
-    cpu.loadDataSegment(SEG_SS, ss, rpl);
-  }
-  setRsp(cpu, newRsp);
-  cpu.nrip = t;
-  cpu.setCpl(rpl);
-  cpu.brk = true;
 }
 
 /** CLI (fa). */
