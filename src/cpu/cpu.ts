@@ -297,7 +297,11 @@ export class Cpu {
   private readonly wHpa = new Float64Array(TLB_SIZE);
   private readonly xTag = new Float64Array(TLB_SIZE).fill(NaN);
   private readonly xHpa = new Float64Array(TLB_SIZE);
-  private readonly tlbGlobal = new Uint8Array(TLB_SIZE);
+  // Global-page marks, one per entry kind: a slot's read, write and fetch entries can hold
+  // different pages (16 MiB apart), only some of them global.
+  private readonly rGlobal = new Uint8Array(TLB_SIZE);
+  private readonly wGlobal = new Uint8Array(TLB_SIZE);
+  private readonly xGlobal = new Uint8Array(TLB_SIZE);
   private deliveringVector = -1;
   private external = false;
 
@@ -662,18 +666,21 @@ export class Cpu {
       if ((entryLo & 0x40) === 0) writable = false;
     }
     const hpaPage = this.phys.translate(this, gpa + off, acc, lin, false) - off; // exact GPA for exits
+    const g = global ? 1 : 0;
     if (acc === ACC_FETCH) {
       this.xTag[slot] = vpn;
       this.xHpa[slot] = hpaPage;
+      this.xGlobal[slot] = g;
     } else {
       this.rTag[slot] = vpn;
       this.rHpa[slot] = hpaPage;
+      this.rGlobal[slot] = g;
       if (acc === ACC_WRITE && writable && this.phys.writeCached(gpa) && !this.blocks.hasCode(hpaPage)) {
         this.wTag[slot] = vpn;
         this.wHpa[slot] = hpaPage;
+        this.wGlobal[slot] = g;
       }
     }
-    this.tlbGlobal[slot] = global ? 1 : 0;
     return hpaPage + off;
   }
 
@@ -698,13 +705,10 @@ export class Cpu {
       this.xTag.fill(NaN);
       return;
     }
-    const g = this.tlbGlobal;
     for (let s = 0; s < TLB_SIZE; s++) {
-      if (g[s] === 0) {
-        this.rTag[s] = NaN;
-        this.wTag[s] = NaN;
-        this.xTag[s] = NaN;
-      }
+      if (this.rGlobal[s] === 0) this.rTag[s] = NaN;
+      if (this.wGlobal[s] === 0) this.wTag[s] = NaN;
+      if (this.xGlobal[s] === 0) this.xTag[s] = NaN;
     }
   }
 
