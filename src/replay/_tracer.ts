@@ -161,6 +161,15 @@ export class StateTracer {
   }
 }
 
+/** The checkpoint digest over its three part hashes (hex in, hex out). */
+export function combineDigest(cpuHash: string, deviceHash: string, ramHash: string): string {
+  const h = createHash("sha256");
+  for (const x of [cpuHash, deviceHash, ramHash]) {
+    h.update(Uint8Array.from(x.match(/../g)!.map((b) => parseInt(b, 16))));
+  }
+  return h.digest("hex");
+}
+
 /** SHA-256 of a byte array, hex. */
 export function sha256Hex(b: Uint8Array): string {
   return createHash("sha256").update(b).digest("hex");

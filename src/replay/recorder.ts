@@ -36,6 +36,9 @@ export const DEFAULT_TRACE_INTERVAL = 65536;
 /** Default memory interval M (instructions between fine points that take the dirty log). */
 export const DEFAULT_MEMORY_INTERVAL = 1048576;
 
+/** Dirty-log takes granted to input points before the per-instruction budget applies. */
+export const INPUT_MEMORY_ALLOWANCE = 64;
+
 /** A pause in a recording at a given instruction count (the hook for migration inside a recording). */
 export interface RecordPause {
   /** Instruction count at which the guest is paused (it runs no further until `action` returns). */
@@ -144,8 +147,14 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
   let tracer: StateTracer | null = null;
   let machine: Machine | null = null;
   let inputs = 0, checkpoints = 0, totalPoints = 0;
+  // An input point is also a memory point while the dirty-log takes stay within budget: a fixed
+  // allowance plus one per M/32 instructions, so sparse inputs each get a window of their own and
+  // dense ones cannot slow the recording down.
+  let takes = 0;
   const observe: InputObserver = (r: InputRecord) => {
-    points.push(tracer!.point(POINT_INPUT, false).point);
+    const memory = takes < INPUT_MEMORY_ALLOWANCE + machine!.instructions / (M / 32);
+    if (memory) takes++;
+    points.push(tracer!.point(POINT_INPUT, memory).point);
     writer.input(r);
     inputs++;
   };

@@ -64,7 +64,7 @@ import {
   type ReplayLog,
 } from "./log.ts";
 import { resultOf, type RunResult } from "./run.ts";
-import { hashPage, sha256Hex, StateTracer } from "./_tracer.ts";
+import { combineDigest, hashPage, sha256Hex, StateTracer } from "./_tracer.ts";
 
 /** Instructions per VM entry in the bisection's first pass over a window. */
 const STRIDE = 256;
@@ -97,8 +97,10 @@ export interface Divergence {
   reason: string;
   /** Instruction count at which it was detected. */
   detectedAt: number;
-  /** Instruction count of the last fine point that matched. */
+  /** Instruction count of the last fine point whose registers matched. */
   lastGood: number;
+  /** Instruction count of the last memory point that matched (registers and memory). */
+  lastFullMatch: number;
   /** The first differing instruction. */
   instruction: NamedInstruction | null;
   /** Registers that differ at `detectedAt`. */
@@ -215,6 +217,7 @@ export class Replayer {
   #ci = 0;
   #good: FinePoint;
   #goodMemory: FinePoint;
+  #lastPeriodic: number;
   #pending: PendingDivergence | null = null;
   #done = false;
   #result: ReplayResult | null = null;
@@ -241,6 +244,7 @@ export class Replayer {
     this.machine = this.#freshMachine(this.#inputs);
     this.#tracer = new StateTracer(this.machine);
     this.#inputs.onInput = (r) => this.#onInput(r);
+    this.#lastPeriodic = log.points.findLastIndex((x) => x.kind === POINT_PERIODIC);
     const first = log.points[0];
     if (first === undefined || first.icount !== 0) {
       throw new LogError("Replay log has no fine point at instruction 0");
@@ -314,7 +318,7 @@ export class Replayer {
   #onInput(_r: InputRecord): void {
     this.#inputsReplayed++;
     const rec = this.log.points[this.#pi];
-    const { point, before } = this.#tracer.point(POINT_INPUT, false);
+    const { point, before } = this.#tracer.point(POINT_INPUT, rec?.memory ?? false);
     if (this.#pending) return;
     if (rec === undefined || rec.kind !== POINT_INPUT || rec.icount !== point.icount) {
       this.#fail(`the log has no input-point at instruction ${point.icount}`, point.icount);
@@ -340,7 +344,18 @@ export class Replayer {
         this.#fail("the log has no fine point at its end", m.instructions);
         break;
       }
-      const exit = m.run(rec.icount - m.instructions);
+      let exit = m.run(rec.icount - m.instructions);
+      if (exit === null && j === this.#lastPeriodic && log.end.reason !== "instruction-limit") {
+        // The run ended on an exit that retires nothing (a triple fault): take it, at the same count.
+        exit = m.run(1);
+        if (m.instructions !== rec.icount) {
+          this.#fail(
+            `the guest ran on past instruction ${rec.icount}, where the log ends with ${log.end.reason}`,
+            rec.icount,
+          );
+          break;
+        }
+      }
       const mismatch = this.#inputs.mismatch;
       if (this.#pending) break;
       if (mismatch) {
@@ -391,7 +406,10 @@ export class Replayer {
     const t = this.#tracer, m = this.machine;
     const d = t.digest();
     const pages = t.takeCheckpointPages();
-    if (d.digest !== ck.digest) {
+    if (
+      d.digest !== ck.digest || d.cpuHash !== ck.cpuHash || d.deviceHash !== ck.deviceHash ||
+      d.ramHash !== ck.ramHash
+    ) {
       const parts: string[] = [];
       if (d.cpuHash !== ck.cpuHash) {
         parts.push("CPU state outside the general registers (control, segment, MSR or timer state)");
@@ -409,9 +427,11 @@ export class Replayer {
           diffPages.length ? `RAM (${diffPages.length} pages)` : "RAM (pages the log does not list)",
         );
       }
+      const consistent = combineDigest(ck.cpuHash, ck.deviceHash, ck.ramHash) === ck.digest;
       this.#fail(
         parts.length
-          ? `checkpoint digest at instruction ${ck.icount} differs in: ${parts.join("; ")}`
+          ? `checkpoint at instruction ${ck.icount} differs in: ${parts.join("; ")}` +
+            (consistent ? "" : "; and the log's digest does not cover its own parts, so the log was altered")
           : `checkpoint digest at instruction ${ck.icount} differs, but its CPU, device and RAM hashes all match: ` +
             `the log's digest was altered`,
         ck.icount,
@@ -496,7 +516,10 @@ export class Replayer {
   #diverged(p: PendingDivergence): ReplayResult {
     const named = this.#bisect(p);
     const lines = [`replay diverged from the log: ${p.reason}`];
-    lines.push(`  detected at instruction ${p.at}; last matching state at instruction ${p.lastGood.icount}`);
+    lines.push(
+      `  detected at instruction ${p.at}; registers last matched at instruction ${p.lastGood.icount}, ` +
+        `registers and memory at instruction ${p.lastGoodMemory.icount}`,
+    );
     if (named) {
       lines.push(`  first differing instruction: icount ${named.icount} at ${named.rip}: ${named.text}`);
       lines.push(`    (${named.why})`);
@@ -518,6 +541,7 @@ export class Replayer {
       reason: p.reason,
       detectedAt: p.at,
       lastGood: p.lastGood.icount,
+      lastFullMatch: p.lastGoodMemory.icount,
       instruction: named,
       registers: p.registers,
       pages: p.pages,
@@ -567,26 +591,17 @@ export class Replayer {
       const at = m.exit !== null || m.instructions < p.at ? Math.max(0, m.instructions - 1) : p.at;
       return this.#describeAt(at, `the replay departs from the log here: ${p.reason}`);
     }
-    // Registers are known to match from qr on; memory only from the last memory point qm on.
-    const start = p.pages.length > 0 ? qm : qr;
+    // The whole state is known to match at the last memory point qm (registers alone at qr).
+    const start = qm;
     const inputsIn = this.log.inputs.filter((x) => x.icount >= start.icount && x.icount < p.at);
     const inputText = (r: InputRecord) => `${inputKindName(r.kind)} value 0x${r.value.toString(16)}`;
-    if (start.kind === POINT_INPUT && inputsIn.length > 0 && inputsIn[0].icount === start.icount) {
-      return this.#describeAt(
-        start.icount,
-        `it consumes the logged ${
-          inputText(inputsIn[0])
-        }, the only nondeterministic event between the last ` +
-          `matching state and instruction ${p.at}`,
-      );
-    }
     if (inputsIn.length === 1) {
       return this.#describeAt(
         inputsIn[0].icount,
         `it consumes the logged ${
           inputText(inputsIn[0])
         }, the only nondeterministic event between the last ` +
-          `matching memory state (instruction ${start.icount}) and instruction ${p.at}`,
+          `fully matching state (instruction ${start.icount}) and instruction ${p.at}`,
       );
     }
     // Find the last instruction that changed each differing item: first in strides of STRIDE
