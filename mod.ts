@@ -1,1 +1,11 @@
-export {};
+/**
+ * hvsim: an x86-64 hypervisor simulator. The public API re-exports each part's module.
+ *
+ * @module
+ */
+
+export * from "./src/cpu/mod.ts";
+export * from "./src/devices/mod.ts";
+export * from "./src/vm/mod.ts";
+export * as vmx from "./src/vmx/mod.ts";
+export * as migration from "./src/migration/mod.ts";

@@ -665,10 +665,16 @@ export class Machine {
   digest(): string {
     const h = createHash("sha256");
     h.update(encodeCpuState(saveCpuState(this.cpu)));
-    // The VMCS, less the VMX-preemption timer value: that is the hypervisor's time slice (how the
-    // host scheduled the run), not something the guest computed.
+    // The VMCS, less what belongs to this machine's hypervisor rather than to the guest: the
+    // VMX-preemption timer value (how the host sliced the run) and the dirty-logging settings.
     const region = this.vcpu.vmcs.region().slice();
-    new Vmcs(region, 0).writeNumber(F.VMX_PREEMPTION_TIMER_VALUE, 0);
+    const copy = new Vmcs(region, 0);
+    copy.writeNumber(F.VMX_PREEMPTION_TIMER_VALUE, 0);
+    copy.writeNumber(
+      F.SECONDARY_VM_EXEC_CONTROL,
+      copy.readNumber(F.SECONDARY_VM_EXEC_CONTROL) & ~PROC2_ENABLE_PML,
+    );
+    copy.writeNumber(F.GUEST_PML_INDEX, 511);
     h.update(region);
     for (const s of this.deviceState()) {
       h.update(s.name);

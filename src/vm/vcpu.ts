@@ -13,6 +13,8 @@
 import {
   type Cpu,
   EFER_LMA,
+  EXIT_EPT_MISCONFIG,
+  EXIT_EPT_VIOLATION,
   EXIT_PREEMPTION_TIMER,
   RSP,
   SEG_FS,
@@ -288,8 +290,12 @@ export class VmxVcpu {
     vmcs.write(F.EXIT_QUALIFICATION, reason === EXIT_PREEMPTION_TIMER ? 0n : toUnsigned(cpu.exitQual));
     vmcs.writeNumber(F.VM_EXIT_INSTRUCTION_LEN, insnLen);
     vmcs.writeNumber(F.VMX_INSTRUCTION_INFO, cpu.exitInsnInfo >>> 0);
-    vmcs.write(F.GUEST_LINEAR_ADDRESS, toUnsigned(cpu.exitGla));
-    vmcs.write(F.GUEST_PHYSICAL_ADDRESS, toUnsigned(cpu.exitGpa));
+    // The guest-physical and guest-linear address fields are written only by the exits that
+    // define them (SDM Vol. 3 §28.2.1); for the others they keep their old contents.
+    if (reason === EXIT_EPT_VIOLATION || reason === EXIT_EPT_MISCONFIG) {
+      vmcs.write(F.GUEST_PHYSICAL_ADDRESS, toUnsigned(cpu.exitGpa));
+    }
+    if (reason === EXIT_EPT_VIOLATION) vmcs.write(F.GUEST_LINEAR_ADDRESS, toUnsigned(cpu.exitGla));
     vmcs.writeNumber(F.VM_EXIT_INTR_INFO, reason === 0 ? cpu.exitIntrInfo >>> 0 : 0);
     vmcs.writeNumber(F.VM_EXIT_INTR_ERROR_CODE, reason === 0 ? cpu.exitIntrError >>> 0 : 0);
     vmcs.writeNumber(F.IDT_VECTORING_INFO_FIELD, cpu.idtVectoring >>> 0);
