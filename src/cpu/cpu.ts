@@ -150,6 +150,7 @@ const TLB_BITS = 12;
 const TLB_SIZE = 1 << TLB_BITS;
 const TLB_MASK = TLB_SIZE - 1;
 const TWO32 = 4294967296;
+const TWO47 = 140737488355328;
 
 /** One x86-64 logical processor. */
 export class Cpu {
@@ -434,6 +435,14 @@ export class Cpu {
       this.fault(i.base === RSP || i.base === 5 || s === SEG_SS ? 12 : EXC_GP, true, 0);
     }
     return (this.ea = hi * TWO32 + lo);
+  }
+
+  /** Adds the base of segment `seg` (FS or GS; others have none) to linear `lin`; #GP(0) if the sum is not canonical. */
+  withSegmentBase(seg: number, lin: number): number {
+    if (seg !== SEG_FS && seg !== SEG_GS) return lin;
+    const v = lin + this.segBase[seg];
+    if (v < -TWO47 || v >= TWO47) this.fault(EXC_GP, true, 0);
+    return v;
   }
 
   /** Makes a 64-bit value (hi:lo) a branch target; #GP(0) if not canonical. */

@@ -157,6 +157,26 @@ const CASES: Case[] = [
     vector: 13,
   },
   {
+    asm: "movabs %fs:0x10, %rax with a non-canonical sum: #GP(0)",
+    bytes: "6448a11000000000000000",
+    fsBase: 0x7ffffffffff8,
+    vector: 13,
+  },
+  {
+    asm: "gs lodsq with RSI + GS base non-canonical: #GP(0)",
+    bytes: "6548ad",
+    regs: { rsi: 0x10n },
+    gsBase: 0x7ffffffffff8,
+    vector: 13,
+  },
+  {
+    asm: "fs movsb with RSI + FS base non-canonical: #GP(0)",
+    bytes: "64a4",
+    regs: { rsi: 0x7ffffffffff0n, rdi: BigInt(PAGE + 0x20) },
+    fsBase: 0x100,
+    vector: 13,
+  },
+  {
     asm: "mov 8(%rbx), %rcx with a non-canonical address: #GP(0)",
     bytes: "488b4b08",
     regs: { rbx: 0x0000800000000000n },

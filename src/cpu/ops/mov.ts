@@ -36,8 +36,7 @@ export function movRI(cpu: Cpu, i: Insn): void {
 export function movMoffs(cpu: Cpu, i: Insn): void {
   const lo = i.disp >>> 0;
   const hi = i.asize === 4 ? 0 : i.immHi;
-  let lin = cpu.canonical(lo, hi);
-  if (i.seg === 4 || i.seg === 5) lin += cpu.segBase[i.seg];
+  const lin = cpu.withSegmentBase(i.seg, cpu.canonical(lo, hi));
   if (i.op === 0) {
     const v = cpu.read(lin, i.size);
     cpu.writeReg(i.size, RAX, v, cpu.hi);

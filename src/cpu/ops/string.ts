@@ -50,8 +50,7 @@ function once(cpu: Cpu, i: Insn, a32: boolean, step: number): boolean {
   const seg = i.seg;
   switch (i.op) {
     case STR_MOVS: {
-      let src = addrReg(cpu, RSI, a32);
-      if (seg === 4 || seg === 5) src += cpu.segBase[seg];
+      const src = cpu.withSegmentBase(seg, addrReg(cpu, RSI, a32));
       const v = cpu.read(src, size);
       const h = cpu.hi;
       cpu.write(addrReg(cpu, RDI, a32), size, v, h);
@@ -66,16 +65,14 @@ function once(cpu: Cpu, i: Insn, a32: boolean, step: number): boolean {
       return true;
     }
     case STR_LODS: {
-      let src = addrReg(cpu, RSI, a32);
-      if (seg === 4 || seg === 5) src += cpu.segBase[seg];
+      const src = cpu.withSegmentBase(seg, addrReg(cpu, RSI, a32));
       const v = cpu.read(src, size);
       cpu.writeReg(size, RAX, v, cpu.hi);
       stepReg(cpu, RSI, step, a32);
       return true;
     }
     case STR_CMPS: {
-      let src = addrReg(cpu, RSI, a32);
-      if (seg === 4 || seg === 5) src += cpu.segBase[seg];
+      const src = cpu.withSegmentBase(seg, addrReg(cpu, RSI, a32));
       const a = cpu.read(src, size), ah = cpu.hi;
       const b = cpu.read(addrReg(cpu, RDI, a32), size), bh = cpu.hi;
       stepReg(cpu, RSI, step, a32);
