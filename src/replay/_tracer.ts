@@ -34,13 +34,15 @@ export function hashPage(words: Int32Array, pfn: number, out: Uint32Array): void
 
 /** Fingerprints one machine's state as it runs (dirty tracking must stay with it). */
 export class StateTracer {
-  /** The machine. */
-  readonly machine: Machine;
+  /** The machine (replaced by {@linkcode adopt} when the run moves to another machine). */
+  machine: Machine;
   /** 64-bit hash of every page: low at [2*pfn], high at [2*pfn+1]. */
   readonly pageHash: Uint32Array;
   /** Pages written since the last {@linkcode takeCheckpointPages} (one bit each). */
   readonly sinceCheckpoint: Uint32Array;
-  readonly #words: Int32Array;
+  #words: Int32Array;
+  /** Dirty bits taken by another consumer (migration) and not yet seen by this tracer. */
+  readonly #stash: Uint32Array;
 
   /**
    * Starts tracing `machine` from its boot state: turns dirty tracking on. A page not written
@@ -54,6 +56,33 @@ export class StateTracer {
     machine.setDirtyTracking(true);
     this.sinceCheckpoint = new Uint32Array(Math.ceil(pages / 32));
     this.pageHash = new Uint32Array(2 * pages);
+    this.#stash = new Uint32Array(Math.ceil(pages / 32));
+  }
+
+  /**
+   * Takes the machine's dirty log for another consumer (a migration running inside a recording):
+   * the caller gets the bits, and this tracer still sees them at its next memory point.
+   */
+  takeDirtyLogShared(): Uint32Array {
+    const d = this.machine.takeDirtyLog();
+    for (let w = 0; w < d.length; w++) this.#stash[w] |= d[w];
+    return d.slice();
+  }
+
+  /**
+   * Continues on `next`, a machine holding the same RAM and state (a migration destination):
+   * pages written on the old machine since the last memory point are rehashed from the new one.
+   */
+  adopt(next: Machine): void {
+    if (next.ramBytes !== this.machine.ramBytes) {
+      throw new RangeError(
+        `cannot continue a recording on ${next.ramBytes} bytes of RAM; it has ${this.machine.ramBytes}`,
+      );
+    }
+    this.takeDirtyLogShared();
+    this.machine = next;
+    this.#words = new Int32Array(next.mem.buffer, next.mem.byteOffset, next.ramBytes / 4);
+    next.setDirtyTracking(true);
   }
 
   /**
@@ -62,6 +91,10 @@ export class StateTracer {
    */
   takePages(): { pages: Uint32Array; before: Uint32Array } {
     const dirty = this.machine.takeDirtyLog();
+    for (let w = 0; w < dirty.length; w++) {
+      dirty[w] |= this.#stash[w];
+      this.#stash[w] = 0;
+    }
     let n = 0;
     for (let w = 0; w < dirty.length; w++) {
       let x = dirty[w];

@@ -44,6 +44,9 @@
  * - end (4): `icount u64, exit code i32, records u32` (records before this one), the final
  *   {@linkcode Machine.digest} (32), `reason length u16, message length u16`, reason, message.
  *
+ * - mark (5, optional): `icount u64`, then a UTF-8 label: an event in the run that changed nothing
+ *   the guest can observe, such as a migration to another machine.
+ *
  * Unknown record types are refused unless their flags carry {@link LOG_RECORD_FLAG_OPTIONAL}.
  *
  * @module
@@ -71,6 +74,8 @@ export const LOG_RECORD_TRACE = 2;
 export const LOG_RECORD_CHECKPOINT = 3;
 /** Record type: end of the log. */
 export const LOG_RECORD_END = 4;
+/** Record type: a mark (a named event, e.g. where a migration happened); written optional. */
+export const LOG_RECORD_MARK = 5;
 /** Record flag: a reader that does not know the type may skip the record. */
 export const LOG_RECORD_FLAG_OPTIONAL = 1;
 
@@ -116,6 +121,8 @@ export function logRecordTypeName(type: number): string {
       return "checkpoint";
     case LOG_RECORD_END:
       return "end";
+    case LOG_RECORD_MARK:
+      return "mark";
     default:
       return `unknown-type-${type}`;
   }
@@ -198,6 +205,14 @@ export interface CheckpointRecord {
   pages: Uint32Array;
 }
 
+/** A named event in the run (where a migration happened). */
+export interface MarkRecord {
+  /** Instructions retired when it happened. */
+  icount: number;
+  /** What happened. */
+  label: string;
+}
+
 /** The end of the recorded run. */
 export interface EndRecord {
   /** Instructions retired at the end. */
@@ -222,6 +237,8 @@ export interface ReplayLog {
   points: FinePoint[];
   /** Checkpoints in order. */
   checkpoints: CheckpointRecord[];
+  /** Marks in order. */
+  marks: MarkRecord[];
   /** The end record. */
   end: EndRecord;
   /** Records before the end record. */
@@ -457,12 +474,12 @@ export class LogWriter {
   }
 
   /** Writes one record. */
-  write(type: number, payload: Uint8Array): void {
+  write(type: number, payload: Uint8Array, flags = 0): void {
     if (this.ended) throw new Error("Cannot write a replay-log record after the end record");
     if (payload.length > LOG_MAX_RECORD_PAYLOAD) {
       throw new RangeError(`Replay-log record of ${payload.length} bytes exceeds the 256 MiB maximum`);
     }
-    this.#emit(frameRecord(type, this.records++, payload));
+    this.#emit(frameRecord(type, this.records++, payload, flags));
     if (type === LOG_RECORD_END) this.ended = true;
   }
 
@@ -479,6 +496,15 @@ export class LogWriter {
   /** Writes a checkpoint record. */
   checkpoint(c: CheckpointRecord): void {
     this.write(LOG_RECORD_CHECKPOINT, encodeCheckpoint(c));
+  }
+
+  /** Writes a mark record. */
+  mark(m: MarkRecord): void {
+    const label = new TextEncoder().encode(m.label);
+    const b = new Uint8Array(8 + label.length);
+    putU64(new DataView(b.buffer), 0, m.icount);
+    b.set(label, 8);
+    this.write(LOG_RECORD_MARK, b, LOG_RECORD_FLAG_OPTIONAL);
   }
 
   /** Writes the end record. */
@@ -611,6 +637,7 @@ export function readLog(b: Uint8Array): ReplayLog {
   const { header, bytes } = decodeLogHeader(b);
   const v = new DataView(b.buffer, b.byteOffset, b.length);
   const inputs: InputRecord[] = [], points: FinePoint[] = [], checkpoints: CheckpointRecord[] = [];
+  const marks: MarkRecord[] = [];
   let end: EndRecord | null = null;
   let off = bytes, index = 0, endCount = 0;
   while (end === null) {
@@ -655,6 +682,14 @@ export function readLog(b: Uint8Array): ReplayLog {
       case LOG_RECORD_CHECKPOINT:
         checkpoints.push(decodeCheckpoint(payload, where));
         break;
+      case LOG_RECORD_MARK: {
+        if (payload.length < 8) {
+          throw new LogError(`Bad ${where}: payload of ${payload.length} bytes, expected at least 8`);
+        }
+        const mv = new DataView(payload.buffer, payload.byteOffset, payload.length);
+        marks.push({ icount: getU64(mv, 0), label: new TextDecoder().decode(payload.subarray(8)) });
+        break;
+      }
       case LOG_RECORD_END: {
         const e = decodeEndRecord(payload, where);
         end = e.end;
@@ -693,7 +728,8 @@ export function readLog(b: Uint8Array): ReplayLog {
   if (checkpoints.length === 0 || checkpoints[checkpoints.length - 1].icount !== end.icount) {
     throw new LogError("Replay log has no checkpoint at its end: it was not written to completion");
   }
-  return { header, inputs, points, checkpoints, end, records: index - 1 };
+  ordered(marks, "mark");
+  return { header, inputs, points, checkpoints, marks, end, records: index - 1 };
 }
 
 /** Lowercase hex of bytes. */

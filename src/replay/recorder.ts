@@ -16,6 +16,7 @@
  */
 
 import { type EntropySource, Machine } from "../vm/mod.ts";
+import type { SerialInput } from "../devices/mod.ts";
 import { HostEntropy, type InputObserver, RecordingEntropy, recordingSerial } from "./inputs.ts";
 import {
   type FinePoint,
@@ -39,16 +40,37 @@ export const DEFAULT_MEMORY_INTERVAL = 1048576;
 /** Dirty-log takes granted to input points before the per-instruction budget applies. */
 export const INPUT_MEMORY_ALLOWANCE = 64;
 
-/** A pause in a recording at a given instruction count (the hook for migration inside a recording). */
+/** What a pause's action gets: the paused recording. */
+export interface PauseContext {
+  /** The recording machine, paused between two instructions. */
+  machine: Machine;
+  /**
+   * Takes the machine's dirty log: use this instead of `machine.takeDirtyLog()` (the recorder
+   * keeps seeing the bits), e.g. as a migration source's dirty log.
+   */
+  takeDirtyLog(): Uint32Array;
+  /**
+   * Options for a machine that is to continue the recording (a migration destination): its
+   * RDRAND/RDSEED and COM1 must go through the recorder.
+   */
+  machineOptions: { memory: number; cmdline: string; entropy: EntropySource; serialInput?: SerialInput };
+}
+
+/**
+ * A pause in a recording at a given instruction count: the hook for migration inside a recording.
+ * The log gets a mark record at the pause (with `label`), so a replay can say where it happened.
+ */
 export interface RecordPause {
   /** Instruction count at which the guest is paused (it runs no further until `action` returns). */
   at: number;
+  /** What happened there, for the log's mark record (default "pause"). */
+  label?: string;
   /**
-   * Runs while the guest is paused, with the recording machine. It may read the machine and
-   * save its state; it must not write guest state, and must not take the machine's dirty log
-   * (the recorder owns it). Migration inside a recording hooks in here.
+   * Runs while the guest is paused. It must not change guest state. It may return another machine
+   * in the same state (a migration destination built with `machineOptions` and restored from the
+   * paused one): the recording then continues there, and the old machine is no longer used.
    */
-  action: (machine: Machine) => void;
+  action: (ctx: PauseContext) => Machine | void;
 }
 
 /** Options of {@linkcode recordGuest}. */
@@ -152,9 +174,9 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
   // dense ones cannot slow the recording down.
   let takes = 0;
   const observe: InputObserver = (r: InputRecord) => {
-    const memory = takes < INPUT_MEMORY_ALLOWANCE + machine!.instructions / (M / 32);
-    if (memory) takes++;
-    points.push(tracer!.point(POINT_INPUT, memory).point);
+    const memoryPoint = takes < INPUT_MEMORY_ALLOWANCE + machine!.instructions / (M / 32);
+    if (memoryPoint) takes++;
+    points.push(tracer!.point(POINT_INPUT, memoryPoint).point);
     writer.input(r);
     inputs++;
   };
@@ -163,7 +185,7 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
   machine = Machine.fromElf(elf, { memory, cmdline, entropy, serialInput: serial });
   entropy.machine = machine;
   tracer = new StateTracer(machine);
-  const m = machine;
+  let m = machine;
 
   const pauses = [...(opts.pauses ?? [])].sort((a, b) => a.at - b.at);
   let pi = 0;
@@ -177,10 +199,32 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
     const exit = m.run(target - ic);
     const done = exit !== null || m.instructions >= max;
     const atCheckpoint = m.instructions >= nextCheckpoint || done;
-    const memory = atCheckpoint || m.instructions >= nextMemory;
-    points.push(tracer.point(POINT_PERIODIC, memory).point);
-    if (memory) { while (nextMemory <= m.instructions) nextMemory += M; }
-    while (pi < pauses.length && pauses[pi].at === m.instructions && !done) pauses[pi++].action(m);
+    const memoryPoint = atCheckpoint || m.instructions >= nextMemory;
+    points.push(tracer.point(POINT_PERIODIC, memoryPoint).point);
+    if (memoryPoint) {
+      takes++;
+      while (nextMemory <= m.instructions) nextMemory += M;
+    }
+    while (pi < pauses.length && pauses[pi].at === m.instructions && !done) {
+      const pause = pauses[pi++];
+      writer.mark({ icount: m.instructions, label: pause.label ?? "pause" });
+      const t = tracer;
+      const next = pause.action({
+        machine: m,
+        takeDirtyLog: () => t.takeDirtyLogShared(),
+        machineOptions: { memory, cmdline, entropy, serialInput: serial },
+      });
+      if (next && next !== m) {
+        if (next.instructions !== m.instructions) {
+          throw new RangeError(
+            `a pause at instruction ${m.instructions} returned a machine at instruction ${next.instructions}`,
+          );
+        }
+        tracer.adopt(next);
+        entropy.machine = next;
+        machine = m = next;
+      }
+    }
     if (atCheckpoint) {
       writer.trace(points);
       totalPoints += points.length;

@@ -8,6 +8,7 @@ import {
   diffRuns,
   LOG_RECORD_CHECKPOINT,
   LOG_RECORD_INPUT,
+  type PauseContext,
   readLog,
   recordGuest,
   Replayer,
@@ -263,4 +264,42 @@ Deno.test("assertSameRun() lists every difference between two runs, one per line
     assert.match(e.message, /\n {2}digest: hi [0-9a-f]{64}, yo [0-9a-f]{64}/);
     return true;
   });
+});
+
+Deno.test("recordGuest() pauses continue on a migrated machine; the log marks them and replays", () => {
+  const cmdline = "n=2000 seed=3";
+  const plain = runGuest(SORT, { cmdline });
+  const moved: number[] = [];
+  const migrate = (ctx: PauseContext): Machine => {
+    // What a migration does, in its simplest form: every page and the non-RAM state, into a new machine.
+    const src = ctx.machine, dst = new Machine(ctx.machineOptions);
+    const page = new Uint8Array(4096);
+    ctx.takeDirtyLog();
+    for (let pfn = 0; pfn < src.ramBytes / 4096; pfn++) {
+      src.readPage(pfn, page);
+      dst.writePage(pfn, page);
+    }
+    dst.restoreState(src.saveState());
+    moved.push(src.instructions);
+    return dst;
+  };
+  const rec = recordGuest(SORT, {
+    cmdline,
+    checkpointInterval: 1_000_000,
+    pauses: [{ at: 1_234_567, label: "migration 1", action: migrate }, {
+      at: 2_000_001,
+      label: "migration 2",
+      action: migrate,
+    }],
+  });
+  assert.deepEqual(moved, [1_234_567, 2_000_001]);
+  assertSameRun(plain, rec.result, ["plain", "recorded while migrating"]);
+  const log = readLog(rec.log!);
+  assert.deepEqual(log.marks, [{ icount: 1_234_567, label: "migration 1" }, {
+    icount: 2_000_001,
+    label: "migration 2",
+  }]);
+  const rep = replayGuest(rec.log!, SORT);
+  assert.ok(rep.ok, rep.divergence?.report);
+  assertSameRun(rec.result, rep.result, ["recorded", "replayed"]);
 });
