@@ -10,6 +10,8 @@ import type { Insn } from "../insn.ts";
 import { CF, ZF } from "../registers.ts";
 import { readE } from "./_operands.ts";
 
+const TWO47 = 140737488355328;
+
 /** BT family with the bit offset in a register (0f a3, ab, b3, bb): `op` 0 BT, 1 BTS, 2 BTR, 3 BTC. */
 export function btEG(cpu: Cpu, i: Insn): void {
   const size = i.size;
@@ -40,6 +42,10 @@ function btApply(cpu: Cpu, i: Insn, bit: number, mem: boolean, delta: number): v
   let lin = 0, v: number, vh = 0;
   if (mem) {
     lin = cpu.linear(i) + delta;
+    // A far bit offset can leave canonical space: #GP(0), or #SS(0) for a stack-based address.
+    if (delta !== 0 && (lin < -TWO47 || lin >= TWO47)) {
+      cpu.fault(i.base === 4 || i.base === 5 ? 12 : 13, true, 0);
+    }
     if (i.op !== 0) cpu.probeWrite(lin, size);
     v = cpu.read(lin, size);
     vh = cpu.hi;

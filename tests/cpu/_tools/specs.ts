@@ -513,6 +513,11 @@ export function bitSpecs(): Spec[] {
       }
     }
   }
+  // Bit offsets that take the bit string's address out of canonical space: #GP(0).
+  for (const off of [0x4000000000000000n, 0x3ffffffffffffff8n, -0x4000000000000000n]) {
+    out.push({ asm: "btsq %rcx, (%rbx)", regs: { rcx: off }, undef: bu });
+    out.push({ asm: "btq %rcx, (%rbx)", regs: { rcx: off }, undef: bu });
+  }
   for (const op of ["bsf", "bsr"]) {
     for (const bits of [16, 32, 64]) {
       const sfx = SUFFIX[bits];
