@@ -9,6 +9,9 @@ import { parseArgs } from "node:util";
 import { HVSIM_VMCS_REVISION } from "../vmx/capabilities.ts";
 import { VMCS_REGION_SIZE } from "../vmx/fields.ts";
 import { decodeVmcsRegion, formatFieldTable, formatVmcsDump } from "../vmx/vmcs_dump.ts";
+import { receiveStream } from "../migration/receiver.ts";
+import { STREAM_MAGIC } from "../migration/stream.ts";
+import type { MigratableVm, StateSection } from "../migration/vm_interface.ts";
 import { readInput, runCli, UsageError } from "./_common.ts";
 
 const HELP = `Usage: deno task vmcs [--dump FILE [--nonzero] [--any-revision]]
@@ -18,7 +21,8 @@ Without options, prints hvsim's VMCS field table as TSV: encoding, name, width (
 in the 4 KiB VMCS region (KVM vmcs12 offsets; hvsim's own from 1024).
 
 Options:
-  --dump FILE        decode a saved VMCS region (a raw 4096-byte file) field by field
+  --dump FILE        decode a saved VMCS field by field: a raw 4096-byte region, or the VMCS
+                     section of a snapshot file (deno task snapshot)
   --nonzero          with --dump, print only fields whose value is not 0
   --any-revision     with --dump, decode even if the revision identifier is not hvsim's
   -h, --help         this text
@@ -36,7 +40,7 @@ function writeOut(text: string): void {
 }
 
 /** The `vmcs` command. */
-export function main(args: string[]): number {
+export async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -60,7 +64,12 @@ export function main(args: string[]): number {
     return 0;
   }
   const path = values.dump;
-  const region = readInput(path, "VMCS file");
+  let region = readInput(path, "VMCS file");
+  if (
+    region.length >= 4 && new DataView(region.buffer, region.byteOffset).getUint32(0, true) === STREAM_MAGIC
+  ) {
+    region = await vmcsFromSnapshot(region, path);
+  }
   if (region.length !== VMCS_REGION_SIZE) {
     throw new UsageError(
       `${path} is ${region.length} bytes: expected a ${VMCS_REGION_SIZE}-byte VMCS region`,
@@ -76,6 +85,40 @@ export function main(args: string[]): number {
   }
   writeOut(formatVmcsDump(dump, values.nonzero));
   return 0;
+}
+
+/**
+ * The VMCS region saved in a snapshot or migration stream file (its "vmcs" state section), read
+ * and verified by the migration receiver.
+ */
+export async function vmcsFromSnapshot(bytes: Uint8Array, path: string): Promise<Uint8Array> {
+  let sections: StateSection[] = [];
+  const capture: MigratableVm = {
+    ramBytes: 0,
+    instructions: 0,
+    finished: false,
+    run() {},
+    takeDirtyLog: () => new Uint32Array(0),
+    setDirtyTracking() {},
+    readPage() {},
+    writePage() {},
+    saveState: () => sections,
+    restoreState(s) {
+      sections = s;
+    },
+    setThrottle() {},
+  };
+  try {
+    await receiveStream(bytes, {
+      createVm: (h) => Object.assign(capture, { ramBytes: h.ramBytes }),
+      direct: true,
+    });
+  } catch (e) {
+    throw new UsageError(`${path}: ${(e as Error).message}`);
+  }
+  const vmcs = sections.find((s) => s.name === "vmcs");
+  if (vmcs === undefined) throw new UsageError(`${path} is a snapshot without a "vmcs" state section`);
+  return vmcs.data;
 }
 
 if (import.meta.main) runCli("vmcs", () => main(Deno.args));

@@ -105,3 +105,22 @@ Deno.test("deno task vmcs refuses bad input with one line and exit status 2", as
     await Deno.remove(kvm);
   }
 });
+
+Deno.test("vmcsFromSnapshot() reads the VMCS section of a snapshot file that decodes field by field", async () => {
+  const { snapshotToFile } = await import("../../src/cli/migrate_core.ts");
+  const { Machine } = await import("../../src/vm/mod.ts");
+  const { vmcsFromSnapshot } = await import("../../src/cli/vmcs.ts");
+  const { decodeVmcsRegion } = await import("../../src/vmx/vmcs_dump.ts");
+  const { GUEST_RIP } = await import("../../src/vmx/fields.ts");
+  const elf = await Deno.readFile(new URL("../../guests/build/hello.elf", import.meta.url));
+  const m = Machine.fromElf(elf, { memory: 8 << 20 });
+  m.run(500);
+  const dir = await Deno.makeTempDir();
+  const r = await snapshotToFile(m, `${dir}/s.hvsnap`, {});
+  if (!r.ok) throw new Error(r.error);
+  const region = await vmcsFromSnapshot(await Deno.readFile(`${dir}/s.hvsnap`), "s.hvsnap");
+  const dump = decodeVmcsRegion(region);
+  const rip = dump.fields.find((f) => f.field.encoding === GUEST_RIP)!.value;
+  if (rip !== m.vcpu.vmcs.read(GUEST_RIP)) throw new Error(`GUEST_RIP ${rip} in the snapshot`);
+  await Deno.remove(dir, { recursive: true });
+});
