@@ -248,7 +248,7 @@ function decodeBody(_cpu: Cpu, _lin: number, next: () => number, length: () => n
       insn.disp = (next() << 24) >> 24;
       break;
     case IMM_RELZ:
-      insn.disp = opsize16 ? ((next() | (next() << 8)) << 16) >> 16 : disp32(next);
+      insn.disp = size === 2 ? ((next() | (next() << 8)) << 16) >> 16 : disp32(next);
       break;
     case IMM_MOFFS: {
       insn.mem = true;

@@ -206,8 +206,8 @@ def("imul", 0, 0x69, md.imulGE, { modrm: true, imm: IMM_Z, arg: 1 });
 def("push", 0, 0x6a, stk.pushI, { size: SZ_D64, imm: IMM_B });
 def("imul", 0, 0x6b, md.imulGE, { modrm: true, imm: IMM_B, arg: 1 });
 for (let cc = 0; cc < 16; cc++) {
-  def("j" + CC[cc], 0, 0x70 + cc, ctl.jccRel, { imm: IMM_REL8, arg: cc, ends: true, size: SZ_D64 });
-  def("j" + CC[cc], 1, 0x80 + cc, ctl.jccRel, { imm: IMM_RELZ, arg: cc, ends: true, size: SZ_D64 });
+  def("j" + CC[cc], 0, 0x70 + cc, ctl.jccRel, { imm: IMM_REL8, arg: cc, ends: true, size: SZ_F64 });
+  def("j" + CC[cc], 1, 0x80 + cc, ctl.jccRel, { imm: IMM_RELZ, arg: cc, ends: true, size: SZ_F64 });
   def("set" + CC[cc], 1, 0x90 + cc, mov.setcc, { modrm: true, size: SZ_BYTE, arg: cc });
   def("cmov" + CC[cc], 1, 0x40 + cc, mov.cmov, { modrm: true, arg: cc });
 }
@@ -261,9 +261,10 @@ def("shld", 1, 0xa5, sh.shxd, { modrm: true, arg: 2 });
 def("shrd", 1, 0xac, sh.shxd, { modrm: true, imm: IMM_UB, arg: 1 });
 def("shrd", 1, 0xad, sh.shxd, { modrm: true, arg: 3 });
 
-// Control transfer.
-def("ret", 0, 0xc2, ctl.ret, { imm: IMM_W, size: SZ_D64, ends: true });
-def("ret", 0, 0xc3, ctl.ret, { size: SZ_D64, ends: true });
+// Control transfer. Near branches are "f64" (SDM Vol. 2 App. A.2.5): in 64-bit mode a 66 prefix
+// does not change their operand size (Intel; AMD processors differ and take rel16).
+def("ret", 0, 0xc2, ctl.ret, { imm: IMM_W, size: SZ_F64, ends: true });
+def("ret", 0, 0xc3, ctl.ret, { size: SZ_F64, ends: true });
 def("mov", 0, 0xc6, mov.movEI, { ext: 0, size: SZ_BYTE, imm: IMM_B });
 def("mov", 0, 0xc7, mov.movEI, { ext: 0, imm: IMM_Z });
 def("enter", 0, 0xc8, stk.enter, { imm: IMM_WB, size: SZ_D64 });
@@ -281,9 +282,9 @@ def("in", 0, 0xe4, sys.io, { size: SZ_BYTE, imm: IMM_UB, arg: 0, ends: true });
 def("in", 0, 0xe5, sys.io, { imm: IMM_UB, arg: 0, ends: true });
 def("out", 0, 0xe6, sys.io, { size: SZ_BYTE, imm: IMM_UB, arg: 1, ends: true });
 def("out", 0, 0xe7, sys.io, { imm: IMM_UB, arg: 1, ends: true });
-def("call", 0, 0xe8, ctl.callRel, { imm: IMM_RELZ, size: SZ_D64, ends: true });
-def("jmp", 0, 0xe9, ctl.jmpRel, { imm: IMM_RELZ, size: SZ_D64, ends: true });
-def("jmp", 0, 0xeb, ctl.jmpRel, { imm: IMM_REL8, size: SZ_D64, ends: true });
+def("call", 0, 0xe8, ctl.callRel, { imm: IMM_RELZ, size: SZ_F64, ends: true });
+def("jmp", 0, 0xe9, ctl.jmpRel, { imm: IMM_RELZ, size: SZ_F64, ends: true });
+def("jmp", 0, 0xeb, ctl.jmpRel, { imm: IMM_REL8, size: SZ_F64, ends: true });
 def("in", 0, 0xec, sys.io, { size: SZ_BYTE, arg: 2, ends: true });
 def("in", 0, 0xed, sys.io, { arg: 2, ends: true });
 def("out", 0, 0xee, sys.io, { size: SZ_BYTE, arg: 3, ends: true });

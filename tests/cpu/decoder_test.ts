@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { decode, STOP_INTERNAL } from "../../src/cpu/mod.ts";
 import { udHandler } from "../../src/cpu/table.ts";
-import { CODE_ADDR, load, makeCpu, REGS, SCRATCH_ADDR } from "./_harness.ts";
+import { CODE_ADDR, hexBytes, load, makeCpu, REGS, SCRATCH_ADDR } from "./_harness.ts";
 import { readFixture } from "./_fixture.ts";
 
 /** xorshift64*: a small deterministic PRNG. */
@@ -139,7 +139,8 @@ async function objdumpLengths(samples: Uint8Array[]): Promise<(number | null)[] 
     let out: Deno.CommandOutput;
     try {
       out = await new Deno.Command("objdump", {
-        args: ["-D", "-b", "binary", "-m", "i386:x86-64", "-w", file],
+        // -M intel64: Intel's decoding where vendors differ (66 on near branches is ignored).
+        args: ["-D", "-b", "binary", "-m", "i386:x86-64", "-M", "intel64", "-w", file],
         stdout: "piped",
         stderr: "null",
       }).output();
@@ -222,4 +223,29 @@ Deno.test("decode() accepts 15-byte instructions and raises #GP(0) past 15 bytes
   assert.equal(cpu.exitIntrError, 0);
   assert.equal(cpu.rip, CODE_ADDR);
   assert.equal(cpu.getReg64(0), 7n);
+});
+
+Deno.test("decode() keeps near branches at 64 bits under a 66 prefix (SDM Vol. 2 App. A.2.5, f64)", () => {
+  const cpu = makeCpu();
+  for (
+    const [code, len, target] of [["66e910000000", 6, 6 + 0x10], ["660f8410000000", 7, 7 + 0x10], [
+      "66eb10",
+      3,
+      3 + 0x10,
+    ]] as const
+  ) {
+    load(cpu, { code: hexBytes(code), rflags: 0x42 });
+    const insn = decode(cpu, CODE_ADDR, Infinity)!;
+    assert.equal(insn.len, len, code);
+    assert.equal(cpu.run(1), -1);
+    assert.equal(cpu.rip, CODE_ADDR + target, code);
+  }
+  // 66 e8: CALL rel32 pushes an 8-byte return address.
+  load(cpu, { code: hexBytes("66e810000000"), regs: { rsp: BigInt(SCRATCH_ADDR + 0x80) } });
+  assert.equal(cpu.run(1), -1);
+  assert.equal(cpu.getReg64(4), BigInt(SCRATCH_ADDR + 0x78));
+  // PUSH is "d64": 66 makes it a 2-byte push.
+  load(cpu, { code: hexBytes("6650"), regs: { rsp: BigInt(SCRATCH_ADDR + 0x80) } });
+  assert.equal(cpu.run(1), -1);
+  assert.equal(cpu.getReg64(4), BigInt(SCRATCH_ADDR + 0x7e));
 });
