@@ -110,9 +110,24 @@ export function main(args: string[]): number {
   } catch (e) {
     throw new UsageError(`cannot write replay log ${logPath}: ${(e as Error).message}`);
   }
-  const sink = (chunk: Uint8Array) => {
+  // Records arrive one at a time (an input is a few dozen bytes): batch them into large writes.
+  const buf = new Uint8Array(1 << 20);
+  let used = 0;
+  const writeAll = (b: Uint8Array) => {
     let o = 0;
-    while (o < chunk.length) o += file.writeSync(chunk.subarray(o));
+    while (o < b.length) o += file.writeSync(b.subarray(o));
+  };
+  const flush = () => {
+    writeAll(buf.subarray(0, used));
+    used = 0;
+  };
+  const sink = (chunk: Uint8Array) => {
+    if (used + chunk.length > buf.length) flush();
+    if (chunk.length > buf.length) writeAll(chunk);
+    else {
+      buf.set(chunk, used);
+      used += chunk.length;
+    }
   };
   const t0 = performance.now();
   let rec;
@@ -128,6 +143,7 @@ export function main(args: string[]): number {
       sink,
       guestPath: path,
     });
+    flush();
     file.syncDataSync();
     file.close();
     Deno.renameSync(partial, logPath);

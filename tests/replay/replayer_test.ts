@@ -1,52 +1,21 @@
 import assert from "node:assert/strict";
-import { readManifest } from "../../guests/build.ts";
-import { Machine, parseSize } from "../../src/vm/mod.ts";
+import { Machine } from "../../src/vm/mod.ts";
 import { GPR_NAMES } from "../../src/cpu/mod.ts";
 import {
   assertSameRun,
   ByteInput,
-  diffRuns,
   LOG_RECORD_CHECKPOINT,
   LOG_RECORD_INPUT,
-  type PauseContext,
   readLog,
   recordGuest,
   Replayer,
   replayGuest,
-  runGuest,
 } from "../../src/replay/mod.ts";
 import { editPoint, editRecord } from "./_tamper.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const read = (p: string) => Deno.readFileSync(ROOT + p);
 const ENTROPY = read("guests/build/entropy.elf");
-const manifest = await readManifest(ROOT.replace(/\/$/, ""));
-
-/** Every sample run, capped so the suite stays fast. */
-const CAP = 2_000_000;
-
-for (const run of manifest.runs.filter((r) => !r.benchmark)) {
-  Deno.test(`recordGuest() and replayGuest() round-trip the ${run.name} guest run`, () => {
-    const elf = read(run.elf);
-    const opts = { memory: parseSize(run.memory), cmdline: run.cmdline, maxInstructions: CAP };
-    const plain = runGuest(elf, opts);
-    // Without a log two runs are identical.
-    assertSameRun(plain, runGuest(elf, opts), ["run", "run again"]);
-    // Small intervals, so that every kind of point and several checkpoints occur.
-    const rec = recordGuest(elf, {
-      ...opts,
-      checkpointInterval: 700_000,
-      traceInterval: 4096,
-      memoryInterval: 32768,
-    });
-    assertSameRun(plain, rec.result, ["plain", "recorded"]);
-    const rep = replayGuest(rec.log!, elf);
-    assert.equal(rep.divergence?.report, undefined);
-    assert.ok(rep.ok);
-    assertSameRun(rec.result, rep.result, ["recorded", "replayed"]);
-    assert.equal(rep.checkpointsVerified, Math.ceil(plain.instructions / 700_000) || 1);
-  });
-}
 
 /** A recording of the entropy guest with host entropy and a serial line. */
 function recordEntropy(line: string, extra: Parameters<typeof recordGuest>[1] = {}) {
@@ -249,57 +218,4 @@ Deno.test("Replayer.seek() restores the nearest snapshot and reaches the state a
       .concat(rec.result.instructions),
   );
   assert.throws(() => replayer.seek(rec.result.instructions + 1), /covers instructions 0\.\.\d+/);
-});
-
-Deno.test("assertSameRun() lists every difference between two runs, one per line", () => {
-  const elf = read("guests/build/hello.elf");
-  const a = runGuest(elf, { cmdline: "greeting=hi" }), b = runGuest(elf, { cmdline: "greeting=yo" });
-  assert.deepEqual(diffRuns(a, a), []);
-  assert.throws(() => assertSameRun(a, b, ["hi", "yo"]), (e: Error) => {
-    assert.match(e.message, /^runs differ \(hi vs yo\):\n/);
-    assert.match(
-      e.message,
-      /\n {2}console: first difference on line 2: hi "ram: 64 MiB, cmdline: \\"greeting=hi\\"", yo /,
-    );
-    assert.match(e.message, /\n {2}digest: hi [0-9a-f]{64}, yo [0-9a-f]{64}/);
-    return true;
-  });
-});
-
-Deno.test("recordGuest() pauses continue on a migrated machine; the log marks them and replays", () => {
-  const cmdline = "n=2000 seed=3";
-  const plain = runGuest(SORT, { cmdline });
-  const moved: number[] = [];
-  const migrate = (ctx: PauseContext): Machine => {
-    // What a migration does, in its simplest form: every page and the non-RAM state, into a new machine.
-    const src = ctx.machine, dst = new Machine(ctx.machineOptions);
-    const page = new Uint8Array(4096);
-    ctx.takeDirtyLog();
-    for (let pfn = 0; pfn < src.ramBytes / 4096; pfn++) {
-      src.readPage(pfn, page);
-      dst.writePage(pfn, page);
-    }
-    dst.restoreState(src.saveState());
-    moved.push(src.instructions);
-    return dst;
-  };
-  const rec = recordGuest(SORT, {
-    cmdline,
-    checkpointInterval: 1_000_000,
-    pauses: [{ at: 1_234_567, label: "migration 1", action: migrate }, {
-      at: 2_000_001,
-      label: "migration 2",
-      action: migrate,
-    }],
-  });
-  assert.deepEqual(moved, [1_234_567, 2_000_001]);
-  assertSameRun(plain, rec.result, ["plain", "recorded while migrating"]);
-  const log = readLog(rec.log!);
-  assert.deepEqual(log.marks, [{ icount: 1_234_567, label: "migration 1" }, {
-    icount: 2_000_001,
-    label: "migration 2",
-  }]);
-  const rep = replayGuest(rec.log!, SORT);
-  assert.ok(rep.ok, rep.divergence?.report);
-  assertSameRun(rec.result, rep.result, ["recorded", "replayed"]);
 });
