@@ -27,22 +27,8 @@ export const INTERRUPTIBILITY_NMI = 0x8;
 /** Interruptibility bit 4: enclave interruption (reference §6.8). */
 export const INTERRUPTIBILITY_ENCLAVE = 0x10;
 
-/** Segment register index ES in `GuestRegisterFile.seg`, the SDM's field order. */
-export const SEG_ES = 0;
-/** Segment register index CS. */
-export const SEG_CS = 1;
-/** Segment register index SS. */
-export const SEG_SS = 2;
-/** Segment register index DS. */
-export const SEG_DS = 3;
-/** Segment register index FS. */
-export const SEG_FS = 4;
-/** Segment register index GS. */
-export const SEG_GS = 5;
-/** Segment register index LDTR. */
-export const SEG_LDTR = 6;
-/** Segment register index TR. */
-export const SEG_TR = 7;
+// Segment indices in `GuestRegisterFile.seg` follow the SDM's field order, as the CPU's do.
+export { SEG_CS, SEG_DS, SEG_ES, SEG_FS, SEG_GS, SEG_LDTR, SEG_SS, SEG_TR } from "../cpu/registers.ts";
 
 /** Names of the eight segment registers in `GuestRegisterFile.seg` order. */
 export const SEGMENT_NAMES: readonly string[] = ["ES", "CS", "SS", "DS", "FS", "GS", "LDTR", "TR"];
