@@ -93,6 +93,9 @@ export const EXCLUDED_ENTRIES: Record<string, string> = {
   "out ef": "port I/O",
   "int cd": "software interrupt: a Linux system call or signal on the host",
   "iret cf": "needs an interrupt frame and descriptor tables",
+  "lret ca":
+    "far return loads CS: code selectors differ between the host (Linux user mode) and hvsim's loader",
+  "lret cb": "far return loads CS",
   "sldt 0f 00/0": "system state differs (host kernel vs hvsim loader)",
   "str 0f 00/1": "system state differs (host kernel vs hvsim loader)",
   "lldt 0f 00/2": "privileged",
