@@ -74,7 +74,8 @@ export async function objdumpLengths(streams: readonly Uint8Array[]): Promise<Ob
       .output();
     if (!as.success) throw new Error(`GNU as failed: ${new TextDecoder().decode(as.stderr).slice(0, 500)}`);
     const od = await new Deno.Command("objdump", {
-      args: ["-d", "-z", "--insn-width=16", "-M", "suffix", `${dir}/s.o`],
+      // Intel64 decoding where the vendors differ (66 on near branches is ignored), as hvsim follows the SDM.
+      args: ["-d", "-z", "--insn-width=16", "-M", "suffix,intel64", `${dir}/s.o`],
       stdout: "piped",
       stderr: "piped",
     }).output();
