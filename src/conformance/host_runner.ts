@@ -79,3 +79,14 @@ export class HostRunner implements Runner {
     return runJsonLinesProcess(this.#exe, [], cases);
   }
 }
+
+/** The host CPU's vendor and model from /proc/cpuinfo (e.g. `AuthenticAMD, AMD EPYC`), or `unknown`. */
+export function hostCpuName(): string {
+  try {
+    const info = Deno.readTextFileSync("/proc/cpuinfo");
+    const field = (k: string) => new RegExp(`^${k}\\s*:\\s*(.*)$`, "m").exec(info)?.[1]?.trim();
+    return [field("vendor_id"), field("model name")].filter((x) => x).join(", ") || "unknown";
+  } catch {
+    return "unknown";
+  }
+}

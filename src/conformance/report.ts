@@ -8,6 +8,7 @@
 import { disassemble } from "./assembler.ts";
 import { type CaseResult, REG_NAMES, type RegName, type TestCase } from "./case.ts";
 import { flagsText } from "./compare.ts";
+import { hostCpuName } from "./host_runner.ts";
 import type { ConformanceReport, MismatchGroup } from "./session.ts";
 import { UNICORN_DEVIATIONS } from "./unicorn_deviations.ts";
 
@@ -73,7 +74,8 @@ async function formatGroup(g: MismatchGroup, runnerNames: string[]): Promise<str
 /** Formats the report as the text `deno task conformance` prints. */
 export async function formatReport(r: ConformanceReport): Promise<string> {
   const out: string[] = [];
-  out.push(`conformance: seed ${r.seed}, ${r.cases} cases, reference: ${r.reference}`);
+  const cpu = r.reference === "host" ? ` (${hostCpuName()})` : "";
+  out.push(`conformance: seed ${r.seed}, ${r.cases} cases, reference: ${r.reference}${cpu}`);
   for (const s of r.runners) {
     out.push(
       `  ${s.name.padEnd(8)} ${s.seconds.toFixed(2).padStart(7)} s  ${
