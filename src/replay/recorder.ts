@@ -4,7 +4,7 @@
  * the hashes of the pages written) every K instructions and before every input, a checkpoint
  * digest every N instructions and at the end, and the end record.
  *
- * Cost: the run is cut into K-instruction slices (default 65536; each slice is one VM entry), a
+ * Cost: the run is cut into K-instruction slices (default 131072; each slice is one VM entry), a
  * fine point copies the registers, and every M instructions (default 2^20) a memory point takes
  * the machine's dirty log and hashes only the pages the guest wrote. A checkpoint hashes the
  * page-hash vector (8 bytes per page), never all of RAM; pages not written since boot are not
@@ -33,9 +33,12 @@ import { Entropy } from "../devices/mod.ts";
 /** Default checkpoint interval N (instructions). */
 export const DEFAULT_CHECKPOINT_INTERVAL = 10_000_000;
 /** Default trace interval K (instructions). */
-export const DEFAULT_TRACE_INTERVAL = 65536;
+export const DEFAULT_TRACE_INTERVAL = 131072;
 /** Default memory interval M (instructions between fine points that take the dirty log). */
 export const DEFAULT_MEMORY_INTERVAL = 1048576;
+
+/** Instructions a memory point should be apart per page it hashed (bounds the cost of write-heavy guests). */
+export const PAGE_COST = 2048;
 
 /** Dirty-log takes granted to input points before the per-instruction budget applies. */
 export const INPUT_MEMORY_ALLOWANCE = 64;
@@ -88,7 +91,7 @@ export interface RecordOptions {
   serialInput?: () => number;
   /** Checkpoint interval N (default 10 million). */
   checkpointInterval?: number;
-  /** Trace interval K (default 65536). */
+  /** Trace interval K (default 131072). */
   traceInterval?: number;
   /** Memory interval M (default 1048576): every M instructions a fine point also lists the written pages. */
   memoryInterval?: number;
@@ -200,10 +203,14 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
     const done = exit !== null || m.instructions >= max;
     const atCheckpoint = m.instructions >= nextCheckpoint || done;
     const memoryPoint = atCheckpoint || m.instructions >= nextMemory;
-    points.push(tracer.point(POINT_PERIODIC, memoryPoint).point);
+    const pt = tracer.point(POINT_PERIODIC, memoryPoint).point;
+    points.push(pt);
     if (memoryPoint) {
       takes++;
-      while (nextMemory <= m.instructions) nextMemory += M;
+      // A guest that writes many pages makes memory points dear (each page is re-dirtied through
+      // the EPT and hashed): space them so that they cost about as much as PAGE_COST instructions
+      // per page, between M and the checkpoint interval.
+      nextMemory = m.instructions + Math.min(N, Math.max(M, (pt.pages.length / 2) * PAGE_COST));
     }
     while (pi < pauses.length && pauses[pi].at === m.instructions && !done) {
       const pause = pauses[pi++];

@@ -11,10 +11,11 @@
  * 1. checkpoints every N instructions (default 10 million) and at the end: a SHA-256 digest of
  *    the CPU state, the device sections and the vector of 64-bit page hashes, with the three parts
  *    stored separately and the list of pages written since the previous checkpoint;
- * 2. memory points every M instructions (default 2^20), at every checkpoint and at the end: the
+ * 2. memory points every M instructions (default 2^20, further apart for guests that write many
+ *    pages: about 2048 instructions per page written), at every checkpoint and at the end: the
  *    registers plus (page, hash) for every page written since the previous memory point (from the
  *    machine's dirty log, so the cost follows the writes, not the RAM size);
- * 3. fine points every K instructions (default 65536): all general registers, RIP and RFLAGS;
+ * 3. fine points every K instructions (default 131072): all general registers, RIP and RFLAGS;
  * 4. a fine point just before every instruction that consumes an input (RDRAND, RDSEED, a COM1
  *    read), so every input starts a window of its own.
  *
