@@ -184,6 +184,7 @@ export class Machine {
   readonly ept: EptMap;
   /** Auto-converge throttle: the fraction of each run() the guest is held. */
   throttle = 0;
+  private throttleCarry = 0;
   /** The VMX instructions over host memory. */
   readonly vmx: Vmx;
   /** The vCPU in VMX non-root operation. */
@@ -311,7 +312,12 @@ export class Machine {
    */
   run(max = Infinity): RunExit | null {
     const cpu = this.cpu;
-    if (this.throttle > 0 && Number.isFinite(max)) max = Math.floor(max * (1 - this.throttle));
+    if (this.throttle > 0 && Number.isFinite(max)) {
+      // The guest gets (1 - throttle) of the slice; the fraction of an instruction carries over.
+      const exact = max * (1 - this.throttle) + this.throttleCarry;
+      max = Math.floor(exact);
+      this.throttleCarry = exact - max;
+    }
     const stopAt = cpu.icount + max;
     const vmcs = this.vcpu.vmcs;
     while (this.exit === null) {
@@ -578,6 +584,7 @@ export class Machine {
   setThrottle(fraction: number): void {
     if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`throttle must be in [0, 1), got ${fraction}`);
     this.throttle = fraction;
+    this.throttleCarry = 0;
   }
 
   /** Everything but RAM, as versioned sections: CPU, devices, entropy, and the machine's own. */
