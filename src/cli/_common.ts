@@ -16,7 +16,7 @@ export async function runCli(name: string, main: () => Promise<number> | number)
     status = await main();
   } catch (e) {
     if (e instanceof UsageError || e instanceof RangeError || e instanceof TypeError) {
-      console.error(`${name}: ${e.message}`);
+      console.error(`${name}: ${e.message.replace(/\s*\n\s*/g, " ")}`);
       Deno.exit(2);
     }
     if (e instanceof Deno.errors.NotFound) {
