@@ -81,7 +81,11 @@ Deno.test("run refuses bad input with one line on stderr and exit status 2", asy
     [[await elfWithSegmentAt(0x7f00000n)], /lies outside 64 MiB of RAM/],
     [[`${root}guests/build/hello.elf`, "--memory", "12345"], /multiple of 2 MiB/],
     [[`${root}guests/build/hello.elf`, "--memory", "lots"], /Bad --memory "lots"/],
-    [[`${root}guests/build/hello.elf`, "--max-instructions", "-5"], /bad --max-instructions/],
+    [[`${root}guests/build/hello.elf`, "--max-instructions=-5"], /bad --max-instructions "-5"/],
+    [
+      [`${root}guests/build/hello.elf`, "--max-instructions", "-5"],
+      /--max-instructions. argument is ambiguous/,
+    ],
     [[], /expected one guest ELF file/],
     [[`${root}guests/build/hello.elf`, "--bogus"], /Unknown option '--bogus'/],
   ];
