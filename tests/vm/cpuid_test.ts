@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { cpuidLeaf } from "../../src/vm/mod.ts";
+
+function text(...words: number[]): string {
+  return new TextDecoder().decode(new Uint8Array(new Uint32Array(words).buffer));
+}
+
+Deno.test("cpuidLeaf() names the vendor and the hypervisor (leaf 0x40000000)", () => {
+  const [max, b, c, d] = cpuidLeaf(0, 0);
+  assert.equal(text(b, d, c), "HvsimVirtCPU"); // EBX, EDX, ECX order (SDM Vol. 2 CPUID)
+  assert.ok(max >= 7);
+  const [top, h0, h1, h2] = cpuidLeaf(0x40000000, 0);
+  assert.equal(top, 0x40000001);
+  assert.equal(text(h0, h1, h2), "hvsimhvsim\0\0");
+});
+
+Deno.test("cpuidLeaf() reports only what the interpreter implements", () => {
+  const [, , ecx, edx] = cpuidLeaf(1, 0);
+  // No x87, MMX, SSE..SSE4.2, AVX, CMPXCHG8B/16B, POPCNT, MOVBE, XSAVE, VMX (SDM Vol. 2 Table 3-10/3-11).
+  for (const bit of [0, 8, 23, 25, 26]) assert.equal((edx >>> bit) & 1, 0, `EDX bit ${bit}`);
+  for (const bit of [0, 5, 9, 13, 19, 20, 22, 23, 26, 28]) {
+    assert.equal((ecx >>> bit) & 1, 0, `ECX bit ${bit}`);
+  }
+  assert.equal((ecx >>> 31) & 1, 1, "hypervisor present");
+  assert.equal((ecx >>> 30) & 1, 1, "RDRAND (through the hypervisor's entropy source)");
+  assert.equal((ecx >>> 24) & 1, 1, "TSC-deadline timer");
+  const [, , , e81] = cpuidLeaf(0x80000001, 0);
+  for (const bit of [11, 20, 26, 27, 29]) assert.equal((e81 >>> bit) & 1, 1, `80000001 EDX bit ${bit}`);
+  const [, ebx7] = cpuidLeaf(7, 0);
+  assert.equal(ebx7 & ~(1 << 18), 0, "leaf 7: only RDSEED (no BMI1/BMI2/AVX2/...)");
+  assert.equal(cpuidLeaf(0x80000008, 0)[0] & 0xff, 46, "MAXPHYADDR matches IA32_VMX and EPT");
+});
