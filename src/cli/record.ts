@@ -33,6 +33,8 @@ Options:
   --serial-input FILE      bytes COM1 receives, in order ("-" for stdin; default none)
   --checkpoint N           instructions between checkpoints (default ${DEFAULT_CHECKPOINT_INTERVAL})
   --trace-interval K       instructions between fine points (default ${DEFAULT_TRACE_INTERVAL})
+  --snapshot-every C       store a snapshot in the log every C checkpoints, for \`replay --seek\`
+                           (default 1; 0: none)
   --max-instructions N     stop after N retired instructions (k, M, G suffixes allowed)
   --json                   print one JSON object: exit, instructions, console, digest, regs, log
   -h, --help               this text
@@ -61,6 +63,7 @@ export function main(args: string[]): number {
       checkpoint: { type: "string" },
       "trace-interval": { type: "string" },
       "max-instructions": { type: "string" },
+      "snapshot-every": { type: "string", default: "1" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -91,6 +94,7 @@ export function main(args: string[]): number {
     ? Infinity
     : parseCount(values["max-instructions"], "--max-instructions");
   const entropy = entropyOption(values.entropy!);
+  const snapshotEvery = parseCount(values["snapshot-every"]!, "--snapshot-every");
   let serial: (() => number) | undefined;
   const si = values["serial-input"];
   if (si === "-") {
@@ -140,6 +144,7 @@ export function main(args: string[]): number {
       checkpointInterval: checkpoint,
       traceInterval: trace,
       maxInstructions: max,
+      snapshotEvery,
       sink,
       guestPath: path,
     });
@@ -167,6 +172,7 @@ export function main(args: string[]): number {
           bytes: rec.logBytes,
           inputs: rec.inputs,
           checkpoints: rec.checkpoints,
+          snapshots: rec.snapshots,
           finePoints: rec.points,
         },
       },
@@ -180,7 +186,7 @@ export function main(args: string[]): number {
         `${r.exit.message ? `: ${r.exit.message}` : ""}; recorded ${r.instructions} instructions in ` +
         `${seconds.toFixed(2)} s, ${
           formatSize(memory)
-        } RAM: ${rec.inputs} inputs, ${rec.checkpoints} checkpoints, ` +
+        } RAM: ${rec.inputs} inputs, ${rec.checkpoints} checkpoints, ${rec.snapshots} snapshots, ` +
         `${rec.points} fine points, ${rec.logBytes} bytes of log in ${logPath}`,
     );
   }

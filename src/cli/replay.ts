@@ -80,12 +80,15 @@ export function main(args: string[]): number {
       regs,
       console: m.consoleText(),
       digest: m.digest(),
-      snapshot: replayer.snapshots.filter((s) => s.icount <= n).at(-1)!.icount,
+      snapshot: replayer.lastSeek!.from,
+      snapshotSource: replayer.lastSeek!.source,
     };
     if (values.json) console.log(JSON.stringify({ ok: true, seek: state }, null, 2));
     else {
       console.log(
-        `state at instruction ${state.instruction} (restored from the snapshot at ${state.snapshot}):`,
+        `state at instruction ${state.instruction} (from the ${
+          state.snapshotSource === "log" ? "log's" : "replay's"
+        } snapshot at ${state.snapshot}):`,
       );
       console.log(`  next instruction: ${state.next.rip}: ${state.next.text}`);
       const names = [...GPR_NAMES.slice(0, 16), "rip", "rflags"];

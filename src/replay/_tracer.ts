@@ -40,6 +40,8 @@ export class StateTracer {
   readonly pageHash: Uint32Array;
   /** Pages written since the last {@linkcode takeCheckpointPages} (one bit each). */
   readonly sinceCheckpoint: Uint32Array;
+  /** Pages written since the last {@linkcode takeSnapshotPages} (one bit each). */
+  readonly sinceSnapshot: Uint32Array;
   #words: Int32Array;
   /** Dirty bits taken by another consumer (migration) and not yet seen by this tracer. */
   readonly #stash: Uint32Array;
@@ -55,6 +57,7 @@ export class StateTracer {
     this.#words = new Int32Array(machine.mem.buffer, machine.mem.byteOffset, machine.ramBytes / 4);
     machine.setDirtyTracking(true);
     this.sinceCheckpoint = new Uint32Array(Math.ceil(pages / 32));
+    this.sinceSnapshot = new Uint32Array(Math.ceil(pages / 32));
     this.pageHash = new Uint32Array(2 * pages);
     this.#stash = new Uint32Array(Math.ceil(pages / 32));
   }
@@ -99,6 +102,7 @@ export class StateTracer {
     for (let w = 0; w < dirty.length; w++) {
       let x = dirty[w];
       this.sinceCheckpoint[w] |= x;
+      this.sinceSnapshot[w] |= x;
       while (x !== 0) {
         n++;
         x &= x - 1;
@@ -167,6 +171,25 @@ export class StateTracer {
     }
     this.sinceCheckpoint.fill(0);
     return out;
+  }
+
+  /** Page numbers written since the last call (ascending), and starts a new snapshot interval. */
+  takeSnapshotPages(): number[] {
+    const out: number[] = [];
+    for (let w = 0; w < this.sinceSnapshot.length; w++) {
+      let x = this.sinceSnapshot[w];
+      while (x !== 0) {
+        out.push(w * 32 + 31 - Math.clz32(x & -x));
+        x &= x - 1;
+      }
+    }
+    this.sinceSnapshot.fill(0);
+    return out;
+  }
+
+  /** Hashes the given pages now (for a machine restored from a snapshot: the pages written since boot). */
+  hashPages(pfns: Iterable<number>): void {
+    for (const pfn of pfns) hashPage(this.#words, pfn, this.pageHash);
   }
 
   /** The checkpoint digest and its parts, now (call right after {@linkcode point}). */

@@ -47,6 +47,12 @@
  * - mark (5, optional): `icount u64`, then a UTF-8 label: an event in the run that changed nothing
  *   the guest can observe, such as a migration to another machine.
  *
+ * - snapshot (6, optional): `icount u64, sections u32, pages u32`, then each state section as
+ *   `name length u16, 0 u16, version u32, data length u32`, name, data (the sections of
+ *   {@linkcode Machine.saveState}), then each page as `pfn u32` and its 4096 bytes: the pages
+ *   written since the previous snapshot (the first: since boot). It sits at a checkpoint, whose
+ *   digest a reader checks after restoring it.
+ *
  * Unknown record types are refused unless their flags carry {@link LOG_RECORD_FLAG_OPTIONAL}.
  *
  * @module
@@ -76,6 +82,8 @@ export const LOG_RECORD_CHECKPOINT = 3;
 export const LOG_RECORD_END = 4;
 /** Record type: a mark (a named event, e.g. where a migration happened); written optional. */
 export const LOG_RECORD_MARK = 5;
+/** Record type: a diff snapshot at a checkpoint (for seeking); written optional. */
+export const LOG_RECORD_SNAPSHOT = 6;
 /** Record flag: a reader that does not know the type may skip the record. */
 export const LOG_RECORD_FLAG_OPTIONAL = 1;
 
@@ -123,6 +131,8 @@ export function logRecordTypeName(type: number): string {
       return "end";
     case LOG_RECORD_MARK:
       return "mark";
+    case LOG_RECORD_SNAPSHOT:
+      return "snapshot";
     default:
       return `unknown-type-${type}`;
   }
@@ -213,6 +223,16 @@ export interface MarkRecord {
   label: string;
 }
 
+/** A diff snapshot stored in the log. */
+export interface SnapshotRecord {
+  /** Instructions retired (a checkpoint's count). */
+  icount: number;
+  /** Non-RAM state, as {@linkcode Machine.saveState} gives it. */
+  sections: { name: string; version: number; data: Uint8Array }[];
+  /** Pages written since the previous snapshot: page number to its 4096 bytes. */
+  pages: Map<number, Uint8Array>;
+}
+
 /** The end of the recorded run. */
 export interface EndRecord {
   /** Instructions retired at the end. */
@@ -239,6 +259,8 @@ export interface ReplayLog {
   checkpoints: CheckpointRecord[];
   /** Marks in order. */
   marks: MarkRecord[];
+  /** Snapshots in order. */
+  snapshots: SnapshotRecord[];
   /** The end record. */
   end: EndRecord;
   /** Records before the end record. */
@@ -507,6 +529,34 @@ export class LogWriter {
     this.write(LOG_RECORD_MARK, b, LOG_RECORD_FLAG_OPTIONAL);
   }
 
+  /** Writes a snapshot record. */
+  snapshot(sn: SnapshotRecord): void {
+    const te = new TextEncoder();
+    const names = sn.sections.map((x) => te.encode(x.name));
+    let n = 16 + sn.pages.size * 4100;
+    sn.sections.forEach((x, i) => (n += 12 + names[i].length + x.data.length));
+    const b = new Uint8Array(n);
+    const v = new DataView(b.buffer);
+    putU64(v, 0, sn.icount);
+    v.setUint32(8, sn.sections.length, true);
+    v.setUint32(12, sn.pages.size, true);
+    let o = 16;
+    sn.sections.forEach((x, i) => {
+      v.setUint16(o, names[i].length, true);
+      v.setUint32(o + 4, x.version, true);
+      v.setUint32(o + 8, x.data.length, true);
+      b.set(names[i], o + 12);
+      b.set(x.data, o + 12 + names[i].length);
+      o += 12 + names[i].length + x.data.length;
+    });
+    for (const [pfn, page] of sn.pages) {
+      v.setUint32(o, pfn, true);
+      b.set(page, o + 4);
+      o += 4100;
+    }
+    this.write(LOG_RECORD_SNAPSHOT, b, LOG_RECORD_FLAG_OPTIONAL);
+  }
+
   /** Writes the end record. */
   end(e: EndRecord): void {
     this.write(LOG_RECORD_END, encodeEnd(e, this.records));
@@ -608,6 +658,27 @@ function decodeCheckpoint(p: Uint8Array, where: string): CheckpointRecord {
   };
 }
 
+function decodeSnapshot(p: Uint8Array, where: string): SnapshotRecord {
+  const v = new DataView(p.buffer, p.byteOffset, p.length);
+  const bad = (what: string) => new LogError(`Bad ${where}: ${what}`);
+  if (p.length < 16) throw bad(`payload of ${p.length} bytes, expected at least 16`);
+  const nSections = v.getUint32(8, true), nPages = v.getUint32(12, true);
+  const sections: SnapshotRecord["sections"] = [];
+  let o = 16;
+  for (let i = 0; i < nSections; i++) {
+    if (o + 12 > p.length) throw bad(`section ${i} of ${nSections} overruns it`);
+    const nl = v.getUint16(o, true), version = v.getUint32(o + 4, true), dl = v.getUint32(o + 8, true);
+    if (o + 12 + nl + dl > p.length) throw bad(`section ${i} of ${nSections} overruns it`);
+    const name = new TextDecoder().decode(p.subarray(o + 12, o + 12 + nl));
+    sections.push({ name, version, data: p.slice(o + 12 + nl, o + 12 + nl + dl) });
+    o += 12 + nl + dl;
+  }
+  if (o + nPages * 4100 !== p.length) throw bad(`${p.length - o} bytes of pages, expected ${nPages * 4100}`);
+  const pages = new Map<number, Uint8Array>();
+  for (let i = 0; i < nPages; i++, o += 4100) pages.set(v.getUint32(o, true), p.subarray(o + 4, o + 4100));
+  return { icount: getU64(v, 0), sections, pages };
+}
+
 function decodeEndRecord(p: Uint8Array, where: string): { end: EndRecord; records: number } {
   if (p.length < 52) throw new LogError(`Bad ${where}: payload of ${p.length} bytes, expected at least 52`);
   const v = new DataView(p.buffer, p.byteOffset, p.length);
@@ -638,6 +709,7 @@ export function readLog(b: Uint8Array): ReplayLog {
   const v = new DataView(b.buffer, b.byteOffset, b.length);
   const inputs: InputRecord[] = [], points: FinePoint[] = [], checkpoints: CheckpointRecord[] = [];
   const marks: MarkRecord[] = [];
+  const snapshots: SnapshotRecord[] = [];
   let end: EndRecord | null = null;
   let off = bytes, index = 0, endCount = 0;
   while (end === null) {
@@ -690,6 +762,9 @@ export function readLog(b: Uint8Array): ReplayLog {
         marks.push({ icount: getU64(mv, 0), label: new TextDecoder().decode(payload.subarray(8)) });
         break;
       }
+      case LOG_RECORD_SNAPSHOT:
+        snapshots.push(decodeSnapshot(payload, where));
+        break;
       case LOG_RECORD_END: {
         const e = decodeEndRecord(payload, where);
         end = e.end;
@@ -729,7 +804,15 @@ export function readLog(b: Uint8Array): ReplayLog {
     throw new LogError("Replay log has no checkpoint at its end: it was not written to completion");
   }
   ordered(marks, "mark");
-  return { header, inputs, points, checkpoints, marks, end, records: index - 1 };
+  ordered(snapshots, "snapshot");
+  for (const sn of snapshots) {
+    if (!checkpoints.some((c) => c.icount === sn.icount)) {
+      throw new LogError(
+        `Replay log snapshot at instruction ${sn.icount} has no checkpoint to check it against`,
+      );
+    }
+  }
+  return { header, inputs, points, checkpoints, marks, snapshots, end, records: index - 1 };
 }
 
 /** Lowercase hex of bytes. */

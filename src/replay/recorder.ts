@@ -97,6 +97,8 @@ export interface RecordOptions {
   memoryInterval?: number;
   /** Stop after this many instructions (default: run to the end). */
   maxInstructions?: number;
+  /** Store a diff snapshot in the log every this many checkpoints, for seeking (default 1; 0: none). */
+  snapshotEvery?: number;
   /** Where the log's bytes go (default: kept in memory and returned). */
   sink?: (chunk: Uint8Array) => void;
   /** Path of the guest ELF, stored in the log as a hint for replay (default empty). */
@@ -117,6 +119,8 @@ export interface Recording {
   inputs: number;
   /** Checkpoints written. */
   checkpoints: number;
+  /** Snapshots written. */
+  snapshots: number;
   /** Fine points written. */
   points: number;
 }
@@ -171,7 +175,8 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
   let points: FinePoint[] = [];
   let tracer: StateTracer | null = null;
   let machine: Machine | null = null;
-  let inputs = 0, checkpoints = 0, totalPoints = 0;
+  let inputs = 0, checkpoints = 0, totalPoints = 0, snapshots = 0;
+  const snapshotEvery = opts.snapshotEvery ?? 1;
   // An input point is also a memory point while the dirty-log takes stay within budget: a fixed
   // allowance plus one per M/32 instructions, so sparse inputs each get a window of their own and
   // dense ones cannot slow the recording down.
@@ -239,6 +244,14 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
       const d = tracer.digest();
       writer.checkpoint({ ...d, pages: tracer.takeCheckpointPages() });
       checkpoints++;
+      if (snapshotEvery > 0 && checkpoints % snapshotEvery === 0) {
+        const pages = new Map<number, Uint8Array>();
+        for (const pfn of tracer.takeSnapshotPages()) {
+          pages.set(pfn, m.mem.subarray(pfn * 4096, pfn * 4096 + 4096));
+        }
+        writer.snapshot({ icount: m.instructions, sections: m.saveState(), pages });
+        snapshots++;
+      }
       while (nextCheckpoint <= m.instructions) nextCheckpoint += N;
     }
     if (done) break;
@@ -260,6 +273,7 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
     logBytes: writer.bytes,
     inputs,
     checkpoints,
+    snapshots,
     points: totalPoints,
   };
 }

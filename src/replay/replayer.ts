@@ -495,9 +495,54 @@ export class Replayer {
   }
 
   /**
-   * A new machine in the replayed state at instruction `n`: restores the nearest verified
-   * snapshot at or before `n` and runs forward (replaying and verifying first if the replay has
-   * not got that far).
+   * A machine at the log's `k`-th stored snapshot: loaded from the ELF, the diffs of snapshots
+   * 0..k applied, the state restored, and checked against the checkpoint digest recorded there.
+   */
+  #restoreStored(k: number): Machine {
+    const stored = this.log.snapshots;
+    const inputs = new ReplayInputs(this.log.inputs, this.log.header.entropyState);
+    const m = this.#freshMachine(inputs);
+    const written = new Set<number>();
+    for (let i = 0; i <= k; i++) {
+      for (const [pfn, bytes] of stored[i].pages) {
+        if (pfn * 4096 + 4096 > m.ramBytes) {
+          throw new LogError(
+            `Replay log snapshot at instruction ${stored[i].icount} holds page ${pfn}, outside RAM`,
+          );
+        }
+        m.writePage(pfn, bytes);
+        written.add(pfn);
+      }
+    }
+    const sn = stored[k];
+    try {
+      m.restoreState(sn.sections);
+    } catch (e) {
+      throw new LogError(
+        `Replay log snapshot at instruction ${sn.icount} cannot be restored: ${(e as Error).message}`,
+      );
+    }
+    inputs.seek(sn.icount);
+    const t = new StateTracer(m);
+    t.hashPages(written);
+    const d = t.digest();
+    m.setDirtyTracking(false);
+    const ck = this.log.checkpoints.find((c) => c.icount === sn.icount)!;
+    if (d.digest !== ck.digest) {
+      throw new LogError(
+        `Replay log snapshot at instruction ${sn.icount} does not match its checkpoint digest: the log was altered`,
+      );
+    }
+    return m;
+  }
+
+  /** Where the last {@linkcode seek} started: a snapshot stored in the log, or one the replay verified. */
+  lastSeek: { from: number; source: "log" | "replay" } | null = null;
+
+  /**
+   * A new machine in the replayed state at instruction `n`. Starts from the nearest snapshot at
+   * or before `n`: one stored in the log (checked against its checkpoint digest) or one this
+   * replayer verified; without either, it replays (verifying) up to `n` first.
    */
   seek(n: number): Machine {
     if (!Number.isSafeInteger(n) || n < 0 || n > this.log.end.icount) {
@@ -505,13 +550,26 @@ export class Replayer {
         `cannot seek to instruction ${n}: the log covers instructions 0..${this.log.end.icount}`,
       );
     }
-    if (this.machine.instructions < n) {
-      const r = this.run(n);
-      if (!r.ok) throw new LogError(`cannot seek to instruction ${n}: ${r.divergence!.reason}`);
+    const verified = this.snapshots[this.#nearestSnapshot(n)];
+    const k = this.log.snapshots.findLastIndex((x) => x.icount <= n);
+    let m: Machine;
+    if (k >= 0 && this.log.snapshots[k].icount > verified.icount) {
+      m = this.#restoreStored(k);
+      this.lastSeek = { from: m.instructions, source: "log" };
+    } else {
+      if (this.machine.instructions < n) {
+        const r = this.run(n);
+        if (!r.ok) throw new LogError(`cannot seek to instruction ${n}: ${r.divergence!.reason}`);
+      }
+      const s = this.#nearestSnapshot(n);
+      m = this.#restore(s).machine;
+      this.lastSeek = { from: this.snapshots[s].icount, source: "replay" };
     }
-    const { machine } = this.#restore(this.#nearestSnapshot(n));
-    machine.run(n - machine.instructions);
-    return machine;
+    m.run(n - m.instructions);
+    if (m.instructions !== n) {
+      throw new LogError(`cannot seek to instruction ${n}: the guest ended at ${m.instructions}`);
+    }
+    return m;
   }
 
   #diverged(p: PendingDivergence): ReplayResult {

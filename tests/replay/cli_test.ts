@@ -147,13 +147,14 @@ Deno.test("replay --seek prints the state a plain run has at that instruction", 
   plain.run(2500);
   assert.equal(s.instruction, 2500);
   assert.equal(s.snapshot, 2000);
+  assert.equal(s.snapshotSource, "log");
   assert.deepEqual(s.regs, plain.regs());
   assert.equal(s.digest, plain.digest());
   assert.equal(s.console, plain.consoleText());
   const text = await cli("replay", [path, "--seek", "2500"]);
   assert.match(
     text.stdout,
-    /^state at instruction 2500 \(restored from the snapshot at 2000\):\n {2}next instruction: 0x[0-9a-f]+: /,
+    /^state at instruction 2500 \(from the log's snapshot at 2000\):\n {2}next instruction: 0x[0-9a-f]+: /,
   );
 });
 

@@ -6,6 +6,7 @@ import {
   ByteInput,
   LOG_RECORD_CHECKPOINT,
   LOG_RECORD_INPUT,
+  LOG_RECORD_SNAPSHOT,
   readLog,
   recordGuest,
   Replayer,
@@ -196,26 +197,50 @@ Deno.test("a changed page hash in a memory point names the page and the last ins
   );
 });
 
-Deno.test("Replayer.seek() restores the nearest snapshot and reaches the state a plain run has there", () => {
+Deno.test("Replayer.seek() starts from the nearest snapshot and reaches the state a plain run has there", () => {
   const elf = read("guests/build/sort-O3.elf");
   const cmdline = "n=3000 seed=7";
-  const rec = recordGuest(elf, { cmdline, checkpointInterval: 1_000_000 });
-  const replayer = new Replayer(readLog(rec.log!), elf);
-  for (const n of [0, 1, 999_999, 2_500_000, 1_000_000, rec.result.instructions]) {
-    const m = replayer.seek(n);
-    const plain = Machine.fromElf(elf, { cmdline });
-    plain.run(n);
-    assert.equal(m.instructions, n);
-    assert.deepEqual(m.regs(), plain.regs());
-    assert.equal(m.digest(), plain.digest(), `digest at ${n}`);
-    assert.equal(m.consoleText(), plain.consoleText());
+  for (const snapshotEvery of [0, 1, 2]) {
+    const rec = recordGuest(elf, { cmdline, checkpointInterval: 1_000_000, snapshotEvery });
+    const log = readLog(rec.log!);
+    const end = rec.result.instructions;
+    assert.equal(
+      log.snapshots.length,
+      snapshotEvery === 0 ? 0 : Math.floor(Math.ceil(end / 1_000_000) / snapshotEvery),
+    );
+    const replayer = new Replayer(log, elf);
+    for (const n of [0, 1, 999_999, 2_500_000, 1_000_000, end]) {
+      const m = replayer.seek(n);
+      const plain = Machine.fromElf(elf, { cmdline });
+      plain.run(n);
+      assert.equal(m.instructions, n);
+      assert.deepEqual(m.regs(), plain.regs());
+      assert.equal(m.digest(), plain.digest(), `digest at ${n}`);
+      assert.equal(m.consoleText(), plain.consoleText());
+      const stored = log.snapshots.filter((x) => x.icount <= n).at(-1)?.icount ?? -1;
+      const expected = Math.max(stored, ...replayer.snapshots.map((x) => x.icount).filter((x) => x <= n));
+      assert.equal(replayer.lastSeek!.from, expected, `seek ${n} starts at the nearest snapshot`);
+    }
+    if (snapshotEvery === 0) {
+      // Without stored snapshots the replay verified its way forward and kept one per checkpoint.
+      assert.deepEqual(
+        replayer.snapshots.map((x) => x.icount),
+        [0, 1_000_000, 2_000_000, 3_000_000, 4_000_000, 5_000_000, 6_000_000].filter((x) => x < end).concat(
+          end,
+        ),
+      );
+    }
+    assert.throws(() => replayer.seek(end + 1), /covers instructions 0\.\.\d+/);
   }
-  assert.deepEqual(
-    replayer.snapshots.map((s) => s.icount),
-    [0, 1_000_000, 2_000_000, 3_000_000, 4_000_000, 5_000_000, 6_000_000].filter((x) =>
-      x < rec.result.instructions
-    )
-      .concat(rec.result.instructions),
+});
+
+Deno.test("Replayer.seek() refuses a stored snapshot that does not match its checkpoint", () => {
+  const elf = read("guests/build/sort-O3.elf");
+  const rec = recordGuest(elf, { cmdline: "n=3000 seed=7", checkpointInterval: 1_000_000 });
+  const bad = editRecord(rec.log!, LOG_RECORD_SNAPSHOT, 1, (p) => (p[p.length - 100] ^= 1));
+  const replayer = new Replayer(readLog(bad), elf);
+  assert.throws(
+    () => replayer.seek(2_500_000),
+    /snapshot at instruction 2000000 does not match its checkpoint digest/,
   );
-  assert.throws(() => replayer.seek(rec.result.instructions + 1), /covers instructions 0\.\.\d+/);
 });
