@@ -173,6 +173,19 @@ export class StateTracer {
     return out;
   }
 
+  /** How many pages were written since the last {@linkcode takeSnapshotPages}. */
+  snapshotPageCount(): number {
+    let n = 0;
+    for (const x of this.sinceSnapshot) {
+      let y = x;
+      while (y !== 0) {
+        n++;
+        y &= y - 1;
+      }
+    }
+    return n;
+  }
+
   /** Page numbers written since the last call (ascending), and starts a new snapshot interval. */
   takeSnapshotPages(): number[] {
     const out: number[] = [];

@@ -40,6 +40,9 @@ export const DEFAULT_MEMORY_INTERVAL = 1048576;
 /** Instructions a memory point should be apart per page it hashed (bounds the cost of write-heavy guests). */
 export const PAGE_COST = 2048;
 
+/** Bytes of pages a stored snapshot may copy per instruction since the previous one. */
+export const SNAPSHOT_BYTES_PER_INSTRUCTION = 0.25;
+
 /** Dirty-log takes granted to input points before the per-instruction budget applies. */
 export const INPUT_MEMORY_ALLOWANCE = 64;
 
@@ -97,7 +100,11 @@ export interface RecordOptions {
   memoryInterval?: number;
   /** Stop after this many instructions (default: run to the end). */
   maxInstructions?: number;
-  /** Store a diff snapshot in the log every this many checkpoints, for seeking (default 1; 0: none). */
+  /**
+   * Store a diff snapshot in the log every this many checkpoints, for seeking (default 1; 0: none).
+   * A snapshot that would copy more than a quarter byte of written pages per instruction since the
+   * previous one is put off to a later checkpoint.
+   */
   snapshotEvery?: number;
   /** Where the log's bytes go (default: kept in memory and returned). */
   sink?: (chunk: Uint8Array) => void;
@@ -177,6 +184,7 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
   let machine: Machine | null = null;
   let inputs = 0, checkpoints = 0, totalPoints = 0, snapshots = 0;
   const snapshotEvery = opts.snapshotEvery ?? 1;
+  let lastSnapshot = 0;
   // An input point is also a memory point while the dirty-log takes stay within budget: a fixed
   // allowance plus one per M/32 instructions, so sparse inputs each get a window of their own and
   // dense ones cannot slow the recording down.
@@ -244,7 +252,12 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
       const d = tracer.digest();
       writer.checkpoint({ ...d, pages: tracer.takeCheckpointPages() });
       checkpoints++;
-      if (snapshotEvery > 0 && checkpoints % snapshotEvery === 0) {
+      // A snapshot copies the pages written since the previous one: skip it while that would
+      // cost more than SNAPSHOT_BYTES_PER_INSTRUCTION (a guest rewriting much of its RAM).
+      const due = snapshotEvery > 0 && checkpoints % snapshotEvery === 0 &&
+        tracer.snapshotPageCount() * 4096 <= (m.instructions - lastSnapshot) * SNAPSHOT_BYTES_PER_INSTRUCTION;
+      if (due) {
+        lastSnapshot = m.instructions;
         const pages = new Map<number, Uint8Array>();
         for (const pfn of tracer.takeSnapshotPages()) {
           pages.set(pfn, m.mem.subarray(pfn * 4096, pfn * 4096 + 4096));
