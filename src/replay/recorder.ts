@@ -40,7 +40,9 @@ export const DEFAULT_MEMORY_INTERVAL = 1048576;
 /** Instructions a memory point should be apart per page it hashed (bounds the cost of write-heavy guests). */
 export const PAGE_COST = 2048;
 
-/** Bytes of pages a stored snapshot may copy per instruction since the previous one. */
+/** Bytes of pages a stored snapshot may always copy. */
+export const SNAPSHOT_FREE_BYTES = 1 << 20;
+/** Beyond that, bytes of pages a stored snapshot may copy per instruction since the previous one. */
 export const SNAPSHOT_BYTES_PER_INSTRUCTION = 0.25;
 
 /** Dirty-log takes granted to input points before the per-instruction budget applies. */
@@ -102,8 +104,8 @@ export interface RecordOptions {
   maxInstructions?: number;
   /**
    * Store a diff snapshot in the log every this many checkpoints, for seeking (default 1; 0: none).
-   * A snapshot that would copy more than a quarter byte of written pages per instruction since the
-   * previous one is put off to a later checkpoint.
+   * A snapshot that would copy more than 1 MiB and more than a quarter byte of written pages per
+   * instruction since the previous one is put off to a later checkpoint.
    */
   snapshotEvery?: number;
   /** Where the log's bytes go (default: kept in memory and returned). */
@@ -255,7 +257,8 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
       // A snapshot copies the pages written since the previous one: skip it while that would
       // cost more than SNAPSHOT_BYTES_PER_INSTRUCTION (a guest rewriting much of its RAM).
       const due = snapshotEvery > 0 && checkpoints % snapshotEvery === 0 &&
-        tracer.snapshotPageCount() * 4096 <= (m.instructions - lastSnapshot) * SNAPSHOT_BYTES_PER_INSTRUCTION;
+        tracer.snapshotPageCount() * 4096 <=
+          Math.max(SNAPSHOT_FREE_BYTES, (m.instructions - lastSnapshot) * SNAPSHOT_BYTES_PER_INSTRUCTION);
       if (due) {
         lastSnapshot = m.instructions;
         const pages = new Map<number, Uint8Array>();
