@@ -117,6 +117,7 @@ export function main(args: string[]): number {
         checkpointsVerified: r.checkpointsVerified,
         finePointsVerified: r.pointsVerified,
         inputsReplayed: r.inputsReplayed,
+        marks: replayer.log.marks,
         divergence: r.divergence,
       },
       null,
@@ -124,6 +125,9 @@ export function main(args: string[]): number {
     ));
   } else {
     Deno.stdout.writeSync(new TextEncoder().encode(r.result.console));
+    for (const mk of replayer.log.marks) {
+      console.error(`[hvsim] mark at instruction ${mk.icount}: ${mk.label}`);
+    }
     if (r.ok) {
       console.error(
         `[hvsim] replay matched the log: ${r.result.instructions} instructions in ${seconds.toFixed(2)} s, ` +

@@ -67,6 +67,9 @@ import {
 import { resultOf, type RunResult } from "./run.ts";
 import { combineDigest, hashPage, sha256Hex, StateTracer } from "./_tracer.ts";
 
+/** Verified snapshots a replayer keeps (besides boot); older ones are folded into newer ones. */
+export const MAX_KEPT_SNAPSHOTS = 17;
+
 /** Instructions per VM entry in the bisection's first pass over a window. */
 const STRIDE = 256;
 
@@ -447,6 +450,13 @@ export class Replayer {
       copies.set(pages[i], m.mem.slice(a, a + 4096));
     }
     this.snapshots.push({ icount: m.instructions, sections: m.saveState(), pages: copies });
+    if (this.snapshots.length > MAX_KEPT_SNAPSHOTS) {
+      // Fold the oldest diff (after boot) into the next one: memory stays bounded by the pages
+      // written, and the remaining snapshots still restore exactly.
+      const [older, newer] = [this.snapshots[1], this.snapshots[2]];
+      for (const [pfn, bytes] of older.pages) if (!newer.pages.has(pfn)) newer.pages.set(pfn, bytes);
+      this.snapshots.splice(1, 1);
+    }
     this.#ci++;
   }
 

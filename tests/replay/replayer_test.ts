@@ -7,6 +7,7 @@ import {
   LOG_RECORD_CHECKPOINT,
   LOG_RECORD_INPUT,
   LOG_RECORD_SNAPSHOT,
+  MAX_KEPT_SNAPSHOTS,
   readLog,
   recordGuest,
   Replayer,
@@ -243,4 +244,19 @@ Deno.test("Replayer.seek() refuses a stored snapshot that does not match its che
     () => replayer.seek(2_500_000),
     /snapshot at instruction 2000000 does not match its checkpoint digest/,
   );
+});
+
+Deno.test("Replayer folds old verified snapshots into newer ones and still seeks exactly", () => {
+  const elf = read("guests/build/sort-O3.elf");
+  const cmdline = "n=3000 seed=7";
+  const rec = recordGuest(elf, { cmdline, checkpointInterval: 100_000, snapshotEvery: 0 });
+  const replayer = new Replayer(readLog(rec.log!), elf);
+  assert.ok(replayer.run().ok);
+  assert.equal(replayer.snapshots.length, MAX_KEPT_SNAPSHOTS);
+  for (const n of [150_000, 3_333_333, rec.result.instructions - 5]) {
+    const m = replayer.seek(n);
+    const plain = Machine.fromElf(elf, { cmdline });
+    plain.run(n);
+    assert.equal(m.digest(), plain.digest(), `digest at ${n}`);
+  }
 });
