@@ -38,7 +38,7 @@ export const DEFAULT_TRACE_INTERVAL = 131072;
 export const DEFAULT_MEMORY_INTERVAL = 1048576;
 
 /** Instructions a memory point should be apart per page it hashed (bounds the cost of write-heavy guests). */
-export const PAGE_COST = 2048;
+export const PAGE_COST = 4096;
 
 /** Bytes of pages a stored snapshot may always copy. */
 export const SNAPSHOT_FREE_BYTES = 1 << 20;

@@ -12,7 +12,7 @@
  *    the CPU state, the device sections and the vector of 64-bit page hashes, with the three parts
  *    stored separately and the list of pages written since the previous checkpoint;
  * 2. memory points every M instructions (default 2^20, further apart for guests that write many
- *    pages: about 2048 instructions per page written), at every checkpoint and at the end: the
+ *    pages: about 4096 instructions per page written), at every checkpoint and at the end: the
  *    registers plus (page, hash) for every page written since the previous memory point (from the
  *    machine's dirty log, so the cost follows the writes, not the RAM size);
  * 3. fine points every K instructions (default 131072): all general registers, RIP and RFLAGS;
