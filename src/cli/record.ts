@@ -145,6 +145,7 @@ export function main(args: string[]): number {
       traceInterval: trace,
       maxInstructions: max,
       snapshotEvery,
+      finalDigest: values.json,
       sink,
       guestPath: path,
     });

@@ -99,6 +99,9 @@ export const POINT_PERIODIC = 0;
 /** Fine-point kind: the state just before an instruction that consumes an input. */
 export const POINT_INPUT = 1;
 
+/** An end record's machine digest when the recording did not compute it (all zero). */
+export const NO_DIGEST = "0".repeat(64);
+
 /** Fine-point flag: the point lists the pages written since the previous memory point. */
 export const POINT_FLAG_MEMORY = 1;
 
@@ -243,7 +246,7 @@ export interface EndRecord {
   code: number;
   /** Exit message (empty if none). */
   message: string;
-  /** The final {@linkcode Machine.digest} (DESIGN.md), hex. */
+  /** The final {@linkcode Machine.digest} (DESIGN.md), hex; {@linkcode NO_DIGEST} if not computed. */
   machineDigest: string;
 }
 

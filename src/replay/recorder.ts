@@ -23,6 +23,7 @@ import {
   type InputRecord,
   LogWriter,
   MemoryLog,
+  NO_DIGEST,
   POINT_INPUT,
   POINT_PERIODIC,
 } from "./log.ts";
@@ -110,6 +111,11 @@ export interface RecordOptions {
   snapshotEvery?: number;
   /** Where the log's bytes go (default: kept in memory and returned). */
   sink?: (chunk: Uint8Array) => void;
+  /**
+   * Compute the final {@linkcode Machine.digest} for the result and the end record (default true).
+   * It reads all of RAM once; without it the end is still proven by the final checkpoint digest.
+   */
+  finalDigest?: boolean;
   /** Path of the guest ELF, stored in the log as a hint for replay (default empty). */
   guestPath?: string;
   /** Pauses at instruction counts (see {@linkcode RecordPause}). */
@@ -275,13 +281,13 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
   // The dirty log was just taken; with tracking off the VMCS is as a plain run leaves it.
   m.setDirtyTracking(false);
   const exit = m.runToEnd(0);
-  const result = resultOf(m, exit);
+  const result = resultOf(m, exit, opts.finalDigest ?? true);
   writer.end({
     icount: m.instructions,
     reason: exit.reason,
     code: exit.code,
     message: exit.message ?? "",
-    machineDigest: result.digest,
+    machineDigest: result.digest || NO_DIGEST,
   });
   return {
     result,
