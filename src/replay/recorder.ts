@@ -17,6 +17,7 @@
 
 import { type EntropySource, Machine } from "../vm/mod.ts";
 import type { SerialInput } from "../devices/mod.ts";
+import type { MigratableVm } from "../migration/vm_interface.ts";
 import { HostEntropy, type InputObserver, RecordingEntropy, recordingSerial } from "./inputs.ts";
 import {
   type FinePoint,
@@ -66,6 +67,36 @@ export interface PauseContext {
 }
 
 /**
+ * The paused recording machine as a migration source ({@linkcode MigratableVm}): the same machine,
+ * but its dirty log is shared with the recorder (taking it leaves the recorder's view intact) and
+ * dirty tracking stays on while the recording lasts, whatever the migration asks.
+ */
+export function pausedVm(ctx: PauseContext): MigratableVm {
+  const m = ctx.machine;
+  return {
+    get ramBytes() {
+      return m.ramBytes;
+    },
+    get instructions() {
+      return m.instructions;
+    },
+    get finished() {
+      return m.finished;
+    },
+    run: (n) => void m.run(n),
+    takeDirtyLog: () => ctx.takeDirtyLog(),
+    setDirtyTracking: (on) => {
+      if (on) ctx.takeDirtyLog(); // start with an empty log; tracking itself is the recorder's
+    },
+    readPage: (pfn, dst) => m.readPage(pfn, dst),
+    writePage: (pfn, src) => m.writePage(pfn, src),
+    saveState: () => m.saveState(),
+    restoreState: (sections) => m.restoreState(sections),
+    setThrottle: (f) => m.setThrottle(f),
+  };
+}
+
+/**
  * A pause in a recording at a given instruction count: the hook for migration inside a recording.
  * The log gets a mark record at the pause (with `label`), so a replay can say where it happened.
  */
@@ -75,11 +106,13 @@ export interface RecordPause {
   /** What happened there, for the log's mark record (default "pause"). */
   label?: string;
   /**
-   * Runs while the guest is paused. It must not change guest state. It may return another machine
+   * Runs while the recording is paused. It may run the guest on (a pre-copy migration's rounds):
+   * inputs stay logged and the recorder's points resume afterwards. It may return another machine
    * in the same state (a migration destination built with `machineOptions` and restored from the
-   * paused one): the recording then continues there, and the old machine is no longer used.
+   * paused one): the recording then continues there, and the old machine is no longer used. An
+   * asynchronous action needs {@linkcode recordGuestAsync}.
    */
-  action: (ctx: PauseContext) => Machine | void;
+  action: (ctx: PauseContext) => Machine | void | Promise<Machine | void>;
 }
 
 /** Options of {@linkcode recordGuest}. */
@@ -160,6 +193,36 @@ function entropyFrom(e: RecordOptions["entropy"]): EntropySource {
  * ```
  */
 export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recording {
+  const steps = recordSteps(elf, opts);
+  let r = steps.next();
+  while (!r.done) {
+    const next = r.value.pause.action(r.value.ctx);
+    if (next instanceof Promise) {
+      throw new TypeError(
+        "a pause action returned a promise: use recordGuestAsync() for asynchronous actions",
+      );
+    }
+    r = steps.next(next);
+  }
+  return r.value;
+}
+
+/**
+ * {@linkcode recordGuest} for pause actions that are asynchronous (a migration through the
+ * migration controller, which sends over a stream): each action is awaited while the guest is paused.
+ */
+export async function recordGuestAsync(elf: Uint8Array, opts: RecordOptions = {}): Promise<Recording> {
+  const steps = recordSteps(elf, opts);
+  let r = steps.next();
+  while (!r.done) r = steps.next(await r.value.pause.action(r.value.ctx));
+  return r.value;
+}
+
+/** The recording loop; yields at each pause and takes the machine to continue on. */
+function* recordSteps(
+  elf: Uint8Array,
+  opts: RecordOptions,
+): Generator<{ pause: RecordPause; ctx: PauseContext }, Recording, Machine | void> {
   const N = opts.checkpointInterval ?? DEFAULT_CHECKPOINT_INTERVAL;
   const K = opts.traceInterval ?? DEFAULT_TRACE_INTERVAL;
   if (!Number.isSafeInteger(N) || N < 1) {
@@ -235,23 +298,27 @@ export function recordGuest(elf: Uint8Array, opts: RecordOptions = {}): Recordin
     }
     while (pi < pauses.length && pauses[pi].at === m.instructions && !done) {
       const pause = pauses[pi++];
-      writer.mark({ icount: m.instructions, label: pause.label ?? "pause" });
       const t = tracer;
-      const next = pause.action({
-        machine: m,
-        takeDirtyLog: () => t.takeDirtyLogShared(),
-        machineOptions: { memory, cmdline, entropy, serialInput: serial },
-      });
+      const next = yield {
+        pause,
+        ctx: {
+          machine: m,
+          takeDirtyLog: () => t.takeDirtyLogShared(),
+          machineOptions: { memory, cmdline, entropy, serialInput: serial },
+        },
+      };
       if (next && next !== m) {
         if (next.instructions !== m.instructions) {
           throw new RangeError(
-            `a pause at instruction ${m.instructions} returned a machine at instruction ${next.instructions}`,
+            `a pause action returned a machine at instruction ${next.instructions}; the paused one is at ${m.instructions}`,
           );
         }
         tracer.adopt(next);
         entropy.machine = next;
         machine = m = next;
       }
+      // The action may have run the guest on (pre-copy rounds): the mark says where it ended.
+      writer.mark({ icount: m.instructions, label: pause.label ?? "pause" });
     }
     if (atCheckpoint) {
       writer.trace(points);

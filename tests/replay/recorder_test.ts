@@ -4,11 +4,14 @@ import { Machine, parseSize } from "../../src/vm/mod.ts";
 import {
   assertSameRun,
   type PauseContext,
+  pausedVm,
   readLog,
   recordGuest,
+  recordGuestAsync,
   replayGuest,
   runGuest,
 } from "../../src/replay/mod.ts";
+import { inProcessTransport, MigrationController, SimulatedLink } from "../../src/migration/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const read = (p: string) => Deno.readFileSync(ROOT + p);
@@ -74,6 +77,42 @@ Deno.test("recordGuest() pauses continue on a migrated machine; the log marks th
     icount: 2_000_001,
     label: "migration 2",
   }]);
+  const rep = replayGuest(rec.log!, SORT);
+  assert.ok(rep.ok, rep.divergence?.report);
+  assertSameRun(rec.result, rep.result, ["recorded", "replayed"]);
+});
+
+Deno.test("recordGuestAsync() records a run that live-migrates (pre-copy) to a second machine; the replay matches", async () => {
+  const cmdline = "n=2000 seed=3";
+  const plain = runGuest(SORT, { cmdline });
+  let stats: { rounds: number; switchedAt: number } | null = null;
+  const rec = await recordGuestAsync(SORT, {
+    cmdline,
+    checkpointInterval: 1_000_000,
+    pauses: [{
+      at: 1_500_000,
+      label: "live migration",
+      action: async (ctx) => {
+        const pair = inProcessTransport({
+          createVm: () => new Machine(ctx.machineOptions),
+          expectRamBytes: ctx.machine.ramBytes,
+        });
+        // A slow link, so that the guest runs on between pre-copy rounds.
+        const link = new SimulatedLink({ bandwidth: 20_000_000 });
+        const r = await new MigrationController(pausedVm(ctx)).migrate(pair.transport, { link });
+        assert.ok(r.ok, String(r.error ?? ""));
+        const dst = (await pair.destination).vm as Machine;
+        stats = { rounds: r.stats.dirtySyncCount, switchedAt: dst.instructions };
+        return dst;
+      },
+    }],
+  });
+  assert.ok(stats !== null);
+  const { rounds, switchedAt } = stats as { rounds: number; switchedAt: number };
+  assert.ok(rounds >= 2, `pre-copy rounds: ${rounds}`);
+  assert.ok(switchedAt > 1_500_000, "the guest ran on during pre-copy");
+  assertSameRun(plain, rec.result, ["plain", "recorded while migrating"]);
+  assert.deepEqual(readLog(rec.log!).marks, [{ icount: switchedAt, label: "live migration" }]);
   const rep = replayGuest(rec.log!, SORT);
   assert.ok(rep.ok, rep.divergence?.report);
   assertSameRun(rec.result, rep.result, ["recorded", "replayed"]);
