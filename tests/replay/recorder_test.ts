@@ -19,7 +19,7 @@ const manifest = await readManifest(ROOT.replace(/\/$/, ""));
 const SORT = read("guests/build/sort-O3.elf");
 
 /** Every sample run, capped so the suite stays fast. */
-const CAP = 2_000_000;
+const CAP = 1_000_000;
 
 for (const run of manifest.runs.filter((r) => !r.benchmark)) {
   Deno.test(`recordGuest() and replayGuest() round-trip the ${run.name} guest run`, () => {
@@ -31,7 +31,7 @@ for (const run of manifest.runs.filter((r) => !r.benchmark)) {
     // Small intervals, so that every kind of point and several checkpoints occur.
     const rec = recordGuest(elf, {
       ...opts,
-      checkpointInterval: 700_000,
+      checkpointInterval: 300_000,
       traceInterval: 4096,
       memoryInterval: 32768,
     });
@@ -40,7 +40,7 @@ for (const run of manifest.runs.filter((r) => !r.benchmark)) {
     assert.equal(rep.divergence?.report, undefined);
     assert.ok(rep.ok);
     assertSameRun(rec.result, rep.result, ["recorded", "replayed"]);
-    assert.equal(rep.checkpointsVerified, Math.ceil(plain.instructions / 700_000) || 1);
+    assert.equal(rep.checkpointsVerified, Math.ceil(plain.instructions / 300_000) || 1);
   });
 }
 
