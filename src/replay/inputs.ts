@@ -55,10 +55,19 @@ export class RecordingEntropy implements EntropySource {
   machine: Machine | null = null;
 
   /**
+   * Wraps `inner`, reporting each value to `observe`.
    * @param inner the real source
    * @param observe receives every value drawn
    */
-  constructor(readonly inner: EntropySource, readonly observe: InputObserver) {}
+  constructor(inner: EntropySource, observe: InputObserver) {
+    this.inner = inner;
+    this.observe = observe;
+  }
+
+  /** The real source. */
+  readonly inner: EntropySource;
+  /** Receives every value drawn. */
+  readonly observe: InputObserver;
 
   /** The inner source's next value, reported to the observer. */
   next64(): bigint {
@@ -92,6 +101,7 @@ export class ByteInput {
   #eof = false;
 
   /**
+   * Hands out `data`, then what `read` returns.
    * @param data bytes to hand out in order, or
    * @param read a blocking reader (e.g. `Deno.stdin.readSync`) that fills `p` and returns the count or null at the end
    */

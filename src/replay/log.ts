@@ -100,7 +100,7 @@ export const POINT_PERIODIC = 0;
 export const POINT_INPUT = 1;
 
 /** An end record's machine digest when the recording did not compute it (all zero). */
-export const NO_DIGEST = "0".repeat(64);
+export const NO_DIGEST: string = "0".repeat(64);
 
 /** Fine-point flag: the point lists the pages written since the previous memory point. */
 export const POINT_FLAG_MEMORY = 1;

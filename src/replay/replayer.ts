@@ -132,9 +132,13 @@ export interface ReplayResult {
   divergence: Divergence | null;
 }
 
-interface Snapshot {
+/** A snapshot the replay verified: non-RAM state and the pages written since the previous one. */
+export interface VerifiedSnapshot {
+  /** Instructions retired. */
   icount: number;
+  /** {@linkcode Machine.saveState} there. */
   sections: StateSection[];
+  /** Pages written since the previous snapshot (the first: since boot), page number to bytes. */
   pages: Map<number, Uint8Array>;
 }
 
@@ -214,7 +218,7 @@ export class Replayer {
   /** The replaying machine. */
   readonly machine: Machine;
   /** Verified checkpoint snapshots, in order (the first is the start). */
-  readonly snapshots: Snapshot[] = [];
+  readonly snapshots: VerifiedSnapshot[] = [];
   readonly #elf: Uint8Array;
   readonly #inputs: ReplayInputs;
   readonly #tracer: StateTracer;
