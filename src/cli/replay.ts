@@ -9,7 +9,7 @@
 
 import { parseArgs } from "node:util";
 import { GPR_NAMES } from "../cpu/mod.ts";
-import { LogError, readLog, Replayer, textAt } from "../replay/mod.ts";
+import { inputKindName, LogError, readLog, Replayer, textAt } from "../replay/mod.ts";
 import { parseCount, readInput, runCli, UsageError } from "./_common.ts";
 
 const HELP = `Usage: deno task replay <run.hvlog> [options]
@@ -20,6 +20,7 @@ fine point, every checkpoint and the end. Prints the replayed console output.
 Options:
   --guest PATH     the guest ELF (default: the path stored in the log); it must be the recorded one
   --seek N         replay to instruction N (from the nearest snapshot) and print the state there
+  --info           print what the log holds (guest, intervals, inputs, checkpoints, marks) and stop
   --json           print one JSON object instead (ok, exit, instructions, console, digest, regs,
                    checkpoints, divergence or the seek state)
   -h, --help       this text
@@ -39,6 +40,7 @@ export function main(args: string[]): number {
     options: {
       guest: { type: "string" },
       seek: { type: "string" },
+      info: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -52,6 +54,28 @@ export function main(args: string[]): number {
   let replayer: Replayer;
   try {
     const log = readLog(readInput(logPath, "replay log"));
+    if (values.info) {
+      const h = log.header;
+      const kinds = new Map<string, number>();
+      for (const r of log.inputs) {
+        kinds.set(inputKindName(r.kind), (kinds.get(inputKindName(r.kind)) ?? 0) + 1);
+      }
+      const info = {
+        version: `${h.major}.${h.minor}`,
+        guest: { path: h.guestPath, sha256: h.elfSha256, memory: h.memory, cmdline: h.cmdline },
+        intervals: { checkpoint: h.checkpointInterval, trace: h.traceInterval },
+        end: log.end,
+        inputs: Object.fromEntries(kinds),
+        finePoints: log.points.length,
+        memoryPoints: log.points.filter((p) => p.memory).length,
+        checkpoints: log.checkpoints.map((c) => ({ icount: c.icount, digest: c.digest })),
+        snapshots: log.snapshots.map((x) => ({ icount: x.icount, pages: x.pages.size })),
+        marks: log.marks,
+        records: log.records + 1,
+      };
+      console.log(JSON.stringify(info, null, 2));
+      return 0;
+    }
     const guestPath = values.guest ?? log.header.guestPath;
     if (!guestPath) throw new UsageError(`${logPath} names no guest: give --guest PATH`);
     replayer = new Replayer(log, readInput(guestPath, "guest"));

@@ -158,6 +158,18 @@ Deno.test("replay --seek prints the state a plain run has at that instruction", 
   );
 });
 
+Deno.test("replay --info lists what the log holds", async () => {
+  const r = await cli("replay", [log, "--info"]);
+  assert.equal(r.code, 0, r.stderr);
+  const info = JSON.parse(r.stdout);
+  assert.equal(info.version, "1.0");
+  assert.equal(info.guest.path, ENTROPY);
+  assert.deepEqual(info.inputs, { rdrand: 3, rdseed: 1, serial: 15 });
+  assert.equal(info.intervals.checkpoint, 2000);
+  assert.equal(info.checkpoints.at(-1).icount, info.end.icount);
+  assert.equal(info.end.reason, "debug-exit");
+});
+
 Deno.test({
   name: "cli tests clean up their directory",
   fn: async () => {
