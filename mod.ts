@@ -9,3 +9,4 @@ export * from "./src/devices/mod.ts";
 export * from "./src/vm/mod.ts";
 export * as vmx from "./src/vmx/mod.ts";
 export * as migration from "./src/migration/mod.ts";
+export * as replay from "./src/replay/mod.ts";
