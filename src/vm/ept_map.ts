@@ -32,6 +32,7 @@ import {
   EPT_DIRTY,
   EPT_LARGE_PAGE,
   eptWalk,
+  findEptLeaf,
   identityEptTableBytes,
   makeEptp,
   type PmlLog,
@@ -191,8 +192,22 @@ export class EptMap implements GuestPhysicalMap {
     });
   }
 
-  /** Clears the EPT dirty flag of every page set in `bits`. */
+  /** Clears the EPT dirty flag of every page set in `bits`: page by page when few are set, else in one scan. */
   private clearDirtyFlags(bits: Uint32Array): void {
+    let count = 0;
+    for (let w = 0; w < bits.length; w++) if (bits[w] !== 0) count += popcount(bits[w]);
+    if (count * 8 < this.ramBytes / PAGE) {
+      for (let w = 0; w < bits.length; w++) {
+        let word = bits[w];
+        while (word !== 0) {
+          const b = 31 - Math.clz32(word & -word);
+          word &= word - 1;
+          const leaf = findEptLeaf(this.mem, this.eptp, (w * 32 + b) * PAGE);
+          if (leaf !== undefined) this.mem[leaf.entryAddress + 1] &= ~(EPT_DIRTY >> 8);
+        }
+      }
+      return;
+    }
     this.forEachLeaf((gpa, at) => {
       const p = gpa / PAGE;
       if ((bits[p >>> 5] & (1 << (p & 31))) !== 0) this.mem[at + 1] &= ~(EPT_DIRTY >> 8);
