@@ -843,7 +843,10 @@ export class Cpu {
           this.excSoft = 0;
           const r = this.raise(this.excVector, this.excHasError, this.excError, soft);
           if (r >= 0) return r;
-          if (soft !== 0) this.icount++; // INT n / INT3 retire
+          // INT n / INT3 retire. A delivered exception counts as one tick of virtual time too:
+          // a guest whose handlers fault forever (no instruction ever retires) must still use
+          // up its budget, or run() would never return.
+          this.icount++;
           continue;
         }
         throw e;

@@ -163,3 +163,14 @@ Deno.test("Cpu.raise: a vector beyond the IDT limit is #GP(vector * 8 + 2 + EXT)
   // #DE does not fit -> #GP(0*8+2+1) does not fit either -> #DF -> triple fault.
   assert.equal(go(cpu, 10).stop, EXIT_TRIPLE_FAULT);
 });
+
+Deno.test("Cpu.run returns at the budget when every handler faults again (each delivery is one tick)", () => {
+  // Every vector's handler is a UD2: #UD, delivered, #UD again, ... forever on hardware. Virtual
+  // time must still advance so that run(n) ends.
+  const { cpu, dv } = setup("0f0b");
+  for (let v = 0; v < 32; v++) gate(dv, v, 0xe, 0, 1, CODE_ADDR); // IST1: the stack does not run out
+  const r = cpu.run(100);
+  assert.equal(r, -1);
+  assert.equal(cpu.icount, 100);
+  assert.equal(cpu.rip, CODE_ADDR);
+});
