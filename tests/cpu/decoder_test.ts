@@ -249,3 +249,53 @@ Deno.test("decode() keeps near branches at 64 bits under a 66 prefix (SDM Vol. 2
   assert.equal(cpu.run(1), -1);
   assert.equal(cpu.getReg64(4), BigInt(SCRATCH_ADDR + 0x7e));
 });
+
+Deno.test("Cpu.run returns within its budget on random code with a random but valid IDT, at CPL 0 and 3", () => {
+  const rng = new Rng(4242);
+  const real = corpus();
+  const cpu = makeCpu();
+  cpu.ctl.exceptionBitmap = 0;
+  const dv = new DataView(cpu.mem.buffer);
+  for (let n = 0; n < 2000; n++) {
+    const code = new Uint8Array(64);
+    for (let k = 0; k < 4; k++) code.set(sample(rng, real), 16 * k);
+    const regs: Record<string, bigint> = { rsp: BigInt(SCRATCH_ADDR + 0x80) };
+    for (const r of ["rax", "rcx", "rdx", "rbx", "rsi", "rdi"]) {
+      regs[r] = rng.int(2) ? BigInt(SCRATCH_ADDR + rng.int(256)) : rng.next();
+    }
+    load(cpu, { code, regs });
+    // GDT: code/data for rings 0 and 3; IDT: 64 gates to random code bytes, random DPL, type, IST.
+    const gdt = 0x300000, idt = 0x300400, tss = 0x300100;
+    [0n, 0x00af9b000000ffffn, 0x00cf93000000ffffn, 0x00affb000000ffffn, 0x00cff3000000ffffn].forEach((d, k) =>
+      dv.setBigUint64(gdt + 8 * k, d, true)
+    );
+    cpu.gdtrBase = gdt;
+    cpu.gdtrLimit = 39;
+    for (let v = 0; v < 64; v++) {
+      const a = idt + 16 * v, t = CODE_ADDR + rng.int(64);
+      dv.setUint16(a, t & 0xffff, true);
+      dv.setUint16(a + 2, 8, true);
+      dv.setUint8(a + 4, rng.int(4) === 0 ? 1 : 0);
+      dv.setUint8(a + 5, 0x80 | (rng.int(4) << 5) | (rng.int(2) ? 0xe : 0xf));
+      dv.setUint16(a + 6, t >>> 16, true);
+      dv.setUint32(a + 8, 0, true);
+    }
+    cpu.idtrBase = idt;
+    cpu.idtrLimit = 64 * 16 - 1;
+    dv.setBigUint64(tss + 4, BigInt(SCRATCH_ADDR + 0xf0), true);
+    dv.setBigUint64(tss + 36, BigInt(SCRATCH_ADDR + 0x40), true);
+    cpu.segBase[7] = tss;
+    cpu.segLimit[7] = 0x67;
+    cpu.segAr[7] = 0x8b;
+    const user = rng.int(2) === 1;
+    cpu.cpl = user ? 3 : 0;
+    cpu.segSel[1] = user ? 0x1b : 8;
+    cpu.segAr[1] = user ? 0xa0fb : 0xa09b;
+    cpu.segSel[2] = user ? 0x23 : 0x10;
+    cpu.segAr[2] = user ? 0xc0f3 : 0xc093;
+    const start = cpu.icount;
+    const r = cpu.run(300);
+    assert.notEqual(r, STOP_INTERNAL, cpu.internalError);
+    assert.ok(cpu.icount - start <= 300, "never more than the budget");
+  }
+});
