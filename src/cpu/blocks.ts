@@ -32,9 +32,19 @@ export class BlockCache {
   decoded = 0;
   /** Number of page invalidations caused by stores into code (statistics). */
   invalidations = 0;
+  /**
+   * Most blocks kept; past it the cache starts over, so a guest that jumps to ever new addresses
+   * cannot make the simulator run out of memory.
+   */
+  maxBlocks = 1 << 18;
 
   constructor(memBytes: number) {
     this.code = new Uint8Array(Math.ceil(memBytes / 4096) + 1);
+  }
+
+  /** Number of blocks cached. */
+  get size(): number {
+    return this.map.size;
   }
 
   /** The block starting at host-physical `hpa`, if decoded. */
@@ -67,6 +77,7 @@ export class BlockCache {
 
   /** Decodes a block at the CPU's RIP (linear `lin`) and caches it. */
   decodeAt(cpu: Cpu, lin: number, decode: DecodeFn): Block {
+    if (this.map.size >= this.maxBlocks) this.clear();
     const hpa = cpu.fetchAddress(lin);
     const insns: Insn[] = [];
     const pageEnd = lin - (lin & 0xfff) + 4095;
