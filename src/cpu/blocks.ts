@@ -20,6 +20,9 @@ export interface Block {
 /** Decodes one instruction at linear `lin`; `limit` is the last linear address it may read (or Infinity). */
 export type DecodeFn = (cpu: Cpu, lin: number, limit: number) => Insn | null;
 
+const FAST_SIZE = 4096;
+const FAST_MASK = FAST_SIZE - 1;
+
 /** Longest block, in instructions. */
 export const MAX_BLOCK = 64;
 
@@ -38,6 +41,10 @@ export class BlockCache {
    */
   maxBlocks = 1 << 18;
 
+  // A direct-mapped front for `map` (a typed-array probe is cheaper than a Map lookup per block).
+  private readonly fastKey = new Float64Array(FAST_SIZE).fill(-1);
+  private readonly fastBlock: (Block | undefined)[] = new Array(FAST_SIZE).fill(undefined);
+
   constructor(memBytes: number) {
     this.code = new Uint8Array(Math.ceil(memBytes / 4096) + 1);
   }
@@ -49,7 +56,14 @@ export class BlockCache {
 
   /** The block starting at host-physical `hpa`, if decoded. */
   lookup(hpa: number): Block | undefined {
-    return this.map.get(hpa);
+    const s = hpa & FAST_MASK;
+    if (this.fastKey[s] === hpa) return this.fastBlock[s];
+    const b = this.map.get(hpa);
+    if (b !== undefined) {
+      this.fastKey[s] = hpa;
+      this.fastBlock[s] = b;
+    }
+    return b;
   }
 
   /** Whether host page of `hpa` holds decoded code. */
@@ -65,12 +79,21 @@ export class BlockCache {
     if (!list) return;
     this.pageBlocks.delete(page);
     this.invalidations++;
-    for (const start of list) this.map.delete(start);
+    for (const start of list) {
+      this.map.delete(start);
+      const s = start & FAST_MASK;
+      if (this.fastKey[s] === start) {
+        this.fastKey[s] = -1;
+        this.fastBlock[s] = undefined;
+      }
+    }
   }
 
   /** Drops everything (after a restore or a change of the physical map). */
   clear(): void {
     this.map.clear();
+    this.fastKey.fill(-1);
+    this.fastBlock.fill(undefined);
     this.pageBlocks.clear();
     this.code.fill(0);
   }
