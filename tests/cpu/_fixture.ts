@@ -6,6 +6,7 @@
 
 import type { Cpu } from "../../src/cpu/mod.ts";
 import { CODE_ADDR, go, hexBytes, load, REGS, SCRATCH_ADDR, SCRATCH_SIZE } from "./_harness.ts";
+import { SEG_CS, SEG_SS } from "../../src/cpu/mod.ts";
 
 /** The outcome recorded on the host. */
 export interface Want {
@@ -69,11 +70,18 @@ function scratchOf(runs: [number, string][] | undefined): Uint8Array {
 }
 
 /** Runs one case; returns the differences from the recorded outcome (empty when it matches). */
-export function replay(cpu: Cpu, c: FixtureCase): string[] {
+export function replay(cpu: Cpu, c: FixtureCase, cpl = 0): string[] {
   const regs: Record<string, bigint> = {};
   for (const [k, v] of Object.entries(c.regs ?? {})) regs[k] = BigInt(v);
   // IF = 1 as in the host's user mode (PUSHF stores it).
   load(cpu, { code: hexBytes(c.bytes), regs, rflags: (c.flags ?? 0) | 0x202, scratch: scratchOf(c.mem) });
+  // The host ran the case in ring 3; the interpreter runs it in ring 3 and in ring 0.
+  cpu.cpl = cpl;
+  cpu.segSel[SEG_CS] = cpl === 3 ? 0x33 : 0x08;
+  cpu.segAr[SEG_CS] = cpl === 3 ? 0xa0fb : 0xa09b;
+  cpu.segSel[SEG_SS] = cpl === 3 ? 0x2b : 0x10;
+  cpu.segAr[SEG_SS] = cpl === 3 ? 0xc0f3 : 0xc093;
+  cpu.flushTlb();
   const o = go(cpu, 1000);
   let exc: string | undefined;
   if (o.vector === 3 && o.rip !== CODE_ADDR) exc = undefined;
@@ -112,16 +120,17 @@ export function replay(cpu: Cpu, c: FixtureCase): string[] {
   return out;
 }
 
-/** Replays every case of a fixture whose mnemonic passes `filter`; returns failure lines. */
+/** Replays every case at CPL 0 and at CPL 3; returns failure lines. */
 export function replayAll(cpu: Cpu, cases: FixtureCase[]): string[] {
   const fails: string[] = [];
   for (const c of cases) {
-    const d = replay(cpu, c);
-    if (d.length) {
+    for (const cpl of [0, 3]) {
+      const d = replay(cpu, c, cpl);
+      if (d.length === 0) continue;
       fails.push(
-        `${c.asm} [${c.bytes}] regs ${JSON.stringify(c.regs ?? {})} flags 0x${(c.flags ?? 0).toString(16)}: ${
-          d.join("; ")
-        }`,
+        `CPL ${cpl}: ${c.asm} [${c.bytes}] regs ${JSON.stringify(c.regs ?? {})} flags 0x${
+          (c.flags ?? 0).toString(16)
+        }: ${d.join("; ")}`,
       );
     }
   }
@@ -151,7 +160,7 @@ export function fixtureTests(name: string, makeCpu: () => Cpu): void {
   }
   let cpu: Cpu | undefined;
   for (const [m, cases] of groups) {
-    Deno.test(`${m} matches the host CPU on ${cases.length} ${name} cases`, () => {
+    Deno.test(`${m} matches the host CPU on ${cases.length} ${name} cases, at CPL 0 and 3`, () => {
       cpu ??= makeCpu();
       const fails = replayAll(cpu, cases);
       if (fails.length) {
