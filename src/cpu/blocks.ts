@@ -9,12 +9,61 @@
 import type { Cpu } from "./cpu.ts";
 import type { Insn } from "./insn.ts";
 
-/** A straight-line run of decoded instructions. */
-export interface Block {
-  /** Host-physical address of the first byte. */
-  readonly hpa: number;
-  /** The instructions, in order. */
-  readonly insns: Insn[];
+/**
+ * A straight-line run of decoded instructions, with two links to the blocks that followed it last
+ * (the taken and the fall-through successor), valid while the cache's epoch is unchanged.
+ */
+export class Block {
+  /** Linear RIP after which `aNext` ran, or NaN. */
+  aRip = NaN;
+  /** Epoch of the `a` link. */
+  aEpoch = -1;
+  /** A successor. */
+  aNext: Block | null = null;
+  /** Linear RIP of the second link, or NaN. */
+  bRip = NaN;
+  /** Epoch of the `b` link. */
+  bEpoch = -1;
+  /** The second successor. */
+  bNext: Block | null = null;
+  /** Which link the next new successor replaces. */
+  slot = 0;
+  /** Times the block ran before it was compiled. */
+  runs = 0;
+  /**
+   * The block compiled to one JavaScript function (compiler.ts): returns the number of
+   * instructions that completed when one asked to end the block early, else the block's length.
+   */
+  compiled: ((cpu: Cpu) => number) | null = null;
+
+  constructor(
+    /** Host-physical address of the first byte. */
+    readonly hpa: number,
+    /** The instructions, in order. */
+    readonly insns: Insn[],
+  ) {}
+
+  /** The cached successor starting at linear `rip`, if its link is still valid. */
+  successor(rip: number, epoch: number): Block | null {
+    if (this.aRip === rip && this.aEpoch === epoch) return this.aNext;
+    if (this.bRip === rip && this.bEpoch === epoch) return this.bNext;
+    return null;
+  }
+
+  /** Remembers `next` as the successor starting at `rip`. */
+  link(rip: number, epoch: number, next: Block): void {
+    if (this.slot === 0) {
+      this.aRip = rip;
+      this.aEpoch = epoch;
+      this.aNext = next;
+      this.slot = 1;
+    } else {
+      this.bRip = rip;
+      this.bEpoch = epoch;
+      this.bNext = next;
+      this.slot = 0;
+    }
+  }
 }
 
 /** Decodes one instruction at linear `lin`; `limit` is the last linear address it may read (or Infinity). */
@@ -40,6 +89,12 @@ export class BlockCache {
    * cannot make the simulator run out of memory.
    */
   maxBlocks = 1 << 18;
+
+  /**
+   * Changes whenever a cached link between blocks may have become wrong: a TLB flush, INVLPG, a
+   * change of privilege or physical map, or code dropped from the cache.
+   */
+  epoch = 0;
 
   // A direct-mapped front for `map` (a typed-array probe is cheaper than a Map lookup per block).
   private readonly fastKey = new Float64Array(FAST_SIZE).fill(-1);
@@ -79,6 +134,7 @@ export class BlockCache {
     if (!list) return;
     this.pageBlocks.delete(page);
     this.invalidations++;
+    this.epoch++;
     for (const start of list) {
       this.map.delete(start);
       const s = start & FAST_MASK;
@@ -91,6 +147,7 @@ export class BlockCache {
 
   /** Drops everything (after a restore or a change of the physical map). */
   clear(): void {
+    this.epoch++;
     this.map.clear();
     this.fastKey.fill(-1);
     this.fastBlock.fill(undefined);
@@ -116,7 +173,7 @@ export class BlockCache {
       at += insn.len;
       if (insn.ends || insns.length >= MAX_BLOCK || at > pageEnd) break;
     }
-    const block: Block = { hpa, insns };
+    const block = new Block(hpa, insns);
     this.map.set(hpa, block);
     for (const p of pages) {
       if (this.code[p] === 0) {

@@ -11,7 +11,7 @@
 
 import { Flags } from "./flags.ts";
 import { Insn } from "./insn.ts";
-import { BlockCache } from "./blocks.ts";
+import { type Block, BlockCache, COMPILE_THRESHOLD, compileBlock } from "./blocks.ts";
 import { decode } from "./decoder.ts";
 import {
   CF,
@@ -708,6 +708,7 @@ export class Cpu {
 
   /** Flushes the whole software TLB (CR3 load without PGE, EPT invalidation, mode changes). */
   flushTlb(keepGlobal = false): void {
+    this.blocks.epoch++; // block links follow translations
     if (!keepGlobal) {
       this.rTag.fill(NaN);
       this.wTag.fill(NaN);
@@ -733,6 +734,7 @@ export class Cpu {
 
   /** INVLPG: drops the translation of one linear page. */
   invalidatePage(lin: number): void {
+    this.blocks.epoch++;
     const off = lin & 0xfff;
     const vpn = (lin - off) / 4096;
     const slot = vpn & TLB_MASK;
@@ -806,6 +808,8 @@ export class Cpu {
 
   private loop(end: number): number {
     this.endAt = end;
+    const blocks = this.blocks;
+    let block: Block | null = null;
     for (;;) {
       if (this.halted) return this.stop(EXIT_HLT);
       if (this.ctl.interruptWindowExiting && this.interruptible()) {
@@ -815,13 +819,20 @@ export class Cpu {
       const left = end - this.icount;
       if (left <= 0) return STOP_BUDGET;
       try {
-        const block = this.blocks.lookup(this.fetchAddress(this.rip)) ?? this.decodeBlock();
+        if (block === null) block = blocks.lookup(this.fetchAddress(this.rip)) ?? this.decodeBlock();
         const insns = block.insns;
         let n = insns.length;
         if (n > left) n = left;
         const limit = this.shadowEnd > this.icount ? this.shadowEnd - this.icount : n;
         if (n > limit) n = limit;
-        for (let k = 0; k < n; k++) {
+        let k = 0;
+        if (n === insns.length && block.compiled !== null) {
+          k = block.compiled(this) === n ? n : -1; // -1: it ended early
+          n = k;
+        } else if (++block.runs === COMPILE_THRESHOLD) {
+          block.compiled = compileBlock(block);
+        }
+        for (; k < n; k++) {
           const i = insns[k];
           this.nrip = this.rip + i.len;
           i.h(this, i);
@@ -829,10 +840,26 @@ export class Cpu {
           this.icount++;
           if (this.brk) {
             this.brk = false;
+            k = -1;
             break;
           }
         }
+        if (k !== insns.length) {
+          block = null;
+          continue;
+        }
+        // Follow the block's cached successor (block chaining) while nothing has invalidated it.
+        const rip = this.rip, epoch = blocks.epoch;
+        const next: Block | null = block.successor(rip, epoch);
+        if (next !== null) {
+          block = next;
+        } else {
+          const found: Block = blocks.lookup(this.fetchAddress(rip)) ?? this.decodeBlock();
+          if (blocks.epoch === epoch) block.link(rip, epoch, found);
+          block = found;
+        }
       } catch (e) {
+        block = null;
         if (e === EXIT) {
           this.brk = false;
           return this.exitReason;
