@@ -36,6 +36,14 @@ export class HvsimRunner implements Runner {
   readonly #ram = new Uint8Array(HVSIM_RAM_BYTES);
   readonly #cpu = new Cpu(this.#ram);
 
+  /**
+   * @param opts.compileThreshold the CPU's block-compile threshold: 1 runs every case through the
+   *   block compiler's code, the default (2) through the interpreter loop (a case runs once)
+   */
+  constructor(opts: { compileThreshold?: number } = {}) {
+    if (opts.compileThreshold !== undefined) this.#cpu.compileThreshold = opts.compileThreshold;
+  }
+
   /** Runs every case; never throws for a case (an interpreter error becomes a `crash` result). */
   run(cases: readonly TestCase[]): Promise<CaseResult[]> {
     return Promise.resolve(cases.map((c) => this.runOne(c)));

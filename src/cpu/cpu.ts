@@ -11,7 +11,8 @@
 
 import { Flags } from "./flags.ts";
 import { Insn } from "./insn.ts";
-import { type Block, BlockCache, COMPILE_THRESHOLD, compileBlock } from "./blocks.ts";
+import { type Block, BlockCache } from "./blocks.ts";
+import { compileBlock } from "./compiler.ts";
 import { decode } from "./decoder.ts";
 import {
   CF,
@@ -283,6 +284,8 @@ export class Cpu {
   brk = false;
   /** icount at which the current run() must stop (string instructions stop between iterations there). */
   endAt = 0;
+  /** A decoded block is compiled to JavaScript on its this-many-th run (1: at once; Infinity: never). */
+  compileThreshold = 2;
   /** CR4 bits this CPU implements (others raise #GP). */
   cr4Allowed = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x2000 | 0x10000;
   /** Pending exception: delivered as a software interrupt / software exception (INT n, INT3). */
@@ -826,11 +829,12 @@ export class Cpu {
         const limit = this.shadowEnd > this.icount ? this.shadowEnd - this.icount : n;
         if (n > limit) n = limit;
         let k = 0;
+        if (block.compiled === null && ++block.runs >= this.compileThreshold) {
+          block.compiled = compileBlock(block);
+        }
         if (n === insns.length && block.compiled !== null) {
           k = block.compiled(this) === n ? n : -1; // -1: it ended early
           n = k;
-        } else if (++block.runs === COMPILE_THRESHOLD) {
-          block.compiled = compileBlock(block);
         }
         for (; k < n; k++) {
           const i = insns[k];

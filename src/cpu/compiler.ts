@@ -1,0 +1,127 @@
+/**
+ * The block compiler: a hot decoded block becomes one JavaScript function. Each instruction either
+ * has a template (the commonest register forms of MOV, the ALU operations, TEST and the relative
+ * jumps), emitted with its registers, immediates and operation fixed, or calls its handler, exactly
+ * as the interpreter loop would. RIP, the next RIP and the instruction count are kept per
+ * instruction, so faults, exits and early block ends see the same state as in the interpreter.
+ *
+ * @module
+ */
+
+import type { Block } from "./blocks.ts";
+import { FLAGS_ADD, FLAGS_SUB } from "./flags.ts";
+import type { Insn } from "./insn.ts";
+import * as alu from "./ops/alu.ts";
+import * as ctl from "./ops/control.ts";
+import * as mov from "./ops/mov.ts";
+import type { Cpu } from "./cpu.ts";
+
+/** A compiled block: returns how many instructions completed (fewer when one ended the block early). */
+export type CompiledBlock = (cpu: Cpu) => number;
+
+const TWO47 = 140737488355328;
+
+/** ALU operations with a template (ADC and SBB use the handler). */
+const TEMPLATED_ALU = new Set([alu.ALU_ADD, alu.ALU_OR, alu.ALU_AND, alu.ALU_SUB, alu.ALU_XOR, alu.ALU_CMP]);
+
+/** JavaScript for `dst op= src` at `size` (4 or 8) with the flags recorded as the handler records them. */
+function aluCode(op: number, size: number, d: number, src: string, srcHi: string): string {
+  const a = `g[${2 * d}]`, ah = `g[${2 * d + 1}]`;
+  const write = op === alu.ALU_CMP;
+  if (size === 4) {
+    let r: string, flags: string;
+    switch (op) {
+      case alu.ALU_ADD:
+        r = `(a + b) >>> 0`;
+        flags = `f.set(${FLAGS_ADD}, 4, a, 0, b, 0, r, 0);`;
+        break;
+      case alu.ALU_SUB:
+      case alu.ALU_CMP:
+        r = `(a - b) >>> 0`;
+        flags = `f.set(${FLAGS_SUB}, 4, a, 0, b, 0, r, 0);`;
+        break;
+      default:
+        r = `(a ${op === alu.ALU_AND ? "&" : op === alu.ALU_OR ? "|" : "^"} b) >>> 0`;
+        flags = `f.logic(4, r, 0);`;
+    }
+    return `{ const a = ${a}, b = ${src}; const r = ${r}; ${flags}${write ? "" : ` ${a} = r; ${ah} = 0;`} }`;
+  }
+  let body: string;
+  switch (op) {
+    case alu.ALU_ADD:
+      body = `const l = a + b; const r = l >>> 0; const rh = (ah + bh + (l > 4294967295 ? 1 : 0)) >>> 0; ` +
+        `f.set(${FLAGS_ADD}, 8, a, ah, b, bh, r, rh);`;
+      break;
+    case alu.ALU_SUB:
+    case alu.ALU_CMP:
+      body = `const l = a - b; const r = l >>> 0; const rh = (ah - bh - (l < 0 ? 1 : 0)) >>> 0; ` +
+        `f.set(${FLAGS_SUB}, 8, a, ah, b, bh, r, rh);`;
+      break;
+    default: {
+      const o = op === alu.ALU_AND ? "&" : op === alu.ALU_OR ? "|" : "^";
+      body = `const r = (a ${o} b) >>> 0; const rh = (ah ${o} bh) >>> 0; f.logic(8, r, rh);`;
+    }
+  }
+  return `{ const a = ${a}, ah = ${ah}, b = ${src}, bh = ${srcHi}; ${body}${
+    write ? "" : ` ${a} = r; ${ah} = rh;`
+  } }`;
+}
+
+/** The template for one instruction, or null when it runs through its handler. */
+function template(i: Insn): string | null {
+  const h = i.h;
+  const size = i.size;
+  if (h === ctl.jmpRel || h === ctl.jccRel) {
+    const jump = `{ const t = c.nrip + ${i.disp}; if (t >= ${TWO47} || t < -${TWO47}) c.gp0(); c.nrip = t; }`;
+    return h === ctl.jmpRel ? jump : `if (f.cond(${i.op})) ${jump}`;
+  }
+  if (h === mov.movRI && (size === 8 || size === 4)) {
+    return `g[${2 * i.reg}] = ${i.imm >>> 0}; g[${2 * i.reg + 1}] = ${size === 8 ? i.immHi >>> 0 : 0};`;
+  }
+  if (i.mem || (size !== 8 && size !== 4)) return null;
+  if (h === mov.movEG || h === mov.movGE) {
+    const d = h === mov.movEG ? i.rm : i.reg, s = h === mov.movEG ? i.reg : i.rm;
+    return `g[${2 * d}] = g[${2 * s}]; g[${2 * d + 1}] = ${size === 8 ? `g[${2 * s + 1}]` : "0"};`;
+  }
+  if ((h === alu.aluEG || h === alu.aluGE || h === alu.aluEI) && TEMPLATED_ALU.has(i.op)) {
+    if (h === alu.aluEI) return aluCode(i.op, size, i.rm, `${i.imm >>> 0}`, `${i.immHi >>> 0}`);
+    const d = h === alu.aluEG ? i.rm : i.reg, s = h === alu.aluEG ? i.reg : i.rm;
+    return aluCode(i.op, size, d, `g[${2 * s}]`, `g[${2 * s + 1}]`);
+  }
+  if (h === alu.testEG) {
+    return size === 8
+      ? `f.logic(8, (g[${2 * i.rm}] & g[${2 * i.reg}]) >>> 0, (g[${2 * i.rm + 1}] & g[${
+        2 * i.reg + 1
+      }]) >>> 0);`
+      : `f.logic(4, (g[${2 * i.rm}] & g[${2 * i.reg}]) >>> 0, 0);`;
+  }
+  return null;
+}
+
+/** Compiles `block` (see the module documentation). */
+export function compileBlock(block: Block): CompiledBlock {
+  const insns = block.insns;
+  const names: string[] = [];
+  const values: unknown[] = [];
+  let body = "const g = c.gpr, f = c.fl;\n";
+  for (let k = 0; k < insns.length; k++) {
+    const i = insns[k];
+    const t = template(i);
+    body += `c.nrip = c.rip + ${i.len};\n`;
+    if (t !== null) {
+      body += `${t}\n`;
+    } else {
+      names.push(`h${k}`, `i${k}`);
+      values.push(i.h, i);
+      body += `h${k}(c, i${k});\n`;
+    }
+    body += `c.rip = c.nrip; c.icount++;\n`;
+    // Only handlers can end a block early (stores into code, IF changes, mode changes).
+    if (t === null) body += `if (c.brk) { c.brk = false; return ${k + 1}; }\n`;
+  }
+  body += `return ${insns.length};`;
+  const make = new Function(...names, `return function block(c) {\n${body}\n};`) as (
+    ...a: unknown[]
+  ) => CompiledBlock;
+  return make(...values);
+}
