@@ -812,7 +812,9 @@ export class Cpu {
   private loop(end: number): number {
     this.endAt = end;
     const blocks = this.blocks;
-    let block: Block | null = null;
+    // The block that last ran to its end: its cached successor is looked up once the budget and
+    // event checks above allow another block (a fetch fault must not happen past the budget).
+    let prev: Block | null = null;
     for (;;) {
       if (this.halted) return this.stop(EXIT_HLT);
       if (this.ctl.interruptWindowExiting && this.interruptible()) {
@@ -822,7 +824,19 @@ export class Cpu {
       const left = end - this.icount;
       if (left <= 0) return STOP_BUDGET;
       try {
-        if (block === null) block = blocks.lookup(this.fetchAddress(this.rip)) ?? this.decodeBlock();
+        let block: Block;
+        if (prev !== null) {
+          const rip = this.rip, epoch = blocks.epoch;
+          const next = prev.successor(rip, epoch);
+          if (next !== null) block = next;
+          else {
+            block = blocks.lookup(this.fetchAddress(rip)) ?? this.decodeBlock();
+            if (blocks.epoch === epoch) prev.link(rip, epoch, block);
+          }
+          prev = null;
+        } else {
+          block = blocks.lookup(this.fetchAddress(this.rip)) ?? this.decodeBlock();
+        }
         const insns = block.insns;
         let n = insns.length;
         if (n > left) n = left;
@@ -848,22 +862,10 @@ export class Cpu {
             break;
           }
         }
-        if (k !== insns.length) {
-          block = null;
-          continue;
-        }
-        // Follow the block's cached successor (block chaining) while nothing has invalidated it.
-        const rip = this.rip, epoch = blocks.epoch;
-        const next: Block | null = block.successor(rip, epoch);
-        if (next !== null) {
-          block = next;
-        } else {
-          const found: Block = blocks.lookup(this.fetchAddress(rip)) ?? this.decodeBlock();
-          if (blocks.epoch === epoch) block.link(rip, epoch, found);
-          block = found;
-        }
+        // A block that ran to its end chains to its cached successor (block chaining).
+        if (k === insns.length) prev = block;
       } catch (e) {
-        block = null;
+        prev = null;
         if (e === EXIT) {
           this.brk = false;
           return this.exitReason;
