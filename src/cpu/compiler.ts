@@ -10,7 +10,8 @@
 
 import type { Block } from "./blocks.ts";
 import { FLAGS_ADD, FLAGS_SUB } from "./flags.ts";
-import type { Insn } from "./insn.ts";
+import { BASE_RIP, type Insn } from "./insn.ts";
+import { RBP, RSP, SEG_FS, SEG_GS, SEG_SS } from "./registers.ts";
 import * as alu from "./ops/alu.ts";
 import * as ctl from "./ops/control.ts";
 import * as mov from "./ops/mov.ts";
@@ -67,10 +68,57 @@ function aluCode(op: number, size: number, d: number, src: string, srcHi: string
   } }`;
 }
 
+/**
+ * JavaScript computing the 64-bit effective address of `i` into `lo` (a number that may carry) and
+ * `hi`, as `Cpu.effectiveAddress` does; null for forms left to the handler (32-bit addressing).
+ */
+function eaCode(i: Insn): string | null {
+  if (i.asize !== 8) return null;
+  let code: string;
+  if (i.base === BASE_RIP) {
+    code = `const t = c.nrip + ${i.disp}; let lo = t >>> 0; let hi = Math.floor(t / 4294967296);`;
+  } else if (i.base >= 0) {
+    code = `let lo = ${i.disp} + g[${2 * i.base}]; let hi = g[${2 * i.base + 1}];`;
+  } else {
+    code = `let lo = ${i.disp}; let hi = 0;`;
+  }
+  if (i.index >= 0) {
+    const m = 1 << i.scale;
+    code += ` lo += g[${2 * i.index}] * ${m}; hi += g[${2 * i.index + 1}] * ${m};`;
+  }
+  return code + ` const carry = Math.floor(lo / 4294967296); lo >>>= 0; hi = (hi + carry) | 0;`;
+}
+
+/** JavaScript for the linear address of a memory operand into `lin`, with `Cpu.linear`'s canonical check. */
+function linearCode(i: Insn): string | null {
+  if (i.seg === SEG_FS || i.seg === SEG_GS) return null;
+  const ea = eaCode(i);
+  if (ea === null) return null;
+  const vector = i.base === RSP || i.base === RBP || i.seg === SEG_SS ? 12 : 13;
+  return `${ea} if (((hi << 16) >> 16) !== hi) c.fault(${vector}, true, 0); const lin = c.ea = hi * 4294967296 + lo;`;
+}
+
 /** The template for one instruction, or null when it runs through its handler. */
 function template(i: Insn): string | null {
   const h = i.h;
   const size = i.size;
+  if (i.mem && (size === 8 || size === 4)) {
+    if (h === mov.lea) {
+      const ea = eaCode(i);
+      if (ea === null) return null;
+      return `{ ${ea} g[${2 * i.reg}] = lo; g[${2 * i.reg + 1}] = ${size === 8 ? "hi >>> 0" : "0"}; }`;
+    }
+    if (h === mov.movGE || h === mov.movEG) {
+      const lin = linearCode(i);
+      if (lin === null) return null;
+      const r = 2 * i.reg;
+      return h === mov.movGE
+        ? `{ ${lin} const v = c.read(lin, ${size}); g[${r}] = v; g[${r + 1}] = ${
+          size === 8 ? "c.hi" : "0"
+        }; }`
+        : `{ ${lin} c.write(lin, ${size}, g[${r}], ${size === 8 ? `g[${r + 1}]` : "0"}); }`;
+    }
+  }
   if (h === ctl.jmpRel || h === ctl.jccRel) {
     const jump = `{ const t = c.nrip + ${i.disp}; if (t >= ${TWO47} || t < -${TWO47}) c.gp0(); c.nrip = t; }`;
     return h === ctl.jmpRel ? jump : `if (f.cond(${i.op})) ${jump}`;
