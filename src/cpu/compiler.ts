@@ -39,11 +39,11 @@ function aluCode(op: number, size: number, d: number, src: string, srcHi: string
       case alu.ALU_SUB:
       case alu.ALU_CMP:
         r = `(a - b) >>> 0`;
-        flags = `f.set(${FLAGS_SUB}, 4, a, 0, b, 0, r, 0);`;
+        flags = `f.set(${FLAGS_SUB}, 4, a, 0, b, 0, r, 0); fa = a; fb = b;`;
         break;
       default:
         r = `(a ${op === alu.ALU_AND ? "&" : op === alu.ALU_OR ? "|" : "^"} b) >>> 0`;
-        flags = `f.logic(4, r, 0);`;
+        flags = `f.logic(4, r, 0); fr = r;`;
     }
     return `{ const a = ${a}, b = ${src}; const r = ${r}; ${flags}${write ? "" : ` ${a} = r; ${ah} = 0;`} }`;
   }
@@ -56,11 +56,12 @@ function aluCode(op: number, size: number, d: number, src: string, srcHi: string
     case alu.ALU_SUB:
     case alu.ALU_CMP:
       body = `const l = a - b; const r = l >>> 0; const rh = (ah - bh - (l < 0 ? 1 : 0)) >>> 0; ` +
-        `f.set(${FLAGS_SUB}, 8, a, ah, b, bh, r, rh);`;
+        `f.set(${FLAGS_SUB}, 8, a, ah, b, bh, r, rh); fa = a; fah = ah; fb = b; fbh = bh;`;
       break;
     default: {
       const o = op === alu.ALU_AND ? "&" : op === alu.ALU_OR ? "|" : "^";
-      body = `const r = (a ${o} b) >>> 0; const rh = (ah ${o} bh) >>> 0; f.logic(8, r, rh);`;
+      body =
+        `const r = (a ${o} b) >>> 0; const rh = (ah ${o} bh) >>> 0; f.logic(8, r, rh); fr = r; frh = rh;`;
     }
   }
   return `{ const a = ${a}, ah = ${ah}, b = ${src}, bh = ${srcHi}; ${body}${
@@ -98,8 +99,84 @@ function linearCode(i: Insn): string | null {
   return `${ea} if (((hi << 16) >> 16) !== hi) c.fault(${vector}, true, 0); const lin = c.ea = hi * 4294967296 + lo;`;
 }
 
+/** What the last templated flag-setting instruction left in the block's locals, for a following Jcc. */
+interface FlagSource {
+  /** "sub": CMP/SUB operands in fa(h), fb(h); "logic": AND/OR/XOR/TEST result in fr(h). */
+  kind: "sub" | "logic";
+  size: number;
+}
+
+/**
+ * A condition evaluated straight from the operands of the instruction that set the flags (flag
+ * fusion), or null where the lazy-flags evaluation is needed. Conditions as in SDM Vol. 1 App. B.
+ */
+function fusedCondition(cc: number, src: FlagSource): string | null {
+  const neg = (e: string | null) => e === null ? null : `!(${e})`;
+  const base = cc & ~1;
+  let e: string | null = null;
+  if (src.kind === "sub") {
+    if (src.size === 4) {
+      switch (base) {
+        case 2:
+          e = "fa < fb";
+          break;
+        case 4:
+          e = "fa === fb";
+          break;
+        case 6:
+          e = "fa <= fb";
+          break;
+        case 12:
+          e = "(fa | 0) < (fb | 0)";
+          break;
+        case 14:
+          e = "(fa | 0) <= (fb | 0)";
+          break;
+      }
+    } else {
+      switch (base) {
+        case 2:
+          e = "fah < fbh || (fah === fbh && fa < fb)";
+          break;
+        case 4:
+          e = "fa === fb && fah === fbh";
+          break;
+        case 6:
+          e = "fah < fbh || (fah === fbh && fa <= fb)";
+          break;
+        case 12:
+          e = "(fah | 0) < (fbh | 0) || (fah === fbh && fa < fb)";
+          break;
+        case 14:
+          e = "(fah | 0) < (fbh | 0) || (fah === fbh && fa <= fb)";
+          break;
+      }
+    }
+  } else {
+    const zf = src.size === 4 ? "fr === 0" : "(fr | frh) === 0";
+    const sf = src.size === 4 ? "(fr | 0) < 0" : "(frh | 0) < 0";
+    switch (base) {
+      case 2: // CF = 0
+        e = "false";
+        break;
+      case 4:
+      case 6: // BE: CF | ZF = ZF
+        e = zf;
+        break;
+      case 8:
+      case 12: // L: SF != OF = SF
+        e = sf;
+        break;
+      case 14: // LE: ZF | (SF != OF)
+        e = `${zf} || ${sf}`;
+        break;
+    }
+  }
+  return (cc & 1) === 0 ? e : neg(e);
+}
+
 /** The template for one instruction, or null when it runs through its handler. */
-function template(i: Insn): string | null {
+function template(i: Insn, flags: FlagSource | null): string | null {
   const h = i.h;
   const size = i.size;
   if (i.mem && (size === 8 || size === 4)) {
@@ -121,7 +198,9 @@ function template(i: Insn): string | null {
   }
   if (h === ctl.jmpRel || h === ctl.jccRel) {
     const jump = `{ const t = c.nrip + ${i.disp}; if (t >= ${TWO47} || t < -${TWO47}) c.gp0(); c.nrip = t; }`;
-    return h === ctl.jmpRel ? jump : `if (f.cond(${i.op})) ${jump}`;
+    if (h === ctl.jmpRel) return jump;
+    const fused = flags === null ? null : fusedCondition(i.op, flags);
+    return `if (${fused ?? `f.cond(${i.op})`}) ${jump}`;
   }
   if (h === mov.movRI && (size === 8 || size === 4)) {
     return `g[${2 * i.reg}] = ${i.imm >>> 0}; g[${2 * i.reg + 1}] = ${size === 8 ? i.immHi >>> 0 : 0};`;
@@ -137,13 +216,27 @@ function template(i: Insn): string | null {
     return aluCode(i.op, size, d, `g[${2 * s}]`, `g[${2 * s + 1}]`);
   }
   if (h === alu.testEG) {
+    const x = 2 * i.rm, y = 2 * i.reg;
     return size === 8
-      ? `f.logic(8, (g[${2 * i.rm}] & g[${2 * i.reg}]) >>> 0, (g[${2 * i.rm + 1}] & g[${
-        2 * i.reg + 1
-      }]) >>> 0);`
-      : `f.logic(4, (g[${2 * i.rm}] & g[${2 * i.reg}]) >>> 0, 0);`;
+      ? `fr = (g[${x}] & g[${y}]) >>> 0; frh = (g[${x + 1}] & g[${y + 1}]) >>> 0; f.logic(8, fr, frh);`
+      : `fr = (g[${x}] & g[${y}]) >>> 0; f.logic(4, fr, 0);`;
   }
   return null;
+}
+
+/** The flag source an instruction leaves for the next one (templates that do not touch flags keep it). */
+function flagSource(i: Insn, templated: boolean, before: FlagSource | null): FlagSource | null {
+  if (!templated) return null;
+  const h = i.h;
+  if (h === mov.movRI || h === mov.movEG || h === mov.movGE || h === mov.lea) return before;
+  if (h === alu.testEG) return { kind: "logic", size: i.size };
+  if (h === alu.aluEG || h === alu.aluGE || h === alu.aluEI) {
+    if (i.op === alu.ALU_SUB || i.op === alu.ALU_CMP) return { kind: "sub", size: i.size };
+    if (i.op === alu.ALU_AND || i.op === alu.ALU_OR || i.op === alu.ALU_XOR) {
+      return { kind: "logic", size: i.size };
+    }
+  }
+  return null; // ADD, jumps: no fused source
 }
 
 /** Compiles `block` (see the module documentation). */
@@ -151,10 +244,12 @@ export function compileBlock(block: Block): CompiledBlock {
   const insns = block.insns;
   const names: string[] = [];
   const values: unknown[] = [];
-  let body = "const g = c.gpr, f = c.fl;\n";
+  let body = "const g = c.gpr, f = c.fl;\nlet fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0;\n";
+  let flags: FlagSource | null = null;
   for (let k = 0; k < insns.length; k++) {
     const i = insns[k];
-    const t = template(i);
+    const t = template(i, flags);
+    flags = flagSource(i, t !== null, flags);
     body += `c.nrip = c.rip + ${i.len};\n`;
     if (t !== null) {
       body += `${t}\n`;
