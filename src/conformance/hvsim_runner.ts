@@ -38,7 +38,7 @@ export class HvsimRunner implements Runner {
 
   /**
    * @param opts.compileThreshold the CPU's block-compile threshold: 1 runs every case through the
-   *   block compiler's code, the default (2) through the interpreter loop (a case runs once)
+   *   block compiler's code, the default (16) through the interpreter loop (a case runs once)
    */
   constructor(opts: { compileThreshold?: number } = {}) {
     if (opts.compileThreshold !== undefined) this.#cpu.compileThreshold = opts.compileThreshold;

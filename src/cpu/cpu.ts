@@ -284,8 +284,8 @@ export class Cpu {
   brk = false;
   /** icount at which the current run() must stop (string instructions stop between iterations there). */
   endAt = 0;
-  /** A decoded block is compiled to JavaScript on its this-many-th run (1: at once; Infinity: never). */
-  compileThreshold = 2;
+  /** A decoded block is compiled to JavaScript on its this-many-th run (1: at once; Infinity: never); 16 keeps V8 from compiling lukewarm blocks. */
+  compileThreshold = 16;
   /** CR4 bits this CPU implements (others raise #GP). */
   cr4Allowed = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x2000 | 0x10000;
   /** Pending exception: delivered as a software interrupt / software exception (INT n, INT3). */
