@@ -238,7 +238,25 @@ export class Cpu {
     cr3StoreExiting: false,
     cr8LoadExiting: false,
     cr8StoreExiting: false,
+    /** #PF exits per the exception bitmap only when (error code & mask) == match (SDM Vol. 3 §25.2). */
+    pfecMask: 0,
+    pfecMatch: 0,
+    /** IN/OUT of `size` bytes at `port` exits; when it does not, the access goes to {@linkcode Cpu.ports}. */
+    ioExit: (_port: number, _size: number): boolean => true,
+    /** An external interrupt (one arriving at {@linkcode Cpu.extIntAt}) causes a VM exit (reason 1). */
+    extIntExiting: false,
+    /** VM exits for external interrupts acknowledge them and report the vector ("acknowledge interrupt on exit"). */
+    ackIntOnExit: false,
   };
+
+  /** Port I/O that does not exit (I/O bitmaps with the port's bit clear) reaches these devices directly. */
+  ports:
+    | { read(port: number, size: number): number; write(port: number, size: number, value: number): void }
+    | null = null;
+  /** Retired-instruction count at which an external (host) interrupt arrives, or Infinity. */
+  extIntAt = Infinity;
+  /** Vector of that external interrupt. */
+  extIntVector = 0;
 
   /** Exit reason of the last stop. */
   exitReason = 0;
@@ -821,7 +839,18 @@ export class Cpu {
         this.exitInsnLen = 0;
         return this.stop(EXIT_INTERRUPT_WINDOW);
       }
-      const left = end - this.icount;
+      if (this.icount >= this.extIntAt) {
+        // A host interrupt arrived: with external-interrupt exiting it is a VM exit (SDM Vol. 3 §25.2).
+        this.extIntAt = Infinity;
+        if (this.ctl.extIntExiting) {
+          this.exitInsnLen = 0;
+          this.exitIntrInfo = this.ctl.ackIntOnExit ? (0x80000000 | this.extIntVector) >>> 0 : 0;
+          return this.stop(EXIT_EXTERNAL_INTERRUPT);
+        }
+      }
+      const stopAt = end < this.extIntAt ? end : this.extIntAt;
+      this.endAt = stopAt;
+      const left = stopAt - this.icount;
       if (left <= 0) return STOP_BUDGET;
       try {
         let block: Block;
@@ -902,7 +931,9 @@ export class Cpu {
    * Returns an exit reason, or -1 when delivery went into the guest.
    */
   raise(vector: number, hasError: boolean, error: number, soft: number): number {
-    if (soft !== 4 && vector < 32 && (this.ctl.exceptionBitmap & (1 << vector)) !== 0 && !this.external) {
+    let bitmapHit = vector < 32 && (this.ctl.exceptionBitmap & (1 << vector)) !== 0;
+    if (vector === EXC_PF) bitmapHit = bitmapHit === ((error & this.ctl.pfecMask) === this.ctl.pfecMatch);
+    if (soft !== 4 && bitmapHit && !this.external) {
       this.exitIntrInfo = (0x80000000 | ((soft === 6 ? 6 : vector === 2 ? 2 : 3) << 8) | vector |
         (hasError ? 0x800 : 0)) >>> 0;
       this.exitIntrError = error;

@@ -13,6 +13,7 @@ import {
   EXIT_CPUID,
   EXIT_EPT_VIOLATION,
   EXIT_EXCEPTION,
+  EXIT_EXTERNAL_INTERRUPT,
   EXIT_HLT,
   EXIT_INTERRUPT_WINDOW,
   EXIT_IO,
@@ -47,8 +48,10 @@ import { emulateMmio } from "./mmio.ts";
 import { VmxVcpu } from "./vcpu.ts";
 import * as F from "../vmx/fields.ts";
 import {
+  EXIT_ACK_INTERRUPT_ON_EXIT,
   EXIT_SAVE_PREEMPTION_TIMER,
   PIN_ACTIVATE_PREEMPTION_TIMER,
+  PIN_EXTERNAL_INTERRUPT_EXITING,
   PROC2_ENABLE_PML,
   PROC_HLT_EXITING,
   PROC_INTERRUPT_WINDOW_EXITING,
@@ -143,6 +146,8 @@ export const EXIT_NAMES: Record<number, string> = {
   62: "pml-full",
 };
 
+/** Vector of the host's timer interrupt (Linux's LOCAL_TIMER_VECTOR), reported on external-interrupt exits. */
+export const HOST_TIMER_VECTOR = 0xec;
 /** Offset of the VMXON region in the hypervisor's area. */
 export const HV_VMXON = 0x0000;
 /** Offset of the VMCS region. */
@@ -211,6 +216,7 @@ export class Machine {
     this.mem[msrBitmap + 0x800 + (bit >>> 3)] |= 1 << (bit & 7); // write bitmap, low MSRs
 
     this.vcpu = new VmxVcpu(this.cpu, this.vmx, this.ept, this.ramBytes);
+    this.cpu.ports = this.bus;
   }
 
   /**
@@ -239,14 +245,18 @@ export class Machine {
     // Exits hvsim's hypervisor wants: HLT, all I/O, the TSC-deadline MSR; the preemption timer slices time.
     vmcs.writeNumber(
       F.PIN_BASED_VM_EXEC_CONTROL,
-      vmcs.readNumber(F.PIN_BASED_VM_EXEC_CONTROL) | PIN_ACTIVATE_PREEMPTION_TIMER,
+      vmcs.readNumber(F.PIN_BASED_VM_EXEC_CONTROL) | PIN_ACTIVATE_PREEMPTION_TIMER |
+        PIN_EXTERNAL_INTERRUPT_EXITING,
     );
     vmcs.writeNumber(
       F.CPU_BASED_VM_EXEC_CONTROL,
       vmcs.readNumber(F.CPU_BASED_VM_EXEC_CONTROL) | PROC_HLT_EXITING | PROC_UNCONDITIONAL_IO_EXITING |
         PROC_USE_MSR_BITMAPS,
     );
-    vmcs.writeNumber(F.VM_EXIT_CONTROLS, vmcs.readNumber(F.VM_EXIT_CONTROLS) | EXIT_SAVE_PREEMPTION_TIMER);
+    vmcs.writeNumber(
+      F.VM_EXIT_CONTROLS,
+      vmcs.readNumber(F.VM_EXIT_CONTROLS) | EXIT_SAVE_PREEMPTION_TIMER | EXIT_ACK_INTERRUPT_ON_EXIT,
+    );
     vmcs.write(F.MSR_BITMAP, BigInt(msrBitmap));
     // The guest runs with CR4.VMXE set (a fixed-1 bit in VMX operation), hidden by the read shadow.
     this.cpu.cr4 |= CR4_VMXE;
@@ -324,9 +334,15 @@ export class Machine {
       const left = stopAt - cpu.icount;
       if (left <= 0) return null;
       this.deliverInterrupts();
+      // The VMX-preemption timer (rate 0: one tick per TSC tick) ends the slice; the emulated local
+      // APIC's next timer event arrives as a host interrupt (an external-interrupt exit), as the host
+      // timer that KVM arms for a guest's APIC timer does. Both in virtual time.
+      vmcs.writeNumber(F.VMX_PREEMPTION_TIMER_VALUE, Math.max(1, Math.min(left, 0xffffffff)));
       const untilEvent = this.lapic.nextEvent() - this.now();
-      // The VMX-preemption timer (rate 0: one tick per TSC tick) ends the slice deterministically.
-      vmcs.writeNumber(F.VMX_PREEMPTION_TIMER_VALUE, Math.max(1, Math.min(left, untilEvent, 0xffffffff)));
+      if (untilEvent < left) {
+        cpu.extIntAt = cpu.icount + Math.max(0, untilEvent);
+        cpu.extIntVector = HOST_TIMER_VECTOR;
+      }
       const out = this.vcpu.enter();
       if (out.kind === "internal") {
         this.exit = { reason: "internal-error", code: 70, message: `simulator defect: ${out.message}` };
@@ -437,6 +453,7 @@ export class Machine {
         this.vcpu.setProcControl(PROC_INTERRUPT_WINDOW_EXITING, false);
         return;
       case EXIT_PREEMPTION_TIMER:
+      case EXIT_EXTERNAL_INTERRUPT: // the host timer: the loop updates the APIC and injects
         return;
       case EXIT_PML_FULL:
         // The log is full: move it into the dirty bitmap and start a new one (the access retries).

@@ -25,8 +25,10 @@ import {
 import * as F from "../vmx/fields.ts";
 import {
   ENTRY_IA32E_MODE_GUEST,
+  EXIT_ACK_INTERRUPT_ON_EXIT,
   EXIT_SAVE_PREEMPTION_TIMER,
   PIN_ACTIVATE_PREEMPTION_TIMER,
+  PIN_EXTERNAL_INTERRUPT_EXITING,
   PROC_ACTIVATE_SECONDARY_CONTROLS,
   PROC_CR3_LOAD_EXITING,
   PROC_CR3_STORE_EXITING,
@@ -36,9 +38,9 @@ import {
   PROC_INTERRUPT_WINDOW_EXITING,
   PROC_INVLPG_EXITING,
   PROC_RDTSC_EXITING,
-  PROC_USE_MSR_BITMAPS,
   PROC_USE_TSC_OFFSETTING,
 } from "../vmx/controls.ts";
+import { ioAccessExits, msrAccessExits } from "../vmx/exits.ts";
 import {
   ACTIVITY_ACTIVE,
   ACTIVITY_HLT,
@@ -230,20 +232,14 @@ export class VmxVcpu {
       cpu.flushTlb();
     }
     if ((proc & PROC_USE_TSC_OFFSETTING) !== 0) cpu.tscOffset = toSigned(vmcs.read(F.TSC_OFFSET));
-    if ((proc & PROC_USE_MSR_BITMAPS) !== 0) {
-      const bitmap = Number(vmcs.read(F.MSR_BITMAP));
-      const mem = this.vmx.mem;
-      c.msrExit = (msr, write) => {
-        let base: number;
-        if (msr <= 0x1fff) base = 0;
-        else if (msr >= 0xc0000000 && msr <= 0xc0001fff) base = 0x400;
-        else return true; // outside both ranges: always exits
-        const bit = msr & 0x1fff;
-        return (mem[bitmap + base + (write ? 0x800 : 0) + (bit >>> 3)] & (1 << (bit & 7))) !== 0;
-      };
-    } else {
-      c.msrExit = () => true;
-    }
+    const mem = this.vmx.mem;
+    c.msrExit = (msr, write) => msrAccessExits(vmcs, mem, msr, write);
+    c.ioExit = (port, size) => ioAccessExits(vmcs, mem, port, size);
+    c.pfecMask = vmcs.readNumber(F.PAGE_FAULT_ERROR_CODE_MASK) >>> 0;
+    c.pfecMatch = vmcs.readNumber(F.PAGE_FAULT_ERROR_CODE_MATCH) >>> 0;
+    const pin = vmcs.readNumber(F.PIN_BASED_VM_EXEC_CONTROL);
+    c.extIntExiting = (pin & PIN_EXTERNAL_INTERRUPT_EXITING) !== 0;
+    c.ackIntOnExit = (vmcs.readNumber(F.VM_EXIT_CONTROLS) & EXIT_ACK_INTERRUPT_ON_EXIT) !== 0;
   }
 
   /**
@@ -285,6 +281,7 @@ export class VmxVcpu {
   /** Records a VM exit in the VMCS: guest state, reason, qualification, exit information. */
   private exit(reason: number, insnLen = this.cpu.exitInsnLen): VmEntryOutcome {
     const cpu = this.cpu, vmcs = this.vmcs;
+    cpu.extIntAt = Infinity; // a host interrupt is armed for one entry only
     this.storeGuest();
     vmcs.writeNumber(F.VM_EXIT_REASON, reason);
     vmcs.write(F.EXIT_QUALIFICATION, reason === EXIT_PREEMPTION_TIMER ? 0n : toUnsigned(cpu.exitQual));
@@ -296,7 +293,7 @@ export class VmxVcpu {
       vmcs.write(F.GUEST_PHYSICAL_ADDRESS, toUnsigned(cpu.exitGpa));
     }
     if (reason === EXIT_EPT_VIOLATION) vmcs.write(F.GUEST_LINEAR_ADDRESS, toUnsigned(cpu.exitGla));
-    vmcs.writeNumber(F.VM_EXIT_INTR_INFO, reason === 0 ? cpu.exitIntrInfo >>> 0 : 0);
+    vmcs.writeNumber(F.VM_EXIT_INTR_INFO, reason === 0 || reason === 1 ? cpu.exitIntrInfo >>> 0 : 0);
     vmcs.writeNumber(F.VM_EXIT_INTR_ERROR_CODE, reason === 0 ? cpu.exitIntrError >>> 0 : 0);
     vmcs.writeNumber(F.IDT_VECTORING_INFO_FIELD, cpu.idtVectoring >>> 0);
     vmcs.writeNumber(F.IDT_VECTORING_ERROR_CODE, cpu.idtVectoringError >>> 0);

@@ -10,6 +10,8 @@ import {
   PIN_ACTIVATE_PREEMPTION_TIMER,
   PROC_CR3_LOAD_EXITING,
   PROC_INTERRUPT_WINDOW_EXITING,
+  PROC_RDTSC_EXITING,
+  PROC_USE_IO_BITMAPS,
 } from "../../src/vmx/controls.ts";
 import { assembleText } from "./_asm.ts";
 
@@ -167,4 +169,53 @@ Deno.test("Machine advances RIP by the exit's instruction length and retires the
   assert.equal(m.consoleText(), "AA");
   assert.equal(m.instructions, 5);
   assert.equal(m.exitCounts.get(30), 3);
+});
+
+Deno.test("VM exit 1 (external interrupt) when a host interrupt arrives, acknowledged with its vector", () => {
+  const m = boot("1: inc rax\njmp 1b");
+  if (!m) return;
+  m.cpu.extIntAt = 9;
+  m.cpu.extIntVector = 0xec;
+  assert.equal(enter(m), 1);
+  assert.equal(m.instructions, 9);
+  // "Acknowledge interrupt on exit": valid, type 0 (external interrupt), the vector (SDM Table 24-19).
+  assert.equal(m.vcpu.vmcs.readNumber(F.VM_EXIT_INTR_INFO) >>> 0, 0x800000ec);
+  assert.equal(m.cpu.extIntAt, Infinity, "an interrupt arms one entry only");
+  assert.equal(enter(m, 5), 52);
+});
+
+Deno.test("VM exit 16 (RDTSC) follows RDTSC exiting", () => {
+  const m = boot("rdtsc\nhlt");
+  if (!m) return;
+  m.vcpu.setProcControl(PROC_RDTSC_EXITING, true);
+  assert.equal(enter(m), 16);
+  assert.equal(len(m), 2);
+});
+
+Deno.test("I/O bitmaps: a port whose bit is clear runs without an exit, a set bit exits (SDM §25.1.3)", () => {
+  const m = boot("mov al, 0x41\nout 0xe9, al\nmov dx, 0x3f8\nout dx, al\nhlt");
+  if (!m) return;
+  const vmcs = m.vcpu.vmcs;
+  const a = m.hvBase + 0x5000, b = m.hvBase + 0x6000; // two free pages of the hypervisor's area
+  m.mem.fill(0, a, a + 0x2000);
+  m.mem[a + (0x3f8 >>> 3)] |= 1 << (0x3f8 & 7);
+  vmcs.write(F.IO_BITMAP_A, BigInt(a));
+  vmcs.write(F.IO_BITMAP_B, BigInt(b));
+  m.vcpu.setProcControl(PROC_USE_IO_BITMAPS, true);
+  assert.equal(enter(m), 30); // port 0x3f8: bit set
+  assert.equal(q(m) >>> 16, 0x3f8);
+  assert.equal(m.consoleText(), "A", "port 0xE9 went straight to the debug console");
+});
+
+Deno.test("#PF exits per the exception bitmap only when the error code matches PFEC_MASK/PFEC_MATCH", () => {
+  for (const [match, exits] of [[2, true], [0, false]] as const) {
+    const m = boot("mov rax, 0x7fff00000000\nmov qword ptr [rax], 1");
+    if (!m) return;
+    const vmcs = m.vcpu.vmcs;
+    vmcs.writeNumber(F.EXCEPTION_BITMAP, 1 << 14);
+    vmcs.writeNumber(F.PAGE_FAULT_ERROR_CODE_MASK, 2); // the W/R bit
+    vmcs.writeNumber(F.PAGE_FAULT_ERROR_CODE_MATCH, match);
+    // A write fault has error code 2: it matches MATCH = 2 (exit), not MATCH = 0 (delivered: no IDT -> triple fault).
+    assert.equal(enter(m), exits ? 0 : 2, `PFEC_MATCH ${match}`);
+  }
 });

@@ -69,6 +69,14 @@ export function io(cpu: Cpu, i: Insn): void {
   const dx = (i.op & 2) !== 0;
   const port = dx ? cpu.gpr[2 * RDX] & 0xffff : i.imm & 0xff;
   const size = i.size === 1 ? 1 : i.size === 2 ? 2 : 4;
+  const ports = cpu.ports;
+  if (ports !== null && !cpu.ctl.ioExit(port, size)) {
+    // The I/O bitmaps let this access through: it goes to the device without the hypervisor.
+    const mask = size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff;
+    if (out) ports.write(port, size, (cpu.gpr[0] & mask) >>> 0);
+    else cpu.writeReg(size, 0, ports.read(port, size) & mask, 0);
+    return;
+  }
   cpu.exitInsnInfo = 0;
   cpu.vmExit(EXIT_IO, ((size - 1) | (out ? 0 : 8) | (dx ? 0 : 0x40) | (port << 16)) >>> 0);
 }
