@@ -246,10 +246,25 @@ export function compileBlock(block: Block): CompiledBlock {
   const values: unknown[] = [];
   let body = "const g = c.gpr, f = c.fl;\nlet fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0;\n";
   let flags: FlagSource | null = null;
+  // Instructions that can neither fault nor read RIP advance RIP and the count in one step later.
+  let pendingBytes = 0, pendingCount = 0;
+  const flush = () => {
+    if (pendingCount === 0) return "";
+    const code = `c.rip += ${pendingBytes}; c.icount += ${pendingCount};\n`;
+    pendingBytes = pendingCount = 0;
+    return code;
+  };
   for (let k = 0; k < insns.length; k++) {
     const i = insns[k];
     const t = template(i, flags);
     flags = flagSource(i, t !== null, flags);
+    if (t !== null && isPure(i)) {
+      body += `${t}\n`;
+      pendingBytes += i.len;
+      pendingCount++;
+      continue;
+    }
+    body += flush();
     body += `c.nrip = c.rip + ${i.len};\n`;
     if (t !== null) {
       body += `${t}\n`;
@@ -262,9 +277,19 @@ export function compileBlock(block: Block): CompiledBlock {
     // Only handlers can end a block early (stores into code, IF changes, mode changes).
     if (t === null) body += `if (c.brk) { c.brk = false; return ${k + 1}; }\n`;
   }
+  body += flush();
   body += `return ${insns.length};`;
   const make = new Function(...names, `return function block(c) {\n${body}\n};`) as (
     ...a: unknown[]
   ) => CompiledBlock;
   return make(...values);
+}
+
+/** A templated instruction that cannot fault and does not read RIP (register and immediate forms, LEA off RIP). */
+function isPure(i: Insn): boolean {
+  const h = i.h;
+  if (h === mov.lea) return i.base !== BASE_RIP;
+  if (i.mem) return false;
+  return h === mov.movRI || h === mov.movEG || h === mov.movGE || h === alu.aluEG || h === alu.aluGE ||
+    h === alu.aluEI || h === alu.testEG;
 }
