@@ -15,6 +15,8 @@ import { RBP, RSP, SEG_FS, SEG_GS, SEG_SS } from "./registers.ts";
 import * as alu from "./ops/alu.ts";
 import * as ctl from "./ops/control.ts";
 import * as mov from "./ops/mov.ts";
+import * as sh from "./ops/shift.ts";
+import * as stk from "./ops/stack.ts";
 import type { Cpu } from "./cpu.ts";
 
 /** A compiled block: returns how many instructions completed (fewer when one ended the block early). */
@@ -175,10 +177,95 @@ function fusedCondition(cc: number, src: FlagSource): string | null {
   return (cc & 1) === 0 ? e : neg(e);
 }
 
+/** JavaScript for bit `n` (a constant) of the 64-bit value (ah:a). */
+function bit64(n: number): string {
+  return n >= 32 ? `((ah >>> ${n - 32}) & 1)` : `((a >>> ${n}) & 1)`;
+}
+
+/**
+ * SHL/SAL, SHR and SAR of a register by a constant count 1..63 (32-bit: 1..31), with the flags
+ * exactly as `shiftGroup` sets them; null for other operations or counts.
+ */
+function shiftCode(op: number, size: number, r: number, count: number): string | null {
+  const c = count & (size === 8 ? 63 : 31);
+  if (c === 0) return null;
+  const L = `g[${2 * r}]`, H = `g[${2 * r + 1}]`;
+  let code: string;
+  if (size === 8) {
+    switch (op) {
+      case sh.SH_SHL:
+      case sh.SH_SAL:
+        code = c < 32
+          ? `const rh = ((ah << ${c}) | (a >>> ${32 - c})) >>> 0; const r = (a << ${c}) >>> 0;`
+          : `const rh = (a << ${c - 32}) >>> 0; const r = 0;`;
+        code += ` const cf = ${bit64(64 - c)}; const of = ${c === 1 ? "(rh >>> 31) ^ cf" : "0"};`;
+        break;
+      case sh.SH_SHR:
+        code = c < 32
+          ? `const r = ((a >>> ${c}) | (ah << ${32 - c})) >>> 0; const rh = ah >>> ${c};`
+          : `const r = ah >>> ${c - 32}; const rh = 0;`;
+        code += ` const cf = ${bit64(c - 1)}; const of = ${c === 1 ? "ah >>> 31" : "0"};`;
+        break;
+      case sh.SH_SAR:
+        code = c < 32
+          ? `const r = ((a >>> ${c}) | (ah << ${32 - c})) >>> 0; const rh = ((ah | 0) >> ${c}) >>> 0;`
+          : `const r = ((ah | 0) >> ${c - 32}) >>> 0; const rh = ((ah | 0) >> 31) >>> 0;`;
+        code += ` const cf = ${bit64(c - 1)}; const of = 0;`;
+        break;
+      default:
+        return null;
+    }
+    return `{ const a = ${L}, ah = ${H}; ${code} ${L} = r; ${H} = rh; f.setEager(8, r, rh, cf, of); }`;
+  }
+  switch (op) {
+    case sh.SH_SHL:
+    case sh.SH_SAL:
+      code = `const r = (a * ${2 ** c}) >>> 0; const cf = (a >>> ${32 - c}) & 1; const of = ${
+        c === 1 ? "(r >>> 31) ^ cf" : "0"
+      };`;
+      break;
+    case sh.SH_SHR:
+      code = `const r = a >>> ${c}; const cf = (a >>> ${c - 1}) & 1; const of = ${
+        c === 1 ? "a >>> 31" : "0"
+      };`;
+      break;
+    case sh.SH_SAR:
+      code = `const r = ((a | 0) >> ${c}) >>> 0; const cf = ((a | 0) >> ${c - 1}) & 1; const of = 0;`;
+      break;
+    default:
+      return null;
+  }
+  return `{ const a = ${L}; ${code} ${L} = r; ${H} = 0; f.setEager(4, r, 0, cf, of); }`;
+}
+
+/** PUSH r64 / POP r64 through the stack, with `push`/`pop`'s canonical check (#SS(0)). */
+function stackCode(push: boolean, r: number): string {
+  const rsp = `const sp0 = (g[9] | 0) * 4294967296 + g[8];`;
+  const check = (v: string) =>
+    `{ const vh = Math.floor(${v} / 4294967296) | 0; if (((vh << 16) >> 16) !== vh) c.fault(12, true, 0); }`;
+  if (push) {
+    return `{ ${rsp} const sp = sp0 - 8; ${check("sp")} c.write(sp, 8, g[${2 * r}], g[${2 * r + 1}]); ` +
+      `g[8] = sp >>> 0; g[9] = Math.floor(sp / 4294967296) >>> 0; }`;
+  }
+  return `{ ${rsp} ${check("sp0")} const lo = c.read(sp0, 8), hi = c.hi; const sp = sp0 + 8; ` +
+    `g[8] = sp >>> 0; g[9] = Math.floor(sp / 4294967296) >>> 0; g[${2 * r}] = lo; g[${2 * r + 1}] = hi; }`;
+}
+
 /** The template for one instruction, or null when it runs through its handler. */
 function template(i: Insn, flags: FlagSource | null): string | null {
   const h = i.h;
   const size = i.size;
+  if ((h === stk.pushR || h === stk.popR) && size === 8) return stackCode(h === stk.pushR, i.reg);
+  if (h === mov.movzx && (size === 8 || size === 4) && (i.mem || i.rm < 16)) {
+    const mask = i.op === 1 ? 0xff : 0xffff;
+    if (!i.mem) return `g[${2 * i.reg}] = g[${2 * i.rm}] & ${mask}; g[${2 * i.reg + 1}] = 0;`;
+    const lin = linearCode(i);
+    if (lin === null) return null;
+    return `{ ${lin} g[${2 * i.reg}] = c.read(lin, ${i.op}); g[${2 * i.reg + 1}] = 0; }`;
+  }
+  if (h === sh.shiftGroup && !i.mem && (size === 8 || size === 4) && (i.op >> 3) !== 1) {
+    return shiftCode(i.op & 7, size, i.rm, (i.op >> 3) === 0 ? 1 : i.imm);
+  }
   if (i.mem && (size === 8 || size === 4)) {
     if (h === mov.lea) {
       const ea = eaCode(i);
@@ -291,5 +378,5 @@ function isPure(i: Insn): boolean {
   if (h === mov.lea) return i.base !== BASE_RIP;
   if (i.mem) return false;
   return h === mov.movRI || h === mov.movEG || h === mov.movGE || h === alu.aluEG || h === alu.aluGE ||
-    h === alu.aluEI || h === alu.testEG;
+    h === alu.aluEI || h === alu.testEG || h === sh.shiftGroup || h === mov.movzx;
 }

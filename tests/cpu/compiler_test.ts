@@ -86,11 +86,65 @@ Deno.test("compiled templates (MOV, LEA, loads, stores, ALU with immediates) mat
     mov r14, 0x1122334455667788
     mov r15d, 0x9abcdef0
     test r8, r9
+    push r8
+    push rax
+    pop r14
+    pop rsp
+    mov rsp, 0x300000
+    movzx r15d, byte ptr [0x200001]
+    movzx r13, word ptr [0x200006]
+    movzx r12d, bl
+    shl rax, 1
+    shl rbx, 33
+    shr r8, 7
+    shr r9, 63
+    sar r10, 1
+    sar r11, 40
+    shl eax, 31
+    shr ebx, 1
+    sar r8d, 5
+    sal r9d, 3
     hlt
   data:
     .quad 0xfedcba9876543210`);
   if (code === null) return console.warn("skipped: GNU as not found");
   for (const a of EDGES) {
     for (const b of EDGES) assert.equal(run(code, a, b, true), run(code, a, b, false), `${a}, ${b}`);
+  }
+});
+
+Deno.test("compiled shifts by constants, MOVZX, PUSH and POP match the interpreter, flags included", () => {
+  const forms = [
+    "shl rax, 1",
+    "shl rax, 5",
+    "shl rax, 32",
+    "shl rax, 63",
+    "shr rax, 1",
+    "shr rax, 31",
+    "shr rax, 32",
+    "shr rax, 63",
+    "sar rax, 1",
+    "sar rax, 17",
+    "sar rax, 32",
+    "sar rax, 63",
+    "shl eax, 1",
+    "shl eax, 31",
+    "shr eax, 1",
+    "shr eax, 13",
+    "sar eax, 1",
+    "sar eax, 31",
+    "shl rax, 64", // masked to 0: the handler's path
+    "movzx eax, bl",
+    "movzx rax, bx",
+    "push rbx\npop rax",
+  ];
+  for (const form of forms) {
+    const code = assembleText(`${form}\nhlt`);
+    if (code === null) return console.warn("skipped: GNU as not found");
+    for (const a of EDGES) {
+      for (const b of [0n, 0xffffffffffffffffn, 0x8000000000000001n]) {
+        assert.equal(run(code, a, b, true), run(code, a, b, false), `${form} with ${a}, ${b}`);
+      }
+    }
   }
 });
