@@ -361,8 +361,9 @@ export function compileBlock(block: Block): CompiledBlock {
       body += `h${k}(c, i${k});\n`;
     }
     body += `c.rip = c.nrip; c.icount++;\n`;
-    // Only handlers can end a block early (stores into code, IF changes, mode changes).
-    if (t === null) body += `if (c.brk) { c.brk = false; return ${k + 1}; }\n`;
+    // Handlers and memory accesses can end a block early: a store into decoded code (self-modifying
+    // code), a page walk that sets an accessed flag in a page holding code, IF or mode changes.
+    if (t === null || touchesMemory(i)) body += `if (c.brk) { c.brk = false; return ${k + 1}; }\n`;
   }
   body += flush();
   body += `return ${insns.length};`;
@@ -370,6 +371,11 @@ export function compileBlock(block: Block): CompiledBlock {
     ...a: unknown[]
   ) => CompiledBlock;
   return make(...values);
+}
+
+/** The templated instruction reads or writes memory (a MOV, MOVZX with a memory operand, PUSH, POP). */
+function touchesMemory(i: Insn): boolean {
+  return (i.mem && i.h !== mov.lea) || i.h === stk.pushR || i.h === stk.popR;
 }
 
 /** A templated instruction that cannot fault and does not read RIP (register and immediate forms, LEA off RIP). */

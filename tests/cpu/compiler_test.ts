@@ -148,3 +148,21 @@ Deno.test("compiled shifts by constants, MOVZX, PUSH and POP match the interpret
     }
   }
 });
+
+Deno.test("a compiled block that stores into its own code stops and runs the new code", () => {
+  // The MOV store patches the immediate of the next MOV, in the same block.
+  const code = assembleText(`
+    lea rbx, [rip + patch + 1]
+    mov dword ptr [rbx], eax
+  patch:
+    mov ecx, 0x11111111
+    hlt`);
+  if (code === null) return console.warn("skipped: GNU as not found");
+  for (const compiled of [true, false]) {
+    const m = Machine.fromFlat(code, 0x100000, 0x100000, { memory: 4 << 20 });
+    m.cpu.compileThreshold = compiled ? 1 : Infinity;
+    m.cpu.setReg64(0, 0x22222222n);
+    m.runToEnd(100);
+    assert.equal(m.cpu.getReg64(1), 0x22222222n, compiled ? "compiled" : "interpreted");
+  }
+});
