@@ -256,6 +256,20 @@ function template(i: Insn, flags: FlagSource | null): string | null {
   const h = i.h;
   const size = i.size;
   if ((h === stk.pushR || h === stk.popR) && size === 8) return stackCode(h === stk.pushR, i.reg);
+  if (h === ctl.callRel) {
+    // Target check first (#GP), then the push of the return address (#SS/#PF), then the jump.
+    return `{ const t = c.nrip + ${i.disp}; if (t >= ${TWO47} || t < -${TWO47}) c.gp0(); ` +
+      `const sp0 = (g[9] | 0) * 4294967296 + g[8]; const sp = sp0 - 8; ` +
+      `{ const vh = Math.floor(sp / 4294967296) | 0; if (((vh << 16) >> 16) !== vh) c.fault(12, true, 0); } ` +
+      `c.write(sp, 8, c.nrip >>> 0, Math.floor(c.nrip / 4294967296) >>> 0); ` +
+      `g[8] = sp >>> 0; g[9] = Math.floor(sp / 4294967296) >>> 0; c.nrip = t; }`;
+  }
+  if (h === ctl.ret) {
+    return `{ const sp = (g[9] | 0) * 4294967296 + g[8]; ` +
+      `{ const vh = Math.floor(sp / 4294967296) | 0; if (((vh << 16) >> 16) !== vh) c.fault(12, true, 0); } ` +
+      `const lo = c.read(sp, 8); const t = c.canonical(lo, c.hi); const nsp = sp + ${8 + i.imm}; ` +
+      `g[8] = nsp >>> 0; g[9] = Math.floor(nsp / 4294967296) >>> 0; c.nrip = t; }`;
+  }
   if (h === mov.movzx && (size === 8 || size === 4) && (i.mem || i.rm < 16)) {
     const mask = i.op === 1 ? 0xff : 0xffff;
     if (!i.mem) return `g[${2 * i.reg}] = g[${2 * i.rm}] & ${mask}; g[${2 * i.reg + 1}] = 0;`;
@@ -375,7 +389,8 @@ export function compileBlock(block: Block): CompiledBlock {
 
 /** The templated instruction reads or writes memory (a MOV, MOVZX with a memory operand, PUSH, POP). */
 function touchesMemory(i: Insn): boolean {
-  return (i.mem && i.h !== mov.lea) || i.h === stk.pushR || i.h === stk.popR;
+  return (i.mem && i.h !== mov.lea) || i.h === stk.pushR || i.h === stk.popR || i.h === ctl.callRel ||
+    i.h === ctl.ret;
 }
 
 /** A templated instruction that cannot fault and does not read RIP (register and immediate forms, LEA off RIP). */

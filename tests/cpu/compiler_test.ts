@@ -166,3 +166,32 @@ Deno.test("a compiled block that stores into its own code stops and runs the new
     assert.equal(m.cpu.getReg64(1), 0x22222222n, compiled ? "compiled" : "interpreted");
   }
 });
+
+Deno.test("compiled CALL and RET (with and without an immediate) match the interpreter", () => {
+  const code = assembleText(`
+    mov rsp, 0x300000
+    call f
+    add rax, 1
+    push 5
+    call h
+    mov rdx, rsp
+    hlt
+  f:
+    add rbx, rax
+    push rax
+    call g
+    pop rcx
+    ret
+  g:
+    add rbx, 7
+    ret
+  h:
+    add rbx, qword ptr [rsp + 8]
+    ret 8`);
+  if (code === null) return console.warn("skipped: GNU as not found");
+  for (const a of EDGES) {
+    const got = run(code, a, 3n, true);
+    assert.match(got, /^\["hlt"/);
+    assert.equal(got, run(code, a, 3n, false), `${a}`);
+  }
+});
