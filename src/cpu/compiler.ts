@@ -9,7 +9,7 @@
  */
 
 import type { Block } from "./blocks.ts";
-import { FLAGS_ADD, FLAGS_SUB } from "./flags.ts";
+import { FLAGS_ADD, FLAGS_DEC, FLAGS_INC, FLAGS_SUB } from "./flags.ts";
 import { BASE_RIP, type Insn } from "./insn.ts";
 import { RBP, RSP, SEG_FS, SEG_GS, SEG_SS } from "./registers.ts";
 import * as alu from "./ops/alu.ts";
@@ -103,8 +103,11 @@ function linearCode(i: Insn): string | null {
 
 /** What the last templated flag-setting instruction left in the block's locals, for a following Jcc. */
 interface FlagSource {
-  /** "sub": CMP/SUB operands in fa(h), fb(h); "logic": AND/OR/XOR/TEST result in fr(h). */
-  kind: "sub" | "logic";
+  /**
+   * "sub": CMP/SUB operands in fa(h), fb(h); "logic": AND/OR/XOR/TEST result in fr(h); "zs": an
+   * INC/DEC result in fr(h), good for ZF and SF only.
+   */
+  kind: "sub" | "logic" | "zs";
   size: number;
 }
 
@@ -154,6 +157,9 @@ function fusedCondition(cc: number, src: FlagSource): string | null {
           break;
       }
     }
+  } else if (src.kind === "zs") {
+    if (base === 4) e = src.size === 4 ? "fr === 0" : "(fr | frh) === 0";
+    else if (base === 8) e = src.size === 4 ? "(fr | 0) < 0" : "(frh | 0) < 0";
   } else {
     const zf = src.size === 4 ? "fr === 0" : "(fr | frh) === 0";
     const sf = src.size === 4 ? "(fr | 0) < 0" : "(frh | 0) < 0";
@@ -316,6 +322,20 @@ function template(i: Insn, flags: FlagSource | null): string | null {
     const d = h === alu.aluEG ? i.rm : i.reg, s = h === alu.aluEG ? i.reg : i.rm;
     return aluCode(i.op, size, d, `g[${2 * s}]`, `g[${2 * s + 1}]`);
   }
+  if (h === alu.incE || h === alu.decE) {
+    // CF is kept: the flags record the carry the previous operation left (as the handler does).
+    const inc = h === alu.incE, op = inc ? FLAGS_INC : FLAGS_DEC;
+    const L = `g[${2 * i.rm}]`, H = `g[${2 * i.rm + 1}]`;
+    if (size === 4) {
+      return `{ const a = ${L}; fr = (a ${inc ? "+" : "-"} 1) >>> 0; ${L} = fr; ${H} = 0; ` +
+        `f.setWithCarry(${op}, 4, a, 0, 1, 0, fr, 0, f.cf()); }`;
+    }
+    const carry = inc ? "fr === 0 ? (ah + 1) >>> 0 : ah" : "a === 0 ? (ah - 1) >>> 0 : ah";
+    return `{ const a = ${L}, ah = ${H}; fr = (a ${
+      inc ? "+" : "-"
+    } 1) >>> 0; frh = ${carry}; ${L} = fr; ${H} = frh; ` +
+      `f.setWithCarry(${op}, 8, a, ah, 1, 0, fr, frh, f.cf()); }`;
+  }
   if (h === alu.testEG) {
     const x = 2 * i.rm, y = 2 * i.reg;
     return size === 8
@@ -331,6 +351,7 @@ function flagSource(i: Insn, templated: boolean, before: FlagSource | null): Fla
   const h = i.h;
   if (h === mov.movRI || h === mov.movEG || h === mov.movGE || h === mov.lea) return before;
   if (h === alu.testEG) return { kind: "logic", size: i.size };
+  if (h === alu.incE || h === alu.decE) return { kind: "zs", size: i.size };
   if (h === alu.aluEG || h === alu.aluGE || h === alu.aluEI) {
     if (i.op === alu.ALU_SUB || i.op === alu.ALU_CMP) return { kind: "sub", size: i.size };
     if (i.op === alu.ALU_AND || i.op === alu.ALU_OR || i.op === alu.ALU_XOR) {
@@ -399,5 +420,6 @@ function isPure(i: Insn): boolean {
   if (h === mov.lea) return i.base !== BASE_RIP;
   if (i.mem) return false;
   return h === mov.movRI || h === mov.movEG || h === mov.movGE || h === alu.aluEG || h === alu.aluGE ||
-    h === alu.aluEI || h === alu.testEG || h === sh.shiftGroup || h === mov.movzx;
+    h === alu.aluEI || h === alu.testEG || h === sh.shiftGroup || h === mov.movzx || h === alu.incE ||
+    h === alu.decE;
 }

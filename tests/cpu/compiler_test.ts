@@ -49,6 +49,10 @@ Deno.test("compiled blocks fuse each condition with the CMP/SUB/AND/TEST before 
     "and rax, rbx",
     "xor eax, ebx",
     "or rax, rbx",
+    "stc\ninc rax",
+    "clc\ndec eax",
+    "dec rax",
+    "inc eax",
   ];
   let checked = 0;
   for (const form of forms) {
