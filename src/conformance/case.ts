@@ -16,28 +16,13 @@
  * @module
  */
 
-/** Register names in the encoding order of ModRM.reg / REX (SDM Vol. 2, Table 2-2). */
-export const REG_NAMES = [
-  "rax",
-  "rcx",
-  "rdx",
-  "rbx",
-  "rsp",
-  "rbp",
-  "rsi",
-  "rdi",
-  "r8",
-  "r9",
-  "r10",
-  "r11",
-  "r12",
-  "r13",
-  "r14",
-  "r15",
-] as const;
+import { GPR_NAMES, type GprName } from "../cpu/registers.ts";
+
+/** Register names in the encoding order of ModRM.reg / REX (SDM Vol. 2, Table 2-2): the CPU's own list. */
+export const REG_NAMES = GPR_NAMES;
 
 /** A general register's name, `rax` .. `r15`. */
-export type RegName = typeof REG_NAMES[number];
+export type RegName = GprName;
 
 /** Start of the code region (filled with INT3). */
 export const CODE_REGION_BASE = 0x200000;

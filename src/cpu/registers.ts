@@ -28,7 +28,7 @@ export const RDI = 7;
 export const R8 = 8;
 
 /** Names of the 16 general registers, in encoding order. */
-export const GPR_NAMES: readonly string[] = [
+export const GPR_NAMES = [
   "rax",
   "rcx",
   "rdx",
@@ -45,7 +45,10 @@ export const GPR_NAMES: readonly string[] = [
   "r13",
   "r14",
   "r15",
-];
+] as const;
+
+/** A general register's name, `rax` .. `r15`. */
+export type GprName = typeof GPR_NAMES[number];
 
 /** Segment register index: ES (SDM Vol. 3 §3.4.2, same order as the VMCS guest fields). */
 export const SEG_ES = 0;

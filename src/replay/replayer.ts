@@ -682,7 +682,7 @@ export class Replayer {
     // instructions (one VM entry each), then one instruction at a time inside the stride where
     // the earliest of those changes happened.
     const regIndex = p.registers.map((r) =>
-      r.name === "rip" ? 16 : r.name === "rflags" ? 17 : GPR_NAMES.indexOf(r.name)
+      r.name === "rip" ? 16 : r.name === "rflags" ? 17 : (GPR_NAMES as readonly string[]).indexOf(r.name)
     );
     const hashes = new Uint32Array(2 * (this.machine.ramBytes / 4096));
     const sample = (m: Machine): string[] => {

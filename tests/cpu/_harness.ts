@@ -19,6 +19,8 @@ import {
   EFER_LME,
   EXIT_EXCEPTION,
   EXIT_HLT,
+  GPR_NAMES,
+  type GprName,
   SEG_CS,
   SEG_DS,
   SEG_ES,
@@ -43,26 +45,9 @@ export const SCRATCH_SIZE = 256;
 export const TEST_RAM = 4 * 2 ** 20;
 
 /** Register names in encoding order. */
-export const REGS = [
-  "rax",
-  "rcx",
-  "rdx",
-  "rbx",
-  "rsp",
-  "rbp",
-  "rsi",
-  "rdi",
-  "r8",
-  "r9",
-  "r10",
-  "r11",
-  "r12",
-  "r13",
-  "r14",
-  "r15",
-] as const;
+export const REGS = GPR_NAMES;
 /** A register name. */
-export type Reg = typeof REGS[number];
+export type Reg = GprName;
 
 /** The outcome of a run. */
 export interface Outcome {

@@ -8,26 +8,10 @@ import { assembleLines } from "../../../src/conformance/assembler.ts";
 import { HostRunner } from "../../../src/conformance/host_runner.ts";
 import type { TestCase } from "../../../src/conformance/case.ts";
 import { FAMILIES, SCRATCH, type Spec } from "./specs.ts";
+import { GPR_NAMES } from "../../../src/cpu/registers.ts";
 import type { Fixture, FixtureCase } from "../_fixture.ts";
 
-const REGS = [
-  "rax",
-  "rcx",
-  "rdx",
-  "rbx",
-  "rsp",
-  "rbp",
-  "rsi",
-  "rdi",
-  "r8",
-  "r9",
-  "r10",
-  "r11",
-  "r12",
-  "r13",
-  "r14",
-  "r15",
-];
+const REGS = GPR_NAMES;
 const SCRATCH_SIZE = 256;
 const hx = (v: bigint) => "0x" + BigInt.asUintN(64, v).toString(16);
 

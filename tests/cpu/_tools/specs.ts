@@ -9,6 +9,8 @@
  * scratch area is zero except for `mem` writes.
  */
 
+import { GPR_NAMES } from "../../../src/cpu/registers.ts";
+
 /** Flag bits (SDM Vol. 1 §3.4.3). */
 export const CF = 1, PF = 4, AF = 0x10, ZF = 0x40, SF = 0x80, DF = 0x400, OF = 0x800;
 /** All six status flags. */
@@ -109,24 +111,7 @@ const R: Record<number, string[]> = {
     "r14d",
     "r15d",
   ],
-  64: [
-    "rax",
-    "rcx",
-    "rdx",
-    "rbx",
-    "rsp",
-    "rbp",
-    "rsi",
-    "rdi",
-    "r8",
-    "r9",
-    "r10",
-    "r11",
-    "r12",
-    "r13",
-    "r14",
-    "r15",
-  ],
+  64: [...GPR_NAMES],
 };
 const R64 = R[64];
 
