@@ -78,6 +78,14 @@ const R32 = [
   "r14d",
   "r15d",
 ];
+/** Register names of each operand size in bits, by register number (8-bit: the REX forms). */
+export const REGISTER_NAMES: Readonly<Record<number, readonly string[]>> = {
+  8: R8X,
+  16: R16,
+  32: R32,
+  64: REG_NAMES,
+};
+
 const RSP = 4;
 const RBP = 5;
 const RCX = 1;

@@ -5,27 +5,10 @@
 
 import { CODE_ADDR, go, load, makeCpu, REGS, SCRATCH_ADDR, SCRATCH_SIZE } from "./_harness.ts";
 import type { Cpu } from "../../src/cpu/mod.ts";
+import { EXCEPTION_NAMES } from "../../src/conformance/case.ts";
 
 /** Exception names by vector, as the conformance format spells them. */
-const EXC: Record<number, string> = {
-  0: "DE",
-  1: "DB",
-  3: "BP",
-  4: "OF",
-  5: "BR",
-  6: "UD",
-  7: "NM",
-  8: "DF",
-  10: "TS",
-  11: "NP",
-  12: "SS",
-  13: "GP",
-  14: "PF",
-  16: "MF",
-  17: "AC",
-  18: "MC",
-  19: "XM",
-};
+const EXC = EXCEPTION_NAMES;
 
 /** A case: the subset of the conformance TestCase the interpreter needs. */
 export interface HostCase {

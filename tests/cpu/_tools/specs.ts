@@ -9,7 +9,7 @@
  * scratch area is zero except for `mem` writes.
  */
 
-import { GPR_NAMES } from "../../../src/cpu/registers.ts";
+import { REGISTER_NAMES } from "../../../src/conformance/generator.ts";
 
 /** Flag bits (SDM Vol. 1 §3.4.3). */
 export const CF = 1, PF = 4, AF = 0x10, ZF = 0x40, SF = 0x80, DF = 0x400, OF = 0x800;
@@ -56,63 +56,7 @@ export function fixed(bits: number, k: number): bigint {
 }
 
 /** Register names of each size, by number. */
-const R: Record<number, string[]> = {
-  8: [
-    "al",
-    "cl",
-    "dl",
-    "bl",
-    "spl",
-    "bpl",
-    "sil",
-    "dil",
-    "r8b",
-    "r9b",
-    "r10b",
-    "r11b",
-    "r12b",
-    "r13b",
-    "r14b",
-    "r15b",
-  ],
-  16: [
-    "ax",
-    "cx",
-    "dx",
-    "bx",
-    "sp",
-    "bp",
-    "si",
-    "di",
-    "r8w",
-    "r9w",
-    "r10w",
-    "r11w",
-    "r12w",
-    "r13w",
-    "r14w",
-    "r15w",
-  ],
-  32: [
-    "eax",
-    "ecx",
-    "edx",
-    "ebx",
-    "esp",
-    "ebp",
-    "esi",
-    "edi",
-    "r8d",
-    "r9d",
-    "r10d",
-    "r11d",
-    "r12d",
-    "r13d",
-    "r14d",
-    "r15d",
-  ],
-  64: [...GPR_NAMES],
-};
+const R = REGISTER_NAMES;
 const R64 = R[64];
 
 /** Register operand `n` of `bits` as (asm name, 64-bit register, shift of the value in it). */
