@@ -4,6 +4,8 @@
  * @module
  */
 
+import { parseSize } from "../vm/elf.ts";
+
 /** A mistake the user made on the command line or in an input file (exit status 2). */
 export class UsageError extends Error {
   override name = "UsageError";
@@ -49,4 +51,14 @@ export function parseCount(text: string, what: string): number {
   const v = Number(m[1]) * mult;
   if (!Number.isSafeInteger(v)) throw new UsageError(`bad ${what} "${text}": not a whole number`);
   return v;
+}
+
+/** Parses a --memory value: a size that is a multiple of 2 MiB, from 2 MiB to 16 GiB. */
+export function parseMemory(text: string): number {
+  const memory = parseSize(text, "--memory");
+  if (memory < 2 * 2 ** 20 || memory % (2 * 2 ** 20) !== 0) {
+    throw new UsageError(`bad --memory ${text}: must be a multiple of 2 MiB, at least 2 MiB`);
+  }
+  if (memory > 16 * 2 ** 30) throw new UsageError(`bad --memory ${text}: at most 16 GiB`);
+  return memory;
 }

@@ -9,8 +9,8 @@
 import { parseArgs } from "node:util";
 import { formatBytes, parseBandwidth, parseDurationMs, POLICY_NAMES } from "../migration/mod.ts";
 import type { MigrationProgress } from "../migration/mod.ts";
-import { formatSize, Machine, parseSize } from "../vm/mod.ts";
-import { parseCount, readInput, runCli, UsageError } from "./_common.ts";
+import { formatSize, Machine } from "../vm/mod.ts";
+import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
 import {
   finish,
   guestStatus,
@@ -95,10 +95,7 @@ export async function main(args: string[]): Promise<number> {
   if (positionals.length === 0 && !values.listen) {
     throw new UsageError("expected a guest ELF file (see --help)");
   }
-  const memory = parseSize(values.memory!, "--memory");
-  if (memory < 2 * 2 ** 20 || memory % (2 * 2 ** 20) !== 0) {
-    throw new UsageError(`bad --memory ${values.memory}: must be a multiple of 2 MiB, at least 2 MiB`);
-  }
+  const memory = parseMemory(values.memory!);
   const max = values["max-instructions"] === undefined
     ? Infinity
     : parseCount(values["max-instructions"], "--max-instructions");

@@ -7,9 +7,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { Machine, parseSize } from "../vm/mod.ts";
+import { Machine } from "../vm/mod.ts";
 import { migrateInProcess } from "./migrate_core.ts";
-import { parseCount, readInput, runCli, UsageError } from "./_common.ts";
+import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
 
 const HELP = `Usage: deno task migrate-sweep <guest.elf> [options]
 
@@ -48,7 +48,7 @@ export async function main(args: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError("expected one guest ELF file (see --help)");
   const elf = readInput(positionals[0], "guest");
-  const memory = parseSize(values.memory!, "--memory");
+  const memory = parseMemory(values.memory!);
   const max = values["max-instructions"] === undefined
     ? Infinity
     : parseCount(values["max-instructions"], "--max-instructions");

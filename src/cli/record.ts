@@ -7,7 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { formatSize, parseSize } from "../vm/mod.ts";
+import { formatSize } from "../vm/mod.ts";
 import {
   ByteInput,
   DEFAULT_CHECKPOINT_INTERVAL,
@@ -16,7 +16,7 @@ import {
 } from "../replay/mod.ts";
 import { Entropy } from "../devices/mod.ts";
 import type { EntropySource } from "../vm/mod.ts";
-import { parseCount, readInput, runCli, UsageError } from "./_common.ts";
+import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
 
 const HELP = `Usage: deno task record <guest.elf> --log FILE [options]
 
@@ -75,11 +75,7 @@ export function main(args: string[]): number {
   if (positionals.length !== 1) throw new UsageError("expected one guest ELF file (see --help)");
   if (!values.log) throw new UsageError("missing --log FILE: where to write the replay log");
   const path = positionals[0];
-  const memory = parseSize(values.memory!, "--memory");
-  if (memory < 2 * 2 ** 20 || memory % (2 * 2 ** 20) !== 0) {
-    throw new UsageError(`bad --memory ${values.memory}: must be a multiple of 2 MiB, at least 2 MiB`);
-  }
-  if (memory > 16 * 2 ** 30) throw new UsageError(`bad --memory ${values.memory}: at most 16 GiB`);
+  const memory = parseMemory(values.memory!);
   const checkpoint = values.checkpoint === undefined
     ? DEFAULT_CHECKPOINT_INTERVAL
     : parseCount(values.checkpoint, "--checkpoint");

@@ -6,8 +6,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { EXIT_NAMES, formatSize, Machine, parseSize } from "../vm/mod.ts";
-import { parseCount, readInput, runCli, UsageError } from "./_common.ts";
+import { EXIT_NAMES, formatSize, Machine } from "../vm/mod.ts";
+import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
 
 const HELP = `Usage: deno task run <guest.elf> [options]
 
@@ -45,11 +45,7 @@ export function main(args: string[]): number {
   }
   if (positionals.length !== 1) throw new UsageError("expected one guest ELF file (see --help)");
   const path = positionals[0];
-  const memory = parseSize(values.memory!, "--memory");
-  if (memory < 2 * 2 ** 20 || memory % (2 * 2 ** 20) !== 0) {
-    throw new UsageError(`bad --memory ${values.memory}: must be a multiple of 2 MiB, at least 2 MiB`);
-  }
-  if (memory > 16 * 2 ** 30) throw new UsageError(`bad --memory ${values.memory}: at most 16 GiB`);
+  const memory = parseMemory(values.memory!);
   const max = values["max-instructions"] === undefined
     ? Infinity
     : parseCount(values["max-instructions"], "--max-instructions");

@@ -7,8 +7,8 @@
 
 import { parseArgs } from "node:util";
 import { formatBytes } from "../migration/mod.ts";
-import { Machine, parseSize } from "../vm/mod.ts";
-import { parseCount, readInput, runCli, UsageError } from "./_common.ts";
+import { Machine } from "../vm/mod.ts";
+import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
 import { loadKey } from "./_migrate_common.ts";
 import { snapshotToFile } from "./migrate_core.ts";
 
@@ -50,10 +50,7 @@ export async function main(args: string[]): Promise<number> {
   }
   if (positionals.length !== 1) throw new UsageError("expected one guest ELF file (see --help)");
   if (!values.out) throw new UsageError("expected --out FILE for the snapshot");
-  const memory = parseSize(values.memory!, "--memory");
-  if (memory < 2 * 2 ** 20 || memory % (2 * 2 ** 20) !== 0) {
-    throw new UsageError(`bad --memory ${values.memory}: must be a multiple of 2 MiB, at least 2 MiB`);
-  }
+  const memory = parseMemory(values.memory!);
   const at = parseCount(values.at!, "--at");
   const key = await loadKey(values["key-file"]);
   const path = positionals[0];
