@@ -28,13 +28,17 @@ export class Block {
   bNext: Block | null = null;
   /** Which link the next new successor replaces. */
   slot = 0;
-  /** Times the block ran before it was compiled. */
+  /** Times the block ran since it was last compiled (-Infinity: never compile it again). */
   runs = 0;
+  /** The cache epoch its region was compiled in (its links inside the region hold only then). */
+  compiledEpoch = -1;
+  /** Times its region was compiled. */
+  compilations = 0;
   /**
-   * The block compiled to one JavaScript function (compiler.ts): returns the number of
-   * instructions that completed when one asked to end the block early, else the block's length.
+   * The region starting at this block compiled to one JavaScript function (compiler.ts): returns
+   * the last block that ran to its end, or null when an instruction ended its block early.
    */
-  compiled: ((cpu: Cpu) => number) | null = null;
+  compiled: ((cpu: Cpu) => Block | null) | null = null;
 
   constructor(
     /** Host-physical address of the first byte. */
@@ -48,6 +52,14 @@ export class Block {
     if (this.aRip === rip && this.aEpoch === epoch) return this.aNext;
     if (this.bRip === rip && this.bEpoch === epoch) return this.bNext;
     return null;
+  }
+
+  /** The successor links valid in `epoch`, as [linear RIP, block] pairs. */
+  links(epoch: number): [number, Block][] {
+    const out: [number, Block][] = [];
+    if (this.aNext !== null && this.aEpoch === epoch) out.push([this.aRip, this.aNext]);
+    if (this.bNext !== null && this.bEpoch === epoch) out.push([this.bRip, this.bNext]);
+    return out;
   }
 
   /** Remembers `next` as the successor starting at `rip`. */

@@ -1,9 +1,12 @@
 /**
- * The block compiler: a hot decoded block becomes one JavaScript function. Each instruction either
- * has a template (the commonest register forms of MOV, the ALU operations, TEST and the relative
- * jumps), emitted with its registers, immediates and operation fixed, or calls its handler, exactly
- * as the interpreter loop would. RIP, the next RIP and the instruction count are kept per
- * instruction, so faults, exits and early block ends see the same state as in the interpreter.
+ * The block compiler: a hot decoded block, with the blocks its successor links reach (a region),
+ * becomes one JavaScript function that runs from block to block without going back to the run
+ * loop. Each instruction either has a template (the commonest register forms of MOV, the ALU
+ * operations, TEST and the relative jumps), emitted with its registers, immediates and operation
+ * fixed, or calls its handler, exactly as the interpreter loop would. RIP, the next RIP and the
+ * instruction count are kept per instruction, so faults, exits and early block ends see the same
+ * state as in the interpreter; a move to the next block of the region checks what the run loop
+ * would check before it (the budget, an interrupt shadow, the links still valid).
  *
  * @module
  */
@@ -19,8 +22,11 @@ import * as sh from "./ops/shift.ts";
 import * as stk from "./ops/stack.ts";
 import type { Cpu } from "./cpu.ts";
 
-/** A compiled block: returns how many instructions completed (fewer when one ended the block early). */
-export type CompiledBlock = (cpu: Cpu) => number;
+/**
+ * A compiled region: returns the last block that ran to its end (for block chaining), or null when
+ * an instruction ended its block early.
+ */
+export type CompiledBlock = (cpu: Cpu) => Block | null;
 
 const TWO47 = 140737488355328;
 
@@ -361,12 +367,30 @@ function flagSource(i: Insn, templated: boolean, before: FlagSource | null): Fla
   return null; // ADD, jumps: no fused source
 }
 
-/** Compiles `block` (see the module documentation). */
-export function compileBlock(block: Block): CompiledBlock {
+/** Most blocks joined into one compiled region. */
+export const MAX_REGION_BLOCKS = 16;
+
+/**
+ * The blocks of the region that starts at `entry`: `entry` first, then the blocks its successor
+ * links (valid in `epoch`) reach, breadth first, at most {@link MAX_REGION_BLOCKS}.
+ */
+function regionBlocks(entry: Block, epoch: number): Block[] {
+  const out = [entry];
+  for (let k = 0; k < out.length && out.length < MAX_REGION_BLOCKS; k++) {
+    for (const [, next] of out[k].links(epoch)) {
+      if (!out.includes(next) && out.length < MAX_REGION_BLOCKS) out.push(next);
+    }
+  }
+  return out;
+}
+
+/**
+ * JavaScript for one block's instructions; an early end (`c.brk`) returns null from the region.
+ * `names`/`values` collect the handlers and instructions the code calls.
+ */
+function blockCode(block: Block, bi: number, names: string[], values: unknown[]): string {
   const insns = block.insns;
-  const names: string[] = [];
-  const values: unknown[] = [];
-  let body = "const g = c.gpr, f = c.fl;\nlet fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0;\n";
+  let body = "";
   let flags: FlagSource | null = null;
   // Instructions that can neither fault nor read RIP advance RIP and the count in one step later.
   let pendingBytes = 0, pendingCount = 0;
@@ -391,21 +415,60 @@ export function compileBlock(block: Block): CompiledBlock {
     if (t !== null) {
       body += `${t}\n`;
     } else {
-      names.push(`h${k}`, `i${k}`);
+      const h = `h${bi}_${k}`, a = `i${bi}_${k}`;
+      names.push(h, a);
       values.push(i.h, i);
-      body += `h${k}(c, i${k});\n`;
+      body += `${h}(c, ${a});\n`;
     }
     body += `c.rip = c.nrip; c.icount++;\n`;
     // Handlers and memory accesses can end a block early: a store into decoded code (self-modifying
     // code), a page walk that sets an accessed flag in a page holding code, IF or mode changes.
-    if (t === null || touchesMemory(i)) body += `if (c.brk) { c.brk = false; return ${k + 1}; }\n`;
+    if (t === null || touchesMemory(i)) body += `if (c.brk) { c.brk = false; return null; }\n`;
   }
-  body += flush();
-  body += `return ${insns.length};`;
-  const make = new Function(...names, `return function block(c) {\n${body}\n};`) as (
+  return body + flush();
+}
+
+/**
+ * Compiles the region that starts at `entry` (see the module documentation): the entry block and
+ * the blocks its successor links reach become one function that runs from block to block while
+ * the budget allows a whole next block, no interrupt shadow is open and the block links are still
+ * valid (the cache's epoch is unchanged). It returns the last block that ran to its end, for the
+ * run loop to chain from, or null when one ended early.
+ */
+export function compileRegion(entry: Block, epoch: number): CompiledBlock {
+  const blocks = regionBlocks(entry, epoch);
+  const names: string[] = [];
+  const values: unknown[] = [];
+  let body = "const g = c.gpr, f = c.fl, bc = c.blocks;\n" +
+    "let fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0;\n" +
+    "for (let pc = 0;;) {\nswitch (pc) {\n";
+  for (let bi = 0; bi < blocks.length; bi++) {
+    const b = blocks[bi];
+    names.push(`b${bi}`);
+    values.push(b);
+    body += `case ${bi}: {\n${blockCode(b, bi, names, values)}`;
+    const exits: string[] = [];
+    for (const [rip, next] of b.links(epoch)) {
+      const ni = blocks.indexOf(next);
+      if (ni < 0) continue;
+      exits.push(
+        `if (r === ${rip}) { if (c.icount + ${next.insns.length} <= c.endAt && c.shadowEnd <= c.icount && ` +
+          `bc.epoch === ${epoch}) { pc = ${ni}; continue; } return b${bi}; }`,
+      );
+    }
+    if (exits.length > 0) body += `{ const r = c.rip; ${exits.join(" ")} }\n`;
+    body += `return b${bi};\n}\n`;
+  }
+  body += "}\n}";
+  const make = new Function(...names, `return function region(c) {\n${body}\n};`) as (
     ...a: unknown[]
   ) => CompiledBlock;
   return make(...values);
+}
+
+/** Compiles `block` alone (a region of one block). */
+export function compileBlock(block: Block): CompiledBlock {
+  return compileRegion(block, -1);
 }
 
 /** The templated instruction reads or writes memory (a MOV, MOVZX with a memory operand, PUSH, POP). */

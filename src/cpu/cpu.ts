@@ -12,7 +12,7 @@
 import { Flags } from "./flags.ts";
 import { Insn } from "./insn.ts";
 import { type Block, BlockCache } from "./blocks.ts";
-import { compileBlock } from "./compiler.ts";
+import { compileBlock, compileRegion } from "./compiler.ts";
 import { decode } from "./decoder.ts";
 import {
   CF,
@@ -152,6 +152,9 @@ const TLB_SIZE = 1 << TLB_BITS;
 const TLB_MASK = TLB_SIZE - 1;
 const TWO32 = 4294967296;
 const TWO47 = 140737488355328;
+
+/** Times a block's region is compiled again after its links went stale, before it is compiled alone. */
+const MAX_REGION_COMPILATIONS = 4;
 
 /** One x86-64 logical processor. */
 export class Cpu {
@@ -871,14 +874,14 @@ export class Cpu {
         if (n > left) n = left;
         const limit = this.shadowEnd > this.icount ? this.shadowEnd - this.icount : n;
         if (n > limit) n = limit;
-        let k = 0;
-        if (block.compiled === null && ++block.runs >= this.compileThreshold) {
-          block.compiled = compileBlock(block);
+        if (block.compiledEpoch !== blocks.epoch && ++block.runs >= this.compileThreshold) {
+          this.compile(block);
         }
         if (n === insns.length && block.compiled !== null) {
-          k = block.compiled(this) === n ? n : -1; // -1: it ended early
-          n = k;
+          prev = block.compiled(this);
+          continue;
         }
+        let k = 0;
         for (; k < n; k++) {
           const i = insns[k];
           this.nrip = this.rip + i.len;
@@ -913,6 +916,23 @@ export class Cpu {
         }
         throw e;
       }
+    }
+  }
+
+  /**
+   * Compiles the region that starts at `block` in the current epoch. A block whose region went
+   * stale (the epoch moved on) is compiled again after as many runs; after a few times it is
+   * compiled on its own, a region valid in every epoch, and left alone.
+   */
+  private compile(block: Block): void {
+    const epoch = this.blocks.epoch;
+    block.runs = 0;
+    block.compiledEpoch = epoch;
+    if (++block.compilations <= MAX_REGION_COMPILATIONS) {
+      block.compiled = compileRegion(block, epoch);
+    } else {
+      block.compiled = compileBlock(block);
+      block.runs = -Infinity;
     }
   }
 
