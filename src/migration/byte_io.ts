@@ -28,6 +28,11 @@ export interface ByteSource {
   atEnd(): Promise<boolean>;
   /** Stop reading and release the input (cancels a Web Stream, so its writer fails). */
   cancel(reason?: unknown): Promise<void>;
+  /**
+   * True when every view `read` returns stays valid and unchanged for the life of the source (it
+   * owns the memory and never reuses it), so a reader may keep views instead of copying them.
+   */
+  readonly retainsViews?: boolean;
 }
 
 /** A sink that keeps every chunk in memory; {@link MemorySink.bytes} concatenates them. */
@@ -286,6 +291,141 @@ export class RawReaderSource implements ByteSource {
     this.#eof = true;
     this.#start = this.#end = 0;
     return Promise.resolve();
+  }
+}
+
+/** Options for {@link BlockReaderSource}. */
+export interface BlockReaderOptions {
+  /** Bytes read per block (default 8 MiB). */
+  blockBytes?: number;
+  /**
+   * Read every block into fresh memory and never reuse it, so views stay valid (the source then
+   * {@link ByteSource.retainsViews}); memory grows with the input. Default false: two buffers
+   * take turns.
+   */
+  retain?: boolean;
+}
+
+/** A buffer being filled: `n` bytes at `buf[head..)`, or the read's error. */
+interface Fill {
+  buf: Uint8Array;
+  head: number;
+  n: number;
+  error?: unknown;
+}
+
+/**
+ * A source over a {@link RawReader} (a file) that reads big blocks one ahead: while the caller works
+ * on one block, the next is already being read (Deno runs file reads off the main thread), so
+ * reading overlaps verifying and copying. A read that crosses a block boundary is made contiguous by
+ * copying the current block's unread tail into room kept in front of the next block, so no record
+ * is copied twice. Cancel does not close the reader; it waits for the read in flight.
+ */
+export class BlockReaderSource implements ByteSource {
+  /** Whether views stay valid for the life of the source (the `retain` option). */
+  readonly retainsViews: boolean;
+  #r: RawReader;
+  #block: number;
+  #cur: Uint8Array = new Uint8Array(0);
+  #start = 0;
+  #end = 0;
+  #spare: Uint8Array | null = null;
+  #pending: Promise<Fill> | null = null;
+  #eof = false;
+
+  /** Read from `r` in blocks (see {@link BlockReaderOptions}). */
+  constructor(r: RawReader, opts: BlockReaderOptions = {}) {
+    const block = opts.blockBytes ?? 8 << 20;
+    if (!Number.isInteger(block) || block < 1) {
+      throw new RangeError(`blockBytes is ${block}: expected a positive integer`);
+    }
+    this.#r = r;
+    this.#block = block;
+    this.retainsViews = opts.retain ?? false;
+  }
+
+  /** Fill `buf[head..head+block)` from the reader, looping over short reads. */
+  async #fill(buf: Uint8Array, head: number): Promise<Fill> {
+    let n = 0;
+    try {
+      while (n < this.#block) {
+        const k = await this.#r.read(buf.subarray(head + n, head + this.#block));
+        if (k === null) break;
+        n += k;
+      }
+    } catch (error) {
+      return { buf, head, n, error };
+    }
+    return { buf, head, n };
+  }
+
+  /** A buffer with `head` bytes of room before a block: the spare one if it fits, else fresh. */
+  #buffer(head: number): Uint8Array {
+    const s = this.#spare;
+    this.#spare = null;
+    if (s !== null && s.length === head + this.#block) return s;
+    return new Uint8Array(head + this.#block);
+  }
+
+  /** Make the next block current, keeping the unread tail of this one in front of it. */
+  async #advance(): Promise<boolean> {
+    if (this.#eof) return false;
+    const head = this.#retainHead();
+    const f = await (this.#pending ?? this.#fill(this.#buffer(head), head));
+    this.#pending = null;
+    if (f.error !== undefined) {
+      this.#eof = true;
+      throw f.error;
+    }
+    const tail = this.#end - this.#start;
+    let buf = f.buf;
+    let at = f.head - tail;
+    let end = f.head + f.n;
+    if (at < 0) {
+      // The tail does not fit in the room kept in front: one larger buffer (a huge record).
+      buf = new Uint8Array(tail + f.n);
+      buf.set(f.buf.subarray(f.head, end), tail);
+      at = 0;
+      end = tail + f.n;
+    }
+    buf.set(this.#cur.subarray(this.#start, this.#end), at);
+    if (!this.retainsViews && this.#cur.length === f.buf.length) this.#spare = this.#cur;
+    if (buf !== f.buf && !this.retainsViews) this.#spare = f.buf;
+    this.#cur = buf;
+    this.#start = at;
+    this.#end = end;
+    if (f.n < this.#block) this.#eof = true;
+    else this.#pending = this.#fill(this.#buffer(head), head);
+    return f.n > 0;
+  }
+
+  /** Room kept in front of each block for a tail carried over (a quarter block, at least 64 KiB). */
+  #retainHead(): number {
+    return Math.max(64 << 10, this.#block >>> 2);
+  }
+
+  /** The next `n` bytes (fewer at the end), always one contiguous view. */
+  async read(n: number): Promise<Uint8Array> {
+    while (this.#end - this.#start < n && (await this.#advance()));
+    const take = Math.min(n, this.#end - this.#start);
+    const v = this.#cur.subarray(this.#start, this.#start + take);
+    this.#start += take;
+    return v;
+  }
+
+  /** Whether the input has ended. */
+  async atEnd(): Promise<boolean> {
+    while (this.#start === this.#end) if (!(await this.#advance())) return true;
+    return false;
+  }
+
+  /** Stop reading; waits for a read in flight so that the owner may close the reader. */
+  async cancel(): Promise<void> {
+    this.#eof = true;
+    this.#start = this.#end = 0;
+    const p = this.#pending;
+    this.#pending = null;
+    if (p !== null) await p;
   }
 }
 

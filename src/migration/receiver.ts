@@ -121,7 +121,7 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
     early = opts.createVm(header);
     checkRam(early, header);
   }
-  const staging = early ? new DirectPages(early, pages) : new PageStaging(pages);
+  const staging = early ? new DirectPages(early, pages) : new PageStaging(pages, src.retainsViews === true);
   const sections: StateSection[] = [];
   const names = new Set<string>();
   let descriptors = 0;

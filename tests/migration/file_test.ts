@@ -1,6 +1,7 @@
 import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { MigrationController } from "../../src/migration/controller.ts";
-import { restoreSnapshotFiles, writeSnapshotFile } from "../../src/migration/file.ts";
+import { fileTransport, restoreSnapshotFiles, writeSnapshotFile } from "../../src/migration/file.ts";
+import { SimulatedLink } from "../../src/migration/link.ts";
 import { importStreamKey, STREAM_FLAG_DIFF } from "../../src/migration/stream.ts";
 import type { TestVmOptions } from "./_test_vm.ts";
 import { diffVms, runToEnd, TestVm } from "./_test_vm.ts";
@@ -139,5 +140,25 @@ Deno.test("a plain snapshot leaves dirty tracking off; a later diff then holds e
   const r = await writeSnapshotFile(c, `${dir}/b`, { diff: true });
   deepEqual(r.stats.pagesPerRound, [256], "unobserved writes: the diff must be full");
   equal(src.tracking, true);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("restoreSnapshotFiles() restores a pre-copy stream with re-sent pages and verify-pages records, direct or not", async () => {
+  const dir = await tmp();
+  const opts: TestVmOptions = { ramBytes: 4 << 20, workingSetPages: 300, writeEvery: 5000 };
+  const src = new TestVm(opts);
+  src.run(10_000);
+  const r = await new MigrationController(src).migrate(await fileTransport(`${dir}/live`), {
+    verify: true,
+    link: new SimulatedLink({ bandwidth: 20 << 20 }),
+  });
+  ok(r.ok, r.error?.message);
+  ok(r.stats.pagesPerRound.length > 1 && r.stats.pagesPerRound[1] > 0, "pages were sent again");
+  for (const direct of [false, true]) {
+    const got = await restoreSnapshotFiles(`${dir}/live`, { createVm: () => TestVm.blank(opts), direct });
+    ok(got.verifyRecords > 0);
+    ok(got.pages > 1024 * 2, "every page twice at least (pre-copy and verify), some more often");
+    equal(diffVms(got.vm as TestVm, src), "", `direct ${direct}`);
+  }
   await Deno.remove(dir, { recursive: true });
 });
