@@ -16,13 +16,17 @@ const W4 = new Uint32Array(4);
 const T1 = new Float64Array(1);
 const T2 = new Float64Array(1);
 
+/** High halves below this (2^21) keep a 64-bit value below 2^53, where double arithmetic is exact. */
+const SAFE_HI = 0x200000;
+
 /** Exact unsigned 32x32 product: returns the low half, leaves the high half in `out[0]`. */
 function mul32(a: number, b: number, out: Float64Array): number {
+  // 16-bit pieces: every partial product and sum stays below 2^53, so each step is exact.
   const a0 = a & 0xffff, a1 = a >>> 16, b0 = b & 0xffff, b1 = b >>> 16;
-  const mid = a0 * b1 + a1 * b0;
-  const low = a0 * b0 + (mid % 65536) * 65536;
-  out[0] = (a1 * b1 + Math.floor(mid / 65536) + Math.floor(low / 4294967296)) >>> 0;
-  return low >>> 0;
+  const p01 = a0 * b1, p10 = a1 * b0;
+  const mid = ((a0 * b0) >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  out[0] = (a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16)) >>> 0;
+  return Math.imul(a, b) >>> 0;
 }
 
 /**
@@ -199,6 +203,14 @@ export function divE(cpu: Cpu, i: Insn): void {
     cpu.writeReg(4, RDX, r >>> 0, 0);
   } else {
     const g = cpu.gpr;
+    if ((g[2 * RDX] | g[2 * RDX + 1]) === 0 && g[1] < SAFE_HI && dh < SAFE_HI) {
+      // Both below 2^53: a double division is exact (SAFE_HI).
+      const n = g[1] * 4294967296 + g[0], dd = dh * 4294967296 + d;
+      const q = Math.floor(n / dd), r = n - q * dd;
+      cpu.writeReg(8, RAX, q >>> 0, Math.floor(q / 4294967296) >>> 0);
+      cpu.writeReg(8, RDX, r >>> 0, Math.floor(r / 4294967296) >>> 0);
+      return;
+    }
     const n = (BigInt(g[2 * RDX + 1]) << 96n) | (BigInt(g[2 * RDX]) << 64n) | (BigInt(g[1]) << 32n) |
       BigInt(g[0]);
     const bd = (BigInt(dh) << 32n) | BigInt(d);
@@ -216,34 +228,54 @@ export function idivE(cpu: Cpu, i: Insn): void {
   const d = readE(cpu, i), dh = cpu.hi;
   if (d === 0 && (size !== 8 || dh === 0)) cpu.fault(EXC_DE, false, 0);
   const g = cpu.gpr;
-  let n: bigint, bd: bigint;
-  const bits = BigInt(size * 8);
+  // Dividend and divisor as doubles when both are below 2^53 in magnitude (then the truncated
+  // double quotient is exact); else BigInt.
+  let n = NaN, dd = 0;
   if (size === 1) {
-    n = BigInt((g[0] << 16) >> 16);
-    bd = BigInt(signExtend(1, d));
+    n = (g[0] << 16) >> 16;
+    dd = signExtend(1, d);
   } else if (size === 2) {
-    n = BigInt(((g[2 * RDX] & 0xffff) << 16 | (g[0] & 0xffff)) | 0);
-    bd = BigInt(signExtend(2, d));
+    n = ((g[2 * RDX] & 0xffff) << 16 | (g[0] & 0xffff)) | 0;
+    dd = signExtend(2, d);
   } else if (size === 4) {
-    n = BigInt.asIntN(64, (BigInt(g[2 * RDX]) << 32n) | BigInt(g[0]));
-    bd = BigInt(d | 0);
+    const hi = g[2 * RDX] | 0;
+    if (hi >= -SAFE_HI && hi < SAFE_HI) n = hi * 4294967296 + g[0];
+    dd = d | 0;
   } else {
-    n = BigInt.asIntN(
-      128,
-      (BigInt(g[2 * RDX + 1]) << 96n) | (BigInt(g[2 * RDX]) << 64n) | (BigInt(g[1]) << 32n) | BigInt(g[0]),
-    );
-    bd = BigInt.asIntN(64, (BigInt(dh) << 32n) | BigInt(d));
+    const hi = g[1] | 0, ext = hi < 0 ? 0xffffffff : 0;
+    if (
+      g[2 * RDX] === ext && g[2 * RDX + 1] === ext && hi >= -SAFE_HI && hi < SAFE_HI &&
+      (dh | 0) >= -SAFE_HI && (dh | 0) < SAFE_HI
+    ) {
+      n = hi * 4294967296 + g[0];
+      dd = (dh | 0) * 4294967296 + d;
+    }
   }
-  const q = n / bd; // BigInt division truncates toward zero, as IDIV does
-  const r = n % bd;
-  const lim = 1n << (bits - 1n);
+  if (!Number.isNaN(n)) {
+    const q = Math.trunc(n / dd), r = n - q * dd;
+    const lim = 2 ** (size * 8 - 1);
+    if (q >= lim || q < -lim) cpu.fault(EXC_DE, false, 0);
+    if (size === 1) cpu.writeReg(2, RAX, ((r & 0xff) << 8) | (q & 0xff), 0);
+    else if (size === 2 || size === 4) {
+      cpu.writeReg(size, RAX, q >>> 0, 0);
+      cpu.writeReg(size, RDX, r >>> 0, 0);
+    } else {
+      cpu.writeReg(8, RAX, q >>> 0, Math.floor(q / 4294967296) >>> 0);
+      cpu.writeReg(8, RDX, r >>> 0, Math.floor(r / 4294967296) >>> 0);
+    }
+    return;
+  }
+  // Only 32- and 64-bit dividends get here.
+  const big = size === 4 ? BigInt.asIntN(64, (BigInt(g[2 * RDX]) << 32n) | BigInt(g[0])) : BigInt.asIntN(
+    128,
+    (BigInt(g[2 * RDX + 1]) << 96n) | (BigInt(g[2 * RDX]) << 64n) | (BigInt(g[1]) << 32n) | BigInt(g[0]),
+  );
+  const bd = size === 4 ? BigInt(d | 0) : BigInt.asIntN(64, (BigInt(dh) << 32n) | BigInt(d));
+  const q = big / bd; // BigInt division truncates toward zero, as IDIV does
+  const r = big % bd;
+  const lim = size === 4 ? 1n << 31n : 1n << 63n;
   if (q >= lim || q < -lim) cpu.fault(EXC_DE, false, 0);
-  if (size === 1) {
-    cpu.writeReg(2, RAX, (Number(BigInt.asUintN(8, r)) << 8) | Number(BigInt.asUintN(8, q)), 0);
-  } else if (size === 2) {
-    cpu.writeReg(2, RAX, Number(BigInt.asUintN(16, q)), 0);
-    cpu.writeReg(2, RDX, Number(BigInt.asUintN(16, r)), 0);
-  } else if (size === 4) {
+  if (size === 4) {
     cpu.writeReg(4, RAX, Number(BigInt.asUintN(32, q)), 0);
     cpu.writeReg(4, RDX, Number(BigInt.asUintN(32, r)), 0);
   } else {

@@ -372,6 +372,21 @@ export function muldivSpecs(): Spec[] {
       1n << BigInt(dw - 1),
       (1n << BigInt(dw - 1)) - 1n,
     ];
+    N.push(BigInt.asUintN(dw, -100n)); // a small negative dividend, sign-extended (CQO)
+    if (bits >= 32) {
+      // Around 2^53, where a double stops holding every integer (hvsim divides in doubles below it).
+      const t = 1n << 53n;
+      N.push(
+        t - 1n,
+        t,
+        t + 1n,
+        BigInt.asUintN(dw, -t),
+        BigInt.asUintN(dw, 1n - t),
+        BigInt.asUintN(dw, -t - 1n),
+      );
+      D.push(BigInt.asUintN(bits, -7n));
+      if (bits === 64) D.push(t - 1n, t, BigInt.asUintN(64, -t));
+    }
     for (const n of N) for (const d of D) divs.push([n, d]);
     divs.push([fixed(dw, 14), fixed(bits, 15)], [fixed(dw, 16) >> 8n, fixed(bits, 17)]);
     // Overflow edges: quotient exactly at and just past the limit.
