@@ -30,7 +30,10 @@ export interface MigratableVm {
   readonly finished: boolean;
   /** Run the guest for at most `n` more instructions of virtual time (stops early if it ends). */
   run(n: number): void;
-  /** Take-and-clear the dirty log: one bit per 4 KiB page written since the last call (bit i of word i>>5, LSB first). */
+  /**
+   * Take-and-clear the dirty log: one bit per 4 KiB page written since the last call (page i is bit
+   * i & 31 of word i >>> 5, LSB first; the same bytes as the 64-bit words of `DirtyBitmap`).
+   */
   takeDirtyLog(): Uint32Array;
   /** Start/stop dirty tracking (start also clears the log). */
   setDirtyTracking(on: boolean): void;

@@ -1,5 +1,5 @@
 import { deepEqual, ok, throws } from "node:assert/strict";
-import { ctz32, DirtyBitmap, popcount32 } from "../../src/migration/dirty_bitmap.ts";
+import { ctz32, ctz64, DirtyBitmap, popcount32 } from "../../src/migration/dirty_bitmap.ts";
 
 /** Reference: the page numbers whose bit is set, found bit by bit (the oracle for the fast paths). */
 function slowList(words: Uint32Array, pages: number): number[] {
@@ -35,6 +35,67 @@ Deno.test("ctz32() finds the lowest set bit", () => {
   for (let b = 0; b < 32; b++) {
     deepEqual(ctz32((1 << b) >>> 0), b);
     deepEqual(ctz32(((1 << b) | 0x80000000) >>> 0), b);
+  }
+});
+
+Deno.test("ctz64() finds the lowest set bit of a 64-bit word given as two halves", () => {
+  for (let b = 0; b < 64; b++) {
+    const one = 1n << BigInt(b);
+    for (const x of [one, one | (1n << 63n), one | 0x8000000000000000n]) {
+      const lo = Number(x & 0xffffffffn);
+      const hi = Number(x >> 32n);
+      deepEqual(ctz64(lo, hi), b, `ctz64 of 0x${x.toString(16)}`);
+    }
+  }
+});
+
+Deno.test("DirtyBitmap keeps page i as bit i&63 of little-endian 64-bit word i>>6", () => {
+  const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+  const b = new DirtyBitmap(200);
+  const table = [0, 31, 32, 63, 64, 127, 128, 199];
+  for (const p of table) b.set(p);
+  // the oracle: the same bytes read as 64-bit little-endian words
+  const dv = new DataView(b.words.buffer, b.words.byteOffset, b.words.byteLength);
+  const got: number[] = [];
+  for (let k = 0; k < b.words.length / 2; k++) {
+    const word = dv.getBigUint64(k * 8, true);
+    for (let bit = 0; bit < 64; bit++) if ((word >> BigInt(bit)) & 1n) got.push(k * 64 + bit);
+  }
+  if (littleEndian) deepEqual(got, table);
+  deepEqual(b.words.length, 8, "four 64-bit words as 32-bit halves");
+});
+
+Deno.test("DirtyBitmap at edge sizes: setAll, count, iteration, next() and collect() stay inside the pages", () => {
+  for (const pages of [0, 1, 31, 32, 33, 63, 64, 65, 95, 96, 127, 128, 129]) {
+    const b = new DirtyBitmap(pages);
+    deepEqual(b.words.length, 2 * Math.ceil(pages / 64), `${pages} pages: words`);
+    deepEqual(DirtyBitmap.wordsFor(pages), b.words.length);
+    ok(b.isEmpty());
+    deepEqual(b.next(0), -1);
+    b.setAll();
+    const all = Array.from({ length: pages }, (_, i) => i);
+    deepEqual(b.count(), pages, `${pages} pages: count`);
+    deepEqual([...b], all);
+    deepEqual(slowList(b.words, b.words.length * 32), all, `${pages} pages: no bit beyond the last page`);
+    const out = new Uint32Array(64);
+    const viaCollect: number[] = [];
+    for (let from = 0;;) {
+      const n = b.collect(out, from);
+      for (let i = 0; i < n; i++) viaCollect.push(out[i]);
+      if (n < out.length) break;
+      from = out[n - 1] + 1;
+    }
+    deepEqual(viaCollect, all, `${pages} pages: collect`);
+    for (const from of [0, 1, 31, 32, 33, 63, 64, 65]) {
+      deepEqual(b.next(from), from < pages ? from : -1, `${pages} pages: next(${from})`);
+    }
+    ok(pages === 0 || !b.isEmpty());
+    // a VM's log (one 32-bit word per 32 pages) and a full 64-bit-word log both merge; extra bits drop
+    for (const words of [Math.ceil(pages / 32), b.words.length]) {
+      const c = new DirtyBitmap(pages);
+      c.or(new Uint32Array(words).fill(0xffffffff));
+      deepEqual(c.count(), pages, `${pages} pages: or() of ${words} words`);
+    }
   }
 });
 
@@ -114,10 +175,22 @@ Deno.test("DirtyBitmap.next() starts mid-word and returns -1 past the end", () =
   b.set(5);
   b.set(37);
   b.set(99);
-  const table: [number, number][] = [[0, 5], [5, 5], [6, 37], [37, 37], [38, 99], [99, 99], [100, -1], [
-    -3,
-    5,
-  ]];
+  const table: [number, number][] = [
+    [0, 5],
+    [5, 5],
+    [6, 37],
+    [37, 37],
+    [38, 99],
+    [99, 99],
+    [100, -1],
+    [
+      -3,
+      5,
+    ],
+    [64, 99],
+    [63, 99],
+    [32, 37],
+  ];
   for (const [from, want] of table) deepEqual(b.next(from), want, `next(${from})`);
 });
 
@@ -148,6 +221,12 @@ Deno.test("DirtyBitmap.or() merges bits back after a failed round", () => {
   c.or(log);
   deepEqual(c.count(), 100);
   throws(() => c.or(new Uint32Array(3)), { name: "RangeError", message: /3 words into a bitmap of 4 words/ });
+  throws(() => c.or(new Uint32Array(6)), { name: "RangeError", message: /expected 4 or 4 32-bit words/ });
+  // 65 pages: the VM's log has 3 words, the bitmap 4 (two 64-bit words); both merge
+  const d = new DirtyBitmap(65);
+  d.or(Uint32Array.of(0, 0, 1));
+  deepEqual([...d], [64]);
+  throws(() => d.or(new Uint32Array(2)), RangeError);
 });
 
 /** Best of three timings of `fn`, in milliseconds. */
@@ -178,7 +257,7 @@ Deno.test("DirtyBitmap iteration skips empty words instead of scanning bit by bi
     for (let p = 0; p < pages; p++) if ((w[p >>> 5] >>> (p & 31)) & 1) slow++;
   });
   deepEqual(slow, 1024);
-  // A word-at-a-time walk reads 32x fewer words than a bit-by-bit scan; demand at least 4x.
+  // A 64-bit-word walk reads 64x fewer words than a bit-by-bit scan; demand at least 4x.
   ok(wordWise * 4 < bitWise, `word-wise walk took ${wordWise} ms, bit-by-bit ${bitWise} ms`);
 });
 
