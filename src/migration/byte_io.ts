@@ -304,28 +304,37 @@ export interface BlockReaderOptions {
    * take turns.
    */
   retain?: boolean;
+  /**
+   * With `retain`: the expected input size (a file's size). The source then reads the whole input
+   * into one buffer of that size, block after block, so nothing is copied twice and only one
+   * allocation is made; input beyond it goes to further blocks.
+   */
+  sizeHint?: number;
 }
 
-/** A buffer being filled: `n` bytes at `buf[head..)`, or the read's error. */
+/** A buffer being filled: `n` bytes at `buf[at..)`, or the read's error. */
 interface Fill {
   buf: Uint8Array;
-  head: number;
+  at: number;
   n: number;
+  /** Whether the read stopped short of what it asked for: the input has ended. */
+  ended: boolean;
   error?: unknown;
 }
 
 /**
  * A source over a {@link RawReader} (a file) that reads big blocks one ahead: while the caller works
  * on one block, the next is already being read (Deno runs file reads off the main thread), so
- * reading overlaps verifying and copying. A read that crosses a block boundary is made contiguous by
- * copying the current block's unread tail into room kept in front of the next block, so no record
- * is copied twice. Cancel does not close the reader; it waits for the read in flight.
+ * reading overlaps verifying and copying. A read that crosses into a new buffer is made contiguous
+ * by copying the current buffer's unread tail into room kept in front of the next block, so no
+ * record is copied twice. Cancel does not close the reader; it waits for the read in flight.
  */
 export class BlockReaderSource implements ByteSource {
   /** Whether views stay valid for the life of the source (the `retain` option). */
   readonly retainsViews: boolean;
   #r: RawReader;
   #block: number;
+  #hint: number;
   #cur: Uint8Array = new Uint8Array(0);
   #start = 0;
   #end = 0;
@@ -342,66 +351,82 @@ export class BlockReaderSource implements ByteSource {
     this.#r = r;
     this.#block = block;
     this.retainsViews = opts.retain ?? false;
+    const hint = opts.sizeHint ?? 0;
+    this.#hint = this.retainsViews && Number.isSafeInteger(hint) && hint > 0 ? hint : 0;
   }
 
-  /** Fill `buf[head..head+block)` from the reader, looping over short reads. */
-  async #fill(buf: Uint8Array, head: number): Promise<Fill> {
+  /** Room kept in front of a block for a tail carried over (a quarter block, at least 64 KiB). */
+  get #head(): number {
+    return Math.max(64 << 10, this.#block >>> 2);
+  }
+
+  /** Read up to `len` bytes into `buf[at..)`, looping over short reads. */
+  async #fill(buf: Uint8Array, at: number, len: number): Promise<Fill> {
     let n = 0;
     try {
-      while (n < this.#block) {
-        const k = await this.#r.read(buf.subarray(head + n, head + this.#block));
-        if (k === null) break;
+      while (n < len) {
+        const k = await this.#r.read(buf.subarray(at + n, at + len));
+        if (k === null) return { buf, at, n, ended: true };
         n += k;
       }
     } catch (error) {
-      return { buf, head, n, error };
+      return { buf, at, n, ended: true, error };
     }
-    return { buf, head, n };
+    return { buf, at, n, ended: false };
   }
 
-  /** A buffer with `head` bytes of room before a block: the spare one if it fits, else fresh. */
-  #buffer(head: number): Uint8Array {
-    const s = this.#spare;
+  /** Start reading the next block: after the data in a kept buffer with room, else into a new one. */
+  #prefetch(): Promise<Fill> {
+    const cur = this.#cur;
+    if (this.retainsViews && cur.length > this.#end) {
+      return this.#fill(cur, this.#end, Math.min(this.#block, cur.length - this.#end));
+    }
+    if (this.#hint > 0) {
+      // One buffer for the whole input, one byte larger: the read that finds the end fits in it.
+      const size = this.#hint + 1;
+      this.#hint = 0;
+      return this.#fill(new Uint8Array(size), 0, Math.min(this.#block, size));
+    }
+    const head = this.#head;
+    let buf = this.#spare;
     this.#spare = null;
-    if (s !== null && s.length === head + this.#block) return s;
-    return new Uint8Array(head + this.#block);
+    if (buf === null || buf.length !== head + this.#block) buf = new Uint8Array(head + this.#block);
+    return this.#fill(buf, head, this.#block);
   }
 
-  /** Make the next block current, keeping the unread tail of this one in front of it. */
+  /** Make the next block's bytes available after the unread ones; false at the end of input. */
   async #advance(): Promise<boolean> {
     if (this.#eof) return false;
-    const head = this.#retainHead();
-    const f = await (this.#pending ?? this.#fill(this.#buffer(head), head));
+    const f = await (this.#pending ?? this.#prefetch());
     this.#pending = null;
     if (f.error !== undefined) {
       this.#eof = true;
       throw f.error;
     }
-    const tail = this.#end - this.#start;
-    let buf = f.buf;
-    let at = f.head - tail;
-    let end = f.head + f.n;
-    if (at < 0) {
-      // The tail does not fit in the room kept in front: one larger buffer (a huge record).
-      buf = new Uint8Array(tail + f.n);
-      buf.set(f.buf.subarray(f.head, end), tail);
-      at = 0;
-      end = tail + f.n;
+    if (f.buf === this.#cur && f.at === this.#end) {
+      this.#end += f.n; // read straight after the data: already contiguous
+    } else {
+      const tail = this.#end - this.#start;
+      let buf = f.buf;
+      let at = f.at - tail;
+      let end = f.at + f.n;
+      if (at < 0) {
+        // The tail does not fit in the room in front: one larger buffer (a record over a block).
+        buf = new Uint8Array(tail + f.n);
+        buf.set(f.buf.subarray(f.at, end), tail);
+        at = 0;
+        end = tail + f.n;
+        if (!this.retainsViews) this.#spare = f.buf;
+      }
+      buf.set(this.#cur.subarray(this.#start, this.#end), at);
+      if (!this.retainsViews && this.#cur.length === this.#head + this.#block) this.#spare = this.#cur;
+      this.#cur = buf;
+      this.#start = at;
+      this.#end = end;
     }
-    buf.set(this.#cur.subarray(this.#start, this.#end), at);
-    if (!this.retainsViews && this.#cur.length === f.buf.length) this.#spare = this.#cur;
-    if (buf !== f.buf && !this.retainsViews) this.#spare = f.buf;
-    this.#cur = buf;
-    this.#start = at;
-    this.#end = end;
-    if (f.n < this.#block) this.#eof = true;
-    else this.#pending = this.#fill(this.#buffer(head), head);
+    if (f.ended) this.#eof = true;
+    else this.#pending = this.#prefetch();
     return f.n > 0;
-  }
-
-  /** Room kept in front of each block for a tail carried over (a quarter block, at least 64 KiB). */
-  #retainHead(): number {
-    return Math.max(64 << 10, this.#block >>> 2);
   }
 
   /** The next `n` bytes (fewer at the end), always one contiguous view. */

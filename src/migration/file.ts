@@ -82,8 +82,10 @@ export async function restoreSnapshotFiles(
     try {
       const base = result?.vm ?? opts.base;
       // Read in 8 MiB blocks, one ahead. Written straight into a fresh VM (direct), two blocks
-      // take turns; otherwise the blocks are kept and the staged pages point into them (no copy).
-      const src = new BlockReaderSource(file, { retain: !(opts.direct && base === undefined) });
+      // take turns; otherwise the whole file is read into one buffer and the staged pages point
+      // into it (no copy).
+      const retain = !(opts.direct && base === undefined);
+      const src = new BlockReaderSource(file, { retain, sizeHint: retain ? (await file.stat()).size : 0 });
       result = await receiveStream(src, { ...opts, base });
     } catch (e) {
       (e as Error).message = `${p}: ${(e as Error).message}`;

@@ -23,9 +23,16 @@ Deno.test("BlockReaderSource returns exactly the input's bytes for any block siz
   const pattern = [16, 1, 4096, 0, 70_000, 3, 100_000, 16, 5000];
   for (const blockBytes of [7, 4096, 65_536, 1 << 20]) {
     for (const chunk of [1000, 1 << 20]) {
-      for (const retain of [false, true]) {
-        const data = blockBytes < 100 ? DATA.subarray(0, 20_000) : DATA;
-        const src = new BlockReaderSource(chunkedReader(data, chunk), { blockBytes, retain });
+      const data = blockBytes < 100 ? DATA.subarray(0, 20_000) : DATA;
+      const variants: [boolean, number | undefined][] = [
+        [false, undefined],
+        [true, undefined],
+        [true, data.length],
+        [true, data.length - 1000],
+        [true, data.length + 5],
+      ];
+      for (const [retain, sizeHint] of variants) {
+        const src = new BlockReaderSource(chunkedReader(data, chunk), { blockBytes, retain, sizeHint });
         let pos = 0;
         for (let k = 0; pos < data.length; k++) {
           const n = pattern[k % pattern.length];
@@ -57,6 +64,25 @@ Deno.test("BlockReaderSource with retain keeps every view valid; without, it reu
   const buffers = new Set<ArrayBufferLike>();
   while (!(await reused.atEnd())) buffers.add((await reused.read(1000)).buffer);
   equal(buffers.size, 2);
+});
+
+Deno.test("BlockReaderSource with retain and the input's size reads it all into one buffer", async () => {
+  for (const blockBytes of [4096, 1 << 20]) {
+    const src = new BlockReaderSource(chunkedReader(DATA, 7000), {
+      blockBytes,
+      retain: true,
+      sizeHint: DATA.length,
+    });
+    const buffers = new Set<ArrayBufferLike>();
+    const views: [number, Uint8Array][] = [];
+    for (let pos = 0; !(await src.atEnd()); pos += 5000) {
+      const v = await src.read(5000);
+      buffers.add(v.buffer);
+      views.push([pos, v]);
+    }
+    equal(buffers.size, 1);
+    for (const [pos, v] of views) deepEqual(v, DATA.subarray(pos, pos + v.length));
+  }
 });
 
 Deno.test("BlockReaderSource ends cleanly on an input of exactly whole blocks, and cancel waits for the read ahead", async () => {
