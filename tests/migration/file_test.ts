@@ -123,6 +123,24 @@ Deno.test("restoreSnapshotFiles() refuses a damaged file and names it", async ()
     },
   );
   equal(created, 0);
+  // damaged near its end (after every page arrived): verify first still never builds the VM
+  const late = await Deno.readFile(`${dir}/s`);
+  late[late.length - 100] ^= 1;
+  await Deno.writeFile(`${dir}/late`, late);
+  for (const direct of [false, true]) {
+    let made = 0;
+    await rejects(
+      restoreSnapshotFiles(`${dir}/late`, {
+        createVm: () => {
+          made++;
+          return TestVm.blank(OPTS);
+        },
+        direct,
+      }),
+      { name: "StreamError", message: /CRC32C mismatch in record \d+/ },
+    );
+    equal(made, direct ? 1 : 0, `direct ${direct}`);
+  }
   await rejects(
     restoreSnapshotFiles(`${dir}/missing`, { createVm: () => TestVm.blank(OPTS) }),
     /Cannot read snapshot/,
