@@ -20,7 +20,7 @@ import * as ctl from "./ops/control.ts";
 import * as mov from "./ops/mov.ts";
 import * as sh from "./ops/shift.ts";
 import * as stk from "./ops/stack.ts";
-import type { Cpu } from "./cpu.ts";
+import { type Cpu, TLB_MASK } from "./cpu.ts";
 
 /**
  * A compiled region: returns the last block that ran to its end (for block chaining), or null when
@@ -105,6 +105,35 @@ function linearCode(i: Insn): string | null {
   if (ea === null) return null;
   const vector = i.base === RSP || i.base === RBP || i.seg === SEG_SS ? 12 : 13;
   return `${ea} if (((hi << 16) >> 16) !== hi) c.fault(${vector}, true, 0); const lin = c.ea = hi * 4294967296 + lo;`;
+}
+
+/**
+ * JavaScript reading `size` bytes at linear `addr` and handing them to `use` (the low half, and the
+ * high half for 8 bytes): the software TLB's hit path inline (as `Cpu.read` has it), else
+ * `Cpu.read`. Inline, so a large region does not run out of V8's inlining budget on its memory
+ * accesses; `use` appears in both paths, so a loaded value never merges with a call's result.
+ */
+function readCode(addr: string, size: number, use: (lo: string, hi: string) => string): string {
+  const lo = size === 1 ? "mem[p]" : size === 2 ? "dv.getUint16(p, true)" : "dv.getUint32(p, true)";
+  return `{ const off = ${addr} & 4095, vpn = (${addr} - off) / 4096, s = vpn & ${TLB_MASK}; ` +
+    `if (rTag[s] === vpn && off <= ${4096 - size}) { const p = rHpa[s] + off; ${
+      use(lo, size === 8 ? "dv.getUint32(p + 4, true)" : "0")
+    } } ` +
+    `else { const v = c.read(${addr}, ${size}); ${use("v", size === 8 ? "c.hi" : "0")} } }`;
+}
+
+/** JavaScript writing `size` bytes (`lo`, `hi`) at linear `addr`: the TLB's hit path inline, else `Cpu.write`. */
+function writeCode(addr: string, size: number, lo: string, hi: string): string {
+  const store = size === 1
+    ? `mem[p] = ${lo};`
+    : size === 2
+    ? `dv.setUint16(p, ${lo}, true);`
+    : size === 4
+    ? `dv.setUint32(p, ${lo}, true);`
+    : `dv.setUint32(p, ${lo}, true); dv.setUint32(p + 4, ${hi}, true);`;
+  return `{ const off = ${addr} & 4095, vpn = (${addr} - off) / 4096, s = vpn & ${TLB_MASK}; ` +
+    `if (wTag[s] === vpn && off <= ${4096 - size}) { const p = wHpa[s] + off; ${store} } ` +
+    `else c.write(${addr}, ${size}, ${lo}, ${hi}); }`;
 }
 
 /** What the last templated flag-setting instruction left in the block's locals, for a following Jcc. */
@@ -256,11 +285,16 @@ function stackCode(push: boolean, r: number): string {
   const check = (v: string) =>
     `{ const vh = Math.floor(${v} / 4294967296) | 0; if (((vh << 16) >> 16) !== vh) c.fault(12, true, 0); }`;
   if (push) {
-    return `{ ${rsp} const sp = sp0 - 8; ${check("sp")} c.write(sp, 8, g[${2 * r}], g[${2 * r + 1}]); ` +
+    return `{ ${rsp} const sp = sp0 - 8; ${check("sp")} ${
+      writeCode("sp", 8, `g[${2 * r}]`, `g[${2 * r + 1}]`)
+    } ` +
       `g[8] = sp >>> 0; g[9] = Math.floor(sp / 4294967296) >>> 0; }`;
   }
-  return `{ ${rsp} ${check("sp0")} const lo = c.read(sp0, 8), hi = c.hi; const sp = sp0 + 8; ` +
-    `g[8] = sp >>> 0; g[9] = Math.floor(sp / 4294967296) >>> 0; g[${2 * r}] = lo; g[${2 * r + 1}] = hi; }`;
+  // Load (it may fault), then the new RSP, then the value: POP RSP ends with the value loaded.
+  const use = (lo: string, hi: string) =>
+    `const x = ${lo}, xh = ${hi}; g[8] = sp >>> 0; g[9] = Math.floor(sp / 4294967296) >>> 0; ` +
+    `g[${2 * r}] = x; g[${2 * r + 1}] = xh;`;
+  return `{ ${rsp} ${check("sp0")} const sp = sp0 + 8; ${readCode("sp0", 8, use)} }`;
 }
 
 /** The template for one instruction, or null when it runs through its handler. */
@@ -273,13 +307,15 @@ function template(i: Insn, flags: FlagSource | null): string | null {
     return `{ const t = c.nrip + ${i.disp}; if (t >= ${TWO47} || t < -${TWO47}) c.gp0(); ` +
       `const sp0 = (g[9] | 0) * 4294967296 + g[8]; const sp = sp0 - 8; ` +
       `{ const vh = Math.floor(sp / 4294967296) | 0; if (((vh << 16) >> 16) !== vh) c.fault(12, true, 0); } ` +
-      `c.write(sp, 8, c.nrip >>> 0, Math.floor(c.nrip / 4294967296) >>> 0); ` +
+      `${writeCode("sp", 8, "(c.nrip >>> 0)", "(Math.floor(c.nrip / 4294967296) >>> 0)")} ` +
       `g[8] = sp >>> 0; g[9] = Math.floor(sp / 4294967296) >>> 0; c.nrip = t; }`;
   }
   if (h === ctl.ret) {
     return `{ const sp = (g[9] | 0) * 4294967296 + g[8]; ` +
       `{ const vh = Math.floor(sp / 4294967296) | 0; if (((vh << 16) >> 16) !== vh) c.fault(12, true, 0); } ` +
-      `const lo = c.read(sp, 8); const t = c.canonical(lo, c.hi); const nsp = sp + ${8 + i.imm}; ` +
+      `let t = 0; ${readCode("sp", 8, (lo, hi) => `t = c.canonical(${lo}, ${hi});`)} const nsp = sp + ${
+        8 + i.imm
+      }; ` +
       `g[8] = nsp >>> 0; g[9] = Math.floor(nsp / 4294967296) >>> 0; c.nrip = t; }`;
   }
   if (h === mov.movzx && (size === 8 || size === 4) && (i.mem || i.rm < 16)) {
@@ -287,7 +323,7 @@ function template(i: Insn, flags: FlagSource | null): string | null {
     if (!i.mem) return `g[${2 * i.reg}] = g[${2 * i.rm}] & ${mask}; g[${2 * i.reg + 1}] = 0;`;
     const lin = linearCode(i);
     if (lin === null) return null;
-    return `{ ${lin} g[${2 * i.reg}] = c.read(lin, ${i.op}); g[${2 * i.reg + 1}] = 0; }`;
+    return `{ ${lin} ${readCode("lin", i.op, (lo) => `g[${2 * i.reg}] = ${lo};`)} g[${2 * i.reg + 1}] = 0; }`;
   }
   if (h === sh.shiftGroup && !i.mem && (size === 8 || size === 4) && (i.op >> 3) !== 1) {
     return shiftCode(i.op & 7, size, i.rm, (i.op >> 3) === 0 ? 1 : i.imm);
@@ -303,10 +339,8 @@ function template(i: Insn, flags: FlagSource | null): string | null {
       if (lin === null) return null;
       const r = 2 * i.reg;
       return h === mov.movGE
-        ? `{ ${lin} const v = c.read(lin, ${size}); g[${r}] = v; g[${r + 1}] = ${
-          size === 8 ? "c.hi" : "0"
-        }; }`
-        : `{ ${lin} c.write(lin, ${size}, g[${r}], ${size === 8 ? `g[${r + 1}]` : "0"}); }`;
+        ? `{ ${lin} ${readCode("lin", size, (lo, hi) => `g[${r}] = ${lo}; g[${r + 1}] = ${hi};`)} }`
+        : `{ ${lin} ${writeCode("lin", size, `g[${r}]`, size === 8 ? `g[${r + 1}]` : "0")} }`;
     }
   }
   if (h === ctl.jmpRel || h === ctl.jccRel) {
@@ -439,7 +473,8 @@ export function compileRegion(entry: Block, epoch: number): CompiledBlock {
   const blocks = regionBlocks(entry, epoch);
   const names: string[] = [];
   const values: unknown[] = [];
-  let body = "const g = c.gpr, f = c.fl, bc = c.blocks;\n" +
+  let body = "const g = c.gpr, f = c.fl, bc = c.blocks, mem = c.mem, dv = c.dv;\n" +
+    "const rTag = c.rTag, rHpa = c.rHpa, wTag = c.wTag, wHpa = c.wHpa;\n" +
     "let fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0;\n" +
     "for (let pc = 0;;) {\nswitch (pc) {\n";
   for (let bi = 0; bi < blocks.length; bi++) {

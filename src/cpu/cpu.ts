@@ -149,7 +149,8 @@ const MSR_DEFAULTS = new Map<number, bigint>([
 
 const TLB_BITS = 12;
 const TLB_SIZE = 1 << TLB_BITS;
-const TLB_MASK = TLB_SIZE - 1;
+/** Mask of a software-TLB slot index (the block compiler inlines the TLB's hit path). */
+export const TLB_MASK = TLB_SIZE - 1;
 const TWO32 = 4294967296;
 const TWO47 = 140737488355328;
 
@@ -316,10 +317,14 @@ export class Cpu {
   readonly blocks: BlockCache;
 
   // Software TLB: tags are linear page numbers (NaN = empty), values host-physical page addresses.
-  private readonly rTag = new Float64Array(TLB_SIZE).fill(NaN);
-  private readonly rHpa = new Float64Array(TLB_SIZE);
-  private readonly wTag = new Float64Array(TLB_SIZE).fill(NaN);
-  private readonly wHpa = new Float64Array(TLB_SIZE);
+  /** Software TLB for reads: the linear page number cached in each slot (NaN: empty). */
+  readonly rTag = new Float64Array(TLB_SIZE).fill(NaN);
+  /** Host-physical page address of each read slot. */
+  readonly rHpa = new Float64Array(TLB_SIZE);
+  /** Software TLB for writes (a page enters it only once writable and already dirty). */
+  readonly wTag = new Float64Array(TLB_SIZE).fill(NaN);
+  /** Host-physical page address of each write slot. */
+  readonly wHpa = new Float64Array(TLB_SIZE);
   private readonly xTag = new Float64Array(TLB_SIZE).fill(NaN);
   private readonly xHpa = new Float64Array(TLB_SIZE);
   // Global-page marks, one per entry kind: a slot's read, write and fetch entries can hold
