@@ -401,8 +401,13 @@ function flagSource(i: Insn, templated: boolean, before: FlagSource | null): Fla
   return null; // ADD, jumps: no fused source
 }
 
-/** Most blocks joined into one compiled region. */
-export const MAX_REGION_BLOCKS = 16;
+/**
+ * Most blocks joined into one compiled region. One: a region is its block, plus the jump back to
+ * its own start when the block is a loop. Larger regions (2, 4, 8, 16, 32 blocks) measured slower
+ * on the benchmark guests, 16 blocks by up to 3x: every hot block compiles its own region, so V8
+ * optimizes many large overlapping functions, and their paths not yet run deoptimize them again.
+ */
+export const MAX_REGION_BLOCKS = 1;
 
 /**
  * The blocks of the region that starts at `entry`: `entry` first, then the blocks its successor
