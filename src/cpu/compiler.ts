@@ -349,6 +349,22 @@ function template(i: Insn, flags: FlagSource | null): string | null {
     const fused = flags === null ? null : fusedCondition(i.op, flags);
     return `if (${fused ?? `f.cond(${i.op})`}) ${jump}`;
   }
+  if (h === ctl.nop) return ""; // NOP, multi-byte NOP, fences: no memory access, nothing to do
+  if ((h === mov.cmov || h === mov.setcc) && !i.mem) {
+    const cond = (flags === null ? null : fusedCondition(i.op, flags)) ?? `f.cond(${i.op})`;
+    if (h === mov.setcc) {
+      // SETcc r8: AL..R15B, or AH..BH (16..19) without REX.
+      const r = i.rm < 16 ? 2 * i.rm : 2 * (i.rm - 16);
+      return i.rm < 16
+        ? `g[${r}] = (g[${r}] & 0xffffff00) | ((${cond}) ? 1 : 0);`
+        : `g[${r}] = (g[${r}] & 0xffff00ff) | ((${cond}) ? 0x100 : 0);`;
+    }
+    if (size === 8) {
+      return `if (${cond}) { g[${2 * i.reg}] = g[${2 * i.rm}]; g[${2 * i.reg + 1}] = g[${2 * i.rm + 1}]; }`;
+    }
+    // A 32-bit CMOV clears the upper half of its destination whether or not it moves (SDM Vol. 2 CMOVcc).
+    if (size === 4) return `if (${cond}) g[${2 * i.reg}] = g[${2 * i.rm}]; g[${2 * i.reg + 1}] = 0;`;
+  }
   if (h === mov.movRI && (size === 8 || size === 4)) {
     return `g[${2 * i.reg}] = ${i.imm >>> 0}; g[${2 * i.reg + 1}] = ${size === 8 ? i.immHi >>> 0 : 0};`;
   }
@@ -389,7 +405,11 @@ function template(i: Insn, flags: FlagSource | null): string | null {
 function flagSource(i: Insn, templated: boolean, before: FlagSource | null): FlagSource | null {
   if (!templated) return null;
   const h = i.h;
-  if (h === mov.movRI || h === mov.movEG || h === mov.movGE || h === mov.lea) return before;
+  if (
+    h === mov.movRI || h === mov.movEG || h === mov.movGE || h === mov.lea || h === ctl.nop ||
+    h === mov.cmov ||
+    h === mov.setcc
+  ) return before;
   if (h === alu.testEG) return { kind: "logic", size: i.size };
   if (h === alu.incE || h === alu.decE) return { kind: "zs", size: i.size };
   if (h === alu.aluEG || h === alu.aluGE || h === alu.aluEI) {
@@ -513,7 +533,8 @@ export function compileBlock(block: Block): CompiledBlock {
 
 /** The templated instruction reads or writes memory (a MOV, MOVZX with a memory operand, PUSH, POP). */
 function touchesMemory(i: Insn): boolean {
-  return (i.mem && i.h !== mov.lea) || i.h === stk.pushR || i.h === stk.popR || i.h === ctl.callRel ||
+  return (i.mem && i.h !== mov.lea && i.h !== ctl.nop) || i.h === stk.pushR || i.h === stk.popR ||
+    i.h === ctl.callRel ||
     i.h === ctl.ret;
 }
 
@@ -521,8 +542,9 @@ function touchesMemory(i: Insn): boolean {
 function isPure(i: Insn): boolean {
   const h = i.h;
   if (h === mov.lea) return i.base !== BASE_RIP;
+  if (h === ctl.nop) return true; // a NOP's memory operand is never accessed
   if (i.mem) return false;
   return h === mov.movRI || h === mov.movEG || h === mov.movGE || h === alu.aluEG || h === alu.aluGE ||
     h === alu.aluEI || h === alu.testEG || h === sh.shiftGroup || h === mov.movzx || h === alu.incE ||
-    h === alu.decE;
+    h === alu.decE || h === ctl.nop || h === mov.cmov || h === mov.setcc;
 }

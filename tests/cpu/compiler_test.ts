@@ -238,3 +238,43 @@ Deno.test("compiled regions stop exactly where the interpreter stops, slice afte
     }
   }
 });
+
+Deno.test("compiled CMOVcc, SETcc and NOPs match the interpreter for every condition after each flag source", () => {
+  const setters = [
+    "cmp rax, rbx",
+    "cmp eax, ebx",
+    "test rax, rbx",
+    "and eax, ebx",
+    "dec rax",
+    "add rax, rbx",
+  ];
+  let checked = 0;
+  for (const setter of setters) {
+    for (const cc of CC) {
+      // 32-bit CMOV clears RSI's upper half even when it does not move; SETcc into AH and R9B keeps the rest.
+      const code = assembleText(`
+        mov rsi, 0x123456789abcdef0
+        mov r9, 0x123456789abcdef0
+        ${setter}
+        nop dword ptr [rax + 0x10]
+        cmov${cc} rdx, rbx
+        cmov${cc} esi, eax
+        set${cc} ah
+        set${cc} r9b
+        nop
+        hlt`);
+      if (code === null) return console.warn("skipped: GNU as not found");
+      for (const a of EDGES) {
+        for (const b of [0n, 1n, 0xffffffffffffffffn, a]) {
+          assert.equal(
+            run(code, a, b, true),
+            run(code, a, b, false),
+            `${setter}; cmov${cc}/set${cc} with ${a}, ${b}`,
+          );
+          checked++;
+        }
+      }
+    }
+  }
+  assert.ok(checked > 4000);
+});
