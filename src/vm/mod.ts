@@ -11,3 +11,4 @@ export * from "./cpuid.ts";
 export * from "./ept_map.ts";
 export * from "./vcpu.ts";
 export * from "./mmio.ts";
+export * from "./host_memory.ts";
