@@ -68,6 +68,7 @@ import { bootGuest } from "./boot.ts";
 import { cpuidLeaf } from "./cpuid.ts";
 import { parseElf } from "./elf.ts";
 import { type DirtyLogMethod, EptMap, eptTableBytes } from "./ept_map.ts";
+import { allocateGuestMemory } from "./host_memory.ts";
 import { decodeCpuState, restoreCpuState } from "../cpu/mod.ts";
 
 /** A versioned piece of non-RAM state (the shape migration and snapshots use). */
@@ -110,6 +111,8 @@ export interface MachineOptions {
   entropy?: EntropySource;
   /** Where COM1's received bytes come from (default: none). */
   serialInput?: SerialInput;
+  /** Advise huge pages for guest RAM where the host supports it (default true; see allocateGuestMemory). */
+  hugePages?: boolean;
 }
 
 /** What RDRAND and RDSEED draw from. */
@@ -200,7 +203,9 @@ export class Machine {
   constructor(opts: MachineOptions = {}) {
     this.ramBytes = opts.memory ?? 64 * 2 ** 20;
     this.hvBase = this.ramBytes;
-    this.mem = new Uint8Array(this.ramBytes + HV_EPT + eptTableBytes(this.ramBytes));
+    this.mem = allocateGuestMemory(this.ramBytes + HV_EPT + eptTableBytes(this.ramBytes), {
+      hugePages: opts.hugePages,
+    });
     this.ept = new EptMap(this.mem, 0, this.ramBytes, this.hvBase + HV_EPT, this.hvBase + HV_PML);
     this.cpu = new Cpu(this.mem, this.ept);
     this.serial = new Serial((b) => this.console.append(b), opts.serialInput);

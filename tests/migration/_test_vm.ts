@@ -10,6 +10,7 @@
 
 import type { MigratableVm, StateSection } from "../../src/migration/vm_interface.ts";
 import { PAGE_SIZE } from "../../src/migration/vm_interface.ts";
+import { allocateGuestMemory } from "../../src/vm/host_memory.ts";
 
 /** Parameters of a {@link TestVm}. */
 export interface TestVmOptions {
@@ -61,7 +62,7 @@ export class TestVm implements MigratableVm {
       throw new RangeError("working set lies outside RAM");
     }
     this.ramBytes = o.ramBytes;
-    this.ram = new Uint8Array(o.ramBytes);
+    this.ram = allocateGuestMemory(o.ramBytes);
     this.#log = new Uint32Array(Math.ceil(o.ramBytes / PAGE_SIZE / 32));
     if (!blank && o.bootStride > 0) {
       for (let p = 0; p < o.ramBytes / PAGE_SIZE; p += o.bootStride) {
