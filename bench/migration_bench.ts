@@ -1,6 +1,7 @@
 /**
- * Migration benchmarks: `deno run -A bench/migration_bench.ts [--quick] [--json] [--only PARTS]`,
- * where PARTS is a comma-separated list of downtime, realGuest, big, tcp, primitives.
+ * Migration benchmarks: `deno run -A bench/migration_bench.ts [--quick] [--json] [--only PARTS]
+ * [--huge-pages]`, where PARTS is a comma-separated list of downtime, realGuest, big, tcp, primitives,
+ * and `--huge-pages` advises huge pages for the large guest's RAM (see allocateGuestMemory).
  *
  * Figures (ISSUE 6): downtime against its lower bound (bytes dirty at switchover plus device state,
  * over bandwidth; goal within 1.1x), pages sent against the guest's RAM, the wall time of an
@@ -85,10 +86,16 @@ async function downtimeVsBound(quick: boolean): Promise<Row[]> {
   return rows;
 }
 
-async function bigGuest(quick: boolean): Promise<Row[]> {
+async function bigGuest(quick: boolean, hugePages: boolean): Promise<Row[]> {
   const ram = quick ? 256 * MiB : GiB;
   const restoreRuns = quick ? 2 : 5;
-  const opts: TestVmOptions = { ramBytes: ram, workingSetPages: 4096, writeEvery: 5_000, bootStride: 4 };
+  const opts: TestVmOptions = {
+    ramBytes: ram,
+    workingSetPages: 4096,
+    writeEvery: 5_000,
+    bootStride: 4,
+    hugePages,
+  };
   const rows: Row[] = [];
   {
     const src = new TestVm(opts);
@@ -263,14 +270,14 @@ export interface MigrationBenchResults {
 
 /** Run the migration benchmarks; with `print`, print them as Markdown tables. */
 export async function runMigrationBenchmarks(
-  opts: { quick?: boolean; print?: boolean; only?: string[] } = {},
+  opts: { quick?: boolean; print?: boolean; only?: string[]; hugePages?: boolean } = {},
 ): Promise<MigrationBenchResults> {
   const quick = opts.quick ?? false;
   const on = (part: keyof MigrationBenchResults) => opts.only === undefined || opts.only.includes(part);
   const out: MigrationBenchResults = {
     downtime: on("downtime") ? await downtimeVsBound(quick) : [],
     realGuest: on("realGuest") ? await realGuest() : [],
-    big: on("big") ? await bigGuest(quick) : [],
+    big: on("big") ? await bigGuest(quick, opts.hugePages ?? false) : [],
     tcp: on("tcp") ? await tcp(quick) : [],
     primitives: on("primitives") ? primitives() : [],
   };
@@ -281,7 +288,10 @@ export async function runMigrationBenchmarks(
       "Real guest (memwrite) on the real machine, 1 Gbit/s simulated, 100 MHz guest clock",
       out.realGuest,
     );
-    table("Large guest: migration, snapshot, restore", out.big);
+    table(
+      "Large guest: migration, snapshot, restore" + (opts.hugePages ? " (huge pages advised)" : ""),
+      out.big,
+    );
     table("TCP", out.tcp);
     table("Primitives", out.primitives);
   }
@@ -295,6 +305,7 @@ if (import.meta.main) {
       quick: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       only: { type: "string" },
+      "huge-pages": { type: "boolean", default: false },
     },
   });
   const parts = ["downtime", "realGuest", "big", "tcp", "primitives"];
@@ -304,6 +315,11 @@ if (import.meta.main) {
     console.error(`Unknown --only part "${unknown}": expected a comma-separated list of ${parts.join(", ")}`);
     Deno.exit(2);
   }
-  const out = await runMigrationBenchmarks({ quick: values.quick, print: !values.json, only });
+  const out = await runMigrationBenchmarks({
+    quick: values.quick,
+    print: !values.json,
+    only,
+    hugePages: values["huge-pages"],
+  });
   if (values.json) console.log(JSON.stringify(out, null, 2));
 }

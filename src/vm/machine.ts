@@ -111,7 +111,7 @@ export interface MachineOptions {
   entropy?: EntropySource;
   /** Where COM1's received bytes come from (default: none). */
   serialInput?: SerialInput;
-  /** Advise huge pages for guest RAM where the host supports it (default true; see allocateGuestMemory). */
+  /** Advise huge pages for guest RAM where the host supports it (default false; see allocateGuestMemory). */
   hugePages?: boolean;
 }
 

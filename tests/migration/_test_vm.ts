@@ -28,6 +28,8 @@ export interface TestVmOptions {
   bootStride?: number;
   /** State section version this VM writes and accepts (default 1). */
   stateVersion?: number;
+  /** Advise huge pages for RAM where the host supports it (default false; see allocateGuestMemory). */
+  hugePages?: boolean;
 }
 
 const SECTION = "test-vm";
@@ -54,6 +56,7 @@ export class TestVm implements MigratableVm {
       endAt: Infinity,
       bootStride: 4,
       stateVersion: 1,
+      hugePages: false,
       ...opts,
     };
     const o = this.opts;
@@ -62,7 +65,7 @@ export class TestVm implements MigratableVm {
       throw new RangeError("working set lies outside RAM");
     }
     this.ramBytes = o.ramBytes;
-    this.ram = allocateGuestMemory(o.ramBytes);
+    this.ram = allocateGuestMemory(o.ramBytes, { hugePages: o.hugePages });
     this.#log = new Uint32Array(Math.ceil(o.ramBytes / PAGE_SIZE / 32));
     if (!blank && o.bootStride > 0) {
       for (let p = 0; p < o.ramBytes / PAGE_SIZE; p += o.bootStride) {
