@@ -12,7 +12,7 @@
  */
 
 import type { Block } from "./blocks.ts";
-import { FLAGS_ADD, FLAGS_DEC, FLAGS_INC, FLAGS_SUB } from "./flags.ts";
+import { FLAGS_ADD, FLAGS_DEC, FLAGS_INC, FLAGS_LOGIC, FLAGS_SUB } from "./flags.ts";
 import { BASE_RIP, type Insn } from "./insn.ts";
 import { RBP, RSP, SEG_FS, SEG_GS, SEG_SS } from "./registers.ts";
 import * as alu from "./ops/alu.ts";
@@ -30,6 +30,36 @@ export type CompiledBlock = (cpu: Cpu) => Block | null;
 
 const TWO47 = 140737488355328;
 
+/**
+ * Marks the flag record an instruction leaves in `Flags` (the lazy-flags state). A block drops the
+ * marked code where a later instruction of the same block overwrites the record before anything
+ * can observe it (see {@link dropDeadFlags}).
+ */
+function flagStore(code: string): string {
+  return `/*F*/${code}/*f*/`;
+}
+
+/** The record `Flags.set` makes, as field stores (inline, so no call is left to V8's inlining budget). */
+function setFlags(
+  op: number,
+  size: number,
+  a: string,
+  ah: string,
+  b: string,
+  bh: string,
+  r: string,
+  rh: string,
+) {
+  return flagStore(
+    `f.op = ${op}; f.size = ${size}; f.a = ${a}; f.ah = ${ah}; f.b = ${b}; f.bh = ${bh}; f.r = ${r}; f.rh = ${rh};`,
+  );
+}
+
+/** The record `Flags.logic` makes, as field stores. */
+function logicFlags(size: number, r: string, rh: string) {
+  return flagStore(`f.op = ${FLAGS_LOGIC}; f.size = ${size}; f.r = ${r}; f.rh = ${rh};`);
+}
+
 /** ALU operations with a template (ADC and SBB use the handler). */
 const TEMPLATED_ALU = new Set([alu.ALU_ADD, alu.ALU_OR, alu.ALU_AND, alu.ALU_SUB, alu.ALU_XOR, alu.ALU_CMP]);
 
@@ -42,16 +72,16 @@ function aluCode(op: number, size: number, d: number, src: string, srcHi: string
     switch (op) {
       case alu.ALU_ADD:
         r = `(a + b) >>> 0`;
-        flags = `f.set(${FLAGS_ADD}, 4, a, 0, b, 0, r, 0);`;
+        flags = setFlags(FLAGS_ADD, 4, "a", "0", "b", "0", "r", "0");
         break;
       case alu.ALU_SUB:
       case alu.ALU_CMP:
         r = `(a - b) >>> 0`;
-        flags = `f.set(${FLAGS_SUB}, 4, a, 0, b, 0, r, 0); fa = a; fb = b;`;
+        flags = `${setFlags(FLAGS_SUB, 4, "a", "0", "b", "0", "r", "0")} fa = a; fb = b;`;
         break;
       default:
         r = `(a ${op === alu.ALU_AND ? "&" : op === alu.ALU_OR ? "|" : "^"} b) >>> 0`;
-        flags = `f.logic(4, r, 0); fr = r;`;
+        flags = `${logicFlags(4, "r", "0")} fr = r;`;
     }
     return `{ const a = ${a}, b = ${src}; const r = ${r}; ${flags}${write ? "" : ` ${a} = r; ${ah} = 0;`} }`;
   }
@@ -59,17 +89,18 @@ function aluCode(op: number, size: number, d: number, src: string, srcHi: string
   switch (op) {
     case alu.ALU_ADD:
       body = `const l = a + b; const r = l >>> 0; const rh = (ah + bh + (l > 4294967295 ? 1 : 0)) >>> 0; ` +
-        `f.set(${FLAGS_ADD}, 8, a, ah, b, bh, r, rh);`;
+        setFlags(FLAGS_ADD, 8, "a", "ah", "b", "bh", "r", "rh");
       break;
     case alu.ALU_SUB:
     case alu.ALU_CMP:
       body = `const l = a - b; const r = l >>> 0; const rh = (ah - bh - (l < 0 ? 1 : 0)) >>> 0; ` +
-        `f.set(${FLAGS_SUB}, 8, a, ah, b, bh, r, rh); fa = a; fah = ah; fb = b; fbh = bh;`;
+        `${setFlags(FLAGS_SUB, 8, "a", "ah", "b", "bh", "r", "rh")} fa = a; fah = ah; fb = b; fbh = bh;`;
       break;
     default: {
       const o = op === alu.ALU_AND ? "&" : op === alu.ALU_OR ? "|" : "^";
-      body =
-        `const r = (a ${o} b) >>> 0; const rh = (ah ${o} bh) >>> 0; f.logic(8, r, rh); fr = r; frh = rh;`;
+      body = `const r = (a ${o} b) >>> 0; const rh = (ah ${o} bh) >>> 0; ${
+        logicFlags(8, "r", "rh")
+      } fr = r; frh = rh;`;
     }
   }
   return `{ const a = ${a}, ah = ${ah}, b = ${src}, bh = ${srcHi}; ${body}${
@@ -256,7 +287,9 @@ function shiftCode(op: number, size: number, r: number, count: number): string |
       default:
         return null;
     }
-    return `{ const a = ${L}, ah = ${H}; ${code} ${L} = r; ${H} = rh; f.setEager(8, r, rh, cf, of); }`;
+    return `{ const a = ${L}, ah = ${H}; ${code} ${L} = r; ${H} = rh; ${
+      flagStore("f.setEager(8, r, rh, cf, of);")
+    } }`;
   }
   switch (op) {
     case sh.SH_SHL:
@@ -276,7 +309,7 @@ function shiftCode(op: number, size: number, r: number, count: number): string |
     default:
       return null;
   }
-  return `{ const a = ${L}; ${code} ${L} = r; ${H} = 0; f.setEager(4, r, 0, cf, of); }`;
+  return `{ const a = ${L}; ${code} ${L} = r; ${H} = 0; ${flagStore("f.setEager(4, r, 0, cf, of);")} }`;
 }
 
 /** PUSH r64 / POP r64 through the stack, with `push`/`pop`'s canonical check (#SS(0)). */
@@ -384,19 +417,21 @@ function template(i: Insn, flags: FlagSource | null): string | null {
     const L = `g[${2 * i.rm}]`, H = `g[${2 * i.rm + 1}]`;
     if (size === 4) {
       return `{ const a = ${L}; fr = (a ${inc ? "+" : "-"} 1) >>> 0; ${L} = fr; ${H} = 0; ` +
-        `f.setWithCarry(${op}, 4, a, 0, 1, 0, fr, 0, f.cf()); }`;
+        `${flagStore(`f.setWithCarry(${op}, 4, a, 0, 1, 0, fr, 0, f.cf());`)} }`;
     }
     const carry = inc ? "fr === 0 ? (ah + 1) >>> 0 : ah" : "a === 0 ? (ah - 1) >>> 0 : ah";
     return `{ const a = ${L}, ah = ${H}; fr = (a ${
       inc ? "+" : "-"
     } 1) >>> 0; frh = ${carry}; ${L} = fr; ${H} = frh; ` +
-      `f.setWithCarry(${op}, 8, a, ah, 1, 0, fr, frh, f.cf()); }`;
+      `${flagStore(`f.setWithCarry(${op}, 8, a, ah, 1, 0, fr, frh, f.cf());`)} }`;
   }
   if (h === alu.testEG) {
     const x = 2 * i.rm, y = 2 * i.reg;
     return size === 8
-      ? `fr = (g[${x}] & g[${y}]) >>> 0; frh = (g[${x + 1}] & g[${y + 1}]) >>> 0; f.logic(8, fr, frh);`
-      : `fr = (g[${x}] & g[${y}]) >>> 0; f.logic(4, fr, 0);`;
+      ? `fr = (g[${x}] & g[${y}]) >>> 0; frh = (g[${x + 1}] & g[${y + 1}]) >>> 0; ${
+        logicFlags(8, "fr", "frh")
+      }`
+      : `fr = (g[${x}] & g[${y}]) >>> 0; ${logicFlags(4, "fr", "0")}`;
   }
   return null;
 }
@@ -443,6 +478,27 @@ function regionBlocks(entry: Block, epoch: number): Block[] {
   return out;
 }
 
+const FLAG_STORE = /\/\*F\*\/.*?\/\*f\*\//g;
+const MARKS = /\/\*[Ff]\*\//g;
+
+/**
+ * Which instructions' flag records must be kept: the record an instruction leaves is dead when a
+ * later instruction of the block overwrites it and nothing between can observe it. Observers: a
+ * handler call, an instruction that can fault or exit (the exception or exit sees RFLAGS), a
+ * condition or carry read from the record, and the end of the block.
+ */
+function liveFlagStores(insns: Insn[], templates: (string | null)[]): boolean[] {
+  const keep = new Array<boolean>(insns.length);
+  let live = true;
+  for (let k = insns.length - 1; k >= 0; k--) {
+    keep[k] = live;
+    const t = templates[k];
+    if (t === null || !isPure(insns[k]) || t.includes("f.cond(") || t.includes("f.cf()")) live = true;
+    else if (t.includes("/*F*/")) live = false;
+  }
+  return keep;
+}
+
 /**
  * JavaScript for one block's instructions; an early end (`c.brk`) returns null from the region.
  * `names`/`values` collect the handlers and instructions the code calls.
@@ -459,10 +515,15 @@ function blockCode(block: Block, bi: number, names: string[], values: unknown[])
     pendingBytes = pendingCount = 0;
     return code;
   };
+  const templates: (string | null)[] = [];
+  for (const i of insns) {
+    templates.push(template(i, flags));
+    flags = flagSource(i, templates[templates.length - 1] !== null, flags);
+  }
+  const live = liveFlagStores(insns, templates);
   for (let k = 0; k < insns.length; k++) {
     const i = insns[k];
-    const t = template(i, flags);
-    flags = flagSource(i, t !== null, flags);
+    const t = templates[k] === null ? null : templates[k]!.replace(live[k] ? MARKS : FLAG_STORE, "");
     if (t !== null && isPure(i)) {
       body += `${t}\n`;
       pendingBytes += i.len;

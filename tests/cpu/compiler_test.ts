@@ -278,3 +278,31 @@ Deno.test("compiled CMOVcc, SETcc and NOPs match the interpreter for every condi
   }
   assert.ok(checked > 4000);
 });
+
+Deno.test("a compiled block drops only flag records nothing can observe: a fault or a flag read between keeps them", () => {
+  const cases = [
+    // Dead: the CMP overwrites the ADD's flags with only register moves between.
+    "add rax, rbx\nmov rcx, rax\nxor edx, edx\ncmp rax, rcx\nhlt",
+    // The store faults (non-canonical address): RFLAGS at the fault must be the ADD's.
+    "add rax, rbx\nmov rsi, 0x7fffffffffff0000\nshl rsi, 4\nmov qword ptr [rsi], rax\nsub rax, rax\nhlt",
+    // ADC reads CF of the SUB before the CMP overwrites it.
+    "sub rax, rbx\nadc rcx, 0\ncmp rax, rbx\nhlt",
+    // INC keeps CF from the ADD.
+    "add rax, rbx\ninc rcx\nhlt",
+    // A Jcc that cannot be fused reads the SHL's flags.
+    "shl rax, 3\njp 1f\nmov edx, 1\n1:\nhlt",
+  ];
+  for (const text of cases) {
+    const code = assembleText(text);
+    if (code === null) return console.warn("skipped: GNU as not found");
+    for (const a of EDGES) {
+      for (const b of [0n, 1n, 0xffffffffffffffffn, a]) {
+        assert.equal(
+          run(code, a, b, true),
+          run(code, a, b, false),
+          `${text.replaceAll("\n", "; ")} with ${a}, ${b}`,
+        );
+      }
+    }
+  }
+});
