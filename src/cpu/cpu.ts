@@ -12,7 +12,7 @@
 import { Flags } from "./flags.ts";
 import { Insn } from "./insn.ts";
 import { type Block, BlockCache } from "./blocks.ts";
-import { compileBlock, compileRegion } from "./compiler.ts";
+import { compileBlock, type CompiledBlock, compileRegion } from "./compiler.ts";
 import { decode } from "./decoder.ts";
 import {
   CF,
@@ -883,7 +883,26 @@ export class Cpu {
           this.compile(block);
         }
         if (n === insns.length && block.compiled !== null) {
-          prev = block.compiled(this);
+          // Compiled blocks chain to each other here without the checks above: only an
+          // instruction that ends its block early (null) can halt, change IF or open a shadow,
+          // the budget and the host interrupt are both in endAt, and each next block must be
+          // compiled in this epoch (else the loop above decides about compiling it).
+          const epoch = blocks.epoch;
+          let fn: CompiledBlock = block.compiled;
+          for (;;) {
+            const done = fn(this);
+            if (done === null) break;
+            const next = done.successor(this.rip, epoch);
+            if (
+              next === null || next.compiledEpoch !== epoch || next.compiled === null ||
+              this.icount + next.insns.length > this.endAt || this.shadowEnd > this.icount ||
+              blocks.epoch !== epoch
+            ) {
+              prev = done;
+              break;
+            }
+            fn = next.compiled;
+          }
           continue;
         }
         let k = 0;
