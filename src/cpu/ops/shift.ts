@@ -195,6 +195,10 @@ export function shxd(cpu: Cpu, i: Insn): void {
     if (size === 4 && !i.mem) cpu.writeReg(4, i.rm, a, 0);
     return;
   }
+  if (size === 4 || size === 8) {
+    shxdNumbers(cpu, i, size, c, a, ah, b, bh);
+    return;
+  }
   const bits = size * 8;
   const W = BigInt(bits);
   const mask = (1n << W) - 1n;
@@ -215,6 +219,66 @@ export function shxd(cpu: Cpu, i: Insn): void {
   const r = Number(res & 0xffffffffn), rh = Number(res >> 32n);
   const msbOld = Number((dst >> (W - 1n)) & 1n);
   const msbNew = Number((res >> (W - 1n)) & 1n);
+  writeBackE(cpu, i, r, rh);
+  cpu.fl.setEager(size, r, rh, cf, c === 1 ? msbOld ^ msbNew : 0);
+}
+
+/** 64-bit (hi:lo) shifted left by n (0..63): the low half. */
+function shlLo(lo: number, n: number): number {
+  return n >= 32 ? 0 : (lo << n) >>> 0;
+}
+
+/** 64-bit (hi:lo) shifted left by n (0..63): the high half. */
+function shlHi(lo: number, hi: number, n: number): number {
+  if (n === 0) return hi;
+  return n >= 32 ? (lo << (n - 32)) >>> 0 : ((hi << n) | (lo >>> (32 - n))) >>> 0;
+}
+
+/** 64-bit (hi:lo) shifted right by n (0..63): the low half. */
+function shrLo(lo: number, hi: number, n: number): number {
+  if (n === 0) return lo;
+  return n >= 32 ? hi >>> (n - 32) : ((lo >>> n) | (hi << (32 - n))) >>> 0;
+}
+
+/** 64-bit (hi:lo) shifted right by n (0..63): the high half. */
+function shrHi(hi: number, n: number): number {
+  return n >= 32 ? 0 : hi >>> n;
+}
+
+/**
+ * SHLD/SHRD at 32 and 64 bits with a count of 1..size*8-1, in 32-bit halves: the destination
+ * shifted, filled from the source; CF the last bit shifted out of the destination; OF (count 1)
+ * whether the sign changed (SDM Vol. 2 SHLD, SHRD).
+ */
+function shxdNumbers(
+  cpu: Cpu,
+  i: Insn,
+  size: number,
+  c: number,
+  a: number,
+  ah: number,
+  b: number,
+  bh: number,
+): void {
+  const left = (i.op & 1) === 0;
+  let r: number, rh: number, cf: number;
+  if (size === 4) {
+    r = left ? ((a << c) | (b >>> (32 - c))) >>> 0 : ((a >>> c) | (b << (32 - c))) >>> 0;
+    rh = 0;
+    cf = (left ? a >>> (32 - c) : a >>> (c - 1)) & 1;
+  } else {
+    const m = 64 - c;
+    if (left) {
+      r = (shlLo(a, c) | shrLo(b, bh, m)) >>> 0;
+      rh = (shlHi(a, ah, c) | shrHi(bh, m)) >>> 0;
+      cf = (m >= 32 ? ah >>> (m - 32) : a >>> m) & 1;
+    } else {
+      r = (shrLo(a, ah, c) | shlLo(b, m)) >>> 0;
+      rh = (shrHi(ah, c) | shlHi(b, bh, m)) >>> 0;
+      cf = (c - 1 >= 32 ? ah >>> (c - 33) : a >>> (c - 1)) & 1;
+    }
+  }
+  const msbOld = (size === 8 ? ah : a) >>> 31, msbNew = (size === 8 ? rh : r) >>> 31;
   writeBackE(cpu, i, r, rh);
   cpu.fl.setEager(size, r, rh, cf, c === 1 ? msbOld ^ msbNew : 0);
 }

@@ -7,10 +7,10 @@
  * @module
  */
 
-import type { Cpu } from "../cpu.ts";
+import { type Cpu, TLB_MASK } from "../cpu.ts";
 import type { Insn } from "../insn.ts";
 import { FLAGS_SUB } from "../flags.ts";
-import { RAX, RCX, RDI, RSI } from "../registers.ts";
+import { RAX, RCX, RDI, RSI, SEG_FS, SEG_GS } from "../registers.ts";
 import { trunc } from "./_operands.ts";
 
 /** String operation numbers (the table's `op`). */
@@ -33,6 +33,12 @@ function addrReg(cpu: Cpu, r: number, a32: boolean): number {
   const hi = g[2 * r + 1] | 0;
   if (((hi << 16) >> 16) !== hi) cpu.gp0();
   return hi * TWO32 + g[2 * r];
+}
+
+/** The address register holds a canonical address (always, with 32-bit addressing). */
+function canonicalReg(cpu: Cpu, r: number, a32: boolean): boolean {
+  const hi = cpu.gpr[2 * r + 1] | 0;
+  return a32 || ((hi << 16) >> 16) === hi;
 }
 
 /** Advances an address register by `delta` bytes at the address size. */
@@ -100,6 +106,64 @@ function sub(cpu: Cpu, size: number, a: number, ah: number, b: number, bh: numbe
   return rep === 0xf3 ? equal : rep === 0xf2 ? !equal : true;
 }
 
+/** Most iterations one bulk step does (keeps every count a small integer). */
+const MAX_BULK = 1 << 20;
+
+/**
+ * Runs as many further iterations of a forward REP MOVS or REP STOS at once as stay inside the
+ * source and destination pages already in the software TLB (the destination writable and dirty,
+ * so no fault, exit, dirty-log entry or code invalidation can happen), inside RCX and inside the
+ * budget, each counted as one retired instruction. A MOVS whose destination overlaps the source
+ * ahead of it copies at most the distance between them per step, so the result is that of one
+ * element after another. Returns the iterations done (0: take the one-at-a-time path).
+ */
+function bulk(cpu: Cpu, i: Insn, a32: boolean): number {
+  const size = i.size, g = cpu.gpr;
+  let n = Math.min(MAX_BULK, cpu.endAt - cpu.icount - 1);
+  if (a32 || g[2 * RCX + 1] === 0) n = Math.min(n, g[2 * RCX]);
+  // Non-canonical addresses and FS/GS bases are left to the one-at-a-time path (it faults there).
+  if (!canonicalReg(cpu, RDI, a32) || (i.op === STR_MOVS && !canonicalReg(cpu, RSI, a32))) return 0;
+  if (i.seg === SEG_FS || i.seg === SEG_GS) return 0;
+  const dst = addrReg(cpu, RDI, a32);
+  const offD = dst & 0xfff, vpnD = (dst - offD) / 4096, slotD = vpnD & TLB_MASK;
+  if (cpu.wTag[slotD] !== vpnD) return 0;
+  const pd = cpu.wHpa[slotD] + offD;
+  n = Math.min(n, Math.floor((4096 - offD) / size));
+  const mem = cpu.mem;
+  if (i.op === STR_MOVS) {
+    const src = addrReg(cpu, RSI, a32);
+    const offS = src & 0xfff, vpnS = (src - offS) / 4096, slotS = vpnS & TLB_MASK;
+    if (cpu.rTag[slotS] !== vpnS) return 0;
+    const ps = cpu.rHpa[slotS] + offS;
+    n = Math.min(n, Math.floor((4096 - offS) / size));
+    if (pd > ps) n = Math.min(n, Math.floor((pd - ps) / size));
+    if (n <= 0) return 0;
+    mem.copyWithin(pd, ps, ps + n * size);
+    stepReg(cpu, RSI, n * size, a32);
+  } else {
+    if (n <= 0) return 0;
+    const lo = g[2 * RAX], hi = g[2 * RAX + 1];
+    if (size === 1) mem.fill(lo & 0xff, pd, pd + n);
+    else {
+      const dv = cpu.dv;
+      for (let k = 0, p = pd; k < n; k++, p += size) {
+        if (size === 2) dv.setUint16(p, lo, true);
+        else {
+          dv.setUint32(p, lo, true);
+          if (size === 8) dv.setUint32(p + 4, hi, true);
+        }
+      }
+    }
+  }
+  stepReg(cpu, RDI, n * size, a32);
+  const c = g[2 * RCX] - n;
+  g[2 * RCX] = c >>> 0;
+  if (a32) g[2 * RCX + 1] = 0;
+  else if (c < 0) g[2 * RCX + 1] = (g[2 * RCX + 1] - 1) >>> 0;
+  cpu.icount += n;
+  return n;
+}
+
 /** All string instructions, with or without a repeat prefix. */
 export function stringOp(cpu: Cpu, i: Insn): void {
   const a32 = i.asize === 4;
@@ -109,6 +173,7 @@ export function stringOp(cpu: Cpu, i: Insn): void {
     return;
   }
   const g = cpu.gpr;
+  const bulkable = step > 0 && (i.op === STR_MOVS || i.op === STR_STOS);
   let first = true;
   for (;;) {
     const cl = g[2 * RCX], ch = a32 ? 0 : g[2 * RCX + 1];
@@ -122,6 +187,7 @@ export function stringOp(cpu: Cpu, i: Insn): void {
         cpu.nrip = cpu.rip;
         return;
       }
+      if (bulkable && bulk(cpu, i, a32) > 0) continue;
       cpu.icount++;
     }
     first = false;

@@ -722,6 +722,27 @@ export function stringSpecs(): Spec[] {
       }
     }
   }
+  // REP MOVS forward over overlapping buffers: a destination just ahead of the source replicates
+  // the first elements (each element is read after the one before it was written); one behind
+  // the source copies as memmove would.
+  for (const bits of SIZES) {
+    const sfx = SUFFIX[bits], size = bits / 8;
+    for (const d of [1, size, 2 * size + 1, 3 * size, -size, -3]) {
+      out.push({
+        asm: `rep movs${sfx}`,
+        regs: {
+          rsi: BigInt(SCRATCH + 40),
+          rdi: BigInt(SCRATCH + 40 + d),
+          rcx: BigInt(Math.floor(160 / size)),
+        },
+        mem: src,
+      });
+    }
+    out.push({
+      asm: `rep stos${sfx}`,
+      regs: { rdi: BigInt(SCRATCH + 3), rcx: BigInt(Math.floor(200 / size)), rax: 0x8877665544332211n },
+    });
+  }
   // REPE CMPS stops at the first difference, REPNE SCAS at the first match; with the count left over.
   for (const bits of SIZES) {
     const sfx = SUFFIX[bits];
