@@ -14,7 +14,7 @@
 import type { Block } from "./blocks.ts";
 import { FLAGS_ADD, FLAGS_DEC, FLAGS_INC, FLAGS_LOGIC, FLAGS_SUB } from "./flags.ts";
 import { BASE_RIP, type Insn } from "./insn.ts";
-import { RBP, RSP, SEG_FS, SEG_GS, SEG_SS } from "./registers.ts";
+import { CF, OF, RBP, RSP, SEG_FS, SEG_GS, SEG_SS } from "./registers.ts";
 import * as alu from "./ops/alu.ts";
 import * as ctl from "./ops/control.ts";
 import * as mov from "./ops/mov.ts";
@@ -262,6 +262,7 @@ function shiftCode(op: number, size: number, r: number, count: number): string |
   const c = count & (size === 8 ? 63 : 31);
   if (c === 0) return null;
   const L = `g[${2 * r}]`, H = `g[${2 * r + 1}]`;
+  if (op === sh.SH_ROL || op === sh.SH_ROR) return rotateCode(op === sh.SH_ROL, size, L, H, c);
   let code: string;
   if (size === 8) {
     switch (op) {
@@ -310,6 +311,34 @@ function shiftCode(op: number, size: number, r: number, count: number): string |
       return null;
   }
   return `{ const a = ${L}; ${code} ${L} = r; ${H} = 0; ${flagStore("f.setEager(4, r, 0, cf, of);")} }`;
+}
+
+/**
+ * ROL/ROR of a register by a constant count 1..63 (32-bit: 1..31). Only CF and OF change (OF as
+ * the handler leaves it: defined for a count of 1, else 0), so the record before is read, not
+ * replaced (`Flags.putArith`).
+ */
+function rotateCode(left: boolean, size: number, L: string, H: string, c: number): string {
+  const of = c === 1 ? "of << 11" : "0";
+  if (size === 4) {
+    const r = left ? `((a << ${c}) | (a >>> ${32 - c})) >>> 0` : `((a >>> ${c}) | (a << ${32 - c})) >>> 0`;
+    const flags = left
+      ? `const cf = r & 1; const of = (r >>> 31) ^ cf;`
+      : `const cf = r >>> 31; const of = cf ^ ((r >>> 30) & 1);`;
+    return `{ const a = ${L}; const r = ${r}; ${flags} ${L} = r; ${H} = 0; f.putArith(${
+      CF | OF
+    }, cf | ${of}); }`;
+  }
+  // Rotating left by n is rotating right by 64 - n; past 32 the halves swap.
+  let n = left ? c : 64 - c;
+  let lo = "a", hi = "ah";
+  if (n >= 32) [lo, hi, n] = [hi, lo, n - 32];
+  const part = (x: string, y: string) => n === 0 ? x : `((${x} << ${n}) | (${y} >>> ${32 - n})) >>> 0`;
+  const flags = left
+    ? `const cf = r & 1; const of = (rh >>> 31) ^ cf;`
+    : `const cf = rh >>> 31; const of = cf ^ ((rh >>> 30) & 1);`;
+  return `{ const a = ${L}, ah = ${H}; const r = ${part(lo, hi)}, rh = ${part(hi, lo)}; ${flags} ` +
+    `${L} = r; ${H} = rh; f.putArith(${CF | OF}, cf | ${of}); }`;
 }
 
 /** PUSH r64 / POP r64 through the stack, with `push`/`pop`'s canonical check (#SS(0)). */
@@ -493,7 +522,10 @@ function liveFlagStores(insns: Insn[], templates: (string | null)[]): boolean[] 
   for (let k = insns.length - 1; k >= 0; k--) {
     keep[k] = live;
     const t = templates[k];
-    if (t === null || !isPure(insns[k]) || t.includes("f.cond(") || t.includes("f.cf()")) live = true;
+    if (
+      t === null || !isPure(insns[k]) || t.includes("f.cond(") || t.includes("f.cf()") ||
+      t.includes("f.putArith(")
+    ) live = true;
     else if (t.includes("/*F*/")) live = false;
   }
   return keep;

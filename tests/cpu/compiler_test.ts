@@ -117,7 +117,7 @@ Deno.test("compiled templates (MOV, LEA, loads, stores, ALU with immediates) mat
   }
 });
 
-Deno.test("compiled shifts by constants, MOVZX, PUSH and POP match the interpreter, flags included", () => {
+Deno.test("compiled shifts and rotates by constants, MOVZX, PUSH and POP match the interpreter, flags included", () => {
   const forms = [
     "shl rax, 1",
     "shl rax, 5",
@@ -138,6 +138,9 @@ Deno.test("compiled shifts by constants, MOVZX, PUSH and POP match the interpret
     "sar eax, 1",
     "sar eax, 31",
     "shl rax, 64", // masked to 0: the handler's path
+    // Rotates change only CF and OF: the flags of the CMP before must survive in the others.
+    ...[1, 5, 31, 32, 33, 63].flatMap((n) => [`cmp rbx, rax\nrol rax, ${n}`, `cmp rbx, rax\nror rax, ${n}`]),
+    ...[1, 7, 31].flatMap((n) => [`cmp ebx, eax\nrol eax, ${n}`, `cmp ebx, eax\nror eax, ${n}`]),
     "movzx eax, bl",
     "movzx rax, bx",
     "push rbx\npop rax",

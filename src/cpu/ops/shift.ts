@@ -116,7 +116,8 @@ export function shiftGroup(cpu: Cpu, i: Insn): void {
     case SH_ROL: {
       const n = c % bits;
       if (size === 8) {
-        [r, rh] = rol64(a, ah, n);
+        r = rolLo(a, ah, n);
+        rh = rolLo(ah, a, n);
       } else {
         r = n === 0 ? a : trunc(size, (a << n) | (a >>> (bits - n)));
       }
@@ -129,7 +130,8 @@ export function shiftGroup(cpu: Cpu, i: Insn): void {
     case SH_ROR: {
       const n = c % bits;
       if (size === 8) {
-        [r, rh] = rol64(a, ah, (64 - n) % 64);
+        r = rolLo(a, ah, (64 - n) % 64);
+        rh = rolLo(ah, a, (64 - n) % 64);
       } else {
         r = n === 0 ? a : trunc(size, (a >>> n) | (a << (bits - n)));
       }
@@ -171,16 +173,20 @@ export function shiftGroup(cpu: Cpu, i: Insn): void {
   }
 }
 
-function rol64(lo: number, hi: number, n: number): [number, number] {
-  if (n === 0) return [lo, hi];
-  if (n === 32) return [hi, lo];
+/**
+ * The low half of the 64-bit value (hi:lo) rotated left by n (0..63); with the halves swapped,
+ * the high half (no array, so a rotate allocates nothing).
+ */
+export function rolLo(lo: number, hi: number, n: number): number {
+  if (n === 0) return lo;
+  if (n === 32) return hi;
   if (n > 32) {
     const t = lo;
     lo = hi;
     hi = t;
     n -= 32;
   }
-  return [((lo << n) | (hi >>> (32 - n))) >>> 0, ((hi << n) | (lo >>> (32 - n))) >>> 0];
+  return ((lo << n) | (hi >>> (32 - n))) >>> 0;
 }
 
 /** SHLD Ev, Gv, Ib/CL (0f a4, 0f a5) and SHRD (0f ac, 0f ad): `op` bit 0 = right, bit 1 = CL. */
