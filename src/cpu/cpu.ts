@@ -892,7 +892,14 @@ export class Cpu {
           for (;;) {
             const done = fn(this);
             if (done === null) break;
-            const next = done.successor(this.rip, epoch);
+            const rip = this.rip;
+            let next = done.successor(rip, epoch);
+            if (next === null && this.icount < this.endAt) {
+              // An indirect jump or a new path: the block cache (a fetch fault here is taken at
+              // the same point as in the loop above, which fetches once the budget allows).
+              next = blocks.lookup(this.fetchAddress(rip)) ?? null;
+              if (next !== null && blocks.epoch === epoch) done.link(rip, epoch, next);
+            }
             if (
               next === null || next.compiledEpoch !== epoch || next.compiled === null ||
               this.icount + next.insns.length > this.endAt || this.shadowEnd > this.icount ||
