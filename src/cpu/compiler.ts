@@ -17,6 +17,7 @@ import { BASE_RIP, type Insn } from "./insn.ts";
 import { CF, OF, RBP, RSP, SEG_FS, SEG_GS, SEG_SS } from "./registers.ts";
 import * as alu from "./ops/alu.ts";
 import * as ctl from "./ops/control.ts";
+import * as md from "./ops/muldiv.ts";
 import * as mov from "./ops/mov.ts";
 import * as sh from "./ops/shift.ts";
 import * as stk from "./ops/stack.ts";
@@ -412,6 +413,8 @@ function template(i: Insn, flags: FlagSource | null): string | null {
     return `if (${fused ?? `f.cond(${i.op})`}) ${jump}`;
   }
   if (h === ctl.nop) return ""; // NOP, multi-byte NOP, fences: no memory access, nothing to do
+  const more = moreTemplate(i);
+  if (more !== undefined) return more;
   if ((h === mov.cmov || h === mov.setcc) && !i.mem) {
     const cond = (flags === null ? null : fusedCondition(i.op, flags)) ?? `f.cond(${i.op})`;
     if (h === mov.setcc) {
@@ -465,6 +468,63 @@ function template(i: Insn, flags: FlagSource | null): string | null {
   return null;
 }
 
+/** JavaScript for register `r` read at `size` bytes (byte registers 16..19 are AH..BH). */
+function regRead(size: number, r: number): string {
+  if (size === 1) return r < 16 ? `(g[${2 * r}] & 0xff)` : `((g[${2 * (r - 16)}] >>> 8) & 0xff)`;
+  return size === 2 ? `(g[${2 * r}] & 0xffff)` : `g[${2 * r}]`;
+}
+
+/**
+ * Templates for TEST with an immediate, the accumulator forms of the ALU operations, MOVSX and
+ * MOVSXD, CDQE/CQO, 32-bit IMUL and the ALU operations with a memory source; undefined for
+ * anything else (null: the form is known but left to its handler).
+ */
+function moreTemplate(i: Insn): string | null | undefined {
+  const h = i.h, size = i.size;
+  if (h === alu.testEI || h === alu.testAI) {
+    if (h === alu.testEI && i.mem) return null;
+    const r = h === alu.testAI ? 0 : i.rm;
+    const lo = `(${regRead(size, r)} & ${i.imm >>> 0}) >>> 0`;
+    const hi = size === 8 ? `(g[${2 * r + 1}] & ${i.immHi >>> 0}) >>> 0` : "0";
+    return `fr = ${lo}; frh = ${hi}; ${logicFlags(size, "fr", "frh")}`;
+  }
+  if (h === alu.aluAI) {
+    return (size === 8 || size === 4) && TEMPLATED_ALU.has(i.op)
+      ? aluCode(i.op, size, 0, `${i.imm >>> 0}`, `${i.immHi >>> 0}`)
+      : null;
+  }
+  if (h === mov.movsx) {
+    if (size !== 8 && size !== 4) return null;
+    const ext = i.op === 1 ? "(x << 24) >> 24" : i.op === 2 ? "(x << 16) >> 16" : "x | 0";
+    const put = (v: string) =>
+      `{ const x = ${v}; const s = ${ext}; g[${2 * i.reg}] = s >>> 0; g[${2 * i.reg + 1}] = ${
+        size === 8 ? "s < 0 ? 0xffffffff : 0" : "0"
+      }; }`;
+    if (!i.mem) return put(regRead(i.op, i.rm));
+    const lin = linearCode(i);
+    return lin === null ? null : `{ ${lin} ${readCode("lin", i.op, (lo) => put(lo))} }`;
+  }
+  if (h === mov.cbw && size === 8) return `g[1] = (g[0] | 0) < 0 ? 0xffffffff : 0;`;
+  if (h === mov.cwd && size === 8) {
+    return `{ const s = (g[1] | 0) < 0 ? 0xffffffff : 0; g[4] = s; g[5] = s; }`;
+  }
+  if (h === mov.cwd && size === 4) return `g[4] = (g[0] | 0) < 0 ? 0xffffffff : 0; g[5] = 0;`;
+  if (h === md.imulGE && size === 4 && !i.mem) {
+    // The low half from Math.imul; the double product is exact near +-2^31, where overflow is decided.
+    const a = i.op === 1 ? `${i.imm | 0}` : `(g[${2 * i.reg}] | 0)`;
+    return `{ const a = ${a}, b = g[${2 * i.rm}] | 0; const r = Math.imul(a, b) >>> 0; const p = a * b; ` +
+      `const o = p >= 2147483648 || p < -2147483648 ? 1 : 0; g[${2 * i.reg}] = r; g[${2 * i.reg + 1}] = 0; ` +
+      `${flagStore("f.setEager(4, r, 0, o, o);")} }`;
+  }
+  if (h === alu.aluGE && i.mem && (size === 8 || size === 4) && TEMPLATED_ALU.has(i.op)) {
+    const lin = linearCode(i);
+    return lin === null
+      ? null
+      : `{ ${lin} ${readCode("lin", size, (lo, hi) => aluCode(i.op, size, i.reg, lo, hi))} }`;
+  }
+  return undefined;
+}
+
 /** The flag source an instruction leaves for the next one (templates that do not touch flags keep it). */
 function flagSource(i: Insn, templated: boolean, before: FlagSource | null): FlagSource | null {
   if (!templated) return null;
@@ -475,8 +535,10 @@ function flagSource(i: Insn, templated: boolean, before: FlagSource | null): Fla
     h === mov.setcc
   ) return before;
   if (h === alu.testEG) return { kind: "logic", size: i.size };
+  if (h === alu.testEI || h === alu.testAI) return i.size >= 4 ? { kind: "logic", size: i.size } : null;
+  if (h === mov.movsx || h === mov.cbw || h === mov.cwd) return before;
   if (h === alu.incE || h === alu.decE) return { kind: "zs", size: i.size };
-  if (h === alu.aluEG || h === alu.aluGE || h === alu.aluEI) {
+  if (h === alu.aluEG || h === alu.aluGE || h === alu.aluEI || h === alu.aluAI) {
     if (i.op === alu.ALU_SUB || i.op === alu.ALU_CMP) return { kind: "sub", size: i.size };
     if (i.op === alu.ALU_AND || i.op === alu.ALU_OR || i.op === alu.ALU_XOR) {
       return { kind: "logic", size: i.size };
@@ -639,5 +701,7 @@ function isPure(i: Insn): boolean {
   if (i.mem) return false;
   return h === mov.movRI || h === mov.movEG || h === mov.movGE || h === alu.aluEG || h === alu.aluGE ||
     h === alu.aluEI || h === alu.testEG || h === sh.shiftGroup || h === mov.movzx || h === alu.incE ||
-    h === alu.decE || h === ctl.nop || h === mov.cmov || h === mov.setcc;
+    h === alu.decE || h === ctl.nop || h === mov.cmov || h === mov.setcc || h === alu.testEI ||
+    h === alu.testAI || h === alu.aluAI || h === mov.movsx || h === mov.cbw || h === mov.cwd ||
+    h === md.imulGE;
 }

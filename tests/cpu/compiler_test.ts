@@ -309,3 +309,49 @@ Deno.test("a compiled block drops only flag records nothing can observe: a fault
     }
   }
 });
+
+Deno.test("compiled TEST with immediates, accumulator ALU forms, MOVSX, CDQE/CQO, IMUL r32 and ALU loads match the interpreter", () => {
+  const forms = [
+    "test eax, 0x80000000\njs 1f\nmov edx, 1\n1:",
+    "test rax, -2\njz 1f\nmov edx, 1\n1:",
+    "test bl, 0x81",
+    "test bh, 1",
+    "test al, 3",
+    "test rax, 0x7fffffff",
+    "cmp eax, 0x12345678\njb 1f\nmov edx, 1\n1:",
+    "add rax, 0x7fffffff",
+    "sub eax, 500\njl 1f\nmov edx, 1\n1:",
+    "and rax, -500",
+    "movsx rax, bl",
+    "movsx eax, bh",
+    "movsx rax, bx",
+    "movsx ecx, bx",
+    "movsxd rax, ebx",
+    "mov qword ptr [0x200000], rbx\nmovsx rax, byte ptr [0x200000]\nmovsx ecx, word ptr [0x200006]\nmovsxd rdx, dword ptr [0x200004]",
+    // First touches of their pages: the loads take the TLB's miss path.
+    "movsx rax, byte ptr [0x201001]\nmovsxd rcx, dword ptr [0x202000]\nadd rax, qword ptr [0x203000]\nsub ecx, dword ptr [0x204000]",
+    "cdqe",
+    "cqo",
+    "cdq",
+    "imul eax, ebx",
+    "imul ebx, eax, -7",
+    "imul ecx, ebx, 0x40000000",
+    "imul eax, eax\njo 1f\nmov edx, 1\n1:",
+    "mov qword ptr [0x200000], rbx\nadd rax, qword ptr [0x200000]",
+    "mov qword ptr [0x200000], rbx\ncmp eax, dword ptr [0x200000]\njae 1f\nmov edx, 1\n1:",
+    "mov qword ptr [0x200000], rbx\nxor rax, qword ptr [0x200000]\njle 1f\nmov edx, 1\n1:",
+  ];
+  for (const form of forms) {
+    const code = assembleText(`${form}\nhlt`);
+    if (code === null) return console.warn("skipped: GNU as not found");
+    for (const a of EDGES) {
+      for (const b of [0n, 1n, 0x80n, 0x8000n, 0xffffffffffffffffn, 0x8000000000000001n, a]) {
+        assert.equal(
+          run(code, a, b, true),
+          run(code, a, b, false),
+          `${form.replaceAll("\n", "; ")} with ${a}, ${b}`,
+        );
+      }
+    }
+  }
+});
