@@ -516,6 +516,31 @@ function moreTemplate(i: Insn): string | null | undefined {
       `const o = p >= 2147483648 || p < -2147483648 ? 1 : 0; g[${2 * i.reg}] = r; g[${2 * i.reg + 1}] = 0; ` +
       `${flagStore("f.setEager(4, r, 0, o, o);")} }`;
   }
+  if ((h === mov.movEG || h === mov.movGE) && i.mem && (size === 1 || size === 2)) {
+    const lin = linearCode(i);
+    if (lin === null) return null;
+    if (h === mov.movEG) return `{ ${lin} ${writeCode("lin", size, regRead(size, i.reg), "0")} }`;
+    const r = i.reg;
+    const merge = (v: string) =>
+      size === 2
+        ? `g[${2 * r}] = (g[${2 * r}] & 0xffff0000) | ${v};`
+        : r < 16
+        ? `g[${2 * r}] = (g[${2 * r}] & 0xffffff00) | ${v};`
+        : `g[${2 * (r - 16)}] = (g[${2 * (r - 16)}] & 0xffff00ff) | (${v} << 8);`;
+    return `{ ${lin} ${readCode("lin", size, (lo) => `{ const x = ${lo}; ${merge("x")} }`)} }`;
+  }
+  if ((h === alu.aluEG || h === alu.aluGE || h === alu.aluEI) && i.op === alu.ALU_CMP && size === 1) {
+    // CMP on bytes: a - b recorded as SUB at size 1.
+    const other = h === alu.aluEI ? `${i.imm & 0xff}` : regRead(1, i.reg);
+    const cmp = (e: string) => {
+      const [a, b] = h === alu.aluGE ? [other, e] : [e, other];
+      return `{ const a = ${a}, b = ${b}; const r = (a - b) & 0xff; ` +
+        `${setFlags(FLAGS_SUB, 1, "a", "0", "b", "0", "r", "0")} }`;
+    };
+    if (!i.mem) return cmp(regRead(1, i.rm));
+    const lin = linearCode(i);
+    return lin === null ? null : `{ ${lin} ${readCode("lin", 1, (lo) => `{ const x = ${lo}; ${cmp("x")} }`)} }`;
+  }
   if (h === alu.aluGE && i.mem && (size === 8 || size === 4) && TEMPLATED_ALU.has(i.op)) {
     const lin = linearCode(i);
     return lin === null
@@ -539,6 +564,7 @@ function flagSource(i: Insn, templated: boolean, before: FlagSource | null): Fla
   if (h === mov.movsx || h === mov.cbw || h === mov.cwd) return before;
   if (h === alu.incE || h === alu.decE) return { kind: "zs", size: i.size };
   if (h === alu.aluEG || h === alu.aluGE || h === alu.aluEI || h === alu.aluAI) {
+    if (i.size < 4) return null;
     if (i.op === alu.ALU_SUB || i.op === alu.ALU_CMP) return { kind: "sub", size: i.size };
     if (i.op === alu.ALU_AND || i.op === alu.ALU_OR || i.op === alu.ALU_XOR) {
       return { kind: "logic", size: i.size };

@@ -355,3 +355,31 @@ Deno.test("compiled TEST with immediates, accumulator ALU forms, MOVSX, CDQE/CQO
     }
   }
 });
+
+Deno.test("compiled byte and word loads and stores, and byte compares, match the interpreter", () => {
+  const forms = [
+    "mov byte ptr [0x200001], bl\nmov byte ptr [0x200002], bh\nmov word ptr [0x200004], bx\nmov rax, qword ptr [0x200000]",
+    "mov qword ptr [0x200000], rbx\nmov al, byte ptr [0x200003]\nmov ah, byte ptr [0x200001]\nmov cx, word ptr [0x200006]",
+    "mov r9b, byte ptr [0x205007]\nmov r10w, word ptr [0x206ffe]", // first touches: the TLB's miss path
+    ...["b", "ae", "e", "l", "le", "s", "p"].flatMap((cc) => [
+      `cmp al, bl\nj${cc} 1f\nmov edx, 1\n1:`,
+      `cmp bh, 0x80\nj${cc} 1f\nmov edx, 1\n1:`,
+      `mov qword ptr [0x200000], rbx\ncmp byte ptr [0x200000], al\nj${cc} 1f\nmov edx, 1\n1:`,
+      `mov qword ptr [0x200000], rbx\ncmp al, byte ptr [0x200007]\nj${cc} 1f\nmov edx, 1\n1:`,
+      `mov qword ptr [0x200000], rbx\ncmp byte ptr [0x200001], 0x7f\nj${cc} 1f\nmov edx, 1\n1:`,
+    ]),
+  ];
+  for (const form of forms) {
+    const code = assembleText(`${form}\nhlt`);
+    if (code === null) return console.warn("skipped: GNU as not found");
+    for (const a of EDGES) {
+      for (const b of [0n, 1n, 0x7fn, 0x80n, 0xff80n, 0xffffffffffffffffn, a]) {
+        assert.equal(
+          run(code, a, b, true),
+          run(code, a, b, false),
+          `${form.replaceAll("\n", "; ")} with ${a}, ${b}`,
+        );
+      }
+    }
+  }
+});
