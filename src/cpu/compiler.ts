@@ -136,7 +136,7 @@ function linearCode(i: Insn): string | null {
   const ea = eaCode(i);
   if (ea === null) return null;
   const vector = i.base === RSP || i.base === RBP || i.seg === SEG_SS ? 12 : 13;
-  return `${ea} if (((hi << 16) >> 16) !== hi) c.fault(${vector}, true, 0); const lin = c.ea = hi * 4294967296 + lo;`;
+  return `${ea} if (((hi << 16) >> 16) !== hi) c.fault(${vector}, true, 0); const lin = hi * 4294967296 + lo;`;
 }
 
 /**
