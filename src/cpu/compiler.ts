@@ -326,9 +326,9 @@ function rotateCode(left: boolean, size: number, L: string, H: string, c: number
     const flags = left
       ? `const cf = r & 1; const of = (r >>> 31) ^ cf;`
       : `const cf = r >>> 31; const of = cf ^ ((r >>> 30) & 1);`;
-    return `{ const a = ${L}; const r = ${r}; ${flags} ${L} = r; ${H} = 0; f.putArith(${
-      CF | OF
-    }, cf | ${of}); }`;
+    return `{ const a = ${L}; const r = ${r}; ${flags} ${L} = r; ${H} = 0; ${
+      flagStore(`f.putArith(${CF | OF}, cf | ${of});`)
+    } }`;
   }
   // Rotating left by n is rotating right by 64 - n; past 32 the halves swap.
   let n = left ? c : 64 - c;
@@ -339,7 +339,7 @@ function rotateCode(left: boolean, size: number, L: string, H: string, c: number
     ? `const cf = r & 1; const of = (rh >>> 31) ^ cf;`
     : `const cf = rh >>> 31; const of = cf ^ ((rh >>> 30) & 1);`;
   return `{ const a = ${L}, ah = ${H}; const r = ${part(lo, hi)}, rh = ${part(hi, lo)}; ${flags} ` +
-    `${L} = r; ${H} = rh; f.putArith(${CF | OF}, cf | ${of}); }`;
+    `${L} = r; ${H} = rh; ${flagStore(`f.putArith(${CF | OF}, cf | ${of});`)} }`;
 }
 
 /** PUSH r64 / POP r64 through the stack, with `push`/`pop`'s canonical check (#SS(0)). */
@@ -539,7 +539,9 @@ function moreTemplate(i: Insn): string | null | undefined {
     };
     if (!i.mem) return cmp(regRead(1, i.rm));
     const lin = linearCode(i);
-    return lin === null ? null : `{ ${lin} ${readCode("lin", 1, (lo) => `{ const x = ${lo}; ${cmp("x")} }`)} }`;
+    return lin === null
+      ? null
+      : `{ ${lin} ${readCode("lin", 1, (lo) => `{ const x = ${lo}; ${cmp("x")} }`)} }`;
   }
   if (h === alu.aluGE && i.mem && (size === 8 || size === 4) && TEMPLATED_ALU.has(i.op)) {
     const lin = linearCode(i);
@@ -602,7 +604,8 @@ const MARKS = /\/\*[Ff]\*\//g;
  * Which instructions' flag records must be kept: the record an instruction leaves is dead when a
  * later instruction of the block overwrites it and nothing between can observe it. Observers: a
  * handler call, an instruction that can fault or exit (the exception or exit sees RFLAGS), a
- * condition or carry read from the record, and the end of the block.
+ * condition read from the record, and the end of the block. A record that only updates part of
+ * the flags (ROL/ROR's CF and OF, INC/DEC keeping CF) reads the one before it, but only if kept.
  */
 function liveFlagStores(insns: Insn[], templates: (string | null)[]): boolean[] {
   const keep = new Array<boolean>(insns.length);
@@ -610,11 +613,15 @@ function liveFlagStores(insns: Insn[], templates: (string | null)[]): boolean[] 
   for (let k = insns.length - 1; k >= 0; k--) {
     keep[k] = live;
     const t = templates[k];
-    if (
-      t === null || !isPure(insns[k]) || t.includes("f.cond(") || t.includes("f.cf()") ||
-      t.includes("f.putArith(")
-    ) live = true;
-    else if (t.includes("/*F*/")) live = false;
+    if (t === null || !isPure(insns[k])) {
+      live = true;
+      continue;
+    }
+    const stores = t.match(FLAG_STORE) ?? [];
+    if (t.replace(FLAG_STORE, "").includes("f.cond(")) live = true;
+    else if (stores.length > 0) {
+      live = keep[k] && stores.some((x) => x.includes("f.cf()") || x.includes("f.putArith("));
+    }
   }
   return keep;
 }

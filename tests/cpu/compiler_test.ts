@@ -292,6 +292,12 @@ Deno.test("a compiled block drops only flag records nothing can observe: a fault
     "sub rax, rbx\nadc rcx, 0\ncmp rax, rbx\nhlt",
     // INC keeps CF from the ADD.
     "add rax, rbx\ninc rcx\nhlt",
+    // A rotate changes only CF and OF: kept, it reads the ADD's record; overwritten, both go.
+    "add rax, rbx\nrol rax, 3\nhlt",
+    "add rax, rbx\nrol rax, 3\nadd rcx, rax",
+    "sub rax, rbx\nror rax, 1\njo 1f\nmov edx, 1\n1:",
+    "sub rax, rbx\ninc rcx\nrol eax, 5\nxor rdx, rdx",
+    "sub rax, rbx\ninc rcx\nrol eax, 5\njc 1f\nmov edx, 1\n1:",
     // A Jcc that cannot be fused reads the SHL's flags.
     "shl rax, 3\njp 1f\nmov edx, 1\n1:\nhlt",
   ];
