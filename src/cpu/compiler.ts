@@ -630,8 +630,53 @@ function liveFlagStores(insns: Insn[], templates: (string | null)[]): boolean[] 
  * JavaScript for one block's instructions; an early end (`c.brk`) returns null from the region.
  * `names`/`values` collect the handlers and instructions the code calls.
  */
+/**
+ * Register halves kept in JavaScript locals (`r0`..`r31`) inside a block: a half is loaded from
+ * `Cpu.gpr` when an instruction first uses it and written back ("spilled") before anything that
+ * can observe the register file (a handler, an instruction that can fault or exit) and at every way
+ * out of the block. Between those points the registers live in locals, which V8 keeps in machine
+ * registers, instead of in the typed array.
+ */
+class RegisterLocals {
+  private readonly loaded = new Set<number>();
+  private readonly dirty = new Set<number>();
+
+  /** `code` with its register-file accesses on locals, after loads of the halves not yet loaded. */
+  use(code: string): string {
+    let loads = "";
+    const out = code.replace(/g\[(\d+)\]/g, (_, n: string) => {
+      if (!this.loaded.has(Number(n))) {
+        this.loaded.add(Number(n));
+        loads += `r${n} = g[${n}]; `;
+      }
+      return `r${n}`;
+    });
+    for (const m of code.matchAll(/g\[(\d+)\] = (?!=)/g)) this.dirty.add(Number(m[1]));
+    return loads + out;
+  }
+
+  /** Code writing back the halves changed since the last spill, for a way out (they stay changed). */
+  writeBack(): string {
+    const out = [...this.dirty].map((n) => `g[${n}] = r${n};`).join(" ");
+    return out === "" ? "" : `${out}\n`;
+  }
+
+  /** Code writing back the halves changed since the last spill. */
+  spill(): string {
+    const out = this.writeBack();
+    this.dirty.clear();
+    return out;
+  }
+
+  /** A handler ran: every half must be loaded again. */
+  forget(): void {
+    this.loaded.clear();
+  }
+}
+
 function blockCode(block: Block, bi: number, names: string[], values: unknown[]): string {
   const insns = block.insns;
+  const regs = new RegisterLocals();
   let body = "";
   let flags: FlagSource | null = null;
   // Instructions that can neither fault nor read RIP advance RIP and the count in one step later.
@@ -652,27 +697,30 @@ function blockCode(block: Block, bi: number, names: string[], values: unknown[])
     const i = insns[k];
     const t = templates[k] === null ? null : templates[k]!.replace(live[k] ? MARKS : FLAG_STORE, "");
     if (t !== null && isPure(i)) {
-      body += `${t}\n`;
+      body += `${regs.use(t)}\n`;
       pendingBytes += i.len;
       pendingCount++;
       continue;
     }
-    body += flush();
+    body += flush() + regs.spill();
     body += `c.nrip = c.rip + ${i.len};\n`;
     if (t !== null) {
-      body += `${t}\n`;
+      body += `${regs.use(t)}\n`;
     } else {
       const h = `h${bi}_${k}`, a = `i${bi}_${k}`;
       names.push(h, a);
       values.push(i.h, i);
       body += `${h}(c, ${a});\n`;
+      regs.forget();
     }
     body += `c.rip = c.nrip; c.icount++;\n`;
     // Handlers and memory accesses can end a block early: a store into decoded code (self-modifying
     // code), a page walk that sets an accessed flag in a page holding code, IF or mode changes.
-    if (t === null || touchesMemory(i)) body += `if (c.brk) { c.brk = false; return null; }\n`;
+    if (t === null || touchesMemory(i)) {
+      body += `if (c.brk) { ${regs.writeBack()}c.brk = false; return null; }\n`;
+    }
   }
-  return body + flush();
+  return body + flush() + regs.spill();
 }
 
 /**
@@ -689,6 +737,7 @@ export function compileRegion(entry: Block, epoch: number): CompiledBlock {
   let body = "const g = c.gpr, f = c.fl, bc = c.blocks, mem = c.mem, dv = c.dv;\n" +
     "const rTag = c.rTag, rHpa = c.rHpa, wTag = c.wTag, wHpa = c.wHpa;\n" +
     "let fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0;\n" +
+    `let ${Array.from({ length: 32 }, (_, n) => `r${n} = 0`).join(", ")};\n` +
     "for (let pc = 0;;) {\nswitch (pc) {\n";
   for (let bi = 0; bi < blocks.length; bi++) {
     const b = blocks[bi];

@@ -292,6 +292,9 @@ Deno.test("a compiled block drops only flag records nothing can observe: a fault
     "sub rax, rbx\nadc rcx, 0\ncmp rax, rbx\nhlt",
     // INC keeps CF from the ADD.
     "add rax, rbx\ninc rcx\nhlt",
+    // Registers live in locals between handlers: BSWAP (a handler) must see the ADD's RAX, and
+    // the ADD after it BSWAP's result.
+    "add rax, rbx\nbswap rax\nadd rcx, rax\nmov rdx, rcx",
     // A rotate changes only CF and OF: kept, it reads the ADD's record; overwritten, both go.
     "add rax, rbx\nrol rax, 3\nhlt",
     "add rax, rbx\nrol rax, 3\nadd rcx, rax",
