@@ -734,33 +734,45 @@ export function compileRegion(entry: Block, epoch: number): CompiledBlock {
   const blocks = regionBlocks(entry, epoch);
   const names: string[] = [];
   const values: unknown[] = [];
-  let body = "const g = c.gpr, f = c.fl, bc = c.blocks, mem = c.mem, dv = c.dv;\n" +
-    "const rTag = c.rTag, rHpa = c.rHpa, wTag = c.wTag, wHpa = c.wHpa;\n" +
-    "let fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0;\n" +
-    `let ${Array.from({ length: 32 }, (_, n) => `r${n} = 0`).join(", ")};\n` +
-    "for (let pc = 0;;) {\nswitch (pc) {\n";
+  let cases = "", loops = false;
   for (let bi = 0; bi < blocks.length; bi++) {
     const b = blocks[bi];
     names.push(`b${bi}`);
     values.push(b);
-    body += `case ${bi}: {\n${blockCode(b, bi, names, values)}`;
+    let code = blockCode(b, bi, names, values);
     const exits: string[] = [];
     for (const [rip, next] of b.links(epoch)) {
       const ni = blocks.indexOf(next);
       if (ni < 0) continue;
+      loops = true;
       exits.push(
         `if (r === ${rip}) { if (c.icount + ${next.insns.length} <= c.endAt && c.shadowEnd <= c.icount && ` +
-          `bc.epoch === ${epoch}) { pc = ${ni}; continue; } return b${bi}; }`,
+          `c.blocks.epoch === ${epoch}) { pc = ${ni}; continue; } return b${bi}; }`,
       );
     }
-    if (exits.length > 0) body += `{ const r = c.rip; ${exits.join(" ")} }\n`;
-    body += `return b${bi};\n}\n`;
+    if (exits.length > 0) code += `{ const r = c.rip; ${exits.join(" ")} }\n`;
+    cases += `case ${bi}: {\n${code}return b${bi};\n}\n`;
   }
-  body += "}\n}";
-  const make = new Function(...names, `return function region(c) {\n${body}\n};`) as (
+  // A block that does not loop back needs no dispatch loop around it.
+  const body = loops || blocks.length > 1
+    ? `for (let pc = 0;;) {\nswitch (pc) {\n${cases}}\n}`
+    : cases.slice(cases.indexOf("{\n") + 2, cases.lastIndexOf("}"));
+  const make = new Function(...names, `return function region(c) {\n${prologue(body)}${body}\n};`) as (
     ...a: unknown[]
   ) => CompiledBlock;
   return make(...values);
+}
+
+/** Declarations of the CPU state and the locals that the code `body` uses, and only those. */
+function prologue(body: string): string {
+  const fields = ["g = c.gpr", "f = c.fl", "mem = c.mem", "dv = c.dv", "rTag = c.rTag", "rHpa = c.rHpa"];
+  fields.push("wTag = c.wTag", "wHpa = c.wHpa");
+  const used = (name: string) => new RegExp(`\\b${name}\\b`).test(body);
+  const consts = fields.filter((d) => used(d.slice(0, d.indexOf(" "))));
+  const lets = ["fa", "fah", "fb", "fbh", "fr", "frh"].filter(used);
+  for (let n = 0; n < 32; n++) if (used(`r${n}`)) lets.push(`r${n}`);
+  return (consts.length > 0 ? `const ${consts.join(", ")};\n` : "") +
+    (lets.length > 0 ? `let ${lets.map((l) => `${l} = 0`).join(", ")};\n` : "");
 }
 
 /** Compiles `block` alone (a region of one block). */
