@@ -1,18 +1,15 @@
 /**
- * `deno task bench`: guest MIPS on every benchmark guest, then the cost of dirty tracking.
+ * `deno task bench`: guest MIPS on every benchmark guest (default and long runs), then the cost of
+ * dirty tracking.
  */
 
-import { measureMips } from "./cpu_mips.ts";
+import { measureMips, printMips } from "./cpu_mips.ts";
 import { measureTracking } from "./dirty_tracking.ts";
 
-console.log("guest            instructions   seconds    MIPS");
-for (const r of measureMips(2)) {
-  console.log(
-    `${r.name.padEnd(16)} ${String(r.instructions).padStart(12)} ${r.seconds.toFixed(3).padStart(9)} ${
-      r.mips.toFixed(1).padStart(7)
-    }`,
-  );
-}
+printMips(measureMips(2));
+console.log();
+console.log("long runs (about 10x the work; the compiled code's warm-up in V8 is a small part)");
+printMips(measureMips(1, undefined, true));
 console.log();
 const rows = measureTracking(2);
 console.log("memwrite, dirty tracking   seconds   overhead");

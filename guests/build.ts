@@ -106,6 +106,11 @@ export interface GuestRun {
   exitReason: "debug-exit" | "triple-fault";
   /** Whether the run is a compute/memory workload meant for benchmarks. */
   benchmark: boolean;
+  /**
+   * For a benchmark: the command line of the long run (about ten times the work), where the
+   * compiled code's warm-up in V8 no longer dominates the time.
+   */
+  longCmdline?: string;
   /** How the expected output was derived: "native" (the native twin's output) or "reasoned". */
   oracle: "native" | "reasoned";
   /** Lines where QEMU (TCG) departs from the SDM, and so from the expected output. */
