@@ -187,7 +187,10 @@ function fusedCondition(cc: number, src: FlagSource): string | null {
   const base = cc & ~1;
   let e: string | null = null;
   if (src.kind === "sub") {
-    if (src.size === 4) {
+    if (src.size !== 8) {
+      // Operands of 1, 2 or 4 bytes, held masked to their size: signed compares extend the sign.
+      const sx = (v: string) =>
+        src.size === 4 ? `(${v} | 0)` : `((${v} << ${32 - 8 * src.size}) >> ${32 - 8 * src.size})`;
       switch (base) {
         case 2:
           e = "fa < fb";
@@ -199,10 +202,10 @@ function fusedCondition(cc: number, src: FlagSource): string | null {
           e = "fa <= fb";
           break;
         case 12:
-          e = "(fa | 0) < (fb | 0)";
+          e = `${sx("fa")} < ${sx("fb")}`;
           break;
         case 14:
-          e = "(fa | 0) <= (fb | 0)";
+          e = `${sx("fa")} <= ${sx("fb")}`;
           break;
       }
     } else {
@@ -228,8 +231,12 @@ function fusedCondition(cc: number, src: FlagSource): string | null {
     if (base === 4) e = src.size === 4 ? "fr === 0" : "(fr | frh) === 0";
     else if (base === 8) e = src.size === 4 ? "(fr | 0) < 0" : "(frh | 0) < 0";
   } else {
-    const zf = src.size === 4 ? "fr === 0" : "(fr | frh) === 0";
-    const sf = src.size === 4 ? "(fr | 0) < 0" : "(frh | 0) < 0";
+    const zf = src.size === 8 ? "(fr | frh) === 0" : "fr === 0";
+    const sf = src.size === 8
+      ? "(frh | 0) < 0"
+      : src.size === 4
+      ? "(fr | 0) < 0"
+      : `(fr & ${src.size === 2 ? 0x8000 : 0x80}) !== 0`;
     switch (base) {
       case 2: // CF = 0
         e = "false";
@@ -535,7 +542,7 @@ function moreTemplate(i: Insn): string | null | undefined {
     const cmp = (e: string) => {
       const [a, b] = h === alu.aluGE ? [other, e] : [e, other];
       return `{ const a = ${a}, b = ${b}; const r = (a - b) & 0xff; ` +
-        `${setFlags(FLAGS_SUB, 1, "a", "0", "b", "0", "r", "0")} }`;
+        `${setFlags(FLAGS_SUB, 1, "a", "0", "b", "0", "r", "0")} fa = a; fb = b; }`;
     };
     if (!i.mem) return cmp(regRead(1, i.rm));
     const lin = linearCode(i);
@@ -562,11 +569,12 @@ function flagSource(i: Insn, templated: boolean, before: FlagSource | null): Fla
     h === mov.setcc
   ) return before;
   if (h === alu.testEG) return { kind: "logic", size: i.size };
-  if (h === alu.testEI || h === alu.testAI) return i.size >= 4 ? { kind: "logic", size: i.size } : null;
+  if (h === alu.testEI || h === alu.testAI) return { kind: "logic", size: i.size };
   if (h === mov.movsx || h === mov.cbw || h === mov.cwd) return before;
   if (h === alu.incE || h === alu.decE) return { kind: "zs", size: i.size };
   if (h === alu.aluEG || h === alu.aluGE || h === alu.aluEI || h === alu.aluAI) {
-    if (i.size < 4) return null;
+    // Of the byte forms only CMP has a template (and it records its operands).
+    if (i.size < 4) return i.op === alu.ALU_CMP && i.size === 1 ? { kind: "sub", size: 1 } : null;
     if (i.op === alu.ALU_SUB || i.op === alu.ALU_CMP) return { kind: "sub", size: i.size };
     if (i.op === alu.ALU_AND || i.op === alu.ALU_OR || i.op === alu.ALU_XOR) {
       return { kind: "logic", size: i.size };

@@ -53,6 +53,11 @@ Deno.test("compiled blocks fuse each condition with the CMP/SUB/AND/TEST before 
     "clc\ndec eax",
     "dec rax",
     "inc eax",
+    "cmp al, bl",
+    "cmp bh, 0x80",
+    "test bl, 0x81",
+    "test bx, 0x8001",
+    "test al, 0xc0",
   ];
   let checked = 0;
   for (const form of forms) {
