@@ -36,6 +36,35 @@ function run(code: Uint8Array, a: bigint, b: bigint, compiled: boolean): string 
   return JSON.stringify([exit.reason, m.regs()]);
 }
 
+/**
+ * Asserts that `text` (then HLT) ends in the same registers and flags compiled and interpreted,
+ * for every `a` in EDGES and every `b` in `bs` and `a` itself. Returns the cases checked, 0 when
+ * GNU as is missing.
+ */
+function sameBothWays(text: string, bs: bigint[]): number {
+  const code = assembleText(`${text}\nhlt`);
+  if (code === null) return 0;
+  let n = 0;
+  for (const a of EDGES) {
+    for (const b of [...bs, a]) {
+      assert.equal(
+        run(code, a, b, true),
+        run(code, a, b, false),
+        `${text.replaceAll("\n", "; ")} with ${a}, ${b}`,
+      );
+      n++;
+    }
+  }
+  return n;
+}
+
+/** {@link sameBothWays} for each of `forms`; warns and stops when GNU as is missing. */
+function allSameBothWays(forms: string[], bs: bigint[]): void {
+  for (const form of forms) {
+    if (sameBothWays(form, bs) === 0) return console.warn("skipped: GNU as not found");
+  }
+}
+
 Deno.test("compiled blocks fuse each condition with the CMP/SUB/AND/TEST before it, as the interpreter evaluates it", () => {
   const forms = [
     "cmp rax, rbx",
@@ -63,14 +92,14 @@ Deno.test("compiled blocks fuse each condition with the CMP/SUB/AND/TEST before 
   for (const form of forms) {
     for (const cc of CC) {
       // A MOV between the flag-setter and the branch must not disturb the fused operands.
-      const code = assembleText(`${form}\nmov rax, rcx\nj${cc} 1f\nmov edx, 1\n1:\nhlt`);
-      if (code === null) return console.warn("skipped: GNU as not found");
-      for (const a of EDGES) {
-        for (const b of [0n, 1n, 0x80000000n, 0xffffffffffffffffn, a]) {
-          assert.equal(run(code, a, b, true), run(code, a, b, false), `${form}; j${cc} with ${a}, ${b}`);
-          checked++;
-        }
-      }
+      const n = sameBothWays(`${form}\nmov rax, rcx\nj${cc} 1f\nmov edx, 1\n1:`, [
+        0n,
+        1n,
+        0x80000000n,
+        0xffffffffffffffffn,
+      ]);
+      if (n === 0) return console.warn("skipped: GNU as not found");
+      checked += n;
     }
   }
   assert.ok(checked > 10000);
@@ -150,15 +179,7 @@ Deno.test("compiled shifts and rotates by constants, MOVZX, PUSH and POP match t
     "movzx rax, bx",
     "push rbx\npop rax",
   ];
-  for (const form of forms) {
-    const code = assembleText(`${form}\nhlt`);
-    if (code === null) return console.warn("skipped: GNU as not found");
-    for (const a of EDGES) {
-      for (const b of [0n, 0xffffffffffffffffn, 0x8000000000000001n]) {
-        assert.equal(run(code, a, b, true), run(code, a, b, false), `${form} with ${a}, ${b}`);
-      }
-    }
-  }
+  allSameBothWays(forms, [0n, 0xffffffffffffffffn, 0x8000000000000001n]);
 });
 
 Deno.test("a compiled block that stores into its own code stops and runs the new code", () => {
@@ -260,28 +281,20 @@ Deno.test("compiled CMOVcc, SETcc and NOPs match the interpreter for every condi
   for (const setter of setters) {
     for (const cc of CC) {
       // 32-bit CMOV clears RSI's upper half even when it does not move; SETcc into AH and R9B keeps the rest.
-      const code = assembleText(`
-        mov rsi, 0x123456789abcdef0
-        mov r9, 0x123456789abcdef0
-        ${setter}
-        nop dword ptr [rax + 0x10]
-        cmov${cc} rdx, rbx
-        cmov${cc} esi, eax
-        set${cc} ah
-        set${cc} r9b
-        nop
-        hlt`);
-      if (code === null) return console.warn("skipped: GNU as not found");
-      for (const a of EDGES) {
-        for (const b of [0n, 1n, 0xffffffffffffffffn, a]) {
-          assert.equal(
-            run(code, a, b, true),
-            run(code, a, b, false),
-            `${setter}; cmov${cc}/set${cc} with ${a}, ${b}`,
-          );
-          checked++;
-        }
-      }
+      const text = [
+        "mov rsi, 0x123456789abcdef0",
+        "mov r9, 0x123456789abcdef0",
+        setter,
+        "nop dword ptr [rax + 0x10]",
+        `cmov${cc} rdx, rbx`,
+        `cmov${cc} esi, eax`,
+        `set${cc} ah`,
+        `set${cc} r9b`,
+        "nop",
+      ].join("\n");
+      const n = sameBothWays(text, [0n, 1n, 0xffffffffffffffffn]);
+      if (n === 0) return console.warn("skipped: GNU as not found");
+      checked += n;
     }
   }
   assert.ok(checked > 4000);
@@ -309,19 +322,7 @@ Deno.test("a compiled block drops only flag records nothing can observe: a fault
     // A Jcc that cannot be fused reads the SHL's flags.
     "shl rax, 3\njp 1f\nmov edx, 1\n1:\nhlt",
   ];
-  for (const text of cases) {
-    const code = assembleText(text);
-    if (code === null) return console.warn("skipped: GNU as not found");
-    for (const a of EDGES) {
-      for (const b of [0n, 1n, 0xffffffffffffffffn, a]) {
-        assert.equal(
-          run(code, a, b, true),
-          run(code, a, b, false),
-          `${text.replaceAll("\n", "; ")} with ${a}, ${b}`,
-        );
-      }
-    }
-  }
+  allSameBothWays(cases, [0n, 1n, 0xffffffffffffffffn]);
 });
 
 Deno.test("compiled TEST with immediates, accumulator ALU forms, MOVSX, CDQE/CQO, IMUL r32 and ALU loads match the interpreter", () => {
@@ -355,19 +356,7 @@ Deno.test("compiled TEST with immediates, accumulator ALU forms, MOVSX, CDQE/CQO
     "mov qword ptr [0x200000], rbx\ncmp eax, dword ptr [0x200000]\njae 1f\nmov edx, 1\n1:",
     "mov qword ptr [0x200000], rbx\nxor rax, qword ptr [0x200000]\njle 1f\nmov edx, 1\n1:",
   ];
-  for (const form of forms) {
-    const code = assembleText(`${form}\nhlt`);
-    if (code === null) return console.warn("skipped: GNU as not found");
-    for (const a of EDGES) {
-      for (const b of [0n, 1n, 0x80n, 0x8000n, 0xffffffffffffffffn, 0x8000000000000001n, a]) {
-        assert.equal(
-          run(code, a, b, true),
-          run(code, a, b, false),
-          `${form.replaceAll("\n", "; ")} with ${a}, ${b}`,
-        );
-      }
-    }
-  }
+  allSameBothWays(forms, [0n, 1n, 0x80n, 0x8000n, 0xffffffffffffffffn, 0x8000000000000001n]);
 });
 
 Deno.test("compiled byte and word loads and stores, and byte compares, match the interpreter", () => {
@@ -383,17 +372,5 @@ Deno.test("compiled byte and word loads and stores, and byte compares, match the
       `mov qword ptr [0x200000], rbx\ncmp byte ptr [0x200001], 0x7f\nj${cc} 1f\nmov edx, 1\n1:`,
     ]),
   ];
-  for (const form of forms) {
-    const code = assembleText(`${form}\nhlt`);
-    if (code === null) return console.warn("skipped: GNU as not found");
-    for (const a of EDGES) {
-      for (const b of [0n, 1n, 0x7fn, 0x80n, 0xff80n, 0xffffffffffffffffn, a]) {
-        assert.equal(
-          run(code, a, b, true),
-          run(code, a, b, false),
-          `${form.replaceAll("\n", "; ")} with ${a}, ${b}`,
-        );
-      }
-    }
-  }
+  allSameBothWays(forms, [0n, 1n, 0x7fn, 0x80n, 0xff80n, 0xffffffffffffffffn]);
 });
