@@ -47,6 +47,11 @@ export function ctz64(lo: number, hi: number): number {
   return lo !== 0 ? 31 - Math.clz32(lo & -lo) : 63 - Math.clz32(hi & -hi);
 }
 
+/** The bits of 32-bit `word` from bit `b` up: all for b <= 0, none for b >= 32. */
+function fromBit(word: number, b: number): number {
+  return b <= 0 ? word : b >= 32 ? 0 : (word & (0xffffffff << b)) >>> 0;
+}
+
 /**
  * One bit per guest page.
  *
@@ -167,14 +172,8 @@ export class DirtyBitmap {
     if (from < 0) from = 0;
     const w = this.words;
     let i = (from >>> 5) & ~1; // low half of from's 64-bit word
-    let lo = w[i];
-    let hi = w[i + 1];
-    const b = from & 63;
-    if (b < 32) lo &= 0xffffffff << b;
-    else {
-      lo = 0;
-      hi &= 0xffffffff << (b - 32);
-    }
+    let lo = fromBit(w[i], from & 63);
+    let hi = fromBit(w[i + 1], (from & 63) - 32);
     while ((lo | hi) === 0) {
       i += 2;
       if (i >= w.length) return -1;
@@ -195,14 +194,8 @@ export class DirtyBitmap {
     if (from < 0) from = 0;
     let n = 0;
     let i = (from >>> 5) & ~1;
-    let lo = w[i];
-    let hi = w[i + 1];
-    const b = from & 63;
-    if (b < 32) lo &= 0xffffffff << b;
-    else {
-      lo = 0;
-      hi &= 0xffffffff << (b - 32);
-    }
+    let lo = fromBit(w[i], from & 63);
+    let hi = fromBit(w[i + 1], (from & 63) - 32);
     for (;;) {
       if ((lo | hi) !== 0) {
         const base = i * 32;
