@@ -28,7 +28,8 @@ Options:
   --cases N          number of cases (default 2000; k, M suffixes allowed)
   --seed S           PRNG seed (default 1); the same seed and options give the same cases
   --only LIST        only these mnemonics, comma-separated (add, shl, jcc, setcc, movzx, ...)
-  --runners LIST     runners to use, comma-separated, first is the reference (default host,unicorn,hvsim)
+  --runners LIST     runners to use, comma-separated, first is the reference (default host,unicorn,hvsim;
+                     also hvsim-compiled: hvsim with every case run through the block compiler)
   --cases-file FILE  run the cases in FILE (JSON lines) instead of generating
   --dump FILE        write the generated cases to FILE (JSON lines)
   --dump-mismatches FILE  write the cases with unexplained mismatches to FILE (JSON lines)
@@ -82,6 +83,7 @@ export async function main(args: string[]): Promise<number> {
   }
   if (values.dump) Deno.writeTextFileSync(values.dump, "");
   const coverage = values.coverage ? new CoverageAccumulator() : undefined;
+  const runners = values.runners?.split(",").map((s) => s.trim());
   const report = await runConformance({
     onBatch: (batch) => {
       if (values.dump) Deno.writeTextFileSync(values.dump, toJsonLines(batch), { append: true });
@@ -91,8 +93,14 @@ export async function main(args: string[]): Promise<number> {
     cases,
     caseList,
     only: values.only?.split(",").map((s) => s.trim()).filter((s) => s !== ""),
-    runners: values.runners?.split(",").map((s) => s.trim()),
-    extra: [new HvsimRunner()],
+    runners,
+    // hvsim-compiled: every case through the block compiler's code (only when asked for).
+    extra: [
+      new HvsimRunner(),
+      ...(runners?.includes("hvsim-compiled")
+        ? [new HvsimRunner({ compileThreshold: 1, name: "hvsim-compiled" })]
+        : []),
+    ],
   });
   if (values["dump-mismatches"]) {
     const bad = new Set(report.groups.filter((g) => !g.deviation).map((g) => g.form));

@@ -31,16 +31,18 @@ export const HVSIM_MAX_STEPS = 10000;
 
 /** Runs cases in hvsim's interpreter, one CPU reused for all cases. */
 export class HvsimRunner implements Runner {
-  /** Runner name in reports. */
-  readonly name = "hvsim";
+  /** Runner name in reports ("hvsim", or as given). */
+  readonly name: string;
   readonly #ram = new Uint8Array(HVSIM_RAM_BYTES);
   readonly #cpu = new Cpu(this.#ram);
 
   /**
    * @param opts.compileThreshold the CPU's block-compile threshold: 1 runs every case through the
    *   block compiler's code, the default (16) through the interpreter loop (a case runs once)
+   * @param opts.name the runner's name in reports (default "hvsim")
    */
-  constructor(opts: { compileThreshold?: number } = {}) {
+  constructor(opts: { compileThreshold?: number; name?: string } = {}) {
+    this.name = opts.name ?? "hvsim";
     if (opts.compileThreshold !== undefined) this.#cpu.compileThreshold = opts.compileThreshold;
   }
 

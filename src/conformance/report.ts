@@ -76,14 +76,15 @@ export async function formatReport(r: ConformanceReport): Promise<string> {
   const out: string[] = [];
   const cpu = r.reference === "host" ? ` (${hostCpuName()})` : "";
   out.push(`conformance: seed ${r.seed}, ${r.cases} cases, reference: ${r.reference}${cpu}`);
+  const nw = Math.max(8, ...r.runners.map((s) => s.name.length), ...r.unavailable.map((u) => u.name.length));
   for (const s of r.runners) {
     out.push(
-      `  ${s.name.padEnd(8)} ${s.seconds.toFixed(2).padStart(7)} s  ${
+      `  ${s.name.padEnd(nw)} ${s.seconds.toFixed(2).padStart(7)} s  ${
         Math.round(s.casesPerSecond).toString().padStart(7)
       } cases/s`,
     );
   }
-  for (const u of r.unavailable) out.push(`  ${u.name.padEnd(8)} not run: ${u.reason}`);
+  for (const u of r.unavailable) out.push(`  ${u.name.padEnd(nw)} not run: ${u.reason}`);
   const names = r.runners.map((s) => s.name);
   const unexplainedGroups = r.groups.filter((g) => !g.deviation);
   let shown = 0;

@@ -119,7 +119,7 @@ export async function runConformance(opts: ConformanceOptions): Promise<Conforma
   if (opts.runners) {
     for (const n of opts.runners) {
       if (!runners.some((r) => r.name === n) && !unavailable.some((u) => u.name === n)) {
-        throw new RangeError(`Unknown runner "${n}"; expected host, unicorn or hvsim`);
+        throw new RangeError(`Unknown runner "${n}"; expected host, unicorn, hvsim or hvsim-compiled`);
       }
     }
     runners = opts.runners.flatMap((n) => runners.filter((r) => r.name === n));

@@ -22,3 +22,16 @@ Deno.test("conformance main() --help prints usage and returns 0", async () => {
   }
   assert.match(text, /deno task conformance/);
 });
+
+Deno.test("conformance main() --runners hvsim,hvsim-compiled runs the interpreter and the block compiler side by side", async () => {
+  const log = console.log;
+  let text = "";
+  console.log = (s: string) => text += s + "\n";
+  try {
+    assert.equal(await main(["--cases", "300", "--seed", "3", "--runners", "hvsim,hvsim-compiled"]), 0);
+  } finally {
+    console.log = log;
+  }
+  assert.match(text, /hvsim-compiled +\d/);
+  assert.match(text, /300 cases, 0 with unexplained mismatches/);
+});
