@@ -754,7 +754,7 @@ export function compileRegion(entry: Block, epoch: number): CompiledBlock {
       if (ni < 0) continue;
       loops = true;
       exits.push(
-        `if (r === ${rip}) { if (c.icount + ${next.insns.length} <= c.endAt && c.shadowEnd <= c.icount && ` +
+        `if (r === ${rip}) { if (c.icount + ${next.insns.length} <= c.endAt && c.shadowEnd < c.icount && ` +
           `c.blocks.epoch === ${epoch}) { pc = ${ni}; continue; } return b${bi}; }`,
       );
     }

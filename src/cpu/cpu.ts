@@ -886,7 +886,9 @@ export class Cpu {
           // Compiled blocks chain to each other here without the checks above: only an
           // instruction that ends its block early (null) can halt, change IF or open a shadow,
           // the budget and the host interrupt are both in endAt, and each next block must be
-          // compiled in this epoch (else the loop above decides about compiling it).
+          // compiled in this epoch (else the loop above decides about compiling it). A shadow
+          // still open or ending just here goes back to the loop, which may take an interrupt
+          // window exit at this boundary.
           const epoch = blocks.epoch;
           let fn: CompiledBlock = block.compiled;
           for (;;) {
@@ -902,7 +904,7 @@ export class Cpu {
             }
             if (
               next === null || next.compiledEpoch !== epoch || next.compiled === null ||
-              this.icount + next.insns.length > this.endAt || this.shadowEnd > this.icount ||
+              this.icount + next.insns.length > this.endAt || this.shadowEnd >= this.icount ||
               blocks.epoch !== epoch
             ) {
               prev = done;

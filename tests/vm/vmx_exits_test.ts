@@ -128,6 +128,29 @@ Deno.test("VM exit 7 (interrupt window) once RFLAGS.IF is set and the STI shadow
   assert.equal(rip(m), 0x100003);
 });
 
+Deno.test("VM exit 7 (interrupt window) right after the STI shadow also when the code there is compiled", () => {
+  // The instruction in STI's shadow is a jump into compiled blocks (a loop run with interrupts
+  // off). The exit must come right after that one jump, whether the blocks are compiled at once
+  // (threshold 1), after warming up, or never.
+  for (const threshold of [1, 2, 16, Infinity]) {
+    const m = boot("cli\nmov ecx, 40\n4:\njmp 5f\n5:\nsub ecx, 1\njnz 4b\nsti\njmp 4b");
+    if (!m) return;
+    m.cpu.compileThreshold = threshold;
+    m.vcpu.setProcControl(PROC_INTERRUPT_WINDOW_EXITING, true);
+    assert.equal(enter(m), 7, `threshold ${threshold}`);
+    // cli, mov, 40 x (jmp, sub, jnz), sti, and the jmp in STI's shadow.
+    assert.equal(m.instructions, 2 + 120 + 2, `threshold ${threshold}`);
+    assert.equal(rip(m), 0x100000 + 1 + 5, `threshold ${threshold}`); // back at label 4
+    // The shadow's one instruction is a jump to itself: a compiled block that loops in its function.
+    const self = boot("sti\n3:\njmp 3b");
+    if (!self) return;
+    self.cpu.compileThreshold = threshold;
+    self.vcpu.setProcControl(PROC_INTERRUPT_WINDOW_EXITING, true);
+    assert.equal(enter(self), 7, `threshold ${threshold}`);
+    assert.equal(self.instructions, 2, `threshold ${threshold}`);
+  }
+});
+
 Deno.test("VM exit 28 (CR access) for MOV to CR3 with CR3-load exiting names the register", () => {
   const m = boot("mov rbx, cr3\nmov cr3, rbx\nhlt");
   if (!m) return;
