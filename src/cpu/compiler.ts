@@ -322,6 +322,39 @@ function shiftCode(op: number, size: number, r: number, count: number): string |
 }
 
 /**
+ * SHL/SAL, SHR and SAR of a register by CL (the low half of RCX is g[2]), with the flags as `shiftGroup` sets them. A masked
+ * count of 0 changes no flag, but a 32-bit register is still zero-extended; so the flag record is
+ * not a full overwrite, and is never dropped. Null for the rotates.
+ */
+function shiftByClCode(op: number, size: number, reg: number): string | null {
+  const left = op === sh.SH_SHL || op === sh.SH_SAL;
+  if (!left && op !== sh.SH_SHR && op !== sh.SH_SAR) return null;
+  const L = `g[${2 * reg}]`, H = `g[${2 * reg + 1}]`;
+  if (size === 4) {
+    const body = left
+      ? `const r = (a << n) >>> 0; const cf = (a >>> (32 - n)) & 1; const of = (r >>> 31) ^ cf;`
+      : op === sh.SH_SHR
+      ? `const r = a >>> n; const cf = (a >>> (n - 1)) & 1; const of = a >>> 31;`
+      : `const r = ((a | 0) >> n) >>> 0; const cf = ((a | 0) >> (n - 1)) & 1; const of = 0;`;
+    return `{ const n = g[2] & 31; if (n !== 0) { const a = ${L}; ${body} ${L} = r; ${H} = 0; ` +
+      `f.setEager(4, r, 0, cf, n === 1 ? of : 0); } else ${H} = 0; }`;
+  }
+  // 64 bits: the halves move across each other below 32 and swap (with a shift) from 32 on.
+  const bit = (k: string) => `((${k}) >= 32 ? ah >>> ((${k}) - 32) : a >>> (${k})) & 1`;
+  const body = left
+    ? `if (n < 32) { rh = ((ah << n) | (a >>> (32 - n))) >>> 0; r = (a << n) >>> 0; } ` +
+      `else { rh = (a << (n - 32)) >>> 0; r = 0; } const cf = ${bit("64 - n")}; const of = (rh >>> 31) ^ cf;`
+    : op === sh.SH_SHR
+    ? `if (n < 32) { r = ((a >>> n) | (ah << (32 - n))) >>> 0; rh = ah >>> n; } ` +
+      `else { r = ah >>> (n - 32); rh = 0; } const cf = ${bit("n - 1")}; const of = ah >>> 31;`
+    : `if (n < 32) { r = ((a >>> n) | (ah << (32 - n))) >>> 0; rh = ((ah | 0) >> n) >>> 0; } ` +
+      `else { r = ((ah | 0) >> (n - 32)) >>> 0; rh = ((ah | 0) >> 31) >>> 0; } const cf = ${bit("n - 1")}; ` +
+      `const of = 0;`;
+  return `{ const n = g[2] & 63; if (n !== 0) { const a = ${L}, ah = ${H}; let r = 0, rh = 0; ${body} ` +
+    `${L} = r; ${H} = rh; f.setEager(8, r, rh, cf, n === 1 ? of : 0); } }`;
+}
+
+/**
  * ROL/ROR of a register by a constant count 1..63 (32-bit: 1..31). Only CF and OF change (OF as
  * the handler leaves it: defined for a count of 1, else 0), so the record before is read, not
  * replaced (`Flags.putArith`).
@@ -395,7 +428,8 @@ function template(i: Insn, flags: FlagSource | null): string | null {
     if (lin === null) return null;
     return `{ ${lin} ${readCode("lin", i.op, (lo) => `g[${2 * i.reg}] = ${lo};`)} g[${2 * i.reg + 1}] = 0; }`;
   }
-  if (h === sh.shiftGroup && !i.mem && (size === 8 || size === 4) && (i.op >> 3) !== 1) {
+  if (h === sh.shiftGroup && !i.mem && (size === 8 || size === 4)) {
+    if ((i.op >> 3) === 1) return shiftByClCode(i.op & 7, size, i.rm);
     return shiftCode(i.op & 7, size, i.rm, (i.op >> 3) === 0 ? 1 : i.imm);
   }
   if (i.mem && (size === 8 || size === 4)) {

@@ -178,6 +178,14 @@ Deno.test("compiled shifts and rotates by constants, MOVZX, PUSH and POP match t
     "movzx eax, bl",
     "movzx rax, bx",
     "push rbx\npop rax",
+    // By CL: a count of 0 (also 64 or 32 masked) keeps the CMP's flags; 32-bit still zero-extends.
+    ...[0, 1, 2, 31, 32, 33, 63, 64, 65].flatMap((n) =>
+      ["shl", "shr", "sar"].flatMap((op) => [
+        `cmp rbx, rax\nmov ecx, ${n}\n${op} rax, cl`,
+        `cmp ebx, eax\nmov ecx, ${n}\n${op} eax, cl`,
+      ])
+    ),
+    "mov ecx, 0x105\nshl rcx, cl\nmov edx, 0x23\nsar edx, cl",
   ];
   allSameBothWays(forms, [0n, 0xffffffffffffffffn, 0x8000000000000001n]);
 });
