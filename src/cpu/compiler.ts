@@ -454,6 +454,14 @@ function template(i: Insn, flags: FlagSource | null): string | null {
     return `if (${fused ?? `f.cond(${i.op})`}) ${jump}`;
   }
   if (h === ctl.nop) return ""; // NOP, multi-byte NOP, fences: no memory access, nothing to do
+  if (h === ctl.jmpE && size === 8) {
+    // JMP r/m64: the target must be canonical (#GP(0)), as `jmpE` checks it.
+    if (!i.mem) return `c.nrip = c.canonical(g[${2 * i.rm}], g[${2 * i.rm + 1}]);`;
+    const lin = linearCode(i);
+    return lin === null
+      ? null
+      : `{ ${lin} ${readCode("lin", 8, (lo, hi) => `c.nrip = c.canonical(${lo}, ${hi});`)} }`;
+  }
   const more = moreTemplate(i);
   if (more !== undefined) return more;
   if ((h === mov.cmov || h === mov.setcc) && !i.mem) {

@@ -186,6 +186,11 @@ Deno.test("compiled shifts and rotates by constants, MOVZX, PUSH and POP match t
       ])
     ),
     "mov ecx, 0x105\nshl rcx, cl\nmov edx, 0x23\nsar edx, cl",
+    // Indirect jumps: through a register, through memory, and to a non-canonical target (#GP).
+    "lea rcx, [rip + 1f]\njmp rcx\nmov edx, 1\n1:",
+    "lea rcx, [rip + 1f]\nmov qword ptr [0x200000], rcx\njmp qword ptr [0x200000]\nmov edx, 1\n1:",
+    "mov rcx, 0x800000000000\njmp rcx",
+    "mov rcx, 0x800000000000\nmov qword ptr [0x200008], rcx\njmp qword ptr [0x200008]",
   ];
   allSameBothWays(forms, [0n, 0xffffffffffffffffn, 0x8000000000000001n]);
 });
