@@ -558,6 +558,14 @@ function moreTemplate(i: Insn): string | null | undefined {
     return `{ const s = (g[1] | 0) < 0 ? 0xffffffff : 0; g[4] = s; g[5] = s; }`;
   }
   if (h === mov.cwd && size === 4) return `g[4] = (g[0] | 0) < 0 ? 0xffffffff : 0; g[5] = 0;`;
+  if (h === md.imulGE && size === 8 && !i.mem) {
+    // The exact 128-bit product decides the flags: `imul64` (the handler's core) is passed in.
+    const [a, ah] = i.op === 1
+      ? [`${i.imm >>> 0}`, `${i.immHi >>> 0}`]
+      : [`g[${2 * i.reg}]`, `g[${2 * i.reg + 1}]`];
+    return `{ const r = imul64(c, ${a}, ${ah}, g[${2 * i.rm}], g[${2 * i.rm + 1}]); ` +
+      `g[${2 * i.reg}] = r; g[${2 * i.reg + 1}] = c.hi; }`;
+  }
   if (h === md.imulGE && size === 4 && !i.mem) {
     // The low half from Math.imul; the double product is exact near +-2^31, where overflow is decided.
     const a = i.op === 1 ? `${i.imm | 0}` : `(g[${2 * i.reg}] | 0)`;
@@ -782,8 +790,8 @@ function blockCode(block: Block, bi: number, names: string[], values: unknown[])
  */
 export function compileRegion(entry: Block, epoch: number): CompiledBlock {
   const blocks = regionBlocks(entry, epoch);
-  const names: string[] = [];
-  const values: unknown[] = [];
+  const names: string[] = ["imul64"];
+  const values: unknown[] = [md.imul64];
   let cases = "", loops = false;
   for (let bi = 0; bi < blocks.length; bi++) {
     const b = blocks[bi];

@@ -128,6 +128,18 @@ function imulCore(cpu: Cpu, size: number, a: number, ah: number, b: number, bh: 
 }
 let over = false;
 
+/**
+ * The low 64 bits of the signed product (ah:al) x (bh:bl), the high half left in `cpu.hi`, with
+ * the flags IMUL Gv, Ev sets (CF = OF = the product does not fit in 64 bits): the core of a
+ * 64-bit two- or three-operand IMUL, for compiled code.
+ */
+export function imul64(cpu: Cpu, a: number, ah: number, b: number, bh: number): number {
+  const lo = imulCore(cpu, 8, a, ah, b, bh);
+  const o = over ? 1 : 0;
+  cpu.fl.setEager(4, lo, 0, o, o);
+  return lo;
+}
+
 /** IMUL Eb/Ev (f6 /5, f7 /5): signed one-operand form. */
 export function imulE(cpu: Cpu, i: Insn): void {
   const size = i.size;
