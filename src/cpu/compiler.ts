@@ -558,6 +558,11 @@ function moreTemplate(i: Insn): string | null | undefined {
     return `{ const s = (g[1] | 0) < 0 ? 0xffffffff : 0; g[4] = s; g[5] = s; }`;
   }
   if (h === mov.cwd && size === 4) return `g[4] = (g[0] | 0) < 0 ? 0xffffffff : 0; g[5] = 0;`;
+  if (h === md.mulE && size === 8 && !i.mem) {
+    // RDX:RAX = RAX * r64 through `mulWide` and the scratch words `w4` (both passed in).
+    return `{ mulWide(c, g[0], g[1], g[${2 * i.rm}], g[${2 * i.rm + 1}], w4); ` +
+      `g[0] = w4[0]; g[1] = w4[1]; g[4] = w4[2]; g[5] = w4[3]; }`;
+  }
   if (h === md.imulGE && size === 8 && !i.mem) {
     // The exact 128-bit product decides the flags: `imul64` (the handler's core) is passed in.
     const [a, ah] = i.op === 1
@@ -790,8 +795,8 @@ function blockCode(block: Block, bi: number, names: string[], values: unknown[])
  */
 export function compileRegion(entry: Block, epoch: number): CompiledBlock {
   const blocks = regionBlocks(entry, epoch);
-  const names: string[] = ["imul64"];
-  const values: unknown[] = [md.imul64];
+  const names: string[] = ["imul64", "mulWide", "w4"];
+  const values: unknown[] = [md.imul64, md.mulWide, new Uint32Array(4)];
   let cases = "", loops = false;
   for (let bi = 0; bi < blocks.length; bi++) {
     const b = blocks[bi];
@@ -855,5 +860,5 @@ function isPure(i: Insn): boolean {
     h === alu.aluEI || h === alu.testEG || h === sh.shiftGroup || h === mov.movzx || h === alu.incE ||
     h === alu.decE || h === ctl.nop || h === mov.cmov || h === mov.setcc || h === alu.testEI ||
     h === alu.testAI || h === alu.aluAI || h === mov.movsx || h === mov.cbw || h === mov.cwd ||
-    h === md.imulGE;
+    h === md.imulGE || h === md.mulE;
 }

@@ -140,6 +140,17 @@ export function imul64(cpu: Cpu, a: number, ah: number, b: number, bh: number): 
   return lo;
 }
 
+/**
+ * MUL r/m64's arithmetic for compiled code: the unsigned 128-bit product of (ah:al) and (bh:bl)
+ * into `w` (four 32-bit words, least significant first), with the flags MUL sets (CF = OF = the
+ * high half is not zero).
+ */
+export function mulWide(cpu: Cpu, a: number, ah: number, b: number, bh: number, w: Uint32Array): void {
+  mul64(a, ah, b, bh, w);
+  const c = (w[2] | w[3]) !== 0 ? 1 : 0;
+  cpu.fl.setEager(4, w[0], 0, c, c);
+}
+
 /** IMUL Eb/Ev (f6 /5, f7 /5): signed one-operand form. */
 export function imulE(cpu: Cpu, i: Insn): void {
   const size = i.size;
