@@ -530,6 +530,12 @@ function regRead(size: number, r: number): string {
  */
 function moreTemplate(i: Insn): string | null | undefined {
   const h = i.h, size = i.size;
+  if (h === alu.testEG && (size === 1 || size === 2)) {
+    if (i.mem) return null;
+    return `fr = (${regRead(size, i.rm)} & ${regRead(size, i.reg)}) >>> 0; frh = 0; ${
+      logicFlags(size, "fr", "frh")
+    }`;
+  }
   if (h === alu.testEI || h === alu.testAI) {
     if (h === alu.testEI && i.mem) return null;
     const r = h === alu.testAI ? 0 : i.rm;

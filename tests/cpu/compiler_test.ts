@@ -87,6 +87,9 @@ Deno.test("compiled blocks fuse each condition with the CMP/SUB/AND/TEST before 
     "test bl, 0x81",
     "test bx, 0x8001",
     "test al, 0xc0",
+    "test bl, al",
+    "test ah, bh",
+    "test bx, ax",
   ];
   let checked = 0;
   for (const form of forms) {
