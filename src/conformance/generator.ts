@@ -18,6 +18,7 @@ import {
   type TestCase,
   type Undefined,
 } from "./case.ts";
+import { RAX, RBP, RCX, RDI, RDX, RSI, RSP } from "../cpu/registers.ts";
 import { buildForms, type InstructionForm } from "./forms.ts";
 import { Prng } from "./prng.ts";
 import { undefinedFlags } from "./undefined_flags.ts";
@@ -85,14 +86,6 @@ export const REGISTER_NAMES: Readonly<Record<number, readonly string[]>> = {
   32: R32,
   64: REG_NAMES,
 };
-
-const RSP = 4;
-const RBP = 5;
-const RCX = 1;
-const RSI = 6;
-const RDI = 7;
-const RAX = 0;
-const RDX = 2;
 
 interface RegOp {
   kind: "reg";

@@ -145,6 +145,8 @@ export const CR4_OSFXSR = 1 << 9;
 export const CR4_VMXE = 1 << 13;
 /** CR4.FSGSBASE. */
 export const CR4_FSGSBASE = 1 << 16;
+/** CR4.PCIDE: process-context identifiers (SDM Vol. 3 §2.5). */
+export const CR4_PCIDE = 1 << 17;
 
 /** IA32_EFER.SCE, SYSCALL enable (SDM Vol. 3 §2.2.1). */
 export const EFER_SCE = 1 << 0;

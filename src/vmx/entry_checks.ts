@@ -22,6 +22,16 @@ import {
   VMX_MISC_ZERO_LENGTH_INJECTION,
   type VmxCapabilities,
 } from "./capabilities.ts";
+import {
+  CR0_PE,
+  CR0_PG,
+  CR4_PAE,
+  CR4_PCIDE,
+  EFER_LMA,
+  EFER_LME,
+  IF as RFLAGS_IF,
+  VM as RFLAGS_VM,
+} from "../cpu/registers.ts";
 import * as C from "./controls.ts";
 import * as F from "./fields.ts";
 import {
@@ -219,14 +229,6 @@ export interface GuestCheckFailure {
 }
 
 const ENTRY_OK: VmEntryCheckResult = Object.freeze({ ok: true });
-const CR0_PE = 0x1;
-const CR0_PG = 0x80000000;
-const CR4_PAE = 0x20;
-const CR4_PCIDE = 0x20000;
-const EFER_LME = 0x100;
-const EFER_LMA = 0x400;
-const RFLAGS_IF = 0x200;
-const RFLAGS_VM = 0x20000;
 const TWO32 = 2 ** 32;
 
 /** True if a linear address is canonical for 48-bit linear addresses (bits 63:47 all equal). */
