@@ -4,11 +4,22 @@
  */
 
 import { createHash } from "node:crypto";
+import { Machine } from "../../src/vm/mod.ts";
 
 /** Assembles `tests/vm/asm/<name>.s`. */
 export function assemble(name: string): Uint8Array | null {
   const src = Deno.readTextFileSync(new URL(`./asm/${name}.s`, import.meta.url));
   return assembleText(src);
+}
+
+/** A machine booted on `asm` as a flat binary; null (with a warning) when GNU as is missing. */
+export function bootAsm(asm: string): Machine | null {
+  const code = assembleText(asm);
+  if (code === null) {
+    console.warn("skipped: GNU as not found");
+    return null;
+  }
+  return Machine.fromFlat(code);
 }
 
 /** Assembles Intel-syntax source text; the bytes of its .text section. */

@@ -4,19 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import { Machine } from "../../src/vm/mod.ts";
 import { findEptLeaf } from "../../src/vmx/ept.ts";
 import * as F from "../../src/vmx/fields.ts";
-import { assembleText } from "./_asm.ts";
-
-function boot(asm: string): Machine | null {
-  const code = assembleText(asm);
-  if (code === null) {
-    console.warn("skipped: GNU as not found");
-    return null;
-  }
-  return Machine.fromFlat(code);
-}
+import { bootAsm } from "./_asm.ts";
 
 /** Page numbers set in a dirty bitmap. */
 function pages(bits: Uint32Array): number[] {
@@ -31,7 +21,7 @@ function pages(bits: Uint32Array): number[] {
 const PAGE_TABLES = [0x10, 0x11, 0x12];
 
 Deno.test("dirty log holds exactly the pages written plus the guest page tables walked", () => {
-  const m = boot(`
+  const m = bootAsm(`
     mov byte ptr [0x300000], 1
     mov qword ptr [0x301ff8], 2
     mov dword ptr [0x345000], 3
@@ -47,7 +37,7 @@ Deno.test("dirty log holds exactly the pages written plus the guest page tables 
 });
 
 Deno.test("a push and a call dirty the stack page; a store across a page boundary dirties both pages", () => {
-  const m = boot(`
+  const m = bootAsm(`
     mov rsp, 0x600000
     push rax
     mov dword ptr [0x700ffe], 0x11223344
@@ -59,7 +49,7 @@ Deno.test("a push and a call dirty the stack page; a store across a page boundar
 });
 
 Deno.test("512 new dirty pages fill the PML log: exactly one PML-full exit, nothing lost", () => {
-  const m = boot(`
+  const m = bootAsm(`
     mov rdi, 0x800000
     mov ecx, 600
   1:
@@ -79,7 +69,7 @@ Deno.test("512 new dirty pages fill the PML log: exactly one PML-full exit, noth
 });
 
 Deno.test("a harvested page written again shows up in the next harvest (D flags cleared, INVEPT)", () => {
-  const m = boot(`
+  const m = bootAsm(`
   1:
     mov byte ptr [0x900000], al
     inc al
@@ -103,7 +93,7 @@ Deno.test("the D-flag scan finds the same pages as PML", () => {
     mov byte ptr [0x300000], 1
     mov byte ptr [0x3c0010], 2
     hlt`;
-  const a = boot(asm), b = boot(asm);
+  const a = bootAsm(asm), b = bootAsm(asm);
   if (!a || !b) return;
   a.setDirtyTracking(true, "pml");
   b.setDirtyTracking(true, "dbit-scan");
@@ -114,7 +104,7 @@ Deno.test("the D-flag scan finds the same pages as PML", () => {
 });
 
 Deno.test("a large page under logging never hides a write (EPT is split to 4 KiB leaves)", () => {
-  const m = boot(`
+  const m = bootAsm(`
     mov byte ptr [0xa00000], 1
     out 0xe9, al
     mov byte ptr [0xa01000], 1
@@ -137,7 +127,7 @@ Deno.test("a large page under logging never hides a write (EPT is split to 4 KiB
 });
 
 Deno.test("device writes into guest memory are logged", () => {
-  const m = boot("hlt");
+  const m = bootAsm("hlt");
   if (!m) return;
   m.setDirtyTracking(true);
   m.writePage(0x1234, new Uint8Array(4096).fill(7));
@@ -145,7 +135,7 @@ Deno.test("device writes into guest memory are logged", () => {
 });
 
 Deno.test("EPT violation from a guest store to a write-protected page has the SDM qualification", () => {
-  const m = boot("mov eax, dword ptr [0x300000]\nmov dword ptr [0x300000], eax\nhlt");
+  const m = bootAsm("mov eax, dword ptr [0x300000]\nmov dword ptr [0x300000], eax\nhlt");
   if (!m) return;
   m.setDirtyTracking(true); // 4 KiB leaves
   const leaf = findEptLeaf(m.mem, m.ept.eptp, 0x300000)!;
@@ -161,7 +151,7 @@ Deno.test("EPT violation from a guest store to a write-protected page has the SD
 });
 
 Deno.test("EPT misconfiguration (write without read) exits with reason 49", () => {
-  const m = boot("mov eax, dword ptr [0x300000]\nhlt");
+  const m = bootAsm("mov eax, dword ptr [0x300000]\nhlt");
   if (!m) return;
   m.setDirtyTracking(true);
   const leaf = findEptLeaf(m.mem, m.ept.eptp, 0x300000)!;

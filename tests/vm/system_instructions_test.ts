@@ -10,21 +10,12 @@ import { Entropy } from "../../src/devices/mod.ts";
 import { Machine } from "../../src/vm/mod.ts";
 import * as F from "../../src/vmx/fields.ts";
 import { PROC_INTERRUPT_WINDOW_EXITING } from "../../src/vmx/controls.ts";
-import { assembleText } from "./_asm.ts";
-
-function boot(asm: string): Machine | null {
-  const code = assembleText(asm);
-  if (code === null) {
-    console.warn("skipped: GNU as not found");
-    return null;
-  }
-  return Machine.fromFlat(code);
-}
+import { bootAsm } from "./_asm.ts";
 
 const reg = (m: Machine, r: number) => m.cpu.getReg64(r);
 
 Deno.test("SYSCALL enters CPL 0 at LSTAR with RCX/R11 saved; SYSRET returns to CPL 3 with STAR's selectors", () => {
-  const m = boot(`
+  const m = bootAsm(`
     mov ecx, 0xc0000080
     rdmsr
     or eax, 1                     # EFER.SCE
@@ -75,7 +66,7 @@ Deno.test("SYSCALL enters CPL 0 at LSTAR with RCX/R11 saved; SYSRET returns to C
 });
 
 Deno.test("SWAPGS exchanges GS.base and IA32_KERNEL_GS_BASE", () => {
-  const m = boot(`
+  const m = bootAsm(`
     mov ecx, 0xc0000101
     mov eax, 0x1111
     xor edx, edx
@@ -98,7 +89,7 @@ Deno.test("SWAPGS exchanges GS.base and IA32_KERNEL_GS_BASE", () => {
 });
 
 Deno.test("RDTSCP returns the TSC and IA32_TSC_AUX; RDMSR of an unknown MSR raises #GP(0)", () => {
-  const m = boot(`
+  const m = bootAsm(`
     mov ecx, 0xc0000103
     mov eax, 0x1234
     xor edx, edx
@@ -119,7 +110,7 @@ Deno.test("RDTSCP returns the TSC and IA32_TSC_AUX; RDMSR of an unknown MSR rais
 });
 
 Deno.test("MOV to CR8 sets the task priority; a value above 15 raises #GP(0)", () => {
-  const m = boot("mov eax, 5\nmov cr8, rax\nmov rbx, cr8\nmov eax, 16\nmov cr8, rax");
+  const m = bootAsm("mov eax, 5\nmov cr8, rax\nmov rbx, cr8\nmov eax, 16\nmov cr8, rax");
   if (!m) return;
   m.vcpu.vmcs.writeNumber(F.EXCEPTION_BITMAP, 1 << 13);
   m.runToEnd(100);
@@ -128,7 +119,7 @@ Deno.test("MOV to CR8 sets the task priority; a value above 15 raises #GP(0)", (
 });
 
 Deno.test("LGDT/LIDT load and SGDT/SIDT store the 10-byte pseudo-descriptors; LTR marks the TSS busy", () => {
-  const m = boot(`
+  const m = bootAsm(`
     sgdt [0x200000]
     sidt [0x200010]
     lidt [rip + idtr]
@@ -155,7 +146,7 @@ Deno.test("LGDT/LIDT load and SGDT/SIDT store the 10-byte pseudo-descriptors; LT
 });
 
 Deno.test("WBINVD and INVD run at CPL 0 without effect", () => {
-  const m = boot("wbinvd\ninvd\nmov eax, 7\nhlt");
+  const m = bootAsm("wbinvd\ninvd\nmov eax, 7\nhlt");
   if (!m) return;
   const exit = m.runToEnd(100);
   assert.equal(exit.reason, "hlt");
@@ -163,7 +154,7 @@ Deno.test("WBINVD and INVD run at CPL 0 without effect", () => {
 });
 
 Deno.test("MOV SS blocks interrupts for one more instruction (STI shadow, then MOV SS shadow)", () => {
-  const m = boot("mov eax, 0x10\nsti\nmov ss, eax\nnop\nnop\nhlt");
+  const m = bootAsm("mov eax, 0x10\nsti\nmov ss, eax\nnop\nnop\nhlt");
   if (!m) return;
   m.vcpu.setProcControl(PROC_INTERRUPT_WINDOW_EXITING, true);
   m.vcpu.vmcs.writeNumber(F.VMX_PREEMPTION_TIMER_VALUE, 1000);
@@ -174,7 +165,7 @@ Deno.test("MOV SS blocks interrupts for one more instruction (STI shadow, then M
 });
 
 Deno.test("RDRAND takes its value from the machine's entropy source and sets CF", () => {
-  const m = boot("rdrand rax\nsetc bl\nrdrand rcx\nhlt");
+  const m = bootAsm("rdrand rax\nsetc bl\nrdrand rcx\nhlt");
   if (!m) return;
   m.runToEnd(100);
   const e = new Entropy(0x68767369_6d5f7631n); // the machine's default seed

@@ -13,17 +13,9 @@ import {
   PROC_RDTSC_EXITING,
   PROC_USE_IO_BITMAPS,
 } from "../../src/vmx/controls.ts";
-import { assembleText } from "./_asm.ts";
+import { bootAsm } from "./_asm.ts";
 
 /** Boots `asm` flat at 1 MiB; returns the machine, or null without binutils. */
-function boot(asm: string): Machine | null {
-  const code = assembleText(asm);
-  if (code === null) {
-    console.warn("skipped: GNU as not found");
-    return null;
-  }
-  return Machine.fromFlat(code);
-}
 
 /** One VM entry with a generous preemption timer; returns the basic exit reason. */
 function enter(m: Machine, timer = 1_000_000): number {
@@ -38,7 +30,7 @@ const len = (m: Machine) => m.vcpu.vmcs.readNumber(F.VM_EXIT_INSTRUCTION_LEN);
 const rip = (m: Machine) => Number(m.vcpu.vmcs.read(F.GUEST_RIP));
 
 Deno.test("VM exit 30 (I/O) reports size, direction, operand encoding and port (SDM Table 27-5)", () => {
-  const m = boot("mov dx, 0x3f8\nout dx, al\nout 0xe9, al\nin eax, dx\nin ax, 0x60\nhlt");
+  const m = bootAsm("mov dx, 0x3f8\nout dx, al\nout 0xe9, al\nin eax, dx\nin ax, 0x60\nhlt");
   if (!m) return;
   const cases: [number, number, string][] = [
     [0x03f80000, 1, "out dx, al: size 1, out, DX"],
@@ -60,7 +52,7 @@ Deno.test("VM exit 30 (I/O) reports size, direction, operand encoding and port (
 });
 
 Deno.test("VM exits 10 (CPUID), 12 (HLT), 18 (VMCALL) carry their instruction lengths", () => {
-  const m = boot("cpuid\nvmcall\nhlt");
+  const m = bootAsm("cpuid\nvmcall\nhlt");
   if (!m) return;
   for (const [reason, length] of [[10, 2], [18, 3], [12, 1]]) {
     assert.equal(enter(m), reason);
@@ -70,7 +62,7 @@ Deno.test("VM exits 10 (CPUID), 12 (HLT), 18 (VMCALL) carry their instruction le
 });
 
 Deno.test("VM exit 57 (RDRAND) and 61 (RDSEED) describe the destination in the instruction information", () => {
-  const m = boot("rdrand r9\nrdseed ecx\nrdrand dx\nhlt");
+  const m = bootAsm("rdrand r9\nrdseed ecx\nrdrand dx\nhlt");
   if (!m) return;
   // Instruction information: bits 6:3 destination register, bits 12:11 operand size (SDM Table 27-15).
   for (const [reason, reg, size] of [[57, 9, 2], [61, 1, 1], [57, 2, 0]]) {
@@ -83,7 +75,7 @@ Deno.test("VM exit 57 (RDRAND) and 61 (RDSEED) describe the destination in the i
 });
 
 Deno.test("VM exit 0 follows the exception bitmap and reports the interruption information", () => {
-  const m = boot("ud2");
+  const m = bootAsm("ud2");
   if (!m) return;
   m.vcpu.vmcs.writeNumber(F.EXCEPTION_BITMAP, 1 << 6);
   assert.equal(enter(m), 0);
@@ -93,7 +85,7 @@ Deno.test("VM exit 0 follows the exception bitmap and reports the interruption i
 });
 
 Deno.test("VM exit 0 for #PF carries the error code and the faulting address as qualification", () => {
-  const m = boot("mov rax, 0x7fff00000000\nmov qword ptr [rax], 1");
+  const m = bootAsm("mov rax, 0x7fff00000000\nmov qword ptr [rax], 1");
   if (!m) return;
   m.vcpu.vmcs.writeNumber(F.EXCEPTION_BITMAP, 1 << 14);
   assert.equal(enter(m), 0);
@@ -103,13 +95,13 @@ Deno.test("VM exit 0 for #PF carries the error code and the faulting address as 
 });
 
 Deno.test("VM exit 2 (triple fault) when an exception cannot be delivered", () => {
-  const m = boot("ud2"); // the boot protocol leaves the IDT empty: #UD -> #GP -> #DF -> shutdown
+  const m = bootAsm("ud2"); // the boot protocol leaves the IDT empty: #UD -> #GP -> #DF -> shutdown
   if (!m) return;
   assert.equal(enter(m), 2);
 });
 
 Deno.test("VM exit 52 (preemption timer) comes after exactly the programmed number of instructions", () => {
-  const m = boot("1: inc rax\njmp 1b");
+  const m = bootAsm("1: inc rax\njmp 1b");
   if (!m) return;
   assert.notEqual(m.vcpu.vmcs.readNumber(F.PIN_BASED_VM_EXEC_CONTROL) & PIN_ACTIVATE_PREEMPTION_TIMER, 0);
   assert.equal(enter(m, 7), 52);
@@ -120,7 +112,7 @@ Deno.test("VM exit 52 (preemption timer) comes after exactly the programmed numb
 });
 
 Deno.test("VM exit 7 (interrupt window) once RFLAGS.IF is set and the STI shadow has passed", () => {
-  const m = boot("nop\nsti\nnop\nnop\nhlt");
+  const m = bootAsm("nop\nsti\nnop\nnop\nhlt");
   if (!m) return;
   m.vcpu.setProcControl(PROC_INTERRUPT_WINDOW_EXITING, true);
   assert.equal(enter(m), 7);
@@ -133,7 +125,7 @@ Deno.test("VM exit 7 (interrupt window) right after the STI shadow also when the
   // off). The exit must come right after that one jump, whether the blocks are compiled at once
   // (threshold 1), after warming up, or never.
   for (const threshold of [1, 2, 16, Infinity]) {
-    const m = boot("cli\nmov ecx, 40\n4:\njmp 5f\n5:\nsub ecx, 1\njnz 4b\nsti\njmp 4b");
+    const m = bootAsm("cli\nmov ecx, 40\n4:\njmp 5f\n5:\nsub ecx, 1\njnz 4b\nsti\njmp 4b");
     if (!m) return;
     m.cpu.compileThreshold = threshold;
     m.vcpu.setProcControl(PROC_INTERRUPT_WINDOW_EXITING, true);
@@ -142,7 +134,7 @@ Deno.test("VM exit 7 (interrupt window) right after the STI shadow also when the
     assert.equal(m.instructions, 2 + 120 + 2, `threshold ${threshold}`);
     assert.equal(rip(m), 0x100000 + 1 + 5, `threshold ${threshold}`); // back at label 4
     // The shadow's one instruction is a jump to itself: a compiled block that loops in its function.
-    const self = boot("sti\n3:\njmp 3b");
+    const self = bootAsm("sti\n3:\njmp 3b");
     if (!self) return;
     self.cpu.compileThreshold = threshold;
     self.vcpu.setProcControl(PROC_INTERRUPT_WINDOW_EXITING, true);
@@ -152,7 +144,7 @@ Deno.test("VM exit 7 (interrupt window) right after the STI shadow also when the
 });
 
 Deno.test("VM exit 28 (CR access) for MOV to CR3 with CR3-load exiting names the register", () => {
-  const m = boot("mov rbx, cr3\nmov cr3, rbx\nhlt");
+  const m = bootAsm("mov rbx, cr3\nmov cr3, rbx\nhlt");
   if (!m) return;
   m.vcpu.setProcControl(PROC_CR3_LOAD_EXITING, true);
   assert.equal(enter(m), 28);
@@ -162,7 +154,7 @@ Deno.test("VM exit 28 (CR access) for MOV to CR3 with CR3-load exiting names the
 });
 
 Deno.test("VM exits 31/32 (RDMSR/WRMSR) follow the MSR bitmaps", () => {
-  const m = boot("mov ecx, 0x6e0\nrdmsr\nwrmsr\nmov ecx, 0xc0000080\nrdmsr\nhlt");
+  const m = bootAsm("mov ecx, 0x6e0\nrdmsr\nwrmsr\nmov ecx, 0xc0000080\nrdmsr\nhlt");
   if (!m) return;
   assert.equal(enter(m), 31);
   assert.equal(len(m), 2);
@@ -174,7 +166,7 @@ Deno.test("VM exits 31/32 (RDMSR/WRMSR) follow the MSR bitmaps", () => {
 });
 
 Deno.test("VM exit 48 (EPT violation) reports the exact guest-physical address", () => {
-  const m = boot("mov rax, 0x7000010\nmov eax, dword ptr [rax]\nhlt");
+  const m = bootAsm("mov rax, 0x7000010\nmov eax, dword ptr [rax]\nhlt");
   if (!m) return;
   // 0x7000010 lies above 64 MiB of RAM; the boot map covers only RAM, so map it with a 2 MiB page.
   new DataView(m.mem.buffer).setBigUint64(0x12000 + 8 * 56, 0x7000000n | 0x83n, true);
@@ -185,7 +177,7 @@ Deno.test("VM exit 48 (EPT violation) reports the exact guest-physical address",
 });
 
 Deno.test("Machine advances RIP by the exit's instruction length and retires the instruction", () => {
-  const m = boot("mov al, 0x41\nout 0xe9, al\nout 0xe9, al\nmov al, 7\nout 0xf4, al");
+  const m = bootAsm("mov al, 0x41\nout 0xe9, al\nout 0xe9, al\nmov al, 7\nout 0xf4, al");
   if (!m) return;
   const exit = m.runToEnd(100);
   assert.deepEqual({ reason: exit.reason, code: exit.code }, { reason: "debug-exit", code: 7 });
@@ -195,7 +187,7 @@ Deno.test("Machine advances RIP by the exit's instruction length and retires the
 });
 
 Deno.test("VM exit 1 (external interrupt) when a host interrupt arrives, acknowledged with its vector", () => {
-  const m = boot("1: inc rax\njmp 1b");
+  const m = bootAsm("1: inc rax\njmp 1b");
   if (!m) return;
   m.cpu.extIntAt = 9;
   m.cpu.extIntVector = 0xec;
@@ -208,7 +200,7 @@ Deno.test("VM exit 1 (external interrupt) when a host interrupt arrives, acknowl
 });
 
 Deno.test("VM exit 16 (RDTSC) follows RDTSC exiting", () => {
-  const m = boot("rdtsc\nhlt");
+  const m = bootAsm("rdtsc\nhlt");
   if (!m) return;
   m.vcpu.setProcControl(PROC_RDTSC_EXITING, true);
   assert.equal(enter(m), 16);
@@ -216,7 +208,7 @@ Deno.test("VM exit 16 (RDTSC) follows RDTSC exiting", () => {
 });
 
 Deno.test("I/O bitmaps: a port whose bit is clear runs without an exit, a set bit exits (SDM §25.1.3)", () => {
-  const m = boot("mov al, 0x41\nout 0xe9, al\nmov dx, 0x3f8\nout dx, al\nhlt");
+  const m = bootAsm("mov al, 0x41\nout 0xe9, al\nmov dx, 0x3f8\nout dx, al\nhlt");
   if (!m) return;
   const vmcs = m.vcpu.vmcs;
   const a = m.hvBase + 0x5000, b = m.hvBase + 0x6000; // two free pages of the hypervisor's area
@@ -232,7 +224,7 @@ Deno.test("I/O bitmaps: a port whose bit is clear runs without an exit, a set bi
 
 Deno.test("#PF exits per the exception bitmap only when the error code matches PFEC_MASK/PFEC_MATCH", () => {
   for (const [match, exits] of [[2, true], [0, false]] as const) {
-    const m = boot("mov rax, 0x7fff00000000\nmov qword ptr [rax], 1");
+    const m = bootAsm("mov rax, 0x7fff00000000\nmov qword ptr [rax], 1");
     if (!m) return;
     const vmcs = m.vcpu.vmcs;
     vmcs.writeNumber(F.EXCEPTION_BITMAP, 1 << 14);
