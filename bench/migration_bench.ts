@@ -128,12 +128,18 @@ async function bigGuest(quick: boolean, hugePages: boolean): Promise<Row[]> {
       rounds: 0,
     });
     // Best of several: the machine is shared and first-touch page faults vary from run to run.
-    const restore = async (direct: boolean): Promise<number[]> => {
+    const restore = async (mode: "verify-first" | "direct" | "lazy" | "lazy+all"): Promise<number[]> => {
       const times: number[] = [];
       for (let i = 0; i < restoreRuns; i++) {
         const t = performance.now();
-        await restoreSnapshotFiles(`${dir}/snap`, { createVm: () => TestVm.blank(opts), direct });
+        const r = await restoreSnapshotFiles(`${dir}/snap`, {
+          createVm: () => TestVm.blank(opts),
+          direct: mode === "direct",
+          lazy: mode.startsWith("lazy"),
+        });
+        if (mode === "lazy+all") r.lazy!.loadAll((r.vm as TestVm).ram);
         times.push(performance.now() - t);
+        r.lazy?.close();
       }
       return times.sort((a, b) => a - b);
     };
@@ -143,10 +149,16 @@ async function bigGuest(quick: boolean, hugePages: boolean): Promise<Row[]> {
       "MB/s": f(r.stats.transferred / 1e6 / (times[0] / 1000), 0),
       rounds: 0,
     });
-    rows.push(rowFor("restore from file (read, verify all, then build and load)", await restore(false)));
     rows.push(
-      rowFor("restore from file, direct (pages straight into the unreleased VM)", await restore(true)),
+      rowFor("restore from file (read, verify all, then build and load)", await restore("verify-first")),
     );
+    rows.push(
+      rowFor("restore from file, direct (pages straight into the unreleased VM)", await restore("direct")),
+    );
+    rows.push(
+      rowFor("restore from file, lazy (verify all; pages load on first touch)", await restore("lazy")),
+    );
+    rows.push(rowFor("restore from file, lazy, then every page loaded", await restore("lazy+all")));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

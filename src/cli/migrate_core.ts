@@ -208,16 +208,20 @@ export async function snapshotToFile(
   return report(await writeSnapshotFile(c, path, { key: opts.key, diff: opts.diff }));
 }
 
-/** Restore `paths` (a full snapshot, then diffs) into `destination`; rejects with the file and reason. */
+/**
+ * Restore `paths` (a full snapshot, then diffs) into `destination`; rejects with the file and reason.
+ * With `lazy`, the full snapshot's pages load from its file on first touch (see `restoreSnapshotFiles`).
+ */
 export async function restoreFromFiles(
   destination: Destination,
   paths: string | string[],
-  opts: { key?: CryptoKey; expectRamBytes?: number } = {},
+  opts: { key?: CryptoKey; expectRamBytes?: number; lazy?: boolean } = {},
 ): Promise<ReceiveResult> {
   return await restoreSnapshotFiles(paths, {
     createVm: factory(destination),
     key: opts.key,
     expectRamBytes: opts.expectRamBytes,
+    lazy: opts.lazy,
   });
 }
 

@@ -6,7 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { StreamError } from "../migration/mod.ts";
+import { type ReceiveResult, StreamError } from "../migration/mod.ts";
 import { Machine } from "../vm/mod.ts";
 import { parseCount, runCli, UsageError } from "./_common.ts";
 import { finish, guestStatus, loadKey, machineReport } from "./_migrate_common.ts";
@@ -20,7 +20,10 @@ its console output, or with --json one object as "run --json" does. A damaged or
 refused with one line saying what is wrong.
 
 Options:
-  --key-file FILE          the key an authenticated snapshot was written with
+  --lazy                   resume before RAM is loaded: after the whole file has verified, each page
+                           loads from it when the guest first touches it (as Firecracker maps its
+                           memory file); the file must stay unchanged until the guest ends
+  --key-file FILE          the key an authenticated snapshot was written with (not with --lazy)
   --max-instructions N     stop after N retired instructions in total
   --json                   one JSON object (exit, instructions, console, digest, regs, exits)
   -h, --help               this text
@@ -34,6 +37,7 @@ export async function main(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       "key-file": { type: "string" },
+      lazy: { type: "boolean", default: false },
       "max-instructions": { type: "string" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -49,9 +53,13 @@ export async function main(args: string[]): Promise<number> {
     : parseCount(values["max-instructions"], "--max-instructions");
   const key = await loadKey(values["key-file"]);
   let m: Machine;
+  let restored: ReceiveResult;
   try {
-    m = (await restoreFromFiles((h) => new Machine({ memory: h.ramBytes }), positionals, { key }))
-      .vm as Machine;
+    restored = await restoreFromFiles((h) => new Machine({ memory: h.ramBytes }), positionals, {
+      key,
+      lazy: values.lazy,
+    });
+    m = restored.vm as Machine;
   } catch (e) {
     if (e instanceof StreamError || /^Cannot read snapshot/.test((e as Error).message)) {
       throw new UsageError((e as Error).message);
@@ -59,8 +67,19 @@ export async function main(args: string[]): Promise<number> {
     throw e;
   }
   const from = m.instructions;
-  const exit = finish(m, max);
-  if (values.json) console.log(JSON.stringify({ ...machineReport(m, exit), restoredAt: from }, null, 2));
+  let exit;
+  let report;
+  try {
+    exit = finish(m, max);
+    report = values.json ? { ...machineReport(m, exit), restoredAt: from } : undefined;
+  } catch (e) {
+    // A lazy restore's file changed under the running guest: it stopped rather than run on.
+    if (e instanceof StreamError) throw new UsageError(e.message);
+    throw e;
+  } finally {
+    restored.lazy?.close();
+  }
+  if (report) console.log(JSON.stringify(report, null, 2));
   else {
     Deno.stdout.writeSync(m.console.output());
     console.error(`[hvsim] restored at ${from} instructions; ${exit.reason}, ${m.instructions} instructions`);

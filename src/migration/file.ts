@@ -11,9 +11,15 @@
 import type { ByteSink } from "./byte_io.ts";
 import { BlockReaderSource, writeAll } from "./byte_io.ts";
 import type { MigrationController, MigrationResult, SnapshotOptions } from "./controller.ts";
+import type { RandomAccessSource } from "./lazy_ram.ts";
+import { fileRandomAccess } from "./lazy_ram.ts";
 import type { ReceiveOptions, ReceiveResult } from "./receiver.ts";
 import { receiveStream } from "./receiver.ts";
 import type { MigrationTransport } from "./transport.ts";
+import type { LazyRam } from "./vm_interface.ts";
+
+/** Bytes gathered before one write to a snapshot file. */
+const WRITE_BUFFER_BYTES = 4 << 20;
 
 /** A transport into the file at `path` (via `<path>.partial`, renamed on success). */
 export async function fileTransport(path: string): Promise<MigrationTransport> {
@@ -31,9 +37,25 @@ export async function fileTransport(path: string): Promise<MigrationTransport> {
       file.close();
     }
   };
+  // Records are gathered into 4 MiB writes: a snapshot of mostly small records (zero pages, one
+  // page per record) would otherwise cost one system call per record.
+  const buf = new Uint8Array(WRITE_BUFFER_BYTES);
+  let used = 0;
+  const flush = async () => {
+    if (used > 0) await writeAll(file, buf.subarray(0, used));
+    used = 0;
+  };
   const sink: ByteSink = {
-    write: (chunk) => writeAll(file, chunk),
+    async write(chunk) {
+      if (used + chunk.length > buf.length) await flush();
+      if (chunk.length >= buf.length) await writeAll(file, chunk);
+      else {
+        buf.set(chunk, used);
+        used += chunk.length;
+      }
+    },
     async close() {
+      await flush();
       await file.syncData();
       closeFile();
     },
@@ -61,38 +83,60 @@ export async function writeSnapshotFile(
   return await controller.snapshot(await fileTransport(path), opts);
 }
 
+/** Options of {@link restoreSnapshotFiles}. */
+export interface RestoreFileOptions extends Omit<ReceiveOptions, "lazy"> {
+  /**
+   * Resume before the full snapshot's pages are loaded: each loads from the file on first touch,
+   * after the whole file has verified (see `lazy_ram.ts`). Diff snapshots are applied eagerly on
+   * top. The file stays open until every page is loaded, or the result's `lazy.close()`.
+   */
+  lazy?: boolean;
+}
+
 /**
  * Restore a VM from a snapshot file, then apply any diff snapshot files in order. Each file is
  * verified in full before it touches a VM; a refused file rejects with its reason.
  */
 export async function restoreSnapshotFiles(
   paths: string | string[],
-  opts: ReceiveOptions,
+  opts: RestoreFileOptions,
 ): Promise<ReceiveResult> {
   const list = typeof paths === "string" ? [paths] : paths;
   if (list.length === 0) throw new RangeError("No snapshot file given: expected a full snapshot, then diffs");
   let result: ReceiveResult | undefined;
+  let lazyRam: LazyRam | undefined;
   for (const p of list) {
+    const base = result?.vm ?? opts.base;
+    const lazyHere = opts.lazy === true && base === undefined;
     let file: Deno.FsFile;
+    let lazy: RandomAccessSource | undefined;
     try {
       file = await Deno.open(p, { read: true });
+      // A second handle for the pages read back later, so its seeks never meet the stream's read-ahead.
+      if (lazyHere) lazy = fileRandomAccess(await Deno.open(p, { read: true }), p);
     } catch (e) {
       throw new Error(`Cannot read snapshot ${p}: ${(e as Error).message}`);
     }
     try {
-      const base = result?.vm ?? opts.base;
-      // Read in 8 MiB blocks, one ahead. Written straight into a fresh VM (direct), two blocks
-      // take turns; otherwise the whole file is read into one buffer and the staged pages point
-      // into it (no copy).
-      const retain = !(opts.direct && base === undefined);
+      // Read in 8 MiB blocks, one ahead. Written straight into a fresh VM (direct) or only indexed
+      // (lazy), two blocks take turns; otherwise the whole file is read into one buffer and the
+      // staged pages point into it (no copy).
+      const retain = !((opts.direct || lazyHere) && base === undefined);
       const src = new BlockReaderSource(file, { retain, sizeHint: retain ? (await file.stat()).size : 0 });
-      result = await receiveStream(src, { ...opts, base });
+      const { lazy: _, ...rest } = opts;
+      result = await receiveStream(src, { ...rest, base, lazy });
+      if (result.lazy) {
+        lazyRam = result.lazy; // it owns the second handle now
+        lazy = undefined;
+      }
     } catch (e) {
+      lazyRam?.close(); // the base VM is dropped with its file
       (e as Error).message = `${p}: ${(e as Error).message}`;
       throw e;
     } finally {
       file.close();
+      lazy?.close();
     }
   }
-  return result!;
+  return { ...result!, lazy: lazyRam };
 }

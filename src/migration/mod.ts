@@ -22,3 +22,4 @@ export * from "./tcp.ts";
 export * from "./file.ts";
 export * from "./fault.ts";
 export * from "./inspect.ts";
+export * from "./lazy_ram.ts";

@@ -13,6 +13,8 @@
 
 import type { ByteSource } from "./byte_io.ts";
 import { toSource } from "./byte_io.ts";
+import type { RandomAccessSource } from "./lazy_ram.ts";
+import { FileLazyRam, LazyPageIndex } from "./lazy_ram.ts";
 import { decodeRamPages } from "./ram_pages.ts";
 import type { StreamHeader } from "./stream.ts";
 import {
@@ -27,12 +29,13 @@ import {
   RECORD_STATE_SECTION,
   RECORD_VERIFY_PAGES,
   recordTypeName,
+  STREAM_FLAG_AUTHENTICATED,
   STREAM_FLAG_DIFF,
   StreamError,
   StreamReader,
 } from "./stream.ts";
 import { DirectPages, PageStaging } from "./_staging.ts";
-import type { MigratableVm, StateSection } from "./vm_interface.ts";
+import type { LazyRam, MigratableVm, StateSection } from "./vm_interface.ts";
 import { PAGE_SIZE } from "./vm_interface.ts";
 
 /** Options for {@link receiveStream}. */
@@ -51,6 +54,13 @@ export interface ReceiveOptions {
    * full verification; a refused stream's VM is dropped and never runs. Default false.
    */
   direct?: boolean;
+  /**
+   * Restore lazily: verify the whole stream as always, but keep no page data; the VM resumes with its
+   * RAM unloaded and loads each page from `lazy` (the same bytes, read again) on first touch (see
+   * `lazy_ram.ts`). For a fresh VM from an unauthenticated full stream only. The result's
+   * {@link ReceiveResult.lazy} then owns `lazy`; otherwise the caller keeps it.
+   */
+  lazy?: RandomAccessSource;
 }
 
 /** What a successful receive produced. */
@@ -71,6 +81,8 @@ export interface ReceiveResult {
   sections: string[];
   /** Verify-pages records checked (0 unless the source asked for verification). */
   verifyRecords: number;
+  /** For a lazy restore: the VM's RAM still to load (it owns the file until every page is in). */
+  lazy?: LazyRam;
 }
 
 /** A destination that verified the stream but refused to take the VM (its restore threw). */
@@ -116,12 +128,23 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
     );
   }
   const pages = header.ramBytes / PAGE_SIZE;
+  if (opts.lazy && opts.base) {
+    throw new RangeError("A lazy restore builds a fresh VM: it cannot apply a stream onto a base VM");
+  }
+  if (opts.lazy && (header.flags & STREAM_FLAG_AUTHENTICATED) !== 0) {
+    throw new StreamError(
+      "Stream is authenticated (HMAC-SHA256): it cannot be restored lazily, as pages loaded later could " +
+        "not be authenticated again; restore it without --lazy",
+    );
+  }
   let early: MigratableVm | undefined;
-  if (opts.direct && !opts.base) {
+  if (opts.direct && !opts.base && !opts.lazy) {
     early = opts.createVm(header);
     checkRam(early, header);
   }
-  const staging = early ? new DirectPages(early, pages) : new PageStaging(pages, src.retainsViews === true);
+  const index = opts.lazy ? new LazyPageIndex(pages, opts.lazy) : undefined;
+  const staging = index ??
+    (early ? new DirectPages(early, pages) : new PageStaging(pages, src.retainsViews === true));
   const sections: StateSection[] = [];
   const names = new Set<string>();
   let descriptors = 0;
@@ -132,7 +155,7 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
     if (rec === null) break;
     switch (rec.type) {
       case RECORD_RAM_PAGES:
-        descriptors += decodeRamPages(rec, pages, staging);
+        descriptors += index ? index.addRecord(rec) : decodeRamPages(rec, pages, staging);
         break;
       case RECORD_STATE_SECTION: {
         const s = decodeSection(rec);
@@ -192,8 +215,19 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
   }
   // Everything verified: only now build (or touch) the destination VM.
   let vm: MigratableVm;
+  let lazy: FileLazyRam | undefined;
   if (early) vm = early;
-  else {
+  else if (index) {
+    vm = opts.createVm(header);
+    checkRam(vm, header);
+    if (!vm.attachLazyRam) {
+      throw new RangeError(
+        "The destination VM cannot be restored lazily: it does not implement attachLazyRam",
+      );
+    }
+    lazy = new FileLazyRam(index);
+    vm.attachLazyRam(lazy);
+  } else {
     vm = opts.base ?? opts.createVm(header);
     checkRam(vm, header);
     (staging as PageStaging).applyTo(vm, opts.base !== undefined);
@@ -201,6 +235,7 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
   try {
     vm.restoreState(sections);
   } catch (e) {
+    lazy?.close();
     throw new DestinationRefusedError(`Destination refused the VM state: ${(e as Error).message}`);
   }
   return {
@@ -212,6 +247,7 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
     rounds,
     sections: sections.map((s) => s.name),
     verifyRecords: verified,
+    lazy,
   };
 }
 

@@ -47,4 +47,30 @@ export interface MigratableVm {
   restoreState(sections: StateSection[]): void;
   /** Throttle for auto-converge: fraction of virtual time the guest is held (0..0.99). */
   setThrottle(fraction: number): void;
+  /**
+   * Take RAM that loads on first touch (a lazy restore; see {@link LazyRam}). Called on a fresh VM
+   * before {@link MigratableVm.restoreState}. A VM without it cannot be restored lazily.
+   */
+  attachLazyRam?(lazy: LazyRam): void;
+}
+
+/**
+ * Guest RAM still to be loaded, for a lazily restored VM. The VM must call {@link LazyRam.load}
+ * before any access to a page whose `missing` flag is set (its CPU's guest-physical translations,
+ * page reads and digests alike) and {@link LazyRam.discard} before overwriting one whole. Loading is
+ * below the guest: it is no guest write, sets no dirty bit and costs no virtual time.
+ */
+export interface LazyRam {
+  /** Per page: non-zero until the page has been loaded (or discarded). */
+  readonly missing: Uint8Array;
+  /** Pages still missing. */
+  readonly remaining: number;
+  /** Load page `pfn` (and others stored with it) into `ram`, the VM's RAM from guest-physical 0. */
+  load(pfn: number, ram: Uint8Array): void;
+  /** Page `pfn` is about to be overwritten whole: never load it. */
+  discard(pfn: number): void;
+  /** Load every missing page into `ram`. */
+  loadAll(ram: Uint8Array): void;
+  /** Release the backing file; pages not loaded by then can no longer be. */
+  close(): void;
 }

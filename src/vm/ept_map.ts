@@ -44,6 +44,21 @@ export type DirtyLogMethod = "pml" | "dbit-scan";
 const PAGE = 4096;
 const SIZE_2M = 2 * 1024 * 1024;
 
+/**
+ * Guest RAM whose pages load on first touch (a lazy snapshot restore; the same shape as migration's
+ * `LazyRam`). Loading happens below the guest: no guest write, no dirty bit, no virtual time.
+ */
+export interface PageLoader {
+  /** Per page: non-zero until the page has been loaded (or discarded). */
+  readonly missing: Uint8Array;
+  /** Load page `pfn` (and others stored with it) into `ram`, the RAM from guest-physical 0. */
+  load(pfn: number, ram: Uint8Array): void;
+  /** Page `pfn` is about to be overwritten whole: never load it. */
+  discard(pfn: number): void;
+  /** Load every missing page into `ram`. */
+  loadAll(ram: Uint8Array): void;
+}
+
 /** Bytes of host memory the EPT tables may need for `ramBytes` of guest RAM (4 KiB leaves). */
 export function eptTableBytes(ramBytes: number): number {
   return identityEptTableBytes(ramBytes, PAGE);
@@ -61,6 +76,8 @@ export class EptMap implements GuestPhysicalMap {
   method: DirtyLogMethod = "pml";
   /** PML-full exits handled (statistics). */
   pmlFullExits = 0;
+  /** RAM still loading on first touch (a lazy restore), or null: every translation to RAM loads its page. */
+  lazy: PageLoader | null = null;
   /** Pages found dirty and not yet taken: one bit per 4 KiB page. */
   private pending: Uint32Array;
   /** Every page written while logging, never cleared (for `dirtyPages`). */
@@ -112,6 +129,7 @@ export class EptMap implements GuestPhysicalMap {
       case "ok":
         // With A/D on, paging-structure accesses count as writes, so their leaves are dirty too.
         this.lastWalkDirty = (this.mem[r.leafEntryAddress + 1] & (EPT_DIRTY >> 8)) !== 0;
+        if (this.lazy !== null) this.ensureLoaded(this.lazy, r.hpa);
         return r.hpa;
       case "violation":
         cpu.exitGpa = gpa;
@@ -123,6 +141,16 @@ export class EptMap implements GuestPhysicalMap {
       default:
         cpu.exitGpa = gpa;
         return cpu.vmExit(EXIT_PML_FULL, 0);
+    }
+  }
+
+  /** Loads the RAM page at host-physical `hpa` if it is still missing. */
+  private ensureLoaded(lazy: PageLoader, hpa: number): void {
+    const off = hpa - this.ramBase;
+    if (off < 0 || off >= this.ramBytes) return;
+    const pfn = Math.floor(off / PAGE);
+    if (lazy.missing[pfn] !== 0) {
+      lazy.load(pfn, this.mem.subarray(this.ramBase, this.ramBase + this.ramBytes));
     }
   }
 

@@ -67,7 +67,7 @@ import { CR4_VMXE } from "../cpu/mod.ts";
 import { bootGuest } from "./boot.ts";
 import { cpuidLeaf } from "./cpuid.ts";
 import { parseElf } from "./elf.ts";
-import { type DirtyLogMethod, EptMap, eptTableBytes } from "./ept_map.ts";
+import { type DirtyLogMethod, EptMap, eptTableBytes, type PageLoader } from "./ept_map.ts";
 import { allocateGuestMemory } from "./host_memory.ts";
 import { decodeCpuState, restoreCpuState } from "../cpu/mod.ts";
 
@@ -168,7 +168,10 @@ export const HV_EPT = 0x10000;
 export class Machine {
   /** Guest RAM size in bytes. */
   readonly ramBytes: number;
-  /** Host-physical memory: guest RAM at 0. */
+  /**
+   * Host-physical memory: guest RAM at 0. After a lazy restore, pages may still be loading (see
+   * {@link Machine.attachLazyRam}): read RAM through `readPage`, or call `loadLazyRam` first.
+   */
   readonly mem: Uint8Array;
   /** The vCPU. */
   readonly cpu: Cpu;
@@ -584,9 +587,27 @@ export class Machine {
     if (this.ept.pml !== null) this.vcpu.vmcs.writeNumber(F.GUEST_PML_INDEX, this.ept.pml.index);
   }
 
+  /**
+   * Takes RAM that loads on first touch, for a lazy restore (before `restoreState`, on a machine
+   * that has not run): every guest-physical translation, page read and digest loads what it needs.
+   */
+  attachLazyRam(lazy: PageLoader): void {
+    this.ept.lazy = lazy;
+  }
+
+  /** Loads every page a lazy restore has not loaded yet (see {@link Machine.attachLazyRam}). */
+  loadLazyRam(): void {
+    const lazy = this.ept.lazy;
+    if (lazy === null) return;
+    lazy.loadAll(this.mem.subarray(0, this.ramBytes));
+    this.ept.lazy = null;
+  }
+
   /** Copies guest page `pfn` into `dst` (4096 bytes). */
   readPage(pfn: number, dst: Uint8Array): void {
     const a = pfn * 4096;
+    const lazy = this.ept.lazy;
+    if (lazy !== null && lazy.missing[pfn] !== 0) lazy.load(pfn, this.mem.subarray(0, this.ramBytes));
     dst.set(this.mem.subarray(a, a + 4096));
   }
 
@@ -597,6 +618,7 @@ export class Machine {
     if (a + 4096 > this.ramBytes) {
       throw new RangeError(`page ${pfn} lies outside ${this.ramBytes} bytes of RAM`);
     }
+    if (this.ept.lazy !== null) this.ept.lazy.discard(pfn);
     this.mem.set(src, a);
     if (this.cpu.blocks.hasCode(a)) this.cpu.blocks.invalidatePage(a);
     if (this.ept.logging) this.ept.markGpa(a);
@@ -692,6 +714,7 @@ export class Machine {
 
   /** SHA-256 over registers, control state, the VMCS, device state and all of RAM (DESIGN.md "digest"). */
   digest(): string {
+    this.loadLazyRam();
     const h = createHash("sha256");
     h.update(encodeCpuState(saveCpuState(this.cpu)));
     // The VMCS, less what belongs to this machine's hypervisor rather than to the guest: the

@@ -79,6 +79,34 @@ Deno.test("snapshot, inspect and restore: the restored guest ends as the unmigra
     run.console,
     run.digest,
   ]);
+  const lazy = JSON.parse((await cli("restore.ts", [snap, "--json", "--lazy"])).out);
+  deepEqual([lazy.restoredAt, lazy.instructions, lazy.console, lazy.digest], [
+    3_000_000,
+    run.instructions,
+    run.console,
+    run.digest,
+  ]);
+  // an authenticated snapshot cannot be restored lazily: one line, status 2
+  await Deno.writeFile(`${dir}/key`, new TextEncoder().encode("a shared secret of some length\n"));
+  const ks = await cli("snapshot.ts", [
+    GUEST,
+    "--memory",
+    "16M",
+    "--at",
+    "1M",
+    "--key-file",
+    `${dir}/key`,
+    "--out",
+    `${dir}/k.snap`,
+  ]);
+  equal(ks.code, 0, ks.err);
+  const kl = await cli("restore.ts", [`${dir}/k.snap`, "--lazy", "--key-file", `${dir}/key`]);
+  equal(kl.code, 2);
+  ok(
+    /^restore: .*k\.snap: Stream is authenticated \(HMAC-SHA256\): it cannot be restored lazily/.test(kl.err),
+    kl.err,
+  );
+  equal(kl.err.trim().split("\n").length, 1, "one line");
   // damage one byte: inspect says so (status 1), restore refuses with one line (status 2)
   const b = await Deno.readFile(snap);
   b[200] ^= 1;

@@ -8,7 +8,7 @@
  * instructions it retired, so a migrated run must end byte-for-byte equal to an unmigrated one.
  */
 
-import type { MigratableVm, StateSection } from "../../src/migration/vm_interface.ts";
+import type { LazyRam, MigratableVm, StateSection } from "../../src/migration/vm_interface.ts";
 import { PAGE_SIZE } from "../../src/migration/vm_interface.ts";
 import { allocateGuestMemory } from "../../src/vm/host_memory.ts";
 
@@ -49,6 +49,8 @@ export class TestVm implements MigratableVm {
   tracking = false;
   #log: Uint32Array;
   #carry = 0;
+  /** RAM still loading after a lazy restore, or null. */
+  lazy: LazyRam | null = null;
 
   constructor(opts: TestVmOptions, blank = false) {
     this.opts = {
@@ -90,6 +92,7 @@ export class TestVm implements MigratableVm {
     const pfn = o.workingSetStart + (k % ws);
     const lap = Math.floor(k / ws);
     const base = pfn * PAGE_SIZE;
+    this.#ensure(pfn);
     this.ram[base + (lap % 512) * 8]++;
     this.ram[base + 4095] = lap & 0xff;
     if (this.tracking) this.#log[pfn >>> 5] |= 1 << (pfn & 31);
@@ -123,11 +126,21 @@ export class TestVm implements MigratableVm {
     this.#log.fill(0);
   }
 
+  #ensure(pfn: number): void {
+    if (this.lazy !== null && this.lazy.missing[pfn] !== 0) this.lazy.load(pfn, this.ram);
+  }
+
+  attachLazyRam(lazy: LazyRam): void {
+    this.lazy = lazy;
+  }
+
   readPage(pfn: number, dst: Uint8Array): void {
+    this.#ensure(pfn);
     dst.set(this.ram.subarray(pfn * PAGE_SIZE, pfn * PAGE_SIZE + PAGE_SIZE));
   }
 
   writePage(pfn: number, src: Uint8Array): void {
+    this.lazy?.discard(pfn);
     this.ram.set(src.subarray(0, PAGE_SIZE), pfn * PAGE_SIZE);
   }
 
@@ -176,6 +189,7 @@ export function runToEnd(vm: TestVm, limit = 1e12): void {
 
 /** The first difference between two test VMs (RAM, counters), or "" if they are equal. */
 export function diffVms(a: TestVm, b: TestVm): string {
+  for (const v of [a, b]) v.lazy?.loadAll(v.ram);
   if (a.instructions !== b.instructions) return `instructions ${a.instructions} != ${b.instructions}`;
   if (a.writes !== b.writes) return `writes ${a.writes} != ${b.writes}`;
   if (a.ram.length !== b.ram.length) return `RAM ${a.ram.length} != ${b.ram.length}`;

@@ -1,0 +1,86 @@
+/**
+ * Every sample guest run of guests/manifest.json, snapshotted part-way and restored lazily (pages
+ * loaded from the file on first touch), ends equal to the same run that never stopped: digest,
+ * console output, exit and retired-instruction count. A second hop migrates the lazily restored
+ * machine on before all of its pages have loaded.
+ */
+
+import assert from "node:assert/strict";
+import { migrateInProcess } from "../../src/cli/migrate_core.ts";
+import { MigrationController, restoreSnapshotFiles, writeSnapshotFile } from "../../src/migration/mod.ts";
+import { Machine, parseSize } from "../../src/vm/mod.ts";
+
+interface Run {
+  name: string;
+  elf: string;
+  cmdline: string;
+  memory: string;
+}
+
+const root = new URL("../../", import.meta.url);
+const manifest = JSON.parse(Deno.readTextFileSync(new URL("guests/manifest.json", root)));
+/** Compare at most this many instructions past the snapshot. */
+const WINDOW = 2_000_000;
+
+function assertSameEnd(d: Machine, ref: Machine, what: string): void {
+  assert.equal(d.instructions, ref.instructions, what);
+  assert.deepEqual(d.exit, ref.exit, what);
+  assert.equal(d.consoleText(), ref.consoleText(), what);
+  assert.equal(d.digest(), ref.digest(), what);
+}
+
+for (const run of manifest.runs as Run[]) {
+  Deno.test(`guest ${run.name} restored lazily ends equal to the unmigrated run, also after a further hop`, async () => {
+    const elf = Deno.readFileSync(new URL(run.elf, root));
+    const make = () =>
+      Machine.fromElf(elf, { memory: parseSize(run.memory), cmdline: run.cmdline }, run.name);
+    const probe = make();
+    probe.runToEnd(3 * WINDOW);
+    const at = Math.floor(probe.instructions / 2) + 3;
+    const end = Math.min(probe.instructions, at + WINDOW);
+    const ref = make();
+    ref.run(end);
+    const dir = await Deno.makeTempDir({ prefix: "hvsim-lazy-" });
+    try {
+      const src = make();
+      src.run(at);
+      // One page per record, so that every page loads alone, exactly when something first touches it.
+      assert.ok(
+        (await writeSnapshotFile(new MigrationController(src), `${dir}/s`, { pagesPerRecord: 1 })).ok,
+      );
+      for (const hop of [false, true]) {
+        const r = await restoreSnapshotFiles(`${dir}/s`, {
+          createVm: (h) => new Machine({ memory: h.ramBytes }),
+          lazy: true,
+        });
+        let d = r.vm as Machine;
+        const stored = r.lazy!.remaining;
+        assert.ok(stored > 0, "pages wait in the file");
+        d.run(Math.min(1000, end - at));
+        const touched = stored - r.lazy!.remaining;
+        assert.ok(
+          touched > 0 && touched < stored,
+          `${touched} of ${stored} pages loaded after 1000 instructions`,
+        );
+        if (hop) {
+          const stopAt = d.instructions + Math.floor((end - d.instructions) / 2);
+          const m = await migrateInProcess(d, (h) => new Machine({ memory: h.ramBytes }), {
+            stopAt,
+            bandwidth: 1e9,
+          });
+          assert.ok(m.ok, m.error);
+          d = m.destination as Machine;
+        }
+        d.run(end - d.instructions);
+        assertSameEnd(
+          d,
+          ref,
+          `${run.name} restored at ${at}${hop ? ", then migrated" : ""}, compared at ${end}`,
+        );
+        r.lazy!.close();
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
