@@ -1,10 +1,12 @@
 /**
- * `deno task bench`: guest MIPS on every benchmark guest (default and long runs), then the cost of
- * dirty tracking.
+ * `deno task bench`: guest MIPS on every benchmark guest (default and long runs), the cost of
+ * dirty tracking, then the migration benchmarks (bench/migration_bench.ts: downtime against its
+ * bound, a 1 GiB guest's migration, snapshot and restore, TCP on loopback, CRC and bitmap).
  */
 
 import { measureMips, printMips } from "./cpu_mips.ts";
 import { measureTracking } from "./dirty_tracking.ts";
+import { runMigrationBenchmarks } from "./migration_bench.ts";
 
 printMips(measureMips(2));
 console.log();
@@ -20,3 +22,5 @@ for (const r of rows) {
     } ${((r.seconds / rows[0].seconds - 1) * 100).toFixed(1).padStart(8)} %`,
   );
 }
+console.log();
+await runMigrationBenchmarks();
