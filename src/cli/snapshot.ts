@@ -6,7 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { formatBytes } from "../migration/mod.ts";
+import { formatBytes, MigrationController } from "../migration/mod.ts";
 import { Machine } from "../vm/mod.ts";
 import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
 import { loadKey } from "./_migrate_common.ts";
@@ -18,9 +18,14 @@ Runs the guest to --at retired instructions (or its end), then writes a snapshot
 all of RAM (zero pages as a flag) and every state section, in the stream format that migrate uses.
 Restore it with "deno task restore FILE"; look into it with "deno task inspect FILE".
 
+With --diff-at, the guest then runs on to each count in turn and a diff snapshot is written there,
+FILE.1, FILE.2, ...: only the pages written since the previous snapshot (the EPT dirty log), and all
+state. "deno task restore FILE FILE.1 FILE.2" restores the chain.
+
 Options:
   --out FILE               snapshot file to write (written as FILE.partial, renamed when complete)
   --at N                   retired instructions to run first (default 0; k, M, G suffixes)
+  --diff-at N[,N...]       then diff snapshots at these counts (increasing, above --at)
   --memory SIZE            guest RAM (default 64M)
   --cmdline TEXT           guest command line (default empty)
   --key-file FILE          authenticate the snapshot with HMAC-SHA256
@@ -37,6 +42,7 @@ export async function main(args: string[]): Promise<number> {
     options: {
       out: { type: "string" },
       at: { type: "string", default: "0" },
+      "diff-at": { type: "string" },
       memory: { type: "string", default: "64M" },
       cmdline: { type: "string", default: "" },
       "key-file": { type: "string" },
@@ -52,28 +58,51 @@ export async function main(args: string[]): Promise<number> {
   if (!values.out) throw new UsageError("expected --out FILE for the snapshot");
   const memory = parseMemory(values.memory!);
   const at = parseCount(values.at!, "--at");
+  const diffAt = parseDiffPoints(values["diff-at"], at);
   const key = await loadKey(values["key-file"]);
   const path = positionals[0];
   const m = Machine.fromElf(readInput(path, "guest"), { memory, cmdline: values.cmdline }, path);
-  if (at > 0) m.run(at);
-  const r = await snapshotToFile(m, values.out, { key });
-  if (values.json) {
-    console.log(JSON.stringify({ ok: r.ok, error: r.error, at: m.instructions, ...r.json }, null, 2));
+  // One controller for the chain: a diff snapshot sends what the guest wrote since the previous one.
+  const c = new MigrationController(m);
+  const diff = diffAt.length > 0;
+  const written: Record<string, unknown>[] = [];
+  for (let k = 0; k <= diffAt.length; k++) {
+    const target = k === 0 ? at : diffAt[k - 1];
+    if (target > m.instructions) m.run(target - m.instructions);
+    const file = k === 0 ? values.out : `${values.out}.${k}`;
+    const r = await snapshotToFile(c, file, { key, diff });
+    written.push({ ok: r.ok, error: r.error, file, at: m.instructions, ...r.json });
+    if (!r.ok) {
+      if (values.json) console.log(JSON.stringify(diff ? written : written[0], null, 2));
+      console.error(`snapshot: cannot write ${file}: ${r.error}`);
+      return 3;
+    }
+    if (!values.json) {
+      console.error(
+        `[hvsim] ${k === 0 ? "snapshot" : "diff snapshot"} of ${path} at ${m.instructions} instructions ` +
+          `written to ${file}: ${formatBytes(r.stats.transferred)} (${r.stats.normal} pages with data, ` +
+          `${r.stats.duplicate} zero pages, ${r.stats.stateBytes} bytes of state)`,
+      );
+    }
   }
-  if (!r.ok) {
-    console.error(`snapshot: cannot write ${values.out}: ${r.error}`);
-    return 3;
-  }
-  if (!values.json) {
-    console.error(
-      `[hvsim] snapshot of ${path} at ${m.instructions} instructions written to ${values.out}: ` +
-        `${
-          formatBytes(r.stats.transferred)
-        } (${r.stats.normal} pages with data, ${r.stats.duplicate} zero pages, ` +
-        `${r.stats.stateBytes} bytes of state)`,
-    );
-  }
+  if (values.json) console.log(JSON.stringify(diff ? written : written[0], null, 2));
   return 0;
+}
+
+/** The counts of `--diff-at`: increasing, each above `at`. */
+function parseDiffPoints(text: string | undefined, at: number): number[] {
+  if (text === undefined) return [];
+  const points = text.split(",").map((t) => parseCount(t.trim(), "--diff-at"));
+  let prev = at;
+  for (const p of points) {
+    if (p <= prev) {
+      throw new UsageError(
+        `bad --diff-at "${text}": each count must be above the one before it (and above --at ${at})`,
+      );
+    }
+    prev = p;
+  }
+  return points;
 }
 
 if (import.meta.main) runCli("snapshot", () => main(Deno.args));

@@ -120,6 +120,47 @@ Deno.test("snapshot, inspect and restore: the restored guest ends as the unmigra
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("snapshot --diff-at writes a diff chain that restore takes back, lazily too", async () => {
+  const dir = await Deno.makeTempDir();
+  const snap = `${dir}/c.snap`;
+  const s = await cli("snapshot.ts", [
+    GUEST,
+    "--memory",
+    "16M",
+    "--at",
+    "1M",
+    "--diff-at",
+    "2M,3M",
+    "--out",
+    snap,
+  ]);
+  equal(s.code, 0, s.err);
+  equal(s.err.trim().split("\n").length, 3, s.err);
+  ok(/diff snapshot of .* at 3000000 instructions written to .*c\.snap\.2/.test(s.err), s.err);
+  // The full snapshot describes all 4096 pages of 16 MiB; a diff only the pages written since.
+  const pages = [...s.err.matchAll(/\((\d+) pages with data, (\d+) zero pages/g)].map((x) => +x[1] + +x[2]);
+  equal(pages[0], 4096);
+  ok(pages[1] > 0 && pages[1] < 100 && pages[2] > 0 && pages[2] < 100, `${pages}`);
+  const run = JSON.parse(
+    (await cli("run.ts", [GUEST, "--memory", "16M", "--json", "--no-dirty-tracking"])).out,
+  );
+  for (const extra of [[], ["--lazy"]]) {
+    const r = await cli("restore.ts", [snap, `${snap}.1`, `${snap}.2`, "--json", ...extra]);
+    equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    deepEqual([j.restoredAt, j.instructions, j.console, j.digest], [
+      3_000_000,
+      run.instructions,
+      run.console,
+      run.digest,
+    ]);
+  }
+  const bad = await cli("snapshot.ts", [GUEST, "--at", "2M", "--diff-at", "3M,1M", "--out", `${dir}/x`]);
+  equal(bad.code, 2);
+  ok(/^snapshot: bad --diff-at "3M,1M": each count must be above the one before it/.test(bad.err), bad.err);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("migrate --listen / --to move a guest between two processes with an authenticated stream", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.writeFile(`${dir}/key`, new TextEncoder().encode("a shared secret of some length\n"));
