@@ -6,8 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { Machine, parseSize } from "../../src/vm/mod.ts";
+import { Machine } from "../../src/vm/mod.ts";
 import { assembleText } from "../vm/_asm.ts";
+import { guestMaker, SAMPLE_RUNS } from "../vm/_guests.ts";
 
 const CC = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
 const EDGES = [
@@ -247,11 +248,7 @@ Deno.test("compiled CALL and RET (with and without an immediate) match the inter
 
 /** One sample guest of guests/manifest.json, ready to run. */
 function guest(name: string, threshold: number): Machine {
-  const root = new URL("../../", import.meta.url);
-  const manifest = JSON.parse(Deno.readTextFileSync(new URL("guests/manifest.json", root)));
-  const run = manifest.runs.find((r: { name: string }) => r.name === name);
-  const elf = Deno.readFileSync(new URL(run.elf, root));
-  const m = Machine.fromElf(elf, { memory: parseSize(run.memory), cmdline: run.cmdline }, name);
+  const m = guestMaker(SAMPLE_RUNS.find((r) => r.name === name)!)();
   m.cpu.compileThreshold = threshold;
   return m;
 }

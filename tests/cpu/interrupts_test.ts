@@ -89,13 +89,18 @@ Deno.test("Cpu.raise delivers INT3 and INT n through trap gates with the next RI
   }
 });
 
-Deno.test("Cpu.raise from ring 3 switches to TSS.RSP0 and pushes the user SS:RSP", () => {
-  const { cpu } = setup("f7f3");
+/** Put `cpu` in ring 3: user code (0x1b) and stack (0x23) selectors, DPL-3 access rights. */
+function toRing3(cpu: ReturnType<typeof makeCpu>): void {
   cpu.cpl = 3;
   cpu.segSel[SEG_CS] = 0x1b;
-  cpu.segSel[SEG_SS] = 0x23;
   cpu.segAr[SEG_CS] = 0xa0fb;
+  cpu.segSel[SEG_SS] = 0x23;
   cpu.segAr[SEG_SS] = 0xc0f3;
+}
+
+Deno.test("Cpu.raise from ring 3 switches to TSS.RSP0 and pushes the user SS:RSP", () => {
+  const { cpu } = setup("f7f3");
+  toRing3(cpu);
   const o = go(cpu, 10);
   assert.equal(o.stop, EXIT_HLT);
   assert.equal(cpu.cpl, 0);
@@ -116,11 +121,7 @@ Deno.test("INT n from ring 3 through a DPL-0 gate raises #GP(vector * 8 + 2)", (
   const { cpu, dv } = setup("cd21");
   cpu.idtrLimit = 16 * 0x22 - 1;
   gate(dv, 0x21, 0xe, 0);
-  cpu.cpl = 3;
-  cpu.segSel[SEG_CS] = 0x1b;
-  cpu.segAr[SEG_CS] = 0xa0fb;
-  cpu.segSel[SEG_SS] = 0x23;
-  cpu.segAr[SEG_SS] = 0xc0f3;
+  toRing3(cpu);
   const o = go(cpu, 10);
   assert.equal(o.stop, EXIT_HLT);
   assert.equal(frame(cpu, 1)[0], BigInt(0x21 * 8 + 2), "error code");

@@ -161,7 +161,7 @@ Deno.test("a plain snapshot leaves dirty tracking off; a later diff then holds e
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("restoreSnapshotFiles() restores a pre-copy stream with re-sent pages and verify-pages records, direct or not", async () => {
+Deno.test("restoreSnapshotFiles() restores a pre-copy stream with re-sent pages and verify-pages records, staged, direct or lazy", async () => {
   const dir = await tmp();
   const opts: TestVmOptions = { ramBytes: 4 << 20, workingSetPages: 300, writeEvery: 5000 };
   const src = new TestVm(opts);
@@ -172,11 +172,15 @@ Deno.test("restoreSnapshotFiles() restores a pre-copy stream with re-sent pages 
   });
   ok(r.ok, r.error?.message);
   ok(r.stats.pagesPerRound.length > 1 && r.stats.pagesPerRound[1] > 0, "pages were sent again");
-  for (const direct of [false, true]) {
-    const got = await restoreSnapshotFiles(`${dir}/live`, { createVm: () => TestVm.blank(opts), direct });
+  for (const mode of ["staged", "direct", "lazy"]) {
+    const got = await restoreSnapshotFiles(`${dir}/live`, {
+      createVm: () => TestVm.blank(opts),
+      direct: mode === "direct",
+      lazy: mode === "lazy",
+    });
     ok(got.verifyRecords > 0);
     ok(got.pages > 1024 * 2, "every page twice at least (pre-copy and verify), some more often");
-    equal(diffVms(got.vm as TestVm, src), "", `direct ${direct}`);
+    equal(diffVms(got.vm as TestVm, src), "", mode);
   }
   await Deno.remove(dir, { recursive: true });
 });

@@ -115,19 +115,19 @@ Deno.test("readLog() refuses a damaged or foreign log with one line naming the p
   }
 });
 
+/** Store a correct CRC32C (over header bytes 0..12 and the payload) in the first record of `log`. */
+function resealFirstRecord(log: Uint8Array): void {
+  const v = new DataView(log.buffer, log.byteOffset);
+  const len = v.getUint32(headerBytes + 4, true);
+  const payload = log.subarray(headerBytes + 16, headerBytes + 16 + len);
+  v.setUint32(headerBytes + 12, crc32c(payload, crc32c(log.subarray(headerBytes, headerBytes + 12))), true);
+}
+
 Deno.test("readLog() refuses records out of order and unknown record types", () => {
   const reindexed = LOG.slice();
   const v = new DataView(reindexed.buffer);
   v.setUint32(headerBytes + 8, 5, true);
-  const len = v.getUint32(headerBytes + 4, true);
-  v.setUint32(
-    headerBytes + 12,
-    crc32c(
-      reindexed.subarray(headerBytes + 16, headerBytes + 16 + len),
-      crc32c(reindexed.subarray(headerBytes, headerBytes + 12)),
-    ),
-    true,
-  );
+  resealFirstRecord(reindexed);
   assert.throws(
     () => readLog(reindexed),
     /Out-of-order record 0 \(input\) at offset \d+: it carries index 5, expected 0/,
@@ -135,14 +135,7 @@ Deno.test("readLog() refuses records out of order and unknown record types", () 
   const unknown = LOG.slice();
   const u = new DataView(unknown.buffer);
   u.setUint16(headerBytes, 99, true);
-  u.setUint32(
-    headerBytes + 12,
-    crc32c(
-      unknown.subarray(headerBytes + 16, headerBytes + 16 + len),
-      crc32c(unknown.subarray(headerBytes, headerBytes + 12)),
-    ),
-    true,
-  );
+  resealFirstRecord(unknown);
   assert.throws(() => readLog(unknown), /unknown record type 99 for version 1\.0/);
   const inconsistent = editRecord(LOG, LOG_RECORD_CHECKPOINT, 0, (_p, cv) => cv.setUint32(136, 1000, true));
   assert.throws(

@@ -5,27 +5,14 @@
  */
 
 import assert from "node:assert/strict";
-import { Machine, parseSize } from "../../src/vm/mod.ts";
+import { REPO_ROOT } from "../../guests/build.ts";
+import { guestMaker, SAMPLE_RUNS } from "./_guests.ts";
 
-interface Run {
-  name: string;
-  elf: string;
-  cmdline: string;
-  memory: string;
-  expected: string;
-  exitCode: number;
-  exitReason?: string;
-}
-
-const root = new URL("../../", import.meta.url);
-const manifest = JSON.parse(Deno.readTextFileSync(new URL("guests/manifest.json", root)));
-
-for (const run of manifest.runs as Run[]) {
+for (const run of SAMPLE_RUNS) {
   Deno.test(`guest ${run.name} prints its expected output under hvsim`, () => {
-    const elf = Deno.readFileSync(new URL(run.elf, root));
-    const m = Machine.fromElf(elf, { memory: parseSize(run.memory), cmdline: run.cmdline }, run.name);
+    const m = guestMaker(run)();
     const exit = m.runToEnd(2e9);
-    const expected = Deno.readTextFileSync(new URL(run.expected, root));
+    const expected = Deno.readTextFileSync(`${REPO_ROOT}/${run.expected}`);
     assert.equal(m.consoleText(), expected);
     const reason = run.exitReason ?? "debug-exit";
     if (reason === "debug-exit") {

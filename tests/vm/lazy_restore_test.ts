@@ -8,32 +8,15 @@
 import assert from "node:assert/strict";
 import { migrateInProcess } from "../../src/cli/migrate_core.ts";
 import { MigrationController, restoreSnapshotFiles, writeSnapshotFile } from "../../src/migration/mod.ts";
-import { Machine, parseSize } from "../../src/vm/mod.ts";
+import { Machine } from "../../src/vm/mod.ts";
+import { assertSameEnd, guestMaker, SAMPLE_RUNS } from "./_guests.ts";
 
-interface Run {
-  name: string;
-  elf: string;
-  cmdline: string;
-  memory: string;
-}
-
-const root = new URL("../../", import.meta.url);
-const manifest = JSON.parse(Deno.readTextFileSync(new URL("guests/manifest.json", root)));
 /** Compare at most this many instructions past the snapshot. */
 const WINDOW = 2_000_000;
 
-function assertSameEnd(d: Machine, ref: Machine, what: string): void {
-  assert.equal(d.instructions, ref.instructions, what);
-  assert.deepEqual(d.exit, ref.exit, what);
-  assert.equal(d.consoleText(), ref.consoleText(), what);
-  assert.equal(d.digest(), ref.digest(), what);
-}
-
-for (const run of manifest.runs as Run[]) {
+for (const run of SAMPLE_RUNS) {
   Deno.test(`guest ${run.name} restored lazily ends equal to the unmigrated run, also after a further hop`, async () => {
-    const elf = Deno.readFileSync(new URL(run.elf, root));
-    const make = () =>
-      Machine.fromElf(elf, { memory: parseSize(run.memory), cmdline: run.cmdline }, run.name);
+    const make = guestMaker(run);
     const probe = make();
     probe.runToEnd(3 * WINDOW);
     const at = Math.floor(probe.instructions / 2) + 3;

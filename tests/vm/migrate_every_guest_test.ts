@@ -7,25 +7,15 @@
 
 import assert from "node:assert/strict";
 import { migrateInProcess } from "../../src/cli/migrate_core.ts";
-import { Machine, parseSize } from "../../src/vm/mod.ts";
+import { Machine } from "../../src/vm/mod.ts";
+import { assertSameEnd, guestMaker, SAMPLE_RUNS } from "./_guests.ts";
 
-interface Run {
-  name: string;
-  elf: string;
-  cmdline: string;
-  memory: string;
-}
-
-const root = new URL("../../", import.meta.url);
-const manifest = JSON.parse(Deno.readTextFileSync(new URL("guests/manifest.json", root)));
 /** Compare at most this many instructions past the switchover. */
 const WINDOW = 2_000_000;
 
-for (const run of manifest.runs as Run[]) {
+for (const run of SAMPLE_RUNS) {
   Deno.test(`guest ${run.name} migrated at three points ends equal to the unmigrated run`, async () => {
-    const elf = Deno.readFileSync(new URL(run.elf, root));
-    const make = () =>
-      Machine.fromElf(elf, { memory: parseSize(run.memory), cmdline: run.cmdline }, run.name);
+    const make = guestMaker(run);
     // Where the run ends, found cheaply: the reference below replays each window exactly.
     const probe = make();
     probe.runToEnd(3 * WINDOW);
@@ -42,11 +32,7 @@ for (const run of manifest.runs as Run[]) {
       const d = r.destination as Machine;
       assert.equal(d.instructions, stopAt);
       d.run(end - d.instructions);
-      const what = `${run.name} migrated at ${stopAt}, compared at ${end}`;
-      assert.equal(d.instructions, ref.instructions, what);
-      assert.deepEqual(d.exit, ref.exit, what);
-      assert.equal(d.consoleText(), ref.consoleText(), what);
-      assert.equal(d.digest(), ref.digest(), what);
+      assertSameEnd(d, ref, `${run.name} migrated at ${stopAt}, compared at ${end}`);
     }
   });
 }

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { migrateInProcess } from "../../src/cli/migrate_core.ts";
 import { Machine } from "../../src/vm/mod.ts";
 import { assemble } from "./_asm.ts";
+import { assertSameEnd } from "./_guests.ts";
 
 function mapApic(m: Machine): void {
   const dv = new DataView(m.mem.buffer);
@@ -26,13 +27,6 @@ async function migrateAt(make: () => Machine, stopAt: number): Promise<Machine> 
   assert.equal(d.instructions, stopAt);
   d.runToEnd(1e9);
   return d;
-}
-
-function assertSameEnd(d: Machine, ref: Machine, what: string): void {
-  assert.deepEqual(d.exit, ref.exit, what);
-  assert.equal(d.instructions, ref.instructions, what);
-  assert.equal(d.consoleText(), ref.consoleText(), what);
-  assert.equal(d.digest(), ref.digest(), what);
 }
 
 /** The instruction at RIP is a REP MOVS (F3, optional REX, A4/A5). */
