@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { type GuestRun, readManifest, REPO_ROOT } from "../../guests/build.ts";
+import { migrateInProcess } from "../../src/cli/migrate_core.ts";
 import { Machine, parseSize } from "../../src/vm/mod.ts";
 
 /** Every run of guests/manifest.json (read and validated once). */
@@ -22,4 +23,16 @@ export function assertSameEnd(d: Machine, ref: Machine, what: string): void {
   assert.equal(d.instructions, ref.instructions, what);
   assert.equal(d.consoleText(), ref.consoleText(), what);
   assert.equal(d.digest(), ref.digest(), what);
+}
+
+/** `src` migrated in process with the switchover at exactly `stopAt` instructions: the destination. */
+export async function migrateAt(src: Machine, stopAt: number): Promise<Machine> {
+  const r = await migrateInProcess(src, (h) => new Machine({ memory: h.ramBytes }), {
+    stopAt,
+    bandwidth: 1e9,
+  });
+  assert.ok(r.ok, r.error);
+  const d = r.destination as Machine;
+  assert.equal(d.instructions, stopAt);
+  return d;
 }

@@ -6,10 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { migrateInProcess } from "../../src/cli/migrate_core.ts";
 import { MigrationController, restoreSnapshotFiles, writeSnapshotFile } from "../../src/migration/mod.ts";
 import { Machine } from "../../src/vm/mod.ts";
-import { assertSameEnd, guestMaker, SAMPLE_RUNS } from "./_guests.ts";
+import { assertSameEnd, guestMaker, migrateAt, SAMPLE_RUNS } from "./_guests.ts";
 
 /** Compare at most this many instructions past the snapshot. */
 const WINDOW = 2_000_000;
@@ -46,13 +45,7 @@ for (const run of SAMPLE_RUNS) {
           `${touched} of ${stored} pages loaded after 1000 instructions`,
         );
         if (hop) {
-          const stopAt = d.instructions + Math.floor((end - d.instructions) / 2);
-          const m = await migrateInProcess(d, (h) => new Machine({ memory: h.ramBytes }), {
-            stopAt,
-            bandwidth: 1e9,
-          });
-          assert.ok(m.ok, m.error);
-          d = m.destination as Machine;
+          d = await migrateAt(d, d.instructions + Math.floor((end - d.instructions) / 2));
         }
         d.run(end - d.instructions);
         assertSameEnd(

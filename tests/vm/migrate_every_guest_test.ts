@@ -5,10 +5,7 @@
  * switchover, which keeps the suite fast; `deno task migrate-sweep` covers every point of a run.
  */
 
-import assert from "node:assert/strict";
-import { migrateInProcess } from "../../src/cli/migrate_core.ts";
-import { Machine } from "../../src/vm/mod.ts";
-import { assertSameEnd, guestMaker, SAMPLE_RUNS } from "./_guests.ts";
+import { assertSameEnd, guestMaker, migrateAt, SAMPLE_RUNS } from "./_guests.ts";
 
 /** Compare at most this many instructions past the switchover. */
 const WINDOW = 2_000_000;
@@ -24,13 +21,7 @@ for (const run of SAMPLE_RUNS) {
       const end = Math.min(length, stopAt + WINDOW);
       const ref = make();
       ref.run(end);
-      const r = await migrateInProcess(make(), (h) => new Machine({ memory: h.ramBytes }), {
-        stopAt,
-        bandwidth: 1e9,
-      });
-      assert.ok(r.ok, r.error);
-      const d = r.destination as Machine;
-      assert.equal(d.instructions, stopAt);
+      const d = await migrateAt(make(), stopAt);
       d.run(end - d.instructions);
       assertSameEnd(d, ref, `${run.name} migrated at ${stopAt}, compared at ${end}`);
     }

@@ -5,10 +5,9 @@
  */
 
 import assert from "node:assert/strict";
-import { migrateInProcess } from "../../src/cli/migrate_core.ts";
 import { Machine } from "../../src/vm/mod.ts";
 import { assemble } from "./_asm.ts";
-import { assertSameEnd } from "./_guests.ts";
+import { assertSameEnd, migrateAt } from "./_guests.ts";
 
 function mapApic(m: Machine): void {
   const dv = new DataView(m.mem.buffer);
@@ -17,14 +16,8 @@ function mapApic(m: Machine): void {
 }
 
 /** Migrates a fresh machine at exactly `stopAt` instructions and runs the destination to the end. */
-async function migrateAt(make: () => Machine, stopAt: number): Promise<Machine> {
-  const r = await migrateInProcess(make(), (h) => new Machine({ memory: h.ramBytes }), {
-    stopAt,
-    bandwidth: 1e9,
-  });
-  assert.ok(r.ok, r.error);
-  const d = r.destination as Machine;
-  assert.equal(d.instructions, stopAt);
+async function migrateToEnd(make: () => Machine, stopAt: number): Promise<Machine> {
+  const d = await migrateAt(make(), stopAt);
   d.runToEnd(1e9);
   return d;
 }
@@ -51,7 +44,7 @@ Deno.test("migration inside a REP MOVS (RIP on the instruction, RCX part-way) en
     if (atRepMovs(probe) && probe.cpu.getReg64(1) > 1n) points.push(probe.instructions);
   }
   assert.equal(points.length, 3, "repstr spends time in REP MOVS");
-  for (const at of points) assertSameEnd(await migrateAt(make, at), ref, `inside REP MOVS at ${at}`);
+  for (const at of points) assertSameEnd(await migrateToEnd(make, at), ref, `inside REP MOVS at ${at}`);
 });
 
 Deno.test("migration around page-straddling instructions and copies ends equal", async () => {
@@ -62,7 +55,7 @@ Deno.test("migration around page-straddling instructions and copies ends equal",
   ref.runToEnd(1e6);
   assert.equal(ref.exit?.reason, "debug-exit");
   // Every instruction boundary of the first loop iterations, REP iterations included.
-  for (let at = 1; at < 120; at += 7) assertSameEnd(await migrateAt(make, at), ref, `at ${at}`);
+  for (let at = 1; at < 120; at += 7) assertSameEnd(await migrateToEnd(make, at), ref, `at ${at}`);
 });
 
 Deno.test("migration with a timer interrupt pending (IRR set, interrupts off) ends equal", async () => {
@@ -84,7 +77,7 @@ Deno.test("migration with a timer interrupt pending (IRR set, interrupts off) en
     if (pending && (probe.cpu.getRflags() & 0x200) === 0) points.push(probe.instructions);
   }
   assert.equal(points.length, 3, "the guest spends time with a tick pending");
-  for (const at of points) assertSameEnd(await migrateAt(make, at), ref, `tick pending at ${at}`);
+  for (const at of points) assertSameEnd(await migrateToEnd(make, at), ref, `tick pending at ${at}`);
 });
 
 Deno.test("a failed migration of a real guest leaves the source intact: it resumes and ends equal", async () => {
