@@ -50,7 +50,9 @@ export function allocateGuestMemory(bytes: number, opts: GuestMemoryOptions = {}
 /**
  * Advise Linux to back the 2 MiB-aligned interior of `mem` with transparent huge pages
  * (`madvise(MADV_HUGEPAGE)`), as QEMU does for guest RAM. Call it before anything touches the memory:
- * pages already faulted in stay small until khugepaged collapses them.
+ * pages already faulted in stay small until khugepaged collapses them. The advice belongs to the
+ * address range, not the buffer: if the allocator keeps the memory after the buffer is freed, a later
+ * allocation there is advised too.
  *
  * @returns the number of bytes advised: a multiple of {@link HUGE_PAGE_SIZE}, 0 when the region
  * holds no whole aligned huge page or the advice is not possible (not Linux, FFI not granted, no
