@@ -6,7 +6,7 @@
  * enters it in 32-bit protected mode. It copies the guest's flat image (objcopy -O binary)
  * to GUEST_LOAD, builds an identity map of the first 1 GiB with 2 MiB pages, enables long
  * mode and jumps to GUEST_ENTRY with RDI = RAM size, RSI = the command line and
- * RSP = top of RAM, interrupts off, as in shared/DESIGN.md.
+ * RSP = top of RAM, interrupts off, as in docs/boot-protocol.md.
  *
  * Defines: GUEST_BLOB (path), GUEST_LOAD, GUEST_ENTRY, RAM_SIZE, CMDLINE (a string).
  */

@@ -1,5 +1,5 @@
 /*
- * Guest entry (boot protocol v1, shared/DESIGN.md):
+ * Guest entry (boot protocol v1, docs/boot-protocol.md):
  *   RDI = RAM size, RSI = command line address, RSP = top of RAM (16-byte aligned).
  * Clears .bss, calls main(ram_size, cmdline), writes main's return value to the
  * debug-exit port 0xF4, then halts with interrupts off.

@@ -1,7 +1,7 @@
 /*
  * hvsim guest runtime: the few things a freestanding guest needs.
  *
- * Boot protocol v1 (shared/DESIGN.md): the loader enters _start in 64-bit mode at CPL 0
+ * Boot protocol v1 (docs/boot-protocol.md): the loader enters _start in 64-bit mode at CPL 0
  * with RDI = RAM size, RSI = guest-physical address of the NUL-terminated command line,
  * RSP = top of RAM. crt0.S calls main(ram_size, cmdline) and writes its return value
  * to the debug-exit port 0xF4.

@@ -5,7 +5,7 @@ import type { Machine, RunExit } from "../vm/mod.ts";
 import { EXIT_NAMES } from "../vm/mod.ts";
 import { UsageError } from "./_common.ts";
 
-/** The `run --json` object (DESIGN.md) for a machine that has ended with `exit`. */
+/** The `run --json` object (docs/cli-json.md) for a machine that has ended with `exit`. */
 export function machineReport(m: Machine, exit: RunExit): Record<string, unknown> {
   const exits: Record<string, number> = {};
   for (const [k, v] of [...m.exitCounts].sort((a, b) => a[0] - b[0])) exits[EXIT_NAMES[k] ?? String(k)] = v;

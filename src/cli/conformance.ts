@@ -1,6 +1,6 @@
 /**
  * `deno task conformance`: differential testing of hvsim's interpreter against the host CPU and
- * Unicorn (issue 8). Prints mismatches per instruction form with a reproducer, or with `--json` one
+ * Unicorn. Prints mismatches per instruction form with a reproducer, or with `--json` one
  * JSON object. Exit status 1 when any mismatch is unexplained.
  *
  * @module

@@ -1,6 +1,6 @@
 /**
  * `deno task run <guest.elf>`: runs a guest and prints its console output, or with `--json` one
- * JSON object (exit, instructions, console, digest, regs, exits) as DESIGN.md defines.
+ * JSON object (exit, instructions, console, digest, regs, exits) as docs/cli-json.md defines.
  *
  * @module
  */

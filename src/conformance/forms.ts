@@ -1,6 +1,6 @@
 /**
- * The instruction forms the conformance generator instantiates: every instruction issue 2 names, in
- * every operand size, written as AT&T templates for GNU `as`.
+ * The instruction forms the conformance generator instantiates: every general-purpose instruction the
+ * interpreter implements, in every operand size, written as AT&T templates for GNU `as`.
  *
  * Placeholders in a template (each occurrence gets its own random choice):
  * - `<r8l>` AL..BL and AH..BH (no REX), `<r8x>` AL..BL, SPL..DIL, R8B..R15B (REX forms),

@@ -1,5 +1,5 @@
 /**
- * Differential testing of hvsim's interpreter against real x86-64 implementations (issue 8): the
+ * Differential testing of hvsim's interpreter against real x86-64 implementations: the
  * host CPU and Unicorn as oracles, a seeded case generator, the comparer and the report.
  * @module
  */

@@ -246,7 +246,7 @@ export interface EndRecord {
   code: number;
   /** Exit message (empty if none). */
   message: string;
-  /** The final {@linkcode Machine.digest} (DESIGN.md), hex; {@linkcode NO_DIGEST} if not computed. */
+  /** The final {@linkcode Machine.digest} (docs/determinism.md), hex; {@linkcode NO_DIGEST} if not computed. */
   machineDigest: string;
 }
 

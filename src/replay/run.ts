@@ -9,7 +9,7 @@ import { AssertionError } from "node:assert";
 import { type EntropySource, Machine, type RunExit } from "../vm/mod.ts";
 import type { SerialInput } from "../devices/mod.ts";
 
-/** What a run ended with: the fields DESIGN.md's `run --json` prints. */
+/** What a run ended with: the fields `run --json` prints (docs/cli-json.md). */
 export interface RunResult {
   /** How the guest ended. */
   exit: RunExit;

@@ -1,5 +1,5 @@
 /**
- * The loader's part of boot protocol version 1 (DESIGN.md): below 1 MiB it builds a GDT with a
+ * The loader's part of boot protocol version 1 (docs/boot-protocol.md): below 1 MiB it builds a GDT with a
  * flat 64-bit code segment, a data segment and a TSS, identity page tables over all of guest RAM
  * (2 MiB pages, writable, executable), and the command line; then it puts the CPU in 64-bit
  * mode at CPL 0 with RIP = entry, RSP = top of RAM, RDI = RAM size, RSI = command line.

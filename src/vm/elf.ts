@@ -1,5 +1,5 @@
 /**
- * ELF64 loading under boot protocol version 1 (DESIGN.md): an x86-64 ET_EXEC whose PT_LOAD
+ * ELF64 loading under boot protocol version 1 (docs/boot-protocol.md): an x86-64 ET_EXEC whose PT_LOAD
  * segments lie in guest RAM at or above 1 MiB (ELF-64 Object File Format, v1.5).
  *
  * @module

@@ -1,6 +1,6 @@
 /**
- * Guest-physical memory through EPT, and the dirty log built on its dirty flags (SDM Vol. 3
- * §29.3; reference §7-8). Every guest-physical access the CPU makes, its own page-table walks
+ * Guest-physical memory through EPT, and the dirty log built on its dirty flags (SDM Vol. 3,
+ * §28.2; page-modification logging in §28.2.5). Every guest-physical access the CPU makes, its own page-table walks
  * included, goes through {@linkcode EptMap.translate}, which walks the hypervisor's EPT tables in
  * host memory with accessed/dirty flags and page-modification logging. The software TLB caches a
  * write translation only while the EPT leaf's dirty flag is set, so a store to a page already

@@ -712,7 +712,7 @@ export class Machine {
     return out;
   }
 
-  /** SHA-256 over registers, control state, the VMCS, device state and all of RAM (DESIGN.md "digest"). */
+  /** SHA-256 over registers, control state, the VMCS, device state and all of RAM (docs/determinism.md). */
   digest(): string {
     this.loadLazyRam();
     const h = createHash("sha256");

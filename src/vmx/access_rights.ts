@@ -1,28 +1,29 @@
 /**
- * The guest segment access-rights format of the VMCS (fields 0x4814-0x4822), reference §6.8.
+ * The guest segment access-rights format of the VMCS (fields 0x4814-0x4822), as SDM
+ * Vol. 3, §24.4.1 (Table 24-2) defines it.
  *
  * @module
  */
 
-/** AR bits 3:0: segment type (reference §6.8). */
+/** AR bits 3:0: segment type (SDM Vol. 3, §24.4.1). */
 export const AR_TYPE_MASK = 0xf;
-/** AR bit 4: S, 1 = code or data segment (reference §6.8). */
+/** AR bit 4: S, 1 = code or data segment (SDM Vol. 3, §24.4.1). */
 export const AR_S = 0x10;
-/** AR bits 6:5: DPL (reference §6.8). */
+/** AR bits 6:5: DPL (SDM Vol. 3, §24.4.1). */
 export const AR_DPL_SHIFT = 5;
-/** AR bit 7: P, present (reference §6.8). */
+/** AR bit 7: P, present (SDM Vol. 3, §24.4.1). */
 export const AR_P = 0x80;
-/** AR bit 12: AVL (reference §6.8). */
+/** AR bit 12: AVL (SDM Vol. 3, §24.4.1). */
 export const AR_AVL = 0x1000;
-/** AR bit 13: L, 64-bit code segment (reference §6.8). */
+/** AR bit 13: L, 64-bit code segment (SDM Vol. 3, §24.4.1). */
 export const AR_L = 0x2000;
-/** AR bit 14: D/B (reference §6.8). */
+/** AR bit 14: D/B (SDM Vol. 3, §24.4.1). */
 export const AR_DB = 0x4000;
-/** AR bit 15: G, granularity (reference §6.8). */
+/** AR bit 15: G, granularity (SDM Vol. 3, §24.4.1). */
 export const AR_G = 0x8000;
-/** AR bit 16: segment unusable (reference §6.8; Linux VMX_AR_UNUSABLE_MASK). */
+/** AR bit 16: segment unusable (SDM Vol. 3, §24.4.1; Linux VMX_AR_UNUSABLE_MASK). */
 export const AR_UNUSABLE = 0x10000;
-/** AR bits 11:8 and 31:17: reserved, must be 0 (reference §6.8; Linux VMX_AR_RESERVD_MASK). */
+/** AR bits 11:8 and 31:17: reserved, must be 0 (SDM Vol. 3, §24.4.1; Linux VMX_AR_RESERVD_MASK). */
 export const AR_RESERVED_MASK = 0xfffe0f00;
 
 /** Decoded segment access rights. */
@@ -48,7 +49,7 @@ export interface AccessRights {
 }
 
 /**
- * Encodes access rights in the VMCS format (reference §6.8).
+ * Encodes access rights in the VMCS format (SDM Vol. 3, §24.4.1).
  *
  * @example
  * ```ts
@@ -65,7 +66,7 @@ export function encodeAccessRights(ar: AccessRights): number {
     (ar.unusable ? AR_UNUSABLE : 0);
 }
 
-/** Decodes access rights from the VMCS format (reference §6.8); reserved bits are ignored. */
+/** Decodes access rights from the VMCS format (SDM Vol. 3, §24.4.1); reserved bits are ignored. */
 export function decodeAccessRights(ar: number): AccessRights {
   return {
     type: ar & AR_TYPE_MASK,

@@ -1,5 +1,6 @@
 /**
- * VMX capability MSRs (SDM Vol. 3, App. A; reference §1.2-1.3, §7.6) and the values that describe
+ * VMX capability MSRs (SDM Vol. 3, App. A: A.1 basic, A.3-A.6 controls and
+ * miscellaneous data, A.10 EPT/VPID capabilities) and the values that describe
  * what hvsim supports.
  *
  * @module
@@ -79,55 +80,55 @@ export const IA32_VMX_TRUE_ENTRY_CTLS = 0x490;
 /** IA32_VMX_VMFUNC (SDM Vol. 3, App. A.11). */
 export const IA32_VMX_VMFUNC = 0x491;
 
-/** IA32_VMX_BASIC bits 30:0: VMCS revision identifier (reference §1.2). */
+/** IA32_VMX_BASIC bits 30:0: VMCS revision identifier (SDM Vol. 3, App. A.1). */
 export const VMX_BASIC_REVISION_MASK = 0x7fffffffn;
-/** IA32_VMX_BASIC bits 44:32: region size in bytes (reference §1.2). */
+/** IA32_VMX_BASIC bits 44:32: region size in bytes (SDM Vol. 3, App. A.1). */
 export const VMX_BASIC_REGION_SIZE_SHIFT = 32n;
-/** IA32_VMX_BASIC bits 53:50: memory type for VMCS accesses, 6 = WB (reference §1.2). */
+/** IA32_VMX_BASIC bits 53:50: memory type for VMCS accesses, 6 = WB (SDM Vol. 3, App. A.1). */
 export const VMX_BASIC_MEMORY_TYPE_SHIFT = 50n;
-/** IA32_VMX_BASIC bit 54: INS/OUTS exits report instruction information (reference §1.2). */
+/** IA32_VMX_BASIC bit 54: INS/OUTS exits report instruction information (SDM Vol. 3, App. A.1). */
 export const VMX_BASIC_INOUT = 1n << 54n;
-/** IA32_VMX_BASIC bit 55: TRUE capability MSRs 0x48D-0x490 exist (reference §1.2). */
+/** IA32_VMX_BASIC bit 55: TRUE capability MSRs 0x48D-0x490 exist (SDM Vol. 3, App. A.1). */
 export const VMX_BASIC_TRUE_CTLS = 1n << 55n;
-/** IA32_VMX_BASIC bit 56: entry may inject a hardware exception with or without error code (reference §1.2). */
+/** IA32_VMX_BASIC bit 56: entry may inject a hardware exception with or without error code (SDM Vol. 3, App. A.1). */
 export const VMX_BASIC_NO_HW_ERRCODE_CHECK = 1n << 56n;
 
-/** IA32_VMX_MISC bits 4:0: preemption timer counts down when TSC bit X changes (reference §1.3). */
+/** IA32_VMX_MISC bits 4:0: preemption timer counts down when TSC bit X changes (SDM Vol. 3, App. A.6). */
 export const VMX_MISC_PREEMPTION_TIMER_RATE_MASK = 0x1fn;
-/** IA32_VMX_MISC bit 5: VM exit stores EFER.LMA into "IA-32e mode guest" (reference §1.3). */
+/** IA32_VMX_MISC bit 5: VM exit stores EFER.LMA into "IA-32e mode guest" (SDM Vol. 3, App. A.6). */
 export const VMX_MISC_SAVE_EFER_LMA = 1n << 5n;
-/** IA32_VMX_MISC bit 6: activity state HLT supported (reference §1.3). */
+/** IA32_VMX_MISC bit 6: activity state HLT supported (SDM Vol. 3, App. A.6). */
 export const VMX_MISC_ACTIVITY_HLT = 1n << 6n;
-/** IA32_VMX_MISC bit 7: activity state shutdown supported (reference §1.3). */
+/** IA32_VMX_MISC bit 7: activity state shutdown supported (SDM Vol. 3, App. A.6). */
 export const VMX_MISC_ACTIVITY_SHUTDOWN = 1n << 7n;
-/** IA32_VMX_MISC bit 8: activity state wait-for-SIPI supported (reference §1.3). */
+/** IA32_VMX_MISC bit 8: activity state wait-for-SIPI supported (SDM Vol. 3, App. A.6). */
 export const VMX_MISC_ACTIVITY_WAIT_SIPI = 1n << 8n;
-/** IA32_VMX_MISC bits 24:16: number of CR3-target values (reference §1.3). */
+/** IA32_VMX_MISC bits 24:16: number of CR3-target values (SDM Vol. 3, App. A.6). */
 export const VMX_MISC_CR3_TARGETS_SHIFT = 16n;
-/** IA32_VMX_MISC bit 29: VMWRITE may write read-only (exit-information) fields (reference §1.3). */
+/** IA32_VMX_MISC bit 29: VMWRITE may write read-only (exit-information) fields (SDM Vol. 3, App. A.6). */
 export const VMX_MISC_VMWRITE_ANY_FIELD = 1n << 29n;
-/** IA32_VMX_MISC bit 30: event injection with instruction length 0 allowed (reference §1.3). */
+/** IA32_VMX_MISC bit 30: event injection with instruction length 0 allowed (SDM Vol. 3, App. A.6). */
 export const VMX_MISC_ZERO_LENGTH_INJECTION = 1n << 30n;
 
-/** EPT_VPID_CAP bit 0: execute-only EPT entries (reference §7.6). */
+/** EPT_VPID_CAP bit 0: execute-only EPT entries (SDM Vol. 3, App. A.10). */
 export const EPT_CAP_EXECUTE_ONLY = 1n << 0n;
-/** EPT_VPID_CAP bit 6: 4-level EPT walk (reference §7.6). */
+/** EPT_VPID_CAP bit 6: 4-level EPT walk (SDM Vol. 3, App. A.10). */
 export const EPT_CAP_WALK_4 = 1n << 6n;
-/** EPT_VPID_CAP bit 7: 5-level EPT walk (reference §7.6). */
+/** EPT_VPID_CAP bit 7: 5-level EPT walk (SDM Vol. 3, App. A.10). */
 export const EPT_CAP_WALK_5 = 1n << 7n;
-/** EPT_VPID_CAP bit 8: UC allowed as EPTP memory type (reference §7.6). */
+/** EPT_VPID_CAP bit 8: UC allowed as EPTP memory type (SDM Vol. 3, App. A.10). */
 export const EPT_CAP_MEMTYPE_UC = 1n << 8n;
-/** EPT_VPID_CAP bit 14: WB allowed as EPTP memory type (reference §7.6). */
+/** EPT_VPID_CAP bit 14: WB allowed as EPTP memory type (SDM Vol. 3, App. A.10). */
 export const EPT_CAP_MEMTYPE_WB = 1n << 14n;
-/** EPT_VPID_CAP bit 16: 2 MiB EPT pages (reference §7.6). */
+/** EPT_VPID_CAP bit 16: 2 MiB EPT pages (SDM Vol. 3, App. A.10). */
 export const EPT_CAP_2MB_PAGES = 1n << 16n;
-/** EPT_VPID_CAP bit 17: 1 GiB EPT pages (reference §7.6). */
+/** EPT_VPID_CAP bit 17: 1 GiB EPT pages (SDM Vol. 3, App. A.10). */
 export const EPT_CAP_1GB_PAGES = 1n << 17n;
-/** EPT_VPID_CAP bit 20: INVEPT supported (reference §7.6). */
+/** EPT_VPID_CAP bit 20: INVEPT supported (SDM Vol. 3, App. A.10). */
 export const EPT_CAP_INVEPT = 1n << 20n;
-/** EPT_VPID_CAP bit 21: EPT accessed and dirty flags (reference §7.6). */
+/** EPT_VPID_CAP bit 21: EPT accessed and dirty flags (SDM Vol. 3, App. A.10). */
 export const EPT_CAP_AD_FLAGS = 1n << 21n;
-/** EPT_VPID_CAP bit 22: advanced VM-exit information for EPT violations (reference §7.6). */
+/** EPT_VPID_CAP bit 22: advanced VM-exit information for EPT violations (SDM Vol. 3, App. A.10). */
 export const EPT_CAP_ADVANCED_EXIT_INFO = 1n << 22n;
 
 /**
@@ -205,7 +206,7 @@ export function allowed1(msr: bigint): number {
 
 /**
  * True if a 32-bit control word respects its capability MSR: every allowed-0 bit set and no bit
- * outside the allowed-1 settings (SDM Vol. 3, App. A.3; reference §9.3.1).
+ * outside the allowed-1 settings (SDM Vol. 3, App. A.3).
  */
 export function controlsAllowed(value: number, msr: bigint): boolean {
   const must = allowed0(msr);
@@ -340,7 +341,7 @@ export interface EffectiveControlMsrs {
   readonly entry: bigint;
 }
 
-/** Picks the control MSRs that apply: the TRUE variants when IA32_VMX_BASIC[55] = 1 (reference §1.3). */
+/** Picks the control MSRs that apply: the TRUE variants when IA32_VMX_BASIC[55] = 1 (SDM Vol. 3, App. A.2). */
 export function effectiveControlMsrs(caps: VmxCapabilities): EffectiveControlMsrs {
   const t = (caps.basic & VMX_BASIC_TRUE_CTLS) !== 0n;
   return {

@@ -1,9 +1,9 @@
 /**
- * VM-entry checks (reference §9.2-9.3; SDM Vol. 3, §26.2-26.3) as a pure function over the VMCS
+ * VM-entry checks (SDM Vol. 3, §26.2-26.3) as a pure function over the VMCS
  * contents and the capability MSRs. Control-field failures are VMfailValid(7), host-state failures
  * VMfailValid(8), guest-state failures a VM exit with reason 33 | 0x80000000 and the SDM's exit
  * qualification. Checks run in the order controls, host state, guest state; the first failure wins
- * (the SDM allows any order, reference §4 footnote).
+ * (the SDM leaves the order open: SDM Vol. 3, §26.2 and the notes to Table 30-1).
  *
  * @module
  */
@@ -81,18 +81,18 @@ import {
 import { VMXERR_ENTRY_INVALID_CONTROL_FIELD, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD } from "./errors.ts";
 import { EXIT_REASON_FAILED_VMENTRY, EXIT_REASON_INVALID_GUEST_STATE } from "./exit_reasons.ts";
 
-/** Exit reason of a guest-state entry failure: 33 with bit 31 set (reference §5.1). */
+/** Exit reason of a guest-state entry failure: 33 with bit 31 set (SDM Vol. 3, §24.9.1). */
 export const EXIT_REASON_ENTRY_FAILURE_GUEST_STATE =
   (EXIT_REASON_INVALID_GUEST_STATE | EXIT_REASON_FAILED_VMENTRY) >>>
   0;
 
-/** RFLAGS bits that must be 0 on VM entry: 63:22, 15, 5, 3 (reference §9.3.3; Bochs 0xFFFFFFFFFFC08028). */
+/** RFLAGS bits that must be 0 on VM entry: 63:22, 15, 5, 3 (SDM Vol. 3, §26.3.1; Bochs 0xFFFFFFFFFFC08028). */
 export const GUEST_RFLAGS_RESERVED_MASK = 0xffffffffffc08028n;
-/** Pending-debug-exceptions bits that must be 0 (reference §9.3.3; Bochs 0xFFFFFFFFFFFFAFF0). */
+/** Pending-debug-exceptions bits that must be 0 (SDM Vol. 3, §26.3.1; Bochs 0xFFFFFFFFFFFFAFF0). */
 export const PENDING_DBG_RESERVED_MASK = 0xffffffffffffaff0n;
 /** IA32_EFER bits hvsim allows: SCE (0), LME (8), LMA (10), NXE (11) (SDM Vol. 3, §2.2.1). */
 export const EFER_VALID_MASK = 0xd01n;
-/** IA32_DEBUGCTL bits that are reserved: 5:2 and 63:16 (SDM Vol. 3, §17.4.1; not in the reference). */
+/** IA32_DEBUGCTL bits that are reserved: 5:2 and 63:16 (SDM Vol. 3, §17.4.1). */
 export const DEBUGCTL_RESERVED_MASK = 0xffffffffffff003cn;
 
 /** What the checks read: a VMCS (implemented by `Vmcs`), through allocation-free number reads. */
@@ -220,7 +220,7 @@ export type VmEntryCheckResult =
     readonly check: string;
   };
 
-/** A failed guest-state check: its name and the exit qualification (reference §6.7). */
+/** A failed guest-state check: its name and the exit qualification (SDM Vol. 3, §26.7). */
 export interface GuestCheckFailure {
   /** Which check failed. */
   check: string;
@@ -252,7 +252,7 @@ function fitsWidth(hi: number, width: number): boolean {
   return hi >>> (width - 32) === 0;
 }
 
-/** True if a PAT value holds only memory types 0, 1, 4, 5, 6, 7 in each of its 8 bytes (reference §9.3.3). */
+/** True if a PAT value holds only memory types 0, 1, 4, 5, 6, 7 in each of its 8 bytes (SDM Vol. 3, §26.3.1). */
 export function isValidPat(pat: bigint): boolean {
   return patOk(Number((pat >> 32n) & 0xffffffffn), Number(pat & 0xffffffffn));
 }
@@ -276,7 +276,7 @@ function fixedOk(hi: number, lo: number, f0hi: number, f0lo: number, f1hi: numbe
     (hi & ~f1hi) === 0;
 }
 
-/** True if G matches the limit: G=0 if any of limit[11:0] is 0, G=1 if any of limit[31:20] is 1 (reference §9.3.3). */
+/** True if G matches the limit: G=0 if any of limit[11:0] is 0, G=1 if any of limit[31:20] is 1 (SDM Vol. 3, §26.3.1). */
 function limitMatchesGranularity(limit: number, ar: number): boolean {
   const g = (ar & AR_G) !== 0;
   if ((limit & 0xfff) !== 0xfff && g) return false;
@@ -285,7 +285,7 @@ function limitMatchesGranularity(limit: number, ar: number): boolean {
 }
 
 /**
- * True if an EPTP is valid for the capabilities (reference §7.1): memory type UC or WB as allowed,
+ * True if an EPTP is valid for the capabilities (SDM Vol. 3, §24.6.11): memory type UC or WB as allowed,
  * walk length 4 (or 5 if supported), A/D enable only if supported, bits 11:7 zero, address within
  * the physical-address width.
  */
@@ -337,7 +337,7 @@ function canonicalField(v: VmcsReader, enc: number): boolean {
   return canonical(v.readHigh32(enc));
 }
 
-/** Vectors of hardware exceptions that push an error code: #DF, #TS, #NP, #SS, #GP, #PF, #AC (reference §6.6). */
+/** Vectors of hardware exceptions that push an error code: #DF, #TS, #NP, #SS, #GP, #PF, #AC (SDM Vol. 3, §26.2.1.3). */
 function exceptionHasErrorCode(vector: number): boolean {
   return vector === 8 || (vector >= 10 && vector <= 14) || vector === 17;
 }
@@ -347,7 +347,7 @@ function allowedBits(value: number, must: number, may: number): boolean {
 }
 
 /**
- * Checks the VM-execution, VM-exit and VM-entry control fields (reference §9.3.1). Returns the name
+ * Checks the VM-execution, VM-exit and VM-entry control fields (SDM Vol. 3, §26.2.1). Returns the name
  * of the first failing check, or undefined if all pass.
  */
 export function checkControls(vmcs: VmcsReader, ctx: VmEntryCheckContext): string | undefined {
@@ -397,7 +397,7 @@ export function checkControls(vmcs: VmcsReader, ctx: VmEntryCheckContext): strin
   }
   if ((entry & (C.ENTRY_TO_SMM | C.ENTRY_DEACTIVATE_DUAL_MONITOR)) !== 0) return "entry to SMM outside SMM";
 
-  // Event injection (reference §6.6).
+  // Event injection (SDM Vol. 3, §24.8.3, §26.2.1.3).
   const info = vmcs.readNumber(F.VM_ENTRY_INTR_INFO_FIELD);
   if ((info & INTR_INFO_VALID) !== 0) {
     const type = (info >>> 8) & 7;
@@ -432,7 +432,7 @@ export function checkControls(vmcs: VmcsReader, ctx: VmEntryCheckContext): strin
   return undefined;
 }
 
-/** Checks the host-state area (reference §9.3.2). Returns the name of the first failing check. */
+/** Checks the host-state area (SDM Vol. 3, §26.2.2). Returns the name of the first failing check. */
 export function checkHostState(vmcs: VmcsReader, ctx: VmEntryCheckContext): string | undefined {
   const p = ctx.prepared ?? prepareCapabilities(ctx.caps);
   const exit = vmcs.readNumber(F.VM_EXIT_CONTROLS);
@@ -526,7 +526,7 @@ const fail = (check: string, qualification = ENTRY_FAILURE_DEFAULT): GuestCheckF
 });
 
 /**
- * Checks the guest-state area (reference §9.3.3). Returns the first failing check with its exit
+ * Checks the guest-state area (SDM Vol. 3, §26.3.1). Returns the first failing check with its exit
  * qualification, or undefined if all pass.
  */
 export function checkGuestState(vmcs: VmcsReader, ctx: VmEntryCheckContext): GuestCheckFailure | undefined {

@@ -1,5 +1,5 @@
 /**
- * Extended page tables (reference §7-8): the EPTP and paging-structure entry formats, a builder for
+ * Extended page tables (SDM Vol. 3, §28.2): the EPTP and paging-structure entry formats, a builder for
  * identity-style tables in host memory, and the 4-level walk with accessed/dirty flags,
  * page-modification logging, EPT violations and misconfigurations.
  *
@@ -24,53 +24,53 @@ import {
   EPT_VIOLATION_WRITABLE,
 } from "./qualifications.ts";
 
-/** EPT entry bit 0: read access (reference §7.2). */
+/** EPT entry bit 0: read access (SDM Vol. 3, §28.2.2). */
 export const EPT_READ = 0x1;
-/** EPT entry bit 1: write access (reference §7.2). */
+/** EPT entry bit 1: write access (SDM Vol. 3, §28.2.2). */
 export const EPT_WRITE = 0x2;
-/** EPT entry bit 2: execute access (reference §7.2). */
+/** EPT entry bit 2: execute access (SDM Vol. 3, §28.2.2). */
 export const EPT_EXECUTE = 0x4;
 /** EPT entry bits 2:0 all set. */
 export const EPT_RWX = 0x7;
-/** EPT leaf bits 5:3: memory type (reference §7.2). */
+/** EPT leaf bits 5:3: memory type (SDM Vol. 3, §28.2.2). */
 export const EPT_MEMTYPE_SHIFT = 3;
-/** EPT leaf bit 6: ignore PAT (reference §7.2). */
+/** EPT leaf bit 6: ignore PAT (SDM Vol. 3, §28.2.2). */
 export const EPT_IGNORE_PAT = 0x40;
-/** EPT PDPTE/PDE bit 7: maps a 1 GiB / 2 MiB page (reference §7.2). */
+/** EPT PDPTE/PDE bit 7: maps a 1 GiB / 2 MiB page (SDM Vol. 3, §28.2.2). */
 export const EPT_LARGE_PAGE = 0x80;
-/** EPT entry bit 8: accessed flag, with EPTP[6] (reference §7.3). */
+/** EPT entry bit 8: accessed flag, with EPTP[6] (SDM Vol. 3, §28.2.4). */
 export const EPT_ACCESSED = 0x100;
-/** EPT leaf bit 9: dirty flag, with EPTP[6] (reference §7.3). */
+/** EPT leaf bit 9: dirty flag, with EPTP[6] (SDM Vol. 3, §28.2.4). */
 export const EPT_DIRTY = 0x200;
 
-/** EPT memory type 0: uncacheable (reference §7.2). */
+/** EPT memory type 0: uncacheable (SDM Vol. 3, §28.2.2). */
 export const EPT_MEMTYPE_UC = 0;
-/** EPT memory type 1: write combining (reference §7.2). */
+/** EPT memory type 1: write combining (SDM Vol. 3, §28.2.2). */
 export const EPT_MEMTYPE_WC = 1;
-/** EPT memory type 4: write through (reference §7.2). */
+/** EPT memory type 4: write through (SDM Vol. 3, §28.2.2). */
 export const EPT_MEMTYPE_WT = 4;
-/** EPT memory type 5: write protected (reference §7.2). */
+/** EPT memory type 5: write protected (SDM Vol. 3, §28.2.2). */
 export const EPT_MEMTYPE_WP = 5;
-/** EPT memory type 6: write back (reference §7.2). */
+/** EPT memory type 6: write back (SDM Vol. 3, §28.2.2). */
 export const EPT_MEMTYPE_WB = 6;
 
-/** EPTP bits 2:0: memory type of the paging structures (reference §7.1). */
+/** EPTP bits 2:0: memory type of the paging structures (SDM Vol. 3, §24.6.11). */
 export const EPTP_MEMTYPE_MASK = 0x7;
-/** EPTP bits 5:3: walk length minus 1 (reference §7.1). */
+/** EPTP bits 5:3: walk length minus 1 (SDM Vol. 3, §24.6.11). */
 export const EPTP_WALK_LENGTH_SHIFT = 3;
-/** EPTP bit 6: enable accessed and dirty flags (reference §7.1). */
+/** EPTP bit 6: enable accessed and dirty flags (SDM Vol. 3, §24.6.11). */
 export const EPTP_AD_ENABLE = 0x40;
 
-/** Access bit 0: data read (same bit as EPT-violation qualification bit 0, reference §6.2). */
+/** Access bit 0: data read (same bit as EPT-violation qualification bit 0, SDM Vol. 3, Table 27-7). */
 export const EPT_ACCESS_READ = 0x1;
 /** Access bit 1: data write (qualification bit 1). */
 export const EPT_ACCESS_WRITE = 0x2;
 /** Access bit 2: instruction fetch (qualification bit 2). */
 export const EPT_ACCESS_FETCH = 0x4;
 
-/** Number of 8-byte entries in the PML log (reference §8.1). */
+/** Number of 8-byte entries in the PML log (SDM Vol. 3, §28.2.5). */
 export const PML_ENTRIES = 512;
-/** The PML index software starts with (KVM PML_HEAD_INDEX, reference §8.1). */
+/** The PML index software starts with (KVM's PML_HEAD_INDEX; SDM Vol. 3, §28.2.5). */
 export const PML_HEAD_INDEX = 511;
 
 const PAGE = 4096;
@@ -101,7 +101,7 @@ export function writeEptEntry(mem: Uint8Array, address: number, entry: bigint): 
 }
 
 /**
- * Builds an EPTP (reference §7.1): PML4 address, memory type, 4-level walk, A/D enable.
+ * Builds an EPTP (SDM Vol. 3, §24.6.11): PML4 address, memory type, 4-level walk, A/D enable.
  *
  * @example
  * ```ts
@@ -128,7 +128,7 @@ export interface EptpInfo {
   pml4: number;
 }
 
-/** Decodes an EPTP (reference §7.1). */
+/** Decodes an EPTP (SDM Vol. 3, §24.6.11). */
 export function decodeEptp(eptp: number): EptpInfo {
   const low = eptp % PAGE;
   return {
@@ -267,7 +267,7 @@ export interface EptTranslation {
   readonly dirtied: boolean;
 }
 
-/** An EPT violation (exit reason 48) with its exit qualification (reference §6.2, §7.5). */
+/** An EPT violation (exit reason 48) with its exit qualification (SDM Vol. 3, §28.2.3.2; Table 27-7). */
 export interface EptViolation {
   /** Discriminant. */
   readonly kind: "violation";
@@ -275,7 +275,7 @@ export interface EptViolation {
   readonly violation: number;
 }
 
-/** An EPT misconfiguration (exit reason 49; qualification undefined, reference §7.4). */
+/** An EPT misconfiguration (exit reason 49; qualification undefined, SDM Vol. 3, §28.2.3.1). */
 export interface EptMisconfig {
   /** Discriminant. */
   readonly kind: "misconfig";
@@ -285,7 +285,7 @@ export interface EptMisconfig {
   readonly level: number;
 }
 
-/** A page-modification-log-full event (exit reason 62): no flag set, the access did not happen (§8.1). */
+/** A page-modification-log-full event (exit reason 62): no flag set, the access did not happen (SDM Vol. 3, §28.2.5). */
 export interface EptPmlFull {
   /** Discriminant. */
   readonly kind: "pml-full";
@@ -296,7 +296,7 @@ export interface EptPmlFull {
 /** Outcome of `eptWalk`. */
 export type EptWalkResult = EptTranslation | EptViolation | EptMisconfig | EptPmlFull;
 
-/** The page-modification log the walk appends to (PML_ADDRESS and GUEST_PML_INDEX, reference §8.1). */
+/** The page-modification log the walk appends to (PML_ADDRESS and GUEST_PML_INDEX, SDM Vol. 3, §28.2.5). */
 export interface PmlLog {
   /** Host-physical address of the 4 KiB log (PML_ADDRESS). */
   address: number;
@@ -320,7 +320,7 @@ const LEVEL_SIZE = [0, PAGE, SIZE_2M, SIZE_1G, 2 ** 39];
 
 /**
  * Translates a guest-physical address through 4-level EPT tables in host memory for an access
- * (EPT_ACCESS_READ, _WRITE or _FETCH), following reference §7.2-7.5 and §8.1:
+ * (EPT_ACCESS_READ, _WRITE or _FETCH), following SDM Vol. 3, §28.2.2-28.2.5:
  * - a present entry with write-without-read, execute-only without support, reserved bits set, a
  *   large page where unsupported, or a leaf memory type 2, 3 or 7 is a misconfiguration (checked
  *   before permissions);
@@ -374,7 +374,7 @@ export function eptWalk(
     if (perm === 0) {
       return violation(access, 0, opts);
     }
-    // Misconfiguration (reference §7.4).
+    // Misconfiguration (SDM Vol. 3, §28.2.3.1).
     if ((perm & (EPT_READ | EPT_WRITE)) === EPT_WRITE) return misconfig(level);
     if (perm === EPT_EXECUTE && !execOnly) return misconfig(level);
     if ((hi & hiReserved) !== 0) return misconfig(level);
@@ -401,7 +401,7 @@ export function eptWalk(
     }
     table = (hi & 0xfffff) * TWO32 + ((lo & 0xfffff000) >>> 0);
   }
-  // Permissions (reference §7.5).
+  // Permissions (SDM Vol. 3, §28.2.3.2).
   if (
     ((access & EPT_ACCESS_READ) !== 0 && (combined & EPT_READ) === 0) ||
     ((access & EPT_ACCESS_WRITE) !== 0 && (combined & EPT_WRITE) === 0) ||
@@ -492,7 +492,7 @@ export function findEptLeaf(mem: Uint8Array, eptp: number, gpa: number): EptLeaf
 /**
  * Clears the dirty flag of the leaf that maps `gpa` and returns whether it was set. After clearing,
  * cached translations that allow writes to that page must be dropped, as INVEPT requires
- * (reference §7.3).
+ * (SDM Vol. 3, §28.2.4).
  */
 export function clearEptDirty(mem: Uint8Array, eptp: number, gpa: number): boolean {
   const leaf = findEptLeaf(mem, eptp, gpa);
@@ -505,7 +505,7 @@ export function clearEptDirty(mem: Uint8Array, eptp: number, gpa: number): boole
 
 /**
  * Scans guest-physical [0, size) for leaves with the dirty flag set (the D-bit-scan way of building
- * a dirty log, reference §8.2) and calls `dirty(gpa)` for every 4 KiB page they map. A dirty 2 MiB or
+ * a dirty log, as KVM does without PML) and calls `dirty(gpa)` for every 4 KiB page they map. A dirty 2 MiB or
  * 1 GiB leaf reports all its 4 KiB pages, since one D flag covers them all. With `clear`, the D
  * flags are cleared as they are read (take-and-clear).
  */

@@ -11,7 +11,7 @@ import * as F from "./fields.ts";
 import { INTR_INFO_VALID } from "./qualifications.ts";
 import type { VmcsAccess } from "./guest_state.ts";
 
-/** What a VM exit records in the VM-exit information fields (SDM Vol. 3, §27.2; reference §5-6). */
+/** What a VM exit records in the VM-exit information fields (SDM Vol. 3, §27.2). */
 export interface VmExitInfo {
   /** Exit reason (basic reason in bits 15:0). */
   reason: number;
@@ -35,7 +35,7 @@ export interface VmExitInfo {
  * Records a VM exit: exit reason, qualification, guest-linear and guest-physical address,
  * instruction length and information, interruption and IDT-vectoring information (the valid bit
  * clear unless given), and clears the valid bit of the VM-entry interruption-information field,
- * as every VM exit does (reference §6.6). Fields not given are left as they were, except the two
+ * as every VM exit does (SDM Vol. 3, §27.2). Fields not given are left as they were, except the two
  * information fields whose valid bit says whether they hold anything.
  */
 export function recordVmExit(vmcs: VmcsAccess, e: VmExitInfo): void {
@@ -64,7 +64,7 @@ export function recordVmExit(vmcs: VmcsAccess, e: VmExitInfo): void {
 
 /**
  * Stores EFER.LMA into the "IA-32e mode guest" entry control, as a VM exit does when
- * IA32_VMX_MISC[5] = 1 (reference §1.3).
+ * IA32_VMX_MISC[5] = 1 (SDM Vol. 3, App. A.6).
  */
 export function storeIa32eModeGuest(vmcs: VmcsAccess, efer: bigint): void {
   const entry = vmcs.readNumber(F.VM_ENTRY_CONTROLS);
@@ -77,7 +77,7 @@ function bit(mem: Uint8Array, base: number, index: number): boolean {
 }
 
 /**
- * Whether an I/O access of `size` bytes at `port` exits (reference §6.1, SDM Vol. 3 §25.1.3): with
+ * Whether an I/O access of `size` bytes at `port` exits (SDM Vol. 3, §25.1.3, §24.6.4): with
  * "use I/O bitmaps", if the bitmap bit of any byte accessed is 1 (bitmap A for 0x0000-0x7FFF, B for
  * 0x8000-0xFFFF) or the access wraps past 0xFFFF; otherwise iff "unconditional I/O exiting".
  * `mem` is host-physical memory holding the bitmaps.
@@ -96,10 +96,9 @@ export function ioAccessExits(vmcs: VmcsAccess, mem: Uint8Array, port: number, s
 
 /**
  * Whether RDMSR (`write` false) or WRMSR (`write` true) of `msr` exits. Without "use MSR bitmaps"
- * every access exits (reference §5.2, reasons 31/32). With them, MSRs outside 0-0x1FFF and
+ * every access exits (SDM Vol. 3, §25.1.3; exit reasons 31/32, App. C). With them, MSRs outside 0-0x1FFF and
  * 0xC0000000-0xC0001FFF always exit, and the others exit iff their bit is set in the 4 KiB bitmap:
- * read-low at byte 0, read-high at 1024, write-low at 2048, write-high at 3072 (SDM Vol. 3, §24.6.9;
- * this layout is not in the reference).
+ * read-low at byte 0, read-high at 1024, write-low at 2048, write-high at 3072 (SDM Vol. 3, §24.6.9).
  */
 export function msrAccessExits(vmcs: VmcsAccess, mem: Uint8Array, msr: number, write: boolean): boolean {
   const proc = vmcs.readNumber(F.CPU_BASED_VM_EXEC_CONTROL);
@@ -113,7 +112,7 @@ export function msrAccessExits(vmcs: VmcsAccess, mem: Uint8Array, msr: number, w
 
 /**
  * Whether a hardware exception exits (reason 0): its exception-bitmap bit, except #PF (14), which
- * exits iff (bit 14 = 1) equals (errorCode & PFEC_MASK == PFEC_MATCH) (reference §6.7).
+ * exits iff (bit 14 = 1) equals (errorCode & PFEC_MASK == PFEC_MATCH) (SDM Vol. 3, §24.6.3, §25.2).
  */
 export function exceptionExits(vmcs: VmcsAccess, vector: number, errorCode = 0): boolean {
   const bitmap = vmcs.readNumber(F.EXCEPTION_BITMAP);
@@ -126,7 +125,7 @@ export function exceptionExits(vmcs: VmcsAccess, vector: number, errorCode = 0):
 
 /**
  * Whether MOV to CR0 or CR4 exits: some bit owned by the host (guest/host mask bit 1) would get a
- * value different from the read shadow (SDM Vol. 3, §25.1.3; not in the reference).
+ * value different from the read shadow (SDM Vol. 3, §25.1.3).
  */
 export function movToCr0Cr4Exits(vmcs: VmcsAccess, cr: 0 | 4, value: bigint): boolean {
   const mask = vmcs.read(cr === 0 ? F.CR0_GUEST_HOST_MASK : F.CR4_GUEST_HOST_MASK);
@@ -136,7 +135,7 @@ export function movToCr0Cr4Exits(vmcs: VmcsAccess, cr: 0 | 4, value: bigint): bo
 
 /**
  * Whether MOV to CR3 exits: "CR3-load exiting" is 1 and the value is none of the first
- * CR3-target-count CR3-target values (SDM Vol. 3, §25.1.3; not in the reference).
+ * CR3-target-count CR3-target values (SDM Vol. 3, §25.1.3).
  */
 export function movToCr3Exits(vmcs: VmcsAccess, value: bigint): boolean {
   if ((vmcs.readNumber(F.CPU_BASED_VM_EXEC_CONTROL) & C.PROC_CR3_LOAD_EXITING) === 0) return false;
@@ -147,7 +146,7 @@ export function movToCr3Exits(vmcs: VmcsAccess, value: bigint): boolean {
   return true;
 }
 
-/** Whether MOV from CR3, MOV to CR8 or MOV from CR8 exits, per the primary controls (reference §9.1). */
+/** Whether MOV from CR3, MOV to CR8 or MOV from CR8 exits, per the primary controls (SDM Vol. 3, §24.6.2). */
 export function crControlExits(vmcs: VmcsAccess, access: "store-cr3" | "load-cr8" | "store-cr8"): boolean {
   const proc = vmcs.readNumber(F.CPU_BASED_VM_EXEC_CONTROL);
   const b = access === "store-cr3"
@@ -160,7 +159,7 @@ export function crControlExits(vmcs: VmcsAccess, access: "store-cr3" | "load-cr8
 
 /**
  * How many times the VMX-preemption timer counts down while the TSC goes from `tscBefore` to
- * `tscAfter`: the number of changes of TSC bit `rate` (IA32_VMX_MISC[4:0], reference §1.3).
+ * `tscAfter`: the number of changes of TSC bit `rate` (IA32_VMX_MISC[4:0], SDM Vol. 3, App. A.6; §25.5.1).
  */
 export function preemptionTimerTicks(tscBefore: number, tscAfter: number, rate: number): number {
   const div = 2 ** rate;

@@ -1,13 +1,14 @@
 /**
- * The VMCS field table as data: all 194 encodings of the reference table (Linux `enum vmcs_field`,
- * cross-checked against Bochs), grouped as the SDM groups them (Vol. 3, App. B), each with its name,
+ * The VMCS field table as data: 194 encodings (those of Linux `enum vmcs_field`, cross-checked
+ * against Bochs), grouped as the SDM groups them (Vol. 3, App. B), each with its name,
  * width, type and the byte offset of its data inside hvsim's 4 KiB VMCS region.
  *
  * Layout of the region (hvsim's VMCS revision, see `HVSIM_VMCS_REVISION` in capabilities.ts):
  * - 0..3: revision identifier (bits 30:0) and shadow-VMCS indicator (bit 31) (SDM Table 24-1);
  * - 4..7: VMX-abort indicator (SDM Table 24-1);
  * - 8..11: launch state, u32, 0 = clear, 1 = launched (KVM `vmcs12.launch_state`, Bochs 0x0008);
- * - 40..997: every field that KVM's `struct vmcs12` has, at its vmcs12 offset (reference §10.4);
+ * - 40..997: every field that KVM's `struct vmcs12` has, at its vmcs12 offset (Linux
+ *   arch/x86/kvm/vmx/vmcs12.h);
  * - 0x400..0x44f: hvsim's own area for the fields vmcs12 lacks (CR3-target values, PLE gap/window,
  *   notify window, tertiary controls, #VE information address, PID-pointer table and index,
  *   guest IA32_RTIT_CTL);
@@ -19,10 +20,10 @@
  * @module
  */
 
-/** Width of a field as the reference table spells it; "64-high" is the high alias of a 64-bit field. */
+/** Width of a field as data/vmcs_fields.tsv spells it; "64-high" is the high alias of a 64-bit field. */
 export type FieldWidth = "16" | "32" | "64" | "64-high" | "natural";
 
-/** Type of a field as the reference table spells it ("exit-info" = VM-exit information, read-only). */
+/** Type of a field as data/vmcs_fields.tsv spells it ("exit-info" = VM-exit information, read-only). */
 export type FieldType = "control" | "exit-info" | "guest" | "host";
 
 /** One SDM group of fields: a width, a type, and rows of [encoding, name, data offset]. */
@@ -41,9 +42,9 @@ export interface VmcsField {
   readonly encoding: number;
   /** Linux `enum vmcs_field` name. */
   readonly name: string;
-  /** Width as in the reference table. */
+  /** Width, as in data/vmcs_fields.tsv. */
   readonly width: FieldWidth;
-  /** Type as in the reference table. */
+  /** Type, as in data/vmcs_fields.tsv. */
   readonly type: FieldType;
   /** Byte offset of the accessed bytes inside the 4 KiB region (for a high alias: the upper half). */
   readonly offset: number;
@@ -889,7 +890,7 @@ function buildFieldTable(groups: readonly FieldGroup[]): readonly VmcsField[] {
   return Object.freeze(out);
 }
 
-/** Every supported encoding (194), in the order of reference/vmcs_fields.tsv; high aliases follow their field. */
+/** Every supported encoding (194), in the SDM's order (App. B.1-B.4); high aliases follow their field. */
 export const VMCS_FIELDS: readonly VmcsField[] = buildFieldTable(FIELD_GROUPS);
 
 /** Number of encoding slots in the dense lookup (encodings with bit 15 or above set are never valid). */

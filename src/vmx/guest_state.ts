@@ -7,24 +7,24 @@
 
 import * as F from "./fields.ts";
 
-/** Activity state 0: active (reference §6.8; SDM Vol. 3, §24.4.2). */
+/** Activity state 0: active (SDM Vol. 3, §24.4.2). */
 export const ACTIVITY_ACTIVE = 0;
-/** Activity state 1: HLT (reference §6.8). */
+/** Activity state 1: HLT (SDM Vol. 3, §24.4.2). */
 export const ACTIVITY_HLT = 1;
-/** Activity state 2: shutdown (reference §6.8). */
+/** Activity state 2: shutdown (SDM Vol. 3, §24.4.2). */
 export const ACTIVITY_SHUTDOWN = 2;
-/** Activity state 3: wait-for-SIPI (reference §6.8). */
+/** Activity state 3: wait-for-SIPI (SDM Vol. 3, §24.4.2). */
 export const ACTIVITY_WAIT_FOR_SIPI = 3;
 
-/** Interruptibility bit 0: blocking by STI (reference §6.8). */
+/** Interruptibility bit 0: blocking by STI (SDM Vol. 3, §24.4.2). */
 export const INTERRUPTIBILITY_STI = 0x1;
-/** Interruptibility bit 1: blocking by MOV SS (reference §6.8). */
+/** Interruptibility bit 1: blocking by MOV SS (SDM Vol. 3, §24.4.2). */
 export const INTERRUPTIBILITY_MOV_SS = 0x2;
-/** Interruptibility bit 2: blocking by SMI (reference §6.8). */
+/** Interruptibility bit 2: blocking by SMI (SDM Vol. 3, §24.4.2). */
 export const INTERRUPTIBILITY_SMI = 0x4;
-/** Interruptibility bit 3: blocking by NMI (reference §6.8). */
+/** Interruptibility bit 3: blocking by NMI (SDM Vol. 3, §24.4.2). */
 export const INTERRUPTIBILITY_NMI = 0x8;
-/** Interruptibility bit 4: enclave interruption (reference §6.8). */
+/** Interruptibility bit 4: enclave interruption (SDM Vol. 3, §24.4.2). */
 export const INTERRUPTIBILITY_ENCLAVE = 0x10;
 
 // Segment indices in `GuestRegisterFile.seg` follow the SDM's field order, as the CPU's do.

@@ -1,7 +1,7 @@
 /**
  * The VMX instructions as the hypervisor calls them (VMXON, VMXOFF, VMCLEAR, VMPTRLD, VMPTRST,
- * VMREAD, VMWRITE, VMLAUNCH, VMRESUME), with the SDM's success/failure conventions (reference
- * §1.4, §4, §9.2). Results are values; `applyVmxResultToRflags` reflects them in RFLAGS.
+ * VMREAD, VMWRITE, VMLAUNCH, VMRESUME), with the SDM's success/failure conventions (SDM
+ * Vol. 3, §30.2; error numbers §30.4; VM-entry order §26.1-26.3). Results are values; `applyVmxResultToRflags` reflects them in RFLAGS.
  *
  * Faults that depend on CPU state this layer does not see (CR4.VMXE = 0, CPL > 0, compatibility
  * mode, CR0/CR4 fixed bits at VMXON) are the CPU's to raise before calling; the only fault reported
@@ -58,25 +58,25 @@ export const RFLAGS_ZF = 0x40;
 export const RFLAGS_SF = 0x80;
 /** RFLAGS.OF, bit 11 (SDM Vol. 1, §3.4.3). */
 export const RFLAGS_OF = 0x800;
-/** The six arithmetic flags every VMX instruction outcome writes (reference §1.4). */
+/** The six arithmetic flags every VMX instruction outcome writes (SDM Vol. 3, §30.2). */
 export const VMX_RESULT_RFLAGS_MASK = RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF;
 
 /** #UD, vector 6: VMX instruction outside VMX operation (SDM Vol. 2B, VMX instruction pseudocode). */
 export const VECTOR_UD = 6;
 
-/** VMsucceed: CF, PF, AF, ZF, SF, OF cleared (reference §1.4). */
+/** VMsucceed: CF, PF, AF, ZF, SF, OF cleared (SDM Vol. 3, §30.2). */
 export interface VmSucceed {
   /** Success. */
   readonly ok: true;
 }
-/** VMfailInvalid: no current VMCS; CF set (reference §1.4). */
+/** VMfailInvalid: no current VMCS; CF set (SDM Vol. 3, §30.2). */
 export interface VmFailInvalid {
   /** Failure. */
   readonly ok: false;
   /** VMfailInvalid. */
   readonly kind: "invalid";
 }
-/** VMfailValid(error): ZF set, error written to field 0x4400 (reference §1.4). */
+/** VMfailValid(error): ZF set, error written to field 0x4400 (SDM Vol. 3, §30.2). */
 export interface VmFailValid {
   /** Failure. */
   readonly ok: false;
@@ -94,7 +94,7 @@ export interface VmxFault {
   /** Exception vector (VECTOR_UD). */
   readonly vector: number;
 }
-/** A VM entry that failed on guest state: a VM exit with reason 0x80000021 (reference §9.2 step 7). */
+/** A VM entry that failed on guest state: a VM exit with reason 0x80000021 (SDM Vol. 3, §26.7). */
 export interface VmEntryFailure {
   /** Failure. */
   readonly ok: false;
@@ -137,7 +137,7 @@ export function vmFailValid(error: number): VmFailValid {
 }
 
 /**
- * RFLAGS after a VMX instruction (reference §1.4): VMsucceed clears CF, PF, AF, ZF, SF, OF;
+ * RFLAGS after a VMX instruction (SDM Vol. 3, §30.2): VMsucceed clears CF, PF, AF, ZF, SF, OF;
  * VMfailInvalid sets CF and clears the others; VMfailValid sets ZF and clears the others; a fault
  * or a VM-entry failure leaves RFLAGS to the caller. RFLAGS bits 63:32 are reserved (0), so a
  * number holds it.
@@ -387,7 +387,7 @@ export class Vmx {
   }
 
   /**
-   * VM entry steps 2-7 of reference §9.2: VMfailInvalid without a current VMCS or with a shadow
+   * The VM-entry steps of SDM Vol. 3, §26.1-26.3 (and VMLAUNCH/VMRESUME in §30.3): VMfailInvalid without a current VMCS or with a shadow
    * VMCS; VMfail(26) when events are blocked by MOV SS; VMfail(4)/VMfail(5) for the launch state;
    * VMfail(7)/VMfail(8) for control/host-state checks; a guest-state failure records exit reason
    * 0x80000021 and its qualification in the VMCS and returns an "entry-failure". On `{ok: true}`

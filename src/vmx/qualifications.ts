@@ -2,25 +2,25 @@
  * Formats of VM-exit information: exit qualifications (I/O, control-register and debug-register
  * accesses, EPT violations, VM-entry failures), interruption-information fields (VM-exit,
  * IDT-vectoring, VM-entry) and the VM-exit instruction-information field for INS/OUTS.
- * Layouts from reference §6; every encoder/decoder pair round-trips.
+ * Layouts from SDM Vol. 3, §24.8.3, §24.9 and §27.2; every encoder/decoder pair round-trips.
  *
  * @module
  */
 
 // ---------------------------------------------------------------------------------------------
-// I/O instructions, exit reason 30 (reference §6.1; SDM Vol. 3, Table 27-5).
+// I/O instructions, exit reason 30 (SDM Vol. 3, Table 27-5).
 
-/** I/O qualification bits 2:0: size of access minus 1 (reference §6.1). */
+/** I/O qualification bits 2:0: size of access minus 1 (SDM Vol. 3, §27.2.1, Table 27-5). */
 export const IO_QUAL_SIZE_MASK = 0x7;
-/** I/O qualification bit 3: direction, 1 = IN (reference §6.1). */
+/** I/O qualification bit 3: direction, 1 = IN (SDM Vol. 3, §27.2.1, Table 27-5). */
 export const IO_QUAL_IN = 0x8;
-/** I/O qualification bit 4: string instruction (reference §6.1). */
+/** I/O qualification bit 4: string instruction (SDM Vol. 3, §27.2.1, Table 27-5). */
 export const IO_QUAL_STRING = 0x10;
-/** I/O qualification bit 5: REP prefixed (reference §6.1). */
+/** I/O qualification bit 5: REP prefixed (SDM Vol. 3, §27.2.1, Table 27-5). */
 export const IO_QUAL_REP = 0x20;
-/** I/O qualification bit 6: operand encoding, 1 = immediate port (reference §6.1). */
+/** I/O qualification bit 6: operand encoding, 1 = immediate port (SDM Vol. 3, §27.2.1, Table 27-5). */
 export const IO_QUAL_IMMEDIATE = 0x40;
-/** I/O qualification bits 31:16: port number (reference §6.1). */
+/** I/O qualification bits 31:16: port number (SDM Vol. 3, §27.2.1, Table 27-5). */
 export const IO_QUAL_PORT_SHIFT = 16;
 
 /** Decoded I/O-instruction exit qualification. */
@@ -40,7 +40,7 @@ export interface IoQualification {
 }
 
 /**
- * Encodes an I/O exit qualification (reference §6.1).
+ * Encodes an I/O exit qualification (SDM Vol. 3, §27.2.1, Table 27-5).
  *
  * @example
  * ```ts
@@ -75,15 +75,15 @@ export function decodeIoQualification(qualification: number): IoQualification {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Control-register accesses, exit reason 28 (reference §6.3; SDM Vol. 3, Table 27-3).
+// Control-register accesses, exit reason 28 (SDM Vol. 3, Table 27-3).
 
-/** CR-access type 0: MOV to CR (reference §6.3). */
+/** CR-access type 0: MOV to CR (SDM Vol. 3, §27.2.1, Table 27-3). */
 export const CR_ACCESS_MOV_TO_CR = 0;
-/** CR-access type 1: MOV from CR (reference §6.3). */
+/** CR-access type 1: MOV from CR (SDM Vol. 3, §27.2.1, Table 27-3). */
 export const CR_ACCESS_MOV_FROM_CR = 1;
-/** CR-access type 2: CLTS (reference §6.3). */
+/** CR-access type 2: CLTS (SDM Vol. 3, §27.2.1, Table 27-3). */
 export const CR_ACCESS_CLTS = 2;
-/** CR-access type 3: LMSW (reference §6.3). */
+/** CR-access type 3: LMSW (SDM Vol. 3, §27.2.1, Table 27-3). */
 export const CR_ACCESS_LMSW = 3;
 
 /** Decoded control-register-access exit qualification. */
@@ -100,13 +100,13 @@ export interface CrAccessQualification {
   lmswData: number;
 }
 
-/** Encodes a control-register-access exit qualification (reference §6.3). */
+/** Encodes a control-register-access exit qualification (SDM Vol. 3, §27.2.1, Table 27-3). */
 export function encodeCrAccessQualification(q: CrAccessQualification): number {
   return ((q.cr & 0xf) | ((q.accessType & 3) << 4) | (q.lmswMemory ? 0x40 : 0) | ((q.gpr & 0xf) << 8) |
     ((q.lmswData & 0xffff) << 16)) >>> 0;
 }
 
-/** Decodes a control-register-access exit qualification; the CR number is bits 3:0 (reference §11.1). */
+/** Decodes a control-register-access exit qualification; the CR number is bits 3:0 (SDM Vol. 3, §27.2.1, Table 27-3). */
 export function decodeCrAccessQualification(qualification: number): CrAccessQualification {
   return {
     cr: qualification & 0xf,
@@ -118,7 +118,7 @@ export function decodeCrAccessQualification(qualification: number): CrAccessQual
 }
 
 // ---------------------------------------------------------------------------------------------
-// MOV DR, exit reason 29 (reference §6.3, "Related").
+// MOV DR, exit reason 29 (SDM Vol. 3, §27.2.1, Table 27-4).
 
 /** Decoded MOV-DR exit qualification. */
 export interface DrAccessQualification {
@@ -130,38 +130,38 @@ export interface DrAccessQualification {
   gpr: number;
 }
 
-/** Encodes a MOV-DR exit qualification (reference §6.3). */
+/** Encodes a MOV-DR exit qualification (SDM Vol. 3, §27.2.1, Table 27-4). */
 export function encodeDrAccessQualification(q: DrAccessQualification): number {
   return (q.dr & 7) | (q.fromDr ? 0x10 : 0) | ((q.gpr & 0xf) << 8);
 }
 
-/** Decodes a MOV-DR exit qualification (reference §6.3). */
+/** Decodes a MOV-DR exit qualification (SDM Vol. 3, §27.2.1, Table 27-4). */
 export function decodeDrAccessQualification(qualification: number): DrAccessQualification {
   return { dr: qualification & 7, fromDr: (qualification & 0x10) !== 0, gpr: (qualification >>> 8) & 0xf };
 }
 
 // ---------------------------------------------------------------------------------------------
-// EPT violations, exit reason 48 (reference §6.2; SDM Vol. 3, Table 27-7).
+// EPT violations, exit reason 48 (SDM Vol. 3, Table 27-7).
 
-/** EPT-violation qualification bit 0: the access was a data read (reference §6.2). */
+/** EPT-violation qualification bit 0: the access was a data read (SDM Vol. 3, §27.2.1, Table 27-7). */
 export const EPT_VIOLATION_READ = 0x1;
-/** EPT-violation qualification bit 1: the access was a data write (reference §6.2). */
+/** EPT-violation qualification bit 1: the access was a data write (SDM Vol. 3, §27.2.1, Table 27-7). */
 export const EPT_VIOLATION_WRITE = 0x2;
-/** EPT-violation qualification bit 2: the access was an instruction fetch (reference §6.2). */
+/** EPT-violation qualification bit 2: the access was an instruction fetch (SDM Vol. 3, §27.2.1, Table 27-7). */
 export const EPT_VIOLATION_FETCH = 0x4;
-/** EPT-violation qualification bit 3: AND of the R bits of the walked entries (reference §6.2). */
+/** EPT-violation qualification bit 3: AND of the R bits of the walked entries (SDM Vol. 3, §27.2.1, Table 27-7). */
 export const EPT_VIOLATION_READABLE = 0x8;
-/** EPT-violation qualification bit 4: AND of the W bits of the walked entries (reference §6.2). */
+/** EPT-violation qualification bit 4: AND of the W bits of the walked entries (SDM Vol. 3, §27.2.1, Table 27-7). */
 export const EPT_VIOLATION_WRITABLE = 0x10;
-/** EPT-violation qualification bit 5: AND of the X bits of the walked entries (reference §6.2). */
+/** EPT-violation qualification bit 5: AND of the X bits of the walked entries (SDM Vol. 3, §27.2.1, Table 27-7). */
 export const EPT_VIOLATION_EXECUTABLE = 0x20;
-/** EPT-violation qualification bit 6: AND of user-execute bits with mode-based control (reference §6.2). */
+/** EPT-violation qualification bit 6: AND of user-execute bits with mode-based control (SDM Vol. 3, §27.2.1, Table 27-7). */
 export const EPT_VIOLATION_USER_EXECUTABLE = 0x40;
-/** EPT-violation qualification bit 7: guest-linear-address field is valid (reference §6.2). */
+/** EPT-violation qualification bit 7: guest-linear-address field is valid (SDM Vol. 3, §27.2.1, Table 27-7). */
 export const EPT_VIOLATION_LINEAR_VALID = 0x80;
-/** EPT-violation qualification bit 8: access to the final translation, not a paging entry (reference §6.2). */
+/** EPT-violation qualification bit 8: access to the final translation, not a paging entry (SDM Vol. 3, §27.2.1, Table 27-7). */
 export const EPT_VIOLATION_FINAL_TRANSLATION = 0x100;
-/** EPT-violation qualification bit 12: NMI unblocking due to IRET (reference §6.2). */
+/** EPT-violation qualification bit 12: NMI unblocking due to IRET (SDM Vol. 3, §27.2.1, Table 27-7). */
 export const EPT_VIOLATION_NMI_UNBLOCKING = 0x1000;
 
 /** Decoded EPT-violation exit qualification. */
@@ -187,7 +187,7 @@ export interface EptViolationQualification {
 }
 
 /**
- * Encodes an EPT-violation exit qualification (reference §6.2).
+ * Encodes an EPT-violation exit qualification (SDM Vol. 3, §27.2.1, Table 27-7).
  *
  * @example
  * ```ts
@@ -207,7 +207,7 @@ export function encodeEptViolationQualification(q: EptViolationQualification): n
     (q.nmiUnblocking ? EPT_VIOLATION_NMI_UNBLOCKING : 0);
 }
 
-/** Decodes an EPT-violation exit qualification (reference §6.2). */
+/** Decodes an EPT-violation exit qualification (SDM Vol. 3, §27.2.1, Table 27-7). */
 export function decodeEptViolationQualification(qualification: number): EptViolationQualification {
   return {
     read: (qualification & EPT_VIOLATION_READ) !== 0,
@@ -223,49 +223,49 @@ export function decodeEptViolationQualification(qualification: number): EptViola
 }
 
 // ---------------------------------------------------------------------------------------------
-// VM-entry failure (exit reason 33 with bit 31) qualifications (reference §6.7).
+// VM-entry failure (exit reason 33 with bit 31) qualifications (SDM Vol. 3, §26.7).
 
-/** Entry-failure qualification 0: default (reference §6.7). */
+/** Entry-failure qualification 0: default (SDM Vol. 3, §26.7). */
 export const ENTRY_FAILURE_DEFAULT = 0;
-/** Entry-failure qualification 2: PDPTE loading failed (reference §6.7). */
+/** Entry-failure qualification 2: PDPTE loading failed (SDM Vol. 3, §26.7). */
 export const ENTRY_FAILURE_PDPTE = 2;
-/** Entry-failure qualification 3: NMI injection into a guest blocking events by STI (reference §6.7). */
+/** Entry-failure qualification 3: NMI injection into a guest blocking events by STI (SDM Vol. 3, §26.7). */
 export const ENTRY_FAILURE_NMI_INJECTION = 3;
-/** Entry-failure qualification 4: invalid VMCS link pointer (reference §6.7). */
+/** Entry-failure qualification 4: invalid VMCS link pointer (SDM Vol. 3, §26.7). */
 export const ENTRY_FAILURE_VMCS_LINK_POINTER = 4;
 
 // ---------------------------------------------------------------------------------------------
 // Interruption information: VM-exit (0x4404), IDT-vectoring (0x4408), VM-entry (0x4016)
-// (reference §6.4-6.6; SDM Vol. 3, Tables 24-15/24-16 and 24-17).
+// (SDM Vol. 3, Tables 24-15/24-16 and 24-17).
 
-/** Interruption type 0: external interrupt (reference §6.4). */
+/** Interruption type 0: external interrupt (SDM Vol. 3, §24.9.2). */
 export const INTR_TYPE_EXTERNAL_INTERRUPT = 0;
-/** Interruption type 1: reserved (reference §6.6). */
+/** Interruption type 1: reserved (SDM Vol. 3, §24.8.3). */
 export const INTR_TYPE_RESERVED = 1;
-/** Interruption type 2: NMI (reference §6.4). */
+/** Interruption type 2: NMI (SDM Vol. 3, §24.9.2). */
 export const INTR_TYPE_NMI = 2;
-/** Interruption type 3: hardware exception (reference §6.4). */
+/** Interruption type 3: hardware exception (SDM Vol. 3, §24.9.2). */
 export const INTR_TYPE_HARDWARE_EXCEPTION = 3;
-/** Interruption type 4: software interrupt, INT n (reference §6.5). */
+/** Interruption type 4: software interrupt, INT n (SDM Vol. 3, §24.9.3). */
 export const INTR_TYPE_SOFTWARE_INTERRUPT = 4;
-/** Interruption type 5: privileged software exception, INT1 (reference §6.5). */
+/** Interruption type 5: privileged software exception, INT1 (SDM Vol. 3, §24.9.3). */
 export const INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION = 5;
-/** Interruption type 6: software exception, INT3 / INTO (reference §6.4). */
+/** Interruption type 6: software exception, INT3 / INTO (SDM Vol. 3, §24.9.2). */
 export const INTR_TYPE_SOFTWARE_EXCEPTION = 6;
-/** Interruption type 7: other event, e.g. pending MTF (reference §6.6). */
+/** Interruption type 7: other event, e.g. pending MTF (SDM Vol. 3, §24.8.3). */
 export const INTR_TYPE_OTHER_EVENT = 7;
 
-/** Interruption-information bits 7:0: vector (reference §6.4). */
+/** Interruption-information bits 7:0: vector (SDM Vol. 3, §24.9.2). */
 export const INTR_INFO_VECTOR_MASK = 0xff;
-/** Interruption-information bits 10:8: type (reference §6.4). */
+/** Interruption-information bits 10:8: type (SDM Vol. 3, §24.9.2). */
 export const INTR_INFO_TYPE_SHIFT = 8;
-/** Interruption-information bit 11: error code valid / deliver error code (reference §6.4, §6.6). */
+/** Interruption-information bit 11: error code valid / deliver error code (SDM Vol. 3, §24.8.3, §24.9.2). */
 export const INTR_INFO_ERROR_CODE = 0x800;
-/** Interruption-information bit 12: NMI unblocking due to IRET (reference §6.4). */
+/** Interruption-information bit 12: NMI unblocking due to IRET (SDM Vol. 3, §24.9.2). */
 export const INTR_INFO_NMI_UNBLOCKING = 0x1000;
-/** Interruption-information bits 30:12 that VM-entry requires to be 0 (reference §6.6). */
+/** Interruption-information bits 30:12 that VM-entry requires to be 0 (SDM Vol. 3, §24.8.3). */
 export const INTR_INFO_ENTRY_RESERVED_MASK = 0x7ffff000;
-/** Interruption-information bit 31: valid (reference §6.4). */
+/** Interruption-information bit 31: valid (SDM Vol. 3, §24.9.2). */
 export const INTR_INFO_VALID = 0x80000000;
 
 /** Decoded interruption-information field. */
@@ -283,7 +283,7 @@ export interface InterruptionInfo {
 }
 
 /**
- * Encodes an interruption-information field (reference §6.4-6.6).
+ * Encodes an interruption-information field (SDM Vol. 3, §24.8.3, §24.9.2-24.9.3).
  *
  * @example
  * ```ts
@@ -300,7 +300,7 @@ export function encodeInterruptionInfo(i: InterruptionInfo): number {
     (i.valid ? INTR_INFO_VALID : 0)) >>> 0;
 }
 
-/** Decodes an interruption-information field (reference §6.4-6.6). */
+/** Decodes an interruption-information field (SDM Vol. 3, §24.8.3, §24.9.2-24.9.3). */
 export function decodeInterruptionInfo(info: number): InterruptionInfo {
   return {
     vector: info & INTR_INFO_VECTOR_MASK,
@@ -313,9 +313,8 @@ export function decodeInterruptionInfo(info: number): InterruptionInfo {
 
 // ---------------------------------------------------------------------------------------------
 // VM-exit instruction information for INS/OUTS (0x440E), reported when IA32_VMX_BASIC[54] = 1.
-// The reference only says it carries the address size and segment (§6.1); the bit positions
-// below are SDM Vol. 3 Table 27-8 ("Format of the VM-Exit Instruction-Information Field as Used
-// for INS and OUTS"): bits 9:7 address size (0 = 16, 1 = 32, 2 = 64 bit), bits 17:15 segment
+// It carries the address size and segment; the bit positions below are SDM Vol. 3, §27.2.4,
+// Table 27-8 ("Format of the VM-Exit Instruction-Information Field as Used for INS and OUTS"): bits 9:7 address size (0 = 16, 1 = 32, 2 = 64 bit), bits 17:15 segment
 // register (0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS; undefined for INS, which always uses ES).
 
 /** Decoded INS/OUTS instruction information. */

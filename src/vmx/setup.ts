@@ -36,13 +36,13 @@ export const SETUP_GUEST_CR4 = 0x2020n;
 export const SETUP_EFER = 0x500n;
 /** IA32_PAT power-on value (SDM Vol. 3, §11.12.4). */
 export const SETUP_PAT = 0x0007040600070406n;
-/** Access rights of a 64-bit ring-0 code segment: type 11, S, P, L, G (reference §6.8). */
+/** Access rights of a 64-bit ring-0 code segment: type 11, S, P, L, G (SDM Vol. 3, §24.4.1). */
 export const SETUP_AR_CODE64 = 0xa09b;
-/** Access rights of a ring-0 data segment: type 3, S, P, D/B, G (reference §6.8). */
+/** Access rights of a ring-0 data segment: type 3, S, P, D/B, G (SDM Vol. 3, §24.4.1). */
 export const SETUP_AR_DATA = 0xc093;
-/** Access rights of a busy 64-bit TSS: type 11, P (reference §6.8). */
+/** Access rights of a busy 64-bit TSS: type 11, P (SDM Vol. 3, §24.4.1). */
 export const SETUP_AR_TSS64 = 0x008b;
-/** Access rights of an unusable segment: bit 16 (reference §6.8). */
+/** Access rights of an unusable segment: bit 16 (SDM Vol. 3, §24.4.1). */
 export const SETUP_AR_UNUSABLE = 0x10000;
 
 /** Parameters of `setupVmcs64`; everything has a default. */

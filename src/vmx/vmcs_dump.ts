@@ -64,7 +64,7 @@ function hex(value: bigint | number, digits: number): string {
   return "0x" + value.toString(16).padStart(digits, "0");
 }
 
-/** The encoding as the reference table spells it: 0x plus four upper-case hex digits. */
+/** The encoding as data/vmcs_fields.tsv spells it: 0x plus four upper-case hex digits. */
 export function formatEncoding(encoding: number): string {
   return "0x" + encoding.toString(16).toUpperCase().padStart(4, "0");
 }

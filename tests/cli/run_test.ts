@@ -1,4 +1,4 @@
-/** `deno task run`: JSON output as DESIGN.md defines it, and one clear line for each kind of bad input. */
+/** `deno task run`: JSON output as docs/cli-json.md defines it, and one clear line for each kind of bad input. */
 
 import assert from "node:assert/strict";
 

@@ -7,7 +7,7 @@ import { HAVE_TOOLCHAIN } from "./_util.ts";
 
 const FORMS = buildForms();
 
-Deno.test("buildForms() covers every instruction family issue 2 names", () => {
+Deno.test("buildForms() covers every instruction family the interpreter implements", () => {
   const mnemonics = new Set(FORMS.map((f) => f.mnemonic));
   for (
     const m of [

@@ -1,4 +1,4 @@
-/** Record/replay round-trips every sample guest run of guests/manifest.json in full (issue 7). */
+/** Record/replay round-trips every sample guest run of guests/manifest.json in full. */
 
 import { replay } from "../../mod.ts";
 import { REPO_ROOT } from "../../guests/build.ts";

@@ -1,6 +1,6 @@
 /**
  * EPT dirty tracking through guest code: the harvested set, PML-full exits, re-dirtying after a
- * harvest, large pages, violations and misconfigurations (SDM Vol. 3 §29.3.4-29.3.6; reference §7-8).
+ * harvest, large pages, violations and misconfigurations (SDM Vol. 3, §28.2.4-28.2.5).
  */
 
 import assert from "node:assert/strict";
@@ -31,7 +31,7 @@ Deno.test("dirty log holds exactly the pages written plus the guest page tables 
   if (!m) return;
   m.setDirtyTracking(true);
   m.runToEnd(100);
-  // With EPT A/D on, accesses to guest paging structures count as writes (reference §7.3).
+  // With EPT A/D on, accesses to guest paging structures count as writes (SDM Vol. 3, §28.2.4).
   assert.deepEqual(pages(m.takeDirtyLog()), [...PAGE_TABLES, 0x300, 0x301, 0x345, 0x3ff]);
   assert.deepEqual(pages(m.takeDirtyLog()), []); // taken and cleared
 });
@@ -82,7 +82,7 @@ Deno.test("a harvested page written again shows up in the next harvest (D flags 
   assert.deepEqual(pages(m.takeDirtyLog()), [...PAGE_TABLES, 0x900, 0x901]);
   m.run(5); // the write TLB entries were dropped: the next stores log again
   // Re-translating the stores walks the guest page tables again, and with EPT A/D on those
-  // accesses count as writes (reference §7.3), so the page-table pages are dirty again too.
+  // accesses count as writes (SDM Vol. 3, §28.2.4), so the page-table pages are dirty again too.
   assert.deepEqual(pages(m.takeDirtyLog()), [...PAGE_TABLES, 0x900, 0x901]);
   m.run(0);
   assert.deepEqual(pages(m.takeDirtyLog()), []);

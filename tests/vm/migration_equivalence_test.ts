@@ -1,5 +1,5 @@
 /**
- * A migrated guest ends bit-for-bit equal to one that never moved (DESIGN.md "Determinism"), when
+ * A migrated guest ends bit-for-bit equal to one that never moved (docs/determinism.md), when
  * the switchover lands inside a REP MOVS, around instructions and copies that straddle pages, and
  * with a timer interrupt pending.
  */

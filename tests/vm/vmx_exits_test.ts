@@ -1,6 +1,6 @@
 /**
  * Each VM exit produced by real guest code, with the exit reason, qualification, instruction
- * length and information checked against the SDM (Vol. 3 ch. 27, reference §5-6).
+ * length and information checked against the SDM (Vol. 3, §24.9 and §27.2).
  */
 
 import assert from "node:assert/strict";

@@ -13,7 +13,7 @@ import {
 const bit = (n: number) => 2 ** n;
 const bits = (...ns: number[]) => ns.reduce((a, n) => a + bit(n), 0);
 
-Deno.test("HVSIM_VMX_CAPABILITIES.basic has the IA32_VMX_BASIC layout of reference §1.2", () => {
+Deno.test("HVSIM_VMX_CAPABILITIES.basic has the IA32_VMX_BASIC layout of SDM Vol. 3, App. A.1", () => {
   const b = CAPS.basic;
   equal(Number(b & 0x7fffffffn), vmcsRevision(CAPS));
   equal((b >> 31n) & 1n, 0n, "bit 31 is 0");
@@ -23,7 +23,7 @@ Deno.test("HVSIM_VMX_CAPABILITIES.basic has the IA32_VMX_BASIC layout of referen
   equal((b >> 55n) & 1n, 1n, "TRUE control MSRs");
 });
 
-// Supported control bits, as bit positions from reference §9.1.
+// Supported control bits, as bit positions from SDM Vol. 3, §24.6-24.8.
 const SUPPORTED: [string, bigint, number[]][] = [
   ["pin-based: ext-int, NMI, preemption timer", CAPS.truePinbasedCtls, [0, 3, 6]],
   [
@@ -57,7 +57,7 @@ const SUPPORTED: [string, bigint, number[]][] = [
   ["entry: IA-32e guest, load PAT, load EFER", CAPS.trueEntryCtls, [9, 14, 15]],
 ];
 
-Deno.test("HVSIM_VMX_CAPABILITIES allows 1 for every control hvsim supports (reference §9.1)", () => {
+Deno.test("HVSIM_VMX_CAPABILITIES allows 1 for every control hvsim supports (SDM Vol. 3, §24.6-24.8)", () => {
   for (const [what, msr, positions] of SUPPORTED) {
     for (const p of positions) ok((allowed1(msr) & bit(p)) !== 0, `${what}: bit ${p}`);
   }
@@ -81,7 +81,7 @@ Deno.test("HVSIM_VMX_CAPABILITIES forbids controls hvsim does not support", () =
   for (const [what, msr, p] of cases) equal(allowed1(msr) & bit(p), 0, what);
 });
 
-Deno.test("HVSIM_VMX_CAPABILITIES: non-TRUE MSRs require the default-1 classes of reference §1.3", () => {
+Deno.test("HVSIM_VMX_CAPABILITIES: non-TRUE MSRs require the default-1 classes of SDM Vol. 3, App. A.2-A.5", () => {
   equal(allowed0(CAPS.pinbasedCtls), 0x16);
   equal(allowed0(CAPS.procbasedCtls), 0x0401e172);
   equal(allowed0(CAPS.exitCtls), 0x36dff);

@@ -1023,7 +1023,7 @@ Deno.test("checkVmEntry() accepts valid event injection, unusable SS and a usabl
   }
 });
 
-Deno.test("isCanonical(), isValidPat() and isValidEptp() follow reference §7.1 and §9.3", () => {
+Deno.test("isCanonical(), isValidPat() and isValidEptp() follow SDM Vol. 3, §24.6.11 and §26.2-26.3", () => {
   equal(isCanonical(0x00007fffffffffffn), true);
   equal(isCanonical(0xffff800000000000n), true);
   equal(isCanonical(0x0000800000000000n), false);

@@ -36,7 +36,7 @@ function small(ad = true) {
 
 const flags = (mem: Uint8Array, at: number) => Number(readEptEntry(mem, at) & 0x300n);
 
-Deno.test("makeEptp()/decodeEptp() follow the EPTP layout of reference §7.1", () => {
+Deno.test("makeEptp()/decodeEptp() follow the EPTP layout of SDM Vol. 3, §24.6.11", () => {
   equal(makeEptp(0x5000), 0x501e);
   equal(makeEptp(0x5000, { accessedDirty: true }), 0x505e);
   equal(makeEptp(0x5000, { memType: 0 }), 0x5018);
@@ -44,7 +44,7 @@ Deno.test("makeEptp()/decodeEptp() follow the EPTP layout of reference §7.1", (
   throws(() => makeEptp(0x5008), /not 4 KiB aligned/);
 });
 
-Deno.test("buildIdentityEpt() writes entries in the format of reference §7.2 (4 KiB leaves)", () => {
+Deno.test("buildIdentityEpt() writes entries in the format of SDM Vol. 3, §28.2.2 (4 KiB leaves)", () => {
   const { mem, pml4, pdpt, pd, pt, end } = small();
   equal(end, TABLES + 4 * 0x1000);
   equal(end - TABLES, identityEptTableBytes(0x10000));
@@ -86,7 +86,7 @@ Deno.test("eptWalk() translates through 4 KiB, 2 MiB and 1 GiB leaves", () => {
   equal(eptWalk(mem, eptp, size, R).kind, "violation");
 });
 
-Deno.test("eptWalk() sets A on every level and D only on the leaf of a write (reference §7.3)", () => {
+Deno.test("eptWalk() sets A on every level and D only on the leaf of a write (SDM Vol. 3, §28.2.4)", () => {
   const { mem, eptp, pml4, pdpt, pd, pt } = small();
   const r = eptWalk(mem, eptp, 0x3010, R);
   deepEqual(r, {
@@ -118,7 +118,7 @@ function expectViolation(r: EptWalkResult, qualification: number): void {
   deepEqual(r, { kind: "violation", violation: qualification });
 }
 
-Deno.test("eptWalk() reports violations with the qualification of reference §6.2", () => {
+Deno.test("eptWalk() reports violations with the qualification of SDM Vol. 3, Table 27-7", () => {
   const { mem, eptp, pd, pt } = small();
   writeEptEntry(mem, pt + 1 * 8, 0n); // not present
   writeEptEntry(mem, pt + 2 * 8, BigInt(HOST + 0x2000) | 0x30n | 5n); // R+X
@@ -143,7 +143,7 @@ Deno.test("eptWalk() counts paging-structure reads as reads when A/D is off", ()
   equal(eptWalk(mem, eptp, 0x2000, R, { pagingStructure: true }).kind, "ok");
 });
 
-Deno.test("eptWalk() reports misconfigurations of reference §7.4 before violations", () => {
+Deno.test("eptWalk() reports misconfigurations of SDM Vol. 3, §28.2.3.1 before violations", () => {
   const cases: [string, (m: Uint8Array, e: ReturnType<typeof small>) => void, number, number?][] = [
     ["write-only leaf", (m, e) => writeEptEntry(m, e.pt, BigInt(HOST) | 0x30n | 2n), 1],
     ["write+execute leaf", (m, e) => writeEptEntry(m, e.pt, BigInt(HOST) | 0x30n | 6n), 1],
@@ -187,7 +187,7 @@ Deno.test("eptWalk() reports misconfigurations of reference §7.4 before violati
   expectViolation(eptWalk(x.mem, x.eptp, 0x10, R, { caps: xcaps }), 0x1a1);
 });
 
-Deno.test("eptWalk() logs each 0->1 dirty transition in the PML log from slot 511 down (reference §8.1)", () => {
+Deno.test("eptWalk() logs each 0->1 dirty transition in the PML log from slot 511 down (SDM Vol. 3, §28.2.5)", () => {
   const { mem, eptp } = small();
   const pml: PmlLog = { address: 0x30000, index: 511 };
   const dv = new DataView(mem.buffer);
@@ -238,7 +238,7 @@ Deno.test("eptWalk(): a 2 MiB leaf has one D flag, so only its first write is lo
   equal(new DataView(mem.buffer).getBigUint64(0x8000 + 511 * 8, true), 0x234000n);
 });
 
-Deno.test("eptWalk(): with A/D on, a guest paging-structure read sets D and is logged (reference §7.3)", () => {
+Deno.test("eptWalk(): with A/D on, a guest paging-structure read sets D and is logged (SDM Vol. 3, §28.2.4)", () => {
   const { mem, eptp, pt } = small();
   const pml: PmlLog = { address: 0x30000, index: 511 };
   const r = eptWalk(mem, eptp, 0x6018, R, { pagingStructure: true, pml });

@@ -29,7 +29,7 @@ const TABLE: [number, string][] = [
   [85, "MSR_WRITE_IMM"],
 ];
 
-Deno.test("EXIT_REASON_* constants carry the numbers of reference §5.2", () => {
+Deno.test("EXIT_REASON_* constants carry the numbers of SDM Vol. 3, App. C", () => {
   const mod = R as unknown as Record<string, number>;
   for (const [n, name] of TABLE) {
     equal(mod[`EXIT_REASON_${name}`], n, name);
@@ -48,7 +48,7 @@ Deno.test("EXIT_REASON_NAMES covers 0-85, reserved numbers marked, every other n
   equal(new Set(R.EXIT_REASON_NAMES).size, 86);
 });
 
-Deno.test("exit-reason field helpers follow the layout of reference §5.1", () => {
+Deno.test("exit-reason field helpers follow the layout of SDM Vol. 3, §24.9.1", () => {
   equal(R.makeExitReason(33, true), 0x80000021);
   equal(R.makeExitReason(34, true), 0x80000022);
   equal(R.makeExitReason(48), 48);

@@ -26,14 +26,14 @@ function setBitmapBit(mem: Uint8Array, base: number, index: number): void {
   mem[base + (index >> 3)] |= 1 << (index & 7);
 }
 
-Deno.test("ioAccessExits() follows unconditional I/O exiting without bitmaps (reference §6.1)", () => {
+Deno.test("ioAccessExits() follows unconditional I/O exiting without bitmaps (SDM Vol. 3, §25.1.3)", () => {
   const v = vmcs();
   equal(ioAccessExits(v, v.mem, 0xe9, 1), false);
   v.writeNumber(F.CPU_BASED_VM_EXEC_CONTROL, C.PROC_UNCONDITIONAL_IO_EXITING);
   equal(ioAccessExits(v, v.mem, 0xe9, 1), true);
 });
 
-Deno.test("ioAccessExits() checks bitmap A/B for every byte and exits on wrap-around (reference §6.1)", () => {
+Deno.test("ioAccessExits() checks bitmap A/B for every byte and exits on wrap-around (SDM Vol. 3, §24.6.4, §25.1.3)", () => {
   const v = vmcs();
   v.writeNumber(F.CPU_BASED_VM_EXEC_CONTROL, C.PROC_USE_IO_BITMAPS | C.PROC_UNCONDITIONAL_IO_EXITING);
   v.writeNumber(F.IO_BITMAP_A, IO_A);
@@ -82,7 +82,7 @@ Deno.test("msrAccessExits() uses the four 1 KiB bitmaps and exits outside their 
   }
 });
 
-Deno.test("exceptionExits() uses the exception bitmap and the #PF mask/match rule (reference §6.7)", () => {
+Deno.test("exceptionExits() uses the exception bitmap and the #PF mask/match rule (SDM Vol. 3, §24.6.3, §25.2)", () => {
   const v = vmcs();
   v.writeNumber(F.EXCEPTION_BITMAP, (1 << 6) | (1 << 14));
   equal(exceptionExits(v, 6), true);

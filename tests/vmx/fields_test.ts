@@ -44,7 +44,7 @@ Deno.test("VMCS_FIELDS equals reference/vmcs_fields.tsv row for row", () => {
   });
 });
 
-// Group prefixes (width << 13 | type << 10) from reference §2.
+// Group prefixes (width << 13 | type << 10) from SDM Vol. 3, §24.11.2.
 const PREFIX: Record<string, number> = {
   "16/control": 0x0000,
   "16/guest": 0x0800,
@@ -87,7 +87,7 @@ Deno.test("FIELD_GROUPS hold the per-group counts of the reference (§3.2-3.4)",
   deepEqual(counts, [3, 10, 7, 52, 2, 22, 6, 19, 8, 22, 1, 8, 2, 20, 12]);
 });
 
-Deno.test("VMCS_FIELDS puts vmcs12 fields at KVM's vmcs12 offsets (reference §10.4)", () => {
+Deno.test("VMCS_FIELDS puts vmcs12 fields at KVM's vmcs12 offsets (Linux struct vmcs12)", () => {
   const cases: [number, number][] = [
     [EPT_POINTER, 120],
     [GUEST_PHYSICAL_ADDRESS, 168],
@@ -157,7 +157,7 @@ Deno.test("VMCS_FIELDS gives hvsim's own offsets exactly to the fields vmcs12 la
 
 Deno.test("findField() rejects encodings the table does not support", () => {
   const bad = [
-    0x0004, // EPTP index: SDM field that hvsim does not support (reference §3.6)
+    0x0004, // EPTP index: SDM field that hvsim does not support (SDM Vol. 3, App. B)
     0x6c18, // HOST_S_CET
     0x0001, // high access type on a 16-bit field
     0x4001, // high access type on a 32-bit field

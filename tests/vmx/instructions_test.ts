@@ -34,7 +34,7 @@ function loaded(): { vmx: Vmx; mem: Uint8Array; dv: DataView } {
 
 const errorField = (s: { dv: DataView }, at = VMCS_A) => s.dv.getUint32(at + 808, true);
 
-Deno.test("applyVmxResultToRflags() follows the conventions of reference §1.4", () => {
+Deno.test("applyVmxResultToRflags() follows the conventions of SDM Vol. 3, §30.2", () => {
   const all = 0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800;
   equal(applyVmxResultToRflags(0x2 | all | 0x200, VM_SUCCEED), 0x202);
   equal(applyVmxResultToRflags(0x2 | all, VM_FAIL_INVALID), 0x3);

@@ -2,7 +2,7 @@ import { deepEqual, equal, throws } from "node:assert/strict";
 import * as Q from "../../src/vmx/qualifications.ts";
 import { decodeAccessRights, encodeAccessRights } from "../../src/vmx/access_rights.ts";
 
-Deno.test("encodeIoQualification() follows reference §6.1 and round-trips", () => {
+Deno.test("encodeIoQualification() follows SDM Vol. 3, Table 27-5 and round-trips", () => {
   const cases: [Q.IoQualification, number][] = [
     [{ size: 1, in: false, string: false, rep: false, immediate: false, port: 0xe9 }, 0x00e90000],
     [{ size: 1, in: false, string: false, rep: false, immediate: true, port: 0xf4 }, 0x00f40040],
@@ -17,7 +17,7 @@ Deno.test("encodeIoQualification() follows reference §6.1 and round-trips", () 
   throws(() => Q.decodeIoQualification(2), /size code 2/);
 });
 
-Deno.test("encodeCrAccessQualification() follows reference §6.3 (CR number in bits 3:0)", () => {
+Deno.test("encodeCrAccessQualification() follows SDM Vol. 3, Table 27-3 (CR number in bits 3:0)", () => {
   const cases: [Q.CrAccessQualification, number][] = [
     // mov cr3, rax
     [{ cr: 3, accessType: Q.CR_ACCESS_MOV_TO_CR, lmswMemory: false, gpr: 0, lmswData: 0 }, 0x3],
@@ -36,7 +36,7 @@ Deno.test("encodeCrAccessQualification() follows reference §6.3 (CR number in b
   equal(Q.decodeCrAccessQualification(0xffff0000 | 0x30).lmswData, 0xffff);
 });
 
-Deno.test("encodeDrAccessQualification() follows reference §6.3 and round-trips", () => {
+Deno.test("encodeDrAccessQualification() follows SDM Vol. 3, Table 27-4 and round-trips", () => {
   const cases: [Q.DrAccessQualification, number][] = [
     [{ dr: 7, fromDr: false, gpr: 0 }, 0x7],
     [{ dr: 6, fromDr: true, gpr: 11 }, 0xb16],
@@ -47,7 +47,7 @@ Deno.test("encodeDrAccessQualification() follows reference §6.3 and round-trips
   }
 });
 
-Deno.test("encodeEptViolationQualification() follows reference §6.2 and round-trips", () => {
+Deno.test("encodeEptViolationQualification() follows SDM Vol. 3, Table 27-7 and round-trips", () => {
   const f = false;
   const t = true;
   const cases: [Q.EptViolationQualification, number][] = [
@@ -106,7 +106,7 @@ Deno.test("encodeEptViolationQualification() follows reference §6.2 and round-t
   }
 });
 
-Deno.test("encodeInterruptionInfo() follows reference §6.4-6.6 and round-trips", () => {
+Deno.test("encodeInterruptionInfo() follows SDM Vol. 3, §24.8.3, §24.9.2-24.9.3 and round-trips", () => {
   const cases: [Q.InterruptionInfo, number][] = [
     // external interrupt 0x20 acknowledged on exit
     [{
@@ -175,7 +175,7 @@ Deno.test("encodeInsOutsInstructionInfo() puts address size in bits 9:7 and segm
   throws(() => Q.decodeInsOutsInstructionInfo(3 << 7), RangeError);
 });
 
-Deno.test("encodeAccessRights() follows the AR format of reference §6.8", () => {
+Deno.test("encodeAccessRights() follows the AR format of SDM Vol. 3, §24.4.1", () => {
   const cases: [number, Parameters<typeof encodeAccessRights>[0]][] = [
     [0xa09b, {
       type: 11,

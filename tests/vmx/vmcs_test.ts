@@ -44,7 +44,7 @@ Deno.test("Vmcs keeps the VMX-abort indicator at offset 4 and the launch state a
   equal(dv.getUint32(BASE + 8, true), 0);
 });
 
-Deno.test("Vmcs.write() stores GUEST_RIP little-endian at vmcs12 offset 544 (reference §10.4)", () => {
+Deno.test("Vmcs.write() stores GUEST_RIP little-endian at vmcs12 offset 544 (Linux struct vmcs12)", () => {
   const v = newVmcs();
   v.write(GUEST_RIP, 0x1122334455667788n);
   deepEqual([...v.mem.subarray(BASE + 544, BASE + 552)], [0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11]);
