@@ -23,25 +23,53 @@ import {
   VMCS_REGION_SIZE,
 } from "../../src/vmx/fields.ts";
 
-const TSV_URL = new URL("../../../shared/reference/vmcs_fields.tsv", import.meta.url);
-
-function readReferenceRows(): string[][] {
-  const lines = Deno.readTextFileSync(TSV_URL).trim().split("\n");
-  equal(lines[0], "encoding\tname\twidth\ttype");
-  return lines.slice(1).map((l) => l.split("\t"));
-}
+import { readVmcsFieldsTsv } from "./_vmcs_fields_tsv.ts";
 
 function hex4(n: number): string {
   return "0x" + n.toString(16).toUpperCase().padStart(4, "0");
 }
 
-Deno.test("VMCS_FIELDS equals reference/vmcs_fields.tsv row for row", () => {
-  const rows = readReferenceRows();
+Deno.test("VMCS_FIELDS equals data/vmcs_fields.tsv row for row: encoding, name, width, type", () => {
+  const rows = readVmcsFieldsTsv();
   equal(rows.length, 194);
   equal(VMCS_FIELDS.length, rows.length);
   VMCS_FIELDS.forEach((f, i) => {
-    deepEqual([hex4(f.encoding), f.name, f.width, f.type], rows[i], `row ${i + 1}`);
+    const r = rows[i];
+    deepEqual(
+      [hex4(f.encoding), f.name, f.width, f.type],
+      [r.encoding, r.name, r.width, r.type],
+      `row ${i + 1}`,
+    );
   });
+});
+
+Deno.test("VMCS_FIELDS keeps every field of data/vmcs_fields.tsv at its vmcs12 offset, the rest in hvsim's area", () => {
+  const rows = readVmcsFieldsTsv();
+  VMCS_FIELDS.forEach((f, i) => {
+    const r = rows[i];
+    if (r.vmcs12Offset === null) {
+      equal(f.origin, "hvsim", f.name);
+      ok(f.offset >= HVSIM_FIELD_AREA_OFFSET, `${f.name} at ${f.offset}: expected hvsim's area`);
+    } else {
+      equal(f.origin, "vmcs12", f.name);
+      equal(f.offset, r.vmcs12Offset, f.name);
+    }
+  });
+});
+
+// Decoding an encoding (SDM Vol. 3, §24.11.2 and App. B.1-B.4): bit 0 access type (1 = high), bits
+// 9:1 index, bits 11:10 type, bit 12 and bits 31:15 reserved, bits 14:13 width.
+const WIDTH_BITS = ["16", "64", "32", "natural"];
+const TYPE_BITS = ["control", "exit-info", "guest", "host"];
+
+Deno.test("data/vmcs_fields.tsv: each row's width and type are those its encoding's bits give", () => {
+  for (const r of readVmcsFieldsTsv()) {
+    const enc = Number(r.encoding);
+    equal(enc & 0xffff9000, 0, `${r.name}: reserved bits`);
+    equal(r.width, (enc & 1) === 1 ? "64-high" : WIDTH_BITS[(enc >>> 13) & 3], `${r.name}: width`);
+    if ((enc & 1) === 1) equal((enc >>> 13) & 3, 1, `${r.name}: high access to a field that is not 64-bit`);
+    equal(r.type, TYPE_BITS[(enc >>> 10) & 3], `${r.name}: type`);
+  }
 });
 
 // Group prefixes (width << 13 | type << 10) from SDM Vol. 3, §24.11.2.
@@ -82,9 +110,20 @@ Deno.test("VMCS_FIELDS: every encoding's width, type, index and access-type bits
   }
 });
 
-Deno.test("FIELD_GROUPS hold the per-group counts of the reference (§3.2-3.4)", () => {
-  const counts = FIELD_GROUPS.map((g) => g.fields.length * (g.width === "64" ? 2 : 1));
-  deepEqual(counts, [3, 10, 7, 52, 2, 22, 6, 19, 8, 22, 1, 8, 2, 20, 12]);
+Deno.test("FIELD_GROUPS hold the per-group counts of data/vmcs_fields.tsv (SDM Vol. 3, App. B order)", () => {
+  const groups: string[] = [];
+  const counts: number[] = [];
+  for (const r of readVmcsFieldsTsv()) {
+    const group = `${r.width === "64-high" ? "64" : r.width}/${r.type}`;
+    if (groups.at(-1) !== group) {
+      groups.push(group);
+      counts.push(0);
+    }
+    counts[counts.length - 1]++;
+  }
+  equal(new Set(groups).size, groups.length, "each group's rows are together");
+  deepEqual(FIELD_GROUPS.map((g) => `${g.width}/${g.type}`), groups);
+  deepEqual(FIELD_GROUPS.map((g) => g.fields.length * (g.width === "64" ? 2 : 1)), counts);
 });
 
 Deno.test("VMCS_FIELDS puts vmcs12 fields at KVM's vmcs12 offsets (Linux struct vmcs12)", () => {
