@@ -27,6 +27,14 @@ export const CPUID81_EDX = (1 << 11) | (1 << 20) | (1 << 26) | (1 << 27) | (1 <<
 /** CPUID.80000001:ECX bits: LAHF/SAHF in 64-bit mode (0). */
 export const CPUID81_ECX = 1;
 
+/**
+ * CPUID.1:EAX, the processor signature (SDM Vol. 2 CPUID, Figure 3-6): stepping 0 (bits 3:0),
+ * model 0xA (7:4), family 6 (11:8), extended model 6 (19:16). The displayed model is
+ * extended model << 4 | model = 0x6A: family 06_6AH, the 3rd generation Intel Xeon Scalable
+ * processor (Ice Lake-SP; SDM Vol. 4 Table 2-1), a server part with VMX, EPT and PML.
+ */
+export const CPUID_SIGNATURE = 0x000606a0;
+
 /** Returns [EAX, EBX, ECX, EDX] for `leaf`/`subleaf`. Unknown leaves above the maximum answer as the maximum basic leaf, as Intel CPUs do. */
 export function cpuidLeaf(leaf: number, subleaf: number): [number, number, number, number] {
   const [v0, v1, v2] = words(CPUID_VENDOR);
@@ -35,8 +43,8 @@ export function cpuidLeaf(leaf: number, subleaf: number): [number, number, numbe
     case 0:
       return [7, v0, v2, v1];
     case 1:
-      // Family 6, model 0x55-like signature; one logical processor; APIC ID 0.
-      return [0x000606a0, 0x00010800, CPUID1_ECX, CPUID1_EDX];
+      // The signature; one logical processor; APIC ID 0.
+      return [CPUID_SIGNATURE, 0x00010800, CPUID1_ECX, CPUID1_EDX];
     case 7:
       return subleaf === 0 ? [0, CPUID7_EBX, 0, 0] : [0, 0, 0, 0];
     case 0x40000000:

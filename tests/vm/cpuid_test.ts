@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpuidLeaf } from "../../src/vm/mod.ts";
+import { CPUID_SIGNATURE, cpuidLeaf } from "../../src/vm/mod.ts";
 
 function text(...words: number[]): string {
   return new TextDecoder().decode(new Uint8Array(new Uint32Array(words).buffer));
@@ -29,4 +29,13 @@ Deno.test("cpuidLeaf() reports only what the interpreter implements", () => {
   const [, ebx7] = cpuidLeaf(7, 0);
   assert.equal(ebx7 & ~(1 << 18), 0, "leaf 7: only RDSEED (no BMI1/BMI2/AVX2/...)");
   assert.equal(cpuidLeaf(0x80000008, 0)[0] & 0xff, 46, "MAXPHYADDR matches IA32_VMX and EPT");
+});
+
+Deno.test("cpuidLeaf(1) EAX decodes to family 06_6AH, the Ice Lake-SP signature the module names", () => {
+  const [eax] = cpuidLeaf(1, 0);
+  assert.equal(eax, CPUID_SIGNATURE);
+  // SDM Vol. 2 CPUID: displayed family = family (11:8) when it is not 0xF; displayed model =
+  // extended model (19:16) << 4 | model (7:4) for families 6 and 0xF.
+  const family = (eax >>> 8) & 0xf, model = (((eax >>> 16) & 0xf) << 4) | ((eax >>> 4) & 0xf);
+  assert.deepEqual({ family, model, stepping: eax & 0xf }, { family: 6, model: 0x6a, stepping: 0 });
 });
