@@ -48,6 +48,7 @@ import { emulateMmio } from "./mmio.ts";
 import { VmxVcpu } from "./vcpu.ts";
 import * as F from "../vmx/fields.ts";
 import {
+  ENTRY_IA32E_MODE_GUEST,
   EXIT_ACK_INTERRUPT_ON_EXIT,
   EXIT_SAVE_PREEMPTION_TIMER,
   PIN_ACTIVATE_PREEMPTION_TIMER,
@@ -65,6 +66,7 @@ import { Vmx } from "../vmx/instructions.ts";
 import { Vmcs } from "../vmx/vmcs.ts";
 import { CR4_VMXE } from "../cpu/mod.ts";
 import { bootGuest } from "./boot.ts";
+import { hypercallResult } from "./hypercall.ts";
 import { cpuidLeaf } from "./cpuid.ts";
 import { parseElf } from "./elf.ts";
 import { type DirtyLogMethod, EptMap, eptTableBytes, type PageLoader } from "./ept_map.ts";
@@ -481,10 +483,10 @@ export class Machine {
         return;
       }
       case EXIT_VMCALL: {
-        // Hypercall ABI: RAX = number. 0: hvsim version (returns 1). Unknown: -1 (ENOSYS).
-        const nr = cpu.gpr[0];
-        if (nr === 0) cpu.writeReg(8, RAX, 1, 0);
-        else cpu.writeReg(8, RAX, 0xffffffff, 0xffffffff);
+        const cpl = (vmcs.readNumber(F.GUEST_SS_AR_BYTES) >>> 5) & 3;
+        const longMode = (vmcs.readNumber(F.GUEST_CS_AR_BYTES) & 0x2000) !== 0 &&
+          (vmcs.readNumber(F.VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST) !== 0;
+        cpu.setReg64(RAX, hypercallResult(cpu.getReg64(RAX), cpl, longMode));
         this.complete();
         return;
       }

@@ -8,6 +8,7 @@ export * from "./machine.ts";
 export * from "./elf.ts";
 export * from "./boot.ts";
 export * from "./cpuid.ts";
+export * from "./hypercall.ts";
 export * from "./ept_map.ts";
 export * from "./vcpu.ts";
 export * from "./mmio.ts";
