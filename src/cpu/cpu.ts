@@ -233,12 +233,21 @@ export class Cpu {
     exceptionBitmap: 0,
     /** RDMSR/WRMSR of these MSRs exit (all others are handled by the CPU). */
     msrExit: (_msr: number, _write: boolean): boolean => false,
-    /** CR0/CR4 bits owned by the host (writes that change them exit). */
+    /**
+     * CR0/CR4 bits owned by the host (writes that change them exit), and their read shadows:
+     * natural-width fields, bits 31:0 here and bits 63:32 in the `Hi` halves (SDM Vol. 3 §24.6.6).
+     */
     cr0Mask: 0,
     cr4Mask: 0,
     cr0Shadow: 0,
     cr4Shadow: 0,
+    cr0MaskHi: 0,
+    cr4MaskHi: 0,
+    cr0ShadowHi: 0,
+    cr4ShadowHi: 0,
     cr3LoadExiting: false,
+    /** The first CR3_TARGET_COUNT CR3-target values: MOV to CR3 of one of them does not exit (SDM Vol. 3 §25.1.3). */
+    cr3Targets: [] as bigint[],
     cr3StoreExiting: false,
     cr8LoadExiting: false,
     cr8StoreExiting: false,
@@ -293,6 +302,10 @@ export class Cpu {
   excHasError = false;
   /** Pending exception: error code. */
   excError = 0;
+  /** CR2 before the #PF the CPU detected last (restored if that #PF causes a VM exit). */
+  pfCr2Before = 0;
+  /** A #PF detected by the CPU (not injected) is on its way to delivery or to a VM exit. */
+  pfPending = false;
 
   /** High half of the last 8-byte memory read. */
   hi = 0;
@@ -731,6 +744,9 @@ export class Cpu {
     if (acc === ACC_WRITE) code |= 2;
     if (this.cpl === 3) code |= 4;
     if (acc === ACC_FETCH && (this.efer & EFER_NXE) !== 0) code |= 16;
+    // CR2 is loaded with the address, unless the #PF causes a VM exit: raise() puts it back then.
+    if (!this.pfPending) this.pfCr2Before = this.cr2;
+    this.pfPending = true;
     this.cr2 = lin;
     this.fault(EXC_PF, true, code);
   }
@@ -990,11 +1006,17 @@ export class Cpu {
       this.exitIntrInfo = (0x80000000 | ((soft === 6 ? 6 : vector === 2 ? 2 : 3) << 8) | vector |
         (hasError ? 0x800 : 0)) >>> 0;
       this.exitIntrError = error;
+      // A #PF that exits leaves CR2 alone; its address goes only into the qualification (SDM Vol. 3 §27.1).
       this.exitQual = vector === EXC_PF ? this.cr2 : 0;
+      if (vector === EXC_PF && this.pfPending) {
+        this.pfPending = false;
+        this.cr2 = this.pfCr2Before;
+      }
       this.exitInsnLen = this.nrip - this.rip;
       this.exitReason = EXIT_EXCEPTION;
       return EXIT_EXCEPTION;
     }
+    if (vector === EXC_PF) this.pfPending = false;
     const first = this.deliveringVector;
     if (first >= 0) {
       // An exception while delivering another (SDM Vol. 3 Table 6-5).
@@ -1146,6 +1168,7 @@ export class Cpu {
    */
   inject(vector: number, type: number, hasError: boolean, error: number, insnLen: number): number {
     this.halted = false;
+    this.pfPending = false; // an injected #PF leaves CR2 as the hypervisor set it (SDM Vol. 3 §26.6.1)
     this.nrip = this.rip + insnLen;
     this.external = true;
     try {

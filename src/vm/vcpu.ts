@@ -75,6 +75,14 @@ function toUnsigned(v: number): bigint {
   return BigInt.asUintN(64, BigInt(v));
 }
 
+/** CR3-target values 0-3, the four hvsim advertises (IA32_VMX_MISC bits 24:16; SDM Vol. 3 §24.6.7). */
+const CR3_TARGET_FIELDS = [
+  F.CR3_TARGET_VALUE0,
+  F.CR3_TARGET_VALUE1,
+  F.CR3_TARGET_VALUE2,
+  F.CR3_TARGET_VALUE3,
+];
+
 /** MSRs the VMCS guest-state area holds (the CPU keeps them in its MSR map). */
 const MSR_PAT = 0x277, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175, MSR_SYSENTER_EIP = 0x176;
 
@@ -207,13 +215,22 @@ export class VmxVcpu {
     c.interruptWindowExiting = (proc & PROC_INTERRUPT_WINDOW_EXITING) !== 0;
     c.cr3LoadExiting = (proc & PROC_CR3_LOAD_EXITING) !== 0;
     c.cr3StoreExiting = (proc & PROC_CR3_STORE_EXITING) !== 0;
+    const targets = Math.min(vmcs.readNumber(F.CR3_TARGET_COUNT), CR3_TARGET_FIELDS.length);
+    c.cr3Targets = CR3_TARGET_FIELDS.slice(0, targets).map((f) => vmcs.read(f));
     c.cr8LoadExiting = (proc & PROC_CR8_LOAD_EXITING) !== 0;
     c.cr8StoreExiting = (proc & PROC_CR8_STORE_EXITING) !== 0;
     c.exceptionBitmap = vmcs.readNumber(F.EXCEPTION_BITMAP) >>> 0;
-    c.cr0Mask = Number(vmcs.read(F.CR0_GUEST_HOST_MASK) & 0xffffffffn);
-    c.cr4Mask = Number(vmcs.read(F.CR4_GUEST_HOST_MASK) & 0xffffffffn);
-    c.cr0Shadow = Number(vmcs.read(F.CR0_READ_SHADOW) & 0xffffffffn);
-    c.cr4Shadow = Number(vmcs.read(F.CR4_READ_SHADOW) & 0xffffffffn);
+    // Guest/host masks and read shadows are natural-width: all 64 bits count (SDM Vol. 3 §24.6.6).
+    const cr0Mask = vmcs.read(F.CR0_GUEST_HOST_MASK), cr4Mask = vmcs.read(F.CR4_GUEST_HOST_MASK);
+    const cr0Shadow = vmcs.read(F.CR0_READ_SHADOW), cr4Shadow = vmcs.read(F.CR4_READ_SHADOW);
+    c.cr0Mask = Number(cr0Mask & 0xffffffffn);
+    c.cr0MaskHi = Number(cr0Mask >> 32n);
+    c.cr4Mask = Number(cr4Mask & 0xffffffffn);
+    c.cr4MaskHi = Number(cr4Mask >> 32n);
+    c.cr0Shadow = Number(cr0Shadow & 0xffffffffn);
+    c.cr0ShadowHi = Number(cr0Shadow >> 32n);
+    c.cr4Shadow = Number(cr4Shadow & 0xffffffffn);
+    c.cr4ShadowHi = Number(cr4Shadow >> 32n);
     // RDRAND and RDSEED always exit: the hypervisor's entropy source is the only one (and is logged).
     // EPT: the walker latches the EPT pointer and the PML address and index at VM entry.
     const ept = this.ept;

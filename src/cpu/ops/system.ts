@@ -142,8 +142,14 @@ export function movFromCr(cpu: Cpu, i: Insn): void {
   let v: number;
   switch (cr) {
     case 0:
-      v = ((cpu.cr0 & ~c.cr0Mask) | (c.cr0Shadow & c.cr0Mask)) >>> 0;
-      break;
+      // Bits the host owns read from the shadow, the others from CR0, whose bits 63:32 are 0.
+      cpu.writeReg(
+        8,
+        i.rm,
+        ((cpu.cr0 & ~c.cr0Mask) | (c.cr0Shadow & c.cr0Mask)) >>> 0,
+        (c.cr0ShadowHi & c.cr0MaskHi) >>> 0,
+      );
+      return;
     case 2:
       v = cpu.cr2;
       break;
@@ -152,8 +158,13 @@ export function movFromCr(cpu: Cpu, i: Insn): void {
       v = cpu.cr3;
       break;
     case 4:
-      v = ((cpu.cr4 & ~c.cr4Mask) | (c.cr4Shadow & c.cr4Mask)) >>> 0;
-      break;
+      cpu.writeReg(
+        8,
+        i.rm,
+        ((cpu.cr4 & ~c.cr4Mask) | (c.cr4Shadow & c.cr4Mask)) >>> 0,
+        (c.cr4ShadowHi & c.cr4MaskHi) >>> 0,
+      );
+      return;
     case 8:
       if (c.cr8StoreExiting) cpu.vmExit(EXIT_CR_ACCESS, 8 | (1 << 4) | ((i.rm & 15) << 8));
       v = cpu.cr8;
@@ -173,8 +184,12 @@ export function movToCr(cpu: Cpu, i: Insn): void {
   const qual = cr | ((i.rm & 15) << 8);
   switch (cr) {
     case 0: {
+      // The mask test (all 64 bits) comes before the #GP for reserved bits: only the faults of
+      // SDM Vol. 3 §25.1.1 (here CPL > 0) take priority over the VM exit.
+      if ((((lo ^ c.cr0Shadow) & c.cr0Mask) | ((hi ^ c.cr0ShadowHi) & c.cr0MaskHi)) !== 0) {
+        cpu.vmExit(EXIT_CR_ACCESS, qual);
+      }
       if (hi !== 0) cpu.gp0();
-      if (((lo ^ c.cr0Shadow) & c.cr0Mask) !== 0) cpu.vmExit(EXIT_CR_ACCESS, qual);
       const v = ((lo & ~c.cr0Mask) | (cpu.cr0 & c.cr0Mask)) >>> 0;
       if ((v & CR0_PG) !== 0 && (v & CR0_PE) === 0) cpu.gp0();
       if ((v & 0x60000000) === 0x20000000) cpu.gp0(); // NW without CD
@@ -186,15 +201,23 @@ export function movToCr(cpu: Cpu, i: Insn): void {
       cpu.flushTlb();
       break;
     }
+    case 2:
+      // CR2 holds a linear address; a non-canonical value keeps its top 53 significant bits.
+      cpu.cr2 = Number(BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo)));
+      break;
     case 3: {
-      if (c.cr3LoadExiting) cpu.vmExit(EXIT_CR_ACCESS, qual);
+      if (c.cr3LoadExiting && !c.cr3Targets.includes((BigInt(hi) << 32n) | BigInt(lo))) {
+        cpu.vmExit(EXIT_CR_ACCESS, qual);
+      }
       if ((hi & 0xfff00000) !== 0) cpu.gp0();
       cpu.loadCr3(hi * TWO32 + lo);
       break;
     }
     case 4: {
+      if ((((lo ^ c.cr4Shadow) & c.cr4Mask) | ((hi ^ c.cr4ShadowHi) & c.cr4MaskHi)) !== 0) {
+        cpu.vmExit(EXIT_CR_ACCESS, qual);
+      }
       if (hi !== 0) cpu.gp0();
-      if (((lo ^ c.cr4Shadow) & c.cr4Mask) !== 0) cpu.vmExit(EXIT_CR_ACCESS, qual);
       const v = ((lo & ~c.cr4Mask) | (cpu.cr4 & c.cr4Mask)) >>> 0;
       if ((v & ~cpu.cr4Allowed) !== 0) cpu.gp0();
       if ((cpu.efer & EFER_LMA) !== 0 && (v & CR4_PAE) === 0) cpu.gp0();
