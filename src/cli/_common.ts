@@ -5,6 +5,7 @@
  */
 
 import { parseSize } from "../vm/elf.ts";
+import { GUEST_RAM_GRANULE, MAX_GUEST_RAM_BYTES } from "../vm/machine.ts";
 
 /** A mistake the user made on the command line or in an input file (exit status 2). */
 export class UsageError extends Error {
@@ -56,9 +57,9 @@ export function parseCount(text: string, what: string): number {
 /** Parses a --memory value: a size that is a multiple of 2 MiB, from 2 MiB to 16 GiB. */
 export function parseMemory(text: string): number {
   const memory = parseSize(text, "--memory");
-  if (memory < 2 * 2 ** 20 || memory % (2 * 2 ** 20) !== 0) {
+  if (memory < GUEST_RAM_GRANULE || memory % GUEST_RAM_GRANULE !== 0) {
     throw new UsageError(`bad --memory ${text}: must be a multiple of 2 MiB, at least 2 MiB`);
   }
-  if (memory > 16 * 2 ** 30) throw new UsageError(`bad --memory ${text}: at most 16 GiB`);
+  if (memory > MAX_GUEST_RAM_BYTES) throw new UsageError(`bad --memory ${text}: at most 16 GiB`);
   return memory;
 }

@@ -7,7 +7,13 @@
  */
 
 import { parseArgs } from "node:util";
-import { formatBytes, parseBandwidth, parseDurationMs, POLICY_NAMES } from "../migration/mod.ts";
+import {
+  formatBytes,
+  incomingFailure,
+  parseBandwidth,
+  parseDurationMs,
+  POLICY_NAMES,
+} from "../migration/mod.ts";
 import type { MigrationProgress } from "../migration/mod.ts";
 import { formatSize, Machine } from "../vm/mod.ts";
 import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
@@ -51,14 +57,21 @@ Options:
   --verify                 re-send all memory at the end; the destination checks it received exactly it
   --key-file FILE          authenticate the stream with HMAC-SHA256 (both sides use the same file)
   --to HOST:PORT           migrate to a destination listening there
-  --listen HOST:PORT       be the destination (binds 127.0.0.1 unless a host is given)
+  --listen HOST:PORT       be the destination (binds 127.0.0.1 unless a host is given); it takes a
+                           stream for exactly --memory of RAM with a guest given, at most without
+  --timeout TIME           over TCP: drop a source that sends nothing, or give up on a destination
+                           that takes nothing or does not confirm, for this long (default 30s)
+  --keep-listening         with --listen: after a failed attempt, wait for the next source
   --json                   one JSON object: the destination's run (as run --json) plus "migration"
                            (QEMU query-migrate names) and "reference" (the unmigrated run)
   --quiet                  no progress line
   -h, --help               this text
 
 Exit status: 0 when the migration completed and the destination equals the reference; 1 when they
-differ; 2 for bad input; 3 when the migration failed (the source then resumes and finishes).`;
+differ; 2 for bad input; 3 when the migration failed (the source then resumes and finishes).
+With --listen: 2 when the incoming stream was refused (malformed, damaged, truncated, too large,
+unauthenticated, or a state the machine cannot take), 3 when the source went silent for --timeout
+or its connection failed; one line says which. No machine is built from a refused stream.`;
 
 /** The `migrate` command. */
 export async function main(args: string[]): Promise<number> {
@@ -81,6 +94,8 @@ export async function main(args: string[]): Promise<number> {
       "key-file": { type: "string" },
       to: { type: "string" },
       listen: { type: "string" },
+      timeout: { type: "string", default: "30s" },
+      "keep-listening": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -109,6 +124,9 @@ export async function main(args: string[]): Promise<number> {
   const latencyMs = parseDurationMs(values.latency!);
   const downtimeLimitMs = parseDurationMs(values["downtime-limit"]!);
   const clockHz = parseCount(values["clock-hz"]!, "--clock-hz");
+  const timeoutMs = parseDurationMs(values.timeout!);
+  if (!(timeoutMs > 0)) throw new UsageError(`bad --timeout ${values.timeout}: must be positive`);
+  if (values["keep-listening"] && !values.listen) throw new UsageError("--keep-listening needs --listen");
   if (clockHz <= 0) throw new UsageError(`bad --clock-hz ${values["clock-hz"]}: must be positive`);
   const key = await loadKey(values["key-file"]);
   const path = positionals[0];
@@ -136,14 +154,29 @@ export async function main(args: string[]): Promise<number> {
   // Destination side over TCP.
   if (values.listen) {
     const where = parseHostPort(values.listen, "--listen");
-    const got = await receiveFromTcp((h) => new Machine({ memory: h.ramBytes }), {
-      ...where,
-      key,
-      expectRamBytes: file ? memory : undefined,
-      onListening: (h, p) => {
-        if (!values.json) console.error(`[hvsim] waiting for a migration on ${h}:${p}`);
-      },
-    });
+    const said = (line: string) => !values.json && console.error(line);
+    let got;
+    try {
+      got = await receiveFromTcp((h) => new Machine({ memory: h.ramBytes }), {
+        ...where,
+        key,
+        expectRamBytes: file ? memory : undefined,
+        maxRamBytes: memory,
+        timeoutMs,
+        keepListening: values["keep-listening"],
+        onListening: (h, p) => said(`[hvsim] waiting for a migration on ${h}:${p}`),
+        onConnection: (peer) => said(`[hvsim] receiving from ${peer}`),
+        onFailure: (e) => {
+          console.error(`migrate: ${incomingFailure(e)!.message}`);
+          said("[hvsim] no machine was built; waiting for the next source");
+        },
+      });
+    } catch (e) {
+      const f = incomingFailure(e);
+      if (f === undefined) throw e;
+      console.error(`migrate: ${f.message}`);
+      return f.status;
+    }
     const dest = got.vm as Machine;
     const exit = finish(dest, max);
     if (!file) {
@@ -158,18 +191,22 @@ export async function main(args: string[]): Promise<number> {
   if (values.to) {
     const where = parseHostPort(values.to, "--to");
     const src = make();
-    let r: Awaited<ReturnType<typeof migrateToTcp>>;
+    let r: Awaited<ReturnType<typeof migrateToTcp>> | undefined;
+    let error: string | undefined;
     try {
-      r = await migrateToTcp(src, { ...where, ...common });
+      r = await migrateToTcp(src, { ...where, ...common, timeoutMs });
     } catch (e) {
-      console.error(`migrate: ${(e as Error).message}`);
-      return 3;
+      // The destination cannot be reached: nothing was sent, the source never stopped.
+      error = (e as Error).message;
     }
     endProgress();
-    if (values.json) console.log(JSON.stringify({ migration: r.json, ok: r.ok, error: r.error }, null, 2));
-    else console.error(formatSummary(r.stats));
-    if (!r.ok) {
-      console.error(`[hvsim] migration failed: ${r.error}; the source resumes`);
+    if (r) {
+      if (values.json) console.log(JSON.stringify({ migration: r.json, ok: r.ok, error: r.error }, null, 2));
+      else console.error(formatSummary(r.stats));
+      if (!r.ok) error = r.error;
+    } else if (values.json) console.log(JSON.stringify({ ok: false, error }, null, 2));
+    if (error !== undefined) {
+      console.error(`[hvsim] migration failed: ${error}; the source is intact and resumes`);
       const exit = finish(src, max);
       if (!values.json) Deno.stdout.writeSync(src.console.output());
       console.error(`[hvsim] source finished: ${exit.reason}, ${src.instructions} instructions`);

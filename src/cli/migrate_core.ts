@@ -20,6 +20,7 @@ import {
   DEFAULT_BANDWIDTH,
   DEFAULT_CLOCK_HZ,
   formatBytes,
+  incomingFailure,
   inProcessTransport,
   inspectStream,
   listenForMigration,
@@ -141,15 +142,24 @@ export interface TcpSourceOptions extends MigrateCoreOptions {
   hostname?: string;
   /** Destination port. */
   port: number;
+  /** Give up on a destination that takes no data or does not confirm for this long, ms (default 30000). */
+  timeoutMs?: number;
 }
 
 /**
  * Migrate `source` (run to `opts.at` first) to a destination listening on TCP; real time. Complete
- * only once the destination's confirmation arrived; otherwise the source is intact.
+ * only once the destination's confirmation arrived; otherwise (including a destination that cannot
+ * be reached, refuses, stalls or disconnects) the result is not ok and the source is intact and
+ * resumable.
  */
 export async function migrateToTcp(source: MigratableVm, opts: TcpSourceOptions): Promise<MigrateCoreResult> {
   runTo(source, opts.at);
-  const transport = await connectMigration({ hostname: opts.hostname, port: opts.port, key: opts.key });
+  const transport = await connectMigration({
+    hostname: opts.hostname,
+    port: opts.port,
+    key: opts.key,
+    timeoutMs: opts.timeoutMs,
+  });
   const r = await new MigrationController(source).migrate(transport, {
     policy: opts.policy,
     downtimeLimitMs: opts.downtimeLimitMs,
@@ -174,11 +184,25 @@ export interface TcpDestinationOptions {
   key?: CryptoKey;
   /** The destination's RAM size; a stream for another size is refused. */
   expectRamBytes?: number;
+  /** The largest RAM size a stream may be for (default 16 GiB); checked before anything is allocated. */
+  maxRamBytes?: number;
+  /** Drop a source that sends nothing for this long, ms (default 30000). */
+  timeoutMs?: number;
+  /** After a failed attempt, wait for the next source instead of rejecting (see `onFailure`). */
+  keepListening?: boolean;
   /** Called once bound, with the port (useful with port 0). */
   onListening?: (hostname: string, port: number) => void;
+  /** Called when a source has connected, with its address. */
+  onConnection?: (peer: string) => void;
+  /** With `keepListening`: called with each failed attempt's error before waiting for the next source. */
+  onFailure?: (error: unknown) => void;
 }
 
-/** Wait for one incoming migration, verify it, load `destination`, confirm, and return it. */
+/**
+ * Wait for an incoming migration, verify it, load `destination`, confirm, and return it. A failed
+ * attempt rejects, or with `keepListening` is reported to `onFailure` (when it is a failure of the
+ * source, see `incomingFailure`) and the next source is awaited.
+ */
 export async function receiveFromTcp(
   destination: Destination,
   opts: TcpDestinationOptions,
@@ -189,10 +213,20 @@ export async function receiveFromTcp(
     createVm: factory(destination),
     key: opts.key,
     expectRamBytes: opts.expectRamBytes,
+    maxRamBytes: opts.maxRamBytes,
+    idleTimeoutMs: opts.timeoutMs,
+    onConnection: opts.onConnection,
   });
   opts.onListening?.(l.hostname, l.port);
   try {
-    return await l.accept();
+    for (;;) {
+      try {
+        return await l.accept();
+      } catch (e) {
+        if (!opts.keepListening || incomingFailure(e) === undefined) throw e;
+        opts.onFailure?.(e);
+      }
+    }
   } finally {
     l.close();
   }

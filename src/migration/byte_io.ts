@@ -189,6 +189,32 @@ export function toSource(input: ByteSource | ReadableStream<Uint8Array> | Uint8A
   return input;
 }
 
+/** The other side of a connection sent (or took) nothing for longer than allowed. */
+export class PeerTimeoutError extends Error {
+  /** Create with one line saying what the peer failed to do and for how long. */
+  constructor(message: string) {
+    super(message);
+    this.name = "PeerTimeoutError";
+  }
+}
+
+/**
+ * `p`, or a {@link PeerTimeoutError} with `message` once `ms` pass first (`ms` 0 or less: no limit).
+ * The loser is left to settle on its own (its rejection is handled).
+ */
+export async function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  if (!(ms > 0)) return await p;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new PeerTimeoutError(message)), ms);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Something with Deno's `read(p)` shape (a `Deno.Conn`, a `Deno.FsFile`). */
 export interface RawReader {
   /** Read into `p`; the number of bytes read, or null at end of input. */
@@ -212,8 +238,8 @@ export class RawReaderSource implements ByteSource {
 
   /**
    * Read from `r` with a buffer of `bufferBytes` (default 1 MiB). With `idleTimeoutMs`, a read
-   * that brings no byte for that long fails (a source that went silent is refused, not awaited
-   * forever).
+   * that brings no byte for that long fails with a {@link PeerTimeoutError} (a source that went
+   * silent is refused, not awaited forever).
    */
   constructor(r: RawReader, bufferBytes = 1 << 20, idleTimeoutMs = 0) {
     this.#r = r;
@@ -222,19 +248,11 @@ export class RawReaderSource implements ByteSource {
   }
 
   async #read(p: Uint8Array): Promise<number | null> {
-    if (!(this.#idleMs > 0)) return await this.#r.read(p);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const idle = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no data from the other side for ${this.#idleMs} ms`)),
-        this.#idleMs,
-      );
-    });
-    try {
-      return await Promise.race([this.#r.read(p), idle]);
-    } finally {
-      clearTimeout(timer);
-    }
+    return await withTimeout(
+      this.#r.read(p),
+      this.#idleMs,
+      `no data from the other side for ${this.#idleMs} ms`,
+    );
   }
 
   async #more(): Promise<boolean> {

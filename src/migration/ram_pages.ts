@@ -9,6 +9,7 @@
 
 import type { StreamRecord, StreamWriter } from "./stream.ts";
 import {
+  MAX_PAGES_PER_RECORD,
   PAGE_DESC_PFN_MASK,
   PAGE_DESC_ZERO,
   RECORD_RAM_PAGES,
@@ -57,8 +58,10 @@ export class PageSender {
 
   /** Send pages of `vm` through `writer`, `pagesPerRecord` at most per record. */
   constructor(writer: StreamWriter, vm: MigratableVm, pagesPerRecord = DEFAULT_PAGES_PER_RECORD) {
-    if (!Number.isInteger(pagesPerRecord) || pagesPerRecord < 1 || pagesPerRecord > 8192) {
-      throw new RangeError(`pagesPerRecord is ${pagesPerRecord}: expected an integer 1..8192`);
+    if (!Number.isInteger(pagesPerRecord) || pagesPerRecord < 1 || pagesPerRecord > MAX_PAGES_PER_RECORD) {
+      throw new RangeError(
+        `pagesPerRecord is ${pagesPerRecord}: expected an integer 1..${MAX_PAGES_PER_RECORD}`,
+      );
     }
     this.pagesPerRecord = pagesPerRecord;
     this.#writer = writer;
@@ -125,6 +128,11 @@ export function decodeRamPages(rec: StreamRecord, pages: number, visit: PageVisi
   if (p.length < 4) throw new StreamError(`Bad ${where}: payload of ${p.length} bytes, expected at least 4`);
   const v = new DataView(p.buffer, p.byteOffset, p.length);
   const count = v.getUint32(0, true);
+  if (count > MAX_PAGES_PER_RECORD) {
+    throw new StreamError(
+      `Bad ${where}: ${count} page descriptors, at most ${MAX_PAGES_PER_RECORD} per record`,
+    );
+  }
   if (4 + 4 * count > p.length) {
     throw new StreamError(`Bad ${where}: ${count} page descriptors do not fit its ${p.length}-byte payload`);
   }

@@ -22,6 +22,8 @@ import {
   decodeRound,
   decodeSection,
   formatBytes,
+  MAX_STATE_SECTION_BYTES,
+  MAX_STATE_SECTIONS,
   RECORD_END,
   RECORD_FLAG_OPTIONAL,
   RECORD_RAM_PAGES,
@@ -46,6 +48,11 @@ export interface ReceiveOptions {
   key?: CryptoKey;
   /** RAM size the destination is configured for; a stream for another size is refused. */
   expectRamBytes?: number;
+  /**
+   * Largest guest RAM the destination takes (default {@link DEFAULT_MAX_RAM_BYTES}); a stream for
+   * more is refused after its header, before anything is allocated for its pages.
+   */
+  maxRamBytes?: number;
   /** For a diff snapshot: the VM to apply it onto (restored from the previous snapshots). */
   base?: MigratableVm;
   /**
@@ -62,6 +69,9 @@ export interface ReceiveOptions {
    */
   lazy?: RandomAccessSource;
 }
+
+/** Default {@link ReceiveOptions.maxRamBytes}: 16 GiB, the largest `--memory` hvsim's machine takes. */
+export const DEFAULT_MAX_RAM_BYTES = 16 * 2 ** 30;
 
 /** What a successful receive produced. */
 export interface ReceiveResult {
@@ -122,6 +132,17 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
       `Stream is for ${formatBytes(header.ramBytes)} of RAM but the destination has ${formatBytes(expect)}`,
     );
   }
+  const max = opts.maxRamBytes ?? DEFAULT_MAX_RAM_BYTES;
+  if (header.ramBytes > max) {
+    throw new StreamError(
+      `Stream is for ${formatBytes(header.ramBytes)} of RAM: this destination takes at most ${
+        formatBytes(max)
+      }`,
+    );
+  }
+  if (header.ramBytes === 0) {
+    throw new StreamError("Stream is for 0 bytes of RAM: expected a guest's RAM size");
+  }
   if (diff && !opts.base) {
     throw new StreamError(
       "Stream is a diff snapshot: restore its base snapshot first and apply it onto that VM",
@@ -139,7 +160,7 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
   }
   let early: MigratableVm | undefined;
   if (opts.direct && !opts.base && !opts.lazy) {
-    early = opts.createVm(header);
+    early = createVm(opts, header);
     checkRam(early, header);
   }
   const index = opts.lazy ? new LazyPageIndex(pages, opts.lazy) : undefined;
@@ -159,6 +180,17 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
         break;
       case RECORD_STATE_SECTION: {
         const s = decodeSection(rec);
+        if (sections.length === MAX_STATE_SECTIONS) {
+          throw new StreamError(
+            `Bad record ${rec.index} (state-section): more than ${MAX_STATE_SECTIONS} state sections`,
+          );
+        }
+        if (s.data.length > MAX_STATE_SECTION_BYTES) {
+          throw new StreamError(
+            `Bad record ${rec.index} (state-section): section "${s.name}" is ${s.data.length} bytes, ` +
+              `at most ${MAX_STATE_SECTION_BYTES}`,
+          );
+        }
         if (names.has(s.name)) {
           throw new StreamError(`Bad record ${rec.index} (state-section): section "${s.name}" appears twice`);
         }
@@ -218,7 +250,7 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
   let lazy: FileLazyRam | undefined;
   if (early) vm = early;
   else if (index) {
-    vm = opts.createVm(header);
+    vm = createVm(opts, header);
     checkRam(vm, header);
     if (!vm.attachLazyRam) {
       throw new RangeError(
@@ -228,7 +260,7 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
     lazy = new FileLazyRam(index);
     vm.attachLazyRam(lazy);
   } else {
-    vm = opts.base ?? opts.createVm(header);
+    vm = opts.base ?? createVm(opts, header);
     checkRam(vm, header);
     (staging as PageStaging).applyTo(vm, opts.base !== undefined);
   }
@@ -249,6 +281,15 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
     verifyRecords: verified,
     lazy,
   };
+}
+
+/** `opts.createVm`, its failure (e.g. a RAM size the VM cannot have) a refusal. */
+function createVm(opts: ReceiveOptions, header: StreamHeader): MigratableVm {
+  try {
+    return opts.createVm(header);
+  } catch (e) {
+    throw new DestinationRefusedError(`Destination cannot build the VM: ${(e as Error).message}`);
+  }
 }
 
 function checkRam(vm: MigratableVm, header: StreamHeader): void {

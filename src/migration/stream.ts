@@ -59,6 +59,26 @@ export const MAC_BYTES = 32;
 export const MAX_RAM_BYTES = 2 ** 31 * 4096;
 /** Largest record payload a reader accepts (64 MiB). */
 export const MAX_RECORD_PAYLOAD = 64 << 20;
+/** Most page descriptors in one ram-pages or verify-pages record (32 MiB of data). */
+export const MAX_PAGES_PER_RECORD = 8192;
+/** Largest state section data a reader accepts (1 MiB; hvsim's largest, the VMCS region, is 4 KiB). */
+export const MAX_STATE_SECTION_BYTES = 1 << 20;
+/** Most state sections in one stream. */
+export const MAX_STATE_SECTIONS = 64;
+
+/**
+ * The largest record payload a stream for `ramBytes` of RAM can need: a ram-pages record of
+ * {@link MAX_PAGES_PER_RECORD} pages (fewer for a smaller guest, each at most once) or a state
+ * section of {@link MAX_STATE_SECTION_BYTES} with a 255-byte name, whichever is larger. A reader
+ * refuses a longer record before it reads (or allocates) its payload.
+ */
+export function recordPayloadLimit(ramBytes: number): number {
+  const pages = Math.min(MAX_PAGES_PER_RECORD, Math.ceil(ramBytes / PAGE_SIZE));
+  return Math.min(
+    MAX_RECORD_PAYLOAD,
+    Math.max(4 + pages * (4 + PAGE_SIZE), 8 + 255 + MAX_STATE_SECTION_BYTES),
+  );
+}
 
 /** Header flag: every record carries an HMAC-SHA256 tag. */
 export const STREAM_FLAG_AUTHENTICATED = 1;
@@ -401,6 +421,11 @@ export class StreamWriter {
     if (!Number.isInteger(s.version) || s.version < 0 || s.version > 0xffffffff) {
       throw new RangeError(`State section "${s.name}" has version ${s.version}: expected a u32`);
     }
+    if (s.data.length > MAX_STATE_SECTION_BYTES) {
+      throw new RangeError(
+        `State section "${s.name}" is ${s.data.length} bytes: at most ${MAX_STATE_SECTION_BYTES} fit a stream`,
+      );
+    }
     const len = 8 + name.length + s.data.length;
     const rec = this.allocRecord(len);
     rec.view.setUint32(0, s.version, true);
@@ -468,6 +493,11 @@ export class StreamReader {
   ended = false;
   /** Whether the header's tag verified (undefined without a key or for an unauthenticated stream). */
   headerMacOk: boolean | undefined;
+  /**
+   * Longest record payload accepted: a longer record is refused before its payload is read.
+   * {@link recordPayloadLimit} of the header's RAM size unless changed.
+   */
+  maxPayload: number;
   #src: ByteSource;
   #key: CryptoKey | undefined;
   #auth: boolean;
@@ -488,6 +518,7 @@ export class StreamReader {
     this.#auth = (header.flags & STREAM_FLAG_AUTHENTICATED) !== 0;
     this.#lenient = opts.lenient ?? false;
     this.#tag = tag;
+    this.maxPayload = recordPayloadLimit(header.ramBytes);
   }
 
   /** Whether records carry tags. */
@@ -559,8 +590,11 @@ export class StreamReader {
     const seq = h.getUint32(8, true);
     const crcStored = h.getUint32(12, true);
     const where = `record ${index} (${recordTypeName(type)}) at offset ${offset}`;
-    if (length > MAX_RECORD_PAYLOAD) {
-      throw new StreamError(`Bad ${where}: length ${length} exceeds the ${MAX_RECORD_PAYLOAD}-byte maximum`);
+    if (length > this.maxPayload) {
+      throw new StreamError(
+        `Bad ${where}: length ${length} exceeds the ${this.maxPayload}-byte maximum for ` +
+          `${formatBytes(this.header.ramBytes)} of RAM`,
+      );
     }
     const payload = await this.#src.read(length);
     if (payload.length < length) {

@@ -14,10 +14,10 @@
  */
 
 import type { ByteSink } from "./byte_io.ts";
-import { RawReaderSource, writeAll } from "./byte_io.ts";
+import { PeerTimeoutError, RawReaderSource, withTimeout, writeAll } from "./byte_io.ts";
 import type { ReceiveOptions, ReceiveResult } from "./receiver.ts";
-import { receiveStream } from "./receiver.ts";
-import { MAC_BYTES } from "./stream.ts";
+import { DestinationRefusedError, receiveStream } from "./receiver.ts";
+import { MAC_BYTES, StreamError } from "./stream.ts";
 import type { MigrationTransport } from "./transport.ts";
 
 /** Confirmation magic "HVCF" as a little-endian u32. */
@@ -91,7 +91,15 @@ export interface ConnectOptions {
   key?: CryptoKey;
   /** How long to wait for a refusal reason after a failed write, ms (default 2000). */
   reasonTimeoutMs?: number;
+  /**
+   * Fail when the destination takes no data (a write does not complete) or does not answer after
+   * the end of the stream for this long, ms (default 30000; 0: wait forever).
+   */
+  timeoutMs?: number;
 }
+
+/** Default of {@link ConnectOptions.timeoutMs} and {@link ListenOptions.idleTimeoutMs}: 30 s. */
+export const DEFAULT_PEER_TIMEOUT_MS = 30_000;
 
 /** Connect to a listening destination; the returned transport goes to the controller. */
 export async function connectMigration(opts: ConnectOptions): Promise<MigrationTransport> {
@@ -131,12 +139,21 @@ export async function connectMigration(opts: ConnectOptions): Promise<MigrationT
     if (v && !v.accepted) return new Error(`Destination refused the migration: ${v.message}`);
     return new Error(`Migration connection to ${hostname}:${opts.port} failed: ${cause.message}`);
   };
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_PEER_TIMEOUT_MS;
   const sink: ByteSink = {
     async write(chunk) {
       if (early && !early.accepted) throw new Error(`Destination refused the migration: ${early.message}`);
       try {
-        await writeAll(conn, chunk);
+        await withTimeout(
+          writeAll(conn, chunk),
+          timeoutMs,
+          `the destination ${hostname}:${opts.port} took no data for ${timeoutMs} ms`,
+        );
       } catch (e) {
+        if (e instanceof PeerTimeoutError) {
+          closeConn();
+          throw e;
+        }
         throw await refusal(e as Error);
       }
     },
@@ -151,8 +168,16 @@ export async function connectMigration(opts: ConnectOptions): Promise<MigrationT
   return {
     sink,
     async confirm() {
-      const v = await verdict;
-      closeConn();
+      let v: Verdict;
+      try {
+        v = await withTimeout(
+          verdict,
+          timeoutMs,
+          `the destination ${hostname}:${opts.port} did not confirm within ${timeoutMs} ms of the end of the stream`,
+        );
+      } finally {
+        closeConn();
+      }
       if (!v.accepted) throw new Error(`Destination refused the migration: ${v.message}`);
     },
     abort() {
@@ -160,6 +185,23 @@ export async function connectMigration(opts: ConnectOptions): Promise<MigrationT
       return verdict.then(() => {});
     },
   };
+}
+
+/**
+ * Why an incoming migration failed, as one line and the destination's exit status: 2 for a
+ * stream it refused (malformed, damaged, truncated, oversized, unauthenticated, or a state the VM
+ * cannot take), 3 when the source went silent or its connection failed. Anything else is not a
+ * failure of the source and is returned as undefined (a defect, to be reported as such).
+ */
+export function incomingFailure(e: unknown): { status: 2 | 3; message: string } | undefined {
+  if (e instanceof StreamError || e instanceof DestinationRefusedError) {
+    return { status: 2, message: e.message };
+  }
+  if (e instanceof PeerTimeoutError) return { status: 3, message: `source dropped: ${e.message}` };
+  if (e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe) {
+    return { status: 3, message: `source dropped: the connection failed: ${e.message}` };
+  }
+  return undefined;
 }
 
 /** Options of {@link listenForMigration}. */
@@ -172,6 +214,8 @@ export interface ListenOptions extends ReceiveOptions {
   drainMs?: number;
   /** Refuse a source that sends nothing for this long, ms (default 30000; 0: wait forever). */
   idleTimeoutMs?: number;
+  /** Called with the source's address once it has connected. */
+  onConnection?: (peer: string) => void;
 }
 
 /** Half-close, then discard input until the source stops or `ms` pass (so our refusal is not reset away). */
@@ -225,10 +269,12 @@ export function listenForMigration(opts: ListenOptions): MigrationListener {
     async accept() {
       const conn = await listener.accept();
       try {
+        const peer = conn.remoteAddr;
+        opts.onConnection?.(`${peer.hostname}:${peer.port}`);
         let result: ReceiveResult;
         try {
           result = await receiveStream(
-            new RawReaderSource(conn, 1 << 20, opts.idleTimeoutMs ?? 30_000),
+            new RawReaderSource(conn, 1 << 20, opts.idleTimeoutMs ?? DEFAULT_PEER_TIMEOUT_MS),
             opts,
           );
         } catch (e) {

@@ -68,7 +68,7 @@ import { CR4_VMXE } from "../cpu/mod.ts";
 import { bootGuest } from "./boot.ts";
 import { hypercallResult } from "./hypercall.ts";
 import { cpuidLeaf } from "./cpuid.ts";
-import { parseElf } from "./elf.ts";
+import { formatSize, parseElf } from "./elf.ts";
 import { type DirtyLogMethod, EptMap, eptTableBytes, type PageLoader } from "./ept_map.ts";
 import { allocateGuestMemory } from "./host_memory.ts";
 import { decodeCpuState, restoreCpuState } from "../cpu/mod.ts";
@@ -101,9 +101,14 @@ export interface RunExit {
   message?: string;
 }
 
+/** Largest guest RAM a machine takes (16 GiB). */
+export const MAX_GUEST_RAM_BYTES = 16 * 2 ** 30;
+/** Guest RAM comes in multiples of this (2 MiB, the boot identity map's page size). */
+export const GUEST_RAM_GRANULE = 2 * 2 ** 20;
+
 /** Options of a machine. */
 export interface MachineOptions {
-  /** Guest RAM in bytes (default 64 MiB). */
+  /** Guest RAM in bytes: a multiple of 2 MiB up to 16 GiB (default 64 MiB). */
   memory?: number;
   /** Command line handed to the guest. */
   cmdline?: string;
@@ -205,8 +210,14 @@ export class Machine {
   /** Host-physical address of the hypervisor's area (VMXON region, VMCS, bitmaps) above guest RAM. */
   readonly hvBase: number;
 
+  /** @throws RangeError when `opts.memory` is not a multiple of 2 MiB from 2 MiB to 16 GiB. */
   constructor(opts: MachineOptions = {}) {
-    this.ramBytes = opts.memory ?? 64 * 2 ** 20;
+    const ram = opts.memory ?? 64 * 2 ** 20;
+    if (!Number.isSafeInteger(ram) || ram < GUEST_RAM_GRANULE || ram % GUEST_RAM_GRANULE !== 0) {
+      throw new RangeError(`guest RAM of ${ram} bytes: expected a multiple of 2 MiB, at least 2 MiB`);
+    }
+    if (ram > MAX_GUEST_RAM_BYTES) throw new RangeError(`guest RAM of ${formatSize(ram)}: at most 16 GiB`);
+    this.ramBytes = ram;
     this.hvBase = this.ramBytes;
     this.mem = allocateGuestMemory(this.ramBytes + HV_EPT + eptTableBytes(this.ramBytes), {
       hugePages: opts.hugePages,

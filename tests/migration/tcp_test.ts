@@ -198,3 +198,70 @@ Deno.test("TCP: the source is complete only after a genuine confirmation", async
   ok(r.ok, r.error?.message);
   await fake.done;
 });
+
+/**
+ * A misbehaving destination: takes the first `take` bytes of the stream (all: Infinity), then
+ * closes the connection ("close") or keeps it open and reads nothing more ("stall").
+ */
+function badDestination(take: number, then: "close" | "stall"): { port: number; stop: () => void } {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let conn: Deno.Conn | undefined;
+  (async () => {
+    conn = await l.accept();
+    const buf = new Uint8Array(1 << 16);
+    let got = 0;
+    while (got < take) {
+      const n = await conn.read(buf.subarray(0, Math.min(buf.length, take - got)));
+      if (n === null) break;
+      got += n;
+    }
+    if (then === "close") conn.close();
+  })().catch(() => {});
+  return {
+    port: l.addr.port,
+    stop() {
+      l.close();
+      try {
+        conn?.close();
+      } catch { /* closed */ }
+    },
+  };
+}
+
+Deno.test("TCP: a destination that stalls or disconnects at any step leaves the source intact and resumable", async () => {
+  const table: [number, "close" | "stall", RegExp][] = [
+    [0, "close", /failed|refused|closed/],
+    [20, "close", /failed|refused|closed/],
+    [40_000, "close", /failed|refused|closed/],
+    [Infinity, "close", /closed the connection without a confirmation/],
+    [0, "stall", /took no data for 300 ms|did not confirm within 300 ms/],
+    [40_000, "stall", /took no data for 300 ms|did not confirm within 300 ms/],
+    [Infinity, "stall", /did not confirm within 300 ms of the end of the stream/],
+  ];
+  const ref = new TestVm(OPTS);
+  runToEnd(ref);
+  for (const [take, then, msg] of table) {
+    const name = `${then} after ${take} bytes`;
+    const bad = badDestination(take, then);
+    const src = new TestVm(OPTS);
+    src.run(1_000_000);
+    const c = new MigrationController(src);
+    const before = src.instructions;
+    const r = await c.migrate(await connectMigration({ port: bad.port, timeoutMs: 300 }), { link: link() });
+    bad.stop();
+    equal(r.ok, false, name);
+    equal(c.state, "Failed", name);
+    ok(msg.test(r.error!.message), `${name}: ${r.error!.message}`);
+    ok(src.instructions >= before, name);
+    // resumable: a second attempt to a real destination completes, and the guest ends as the reference
+    const dest = counting();
+    const l = listenForMigration({ port: 0, createVm: dest.createVm, expectRamBytes: OPTS.ramBytes });
+    const accepted = l.accept();
+    const r2 = await c.migrate(await connectMigration({ port: l.port }), { link: link() });
+    ok(r2.ok, `${name}: retry: ${r2.error?.message}`);
+    const d = (await accepted).vm as TestVm;
+    l.close();
+    runToEnd(d);
+    equal(diffVms(d, ref), "", name);
+  }
+});
