@@ -228,6 +228,9 @@ export class Cpu {
     hltExiting: true,
     rdtscExiting: false,
     invlpgExiting: false,
+    /** RDRAND / RDSEED exit (secondary controls bits 11 and 16); when clear they read {@linkcode Cpu.entropy}. */
+    rdrandExiting: true,
+    rdseedExiting: true,
     interruptWindowExiting: false,
     /** Exceptions whose bit is set cause an exit instead of IDT delivery. */
     exceptionBitmap: 0,
@@ -266,6 +269,8 @@ export class Cpu {
   ports:
     | { read(port: number, size: number): number; write(port: number, size: number, value: number): void }
     | null = null;
+  /** Where RDRAND (`seed` false) and RDSEED (`seed` true) draw 64 random bits when they do not exit. */
+  entropy: ((seed: boolean) => bigint) | null = null;
   /** Retired-instruction count at which an external (host) interrupt arrives, or Infinity. */
   extIntAt = Infinity;
   /** Vector of that external interrupt. */

@@ -12,9 +12,6 @@ import { Entropy, type SerialInput } from "../devices/mod.ts";
 import type { EntropySource, Machine } from "../vm/mod.ts";
 import { INPUT_RDRAND, INPUT_RDSEED, INPUT_SERIAL, type InputRecord } from "./log.ts";
 
-/** EXIT_RDSEED (SDM Vol. 3, App. C): tells RDSEED from RDRAND at the entropy callback. */
-const EXIT_RDSEED = 61;
-
 /** An entropy source backed by the host's cryptographic generator: really nondeterministic. */
 export class HostEntropy implements EntropySource {
   /** Values handed out so far. */
@@ -70,11 +67,11 @@ export class RecordingEntropy implements EntropySource {
   readonly observe: InputObserver;
 
   /** The inner source's next value, reported to the observer. */
-  next64(): bigint {
-    const v = this.inner.next64();
+  next64(seed = false): bigint {
+    const v = this.inner.next64(seed);
     const cpu = this.machine!.cpu;
     this.observe({
-      kind: cpu.exitReason === EXIT_RDSEED ? INPUT_RDSEED : INPUT_RDRAND,
+      kind: seed ? INPUT_RDSEED : INPUT_RDRAND,
       icount: cpu.icount,
       value: v,
       state: this.inner.save(),
@@ -208,18 +205,16 @@ export class ReplayInputs {
 
   /** The entropy source to give the machine. */
   readonly entropy: EntropySource = {
-    next64: (): bigint => {
+    next64: (seed = false): bigint => {
       const cpu = this.machine!.cpu;
       const r = this.#entropy[this.#e];
       if (r === undefined || r.icount !== cpu.icount) {
         this.mismatch ??= {
           icount: cpu.icount,
           message: r === undefined
-            ? `the guest executed ${
-              cpu.exitReason === EXIT_RDSEED ? "RDSEED" : "RDRAND"
-            } but the log has no more entropy`
+            ? `the guest executed ${seed ? "RDSEED" : "RDRAND"} but the log has no more entropy`
             : `the guest executed ${
-              cpu.exitReason === EXIT_RDSEED ? "RDSEED" : "RDRAND"
+              seed ? "RDSEED" : "RDRAND"
             } but the log's next entropy input is at instruction ${r.icount}`,
         };
         return 0n;

@@ -54,6 +54,8 @@ import {
   PIN_ACTIVATE_PREEMPTION_TIMER,
   PIN_EXTERNAL_INTERRUPT_EXITING,
   PROC2_ENABLE_PML,
+  PROC2_RDRAND_EXITING,
+  PROC2_RDSEED_EXITING,
   PROC_HLT_EXITING,
   PROC_INTERRUPT_WINDOW_EXITING,
   PROC_UNCONDITIONAL_IO_EXITING,
@@ -124,8 +126,8 @@ export interface MachineOptions {
 
 /** What RDRAND and RDSEED draw from. */
 export interface EntropySource {
-  /** The next 64 random bits. */
-  next64(): bigint;
+  /** The next 64 random bits; `seed` is true for RDSEED, false (or absent) for RDRAND. */
+  next64(seed?: boolean): bigint;
   /** State for snapshots. */
   save(): Uint8Array;
   /** Loads state from save(). */
@@ -238,6 +240,8 @@ export class Machine {
 
     this.vcpu = new VmxVcpu(this.cpu, this.vmx, this.ept, this.ramBytes);
     this.cpu.ports = this.bus;
+    // RDRAND/RDSEED that do not exit draw from the same source as the exits (and are logged the same way).
+    this.cpu.entropy = (seed) => this.entropy.next64(seed);
   }
 
   /**
@@ -279,6 +283,12 @@ export class Machine {
       vmcs.readNumber(F.VM_EXIT_CONTROLS) | EXIT_SAVE_PREEMPTION_TIMER | EXIT_ACK_INTERRUPT_ON_EXIT,
     );
     vmcs.write(F.MSR_BITMAP, BigInt(msrBitmap));
+    // RDRAND and RDSEED exit, as hvsim's hypervisor has always handled them (the guest could run
+    // them itself from the same entropy source when these controls are clear).
+    vmcs.writeNumber(
+      F.SECONDARY_VM_EXEC_CONTROL,
+      vmcs.readNumber(F.SECONDARY_VM_EXEC_CONTROL) | PROC2_RDRAND_EXITING | PROC2_RDSEED_EXITING,
+    );
     // The guest runs with CR4.VMXE set (a fixed-1 bit in VMX operation), hidden by the read shadow.
     this.cpu.cr4 |= CR4_VMXE;
     this.vcpu.storeGuest();
@@ -487,7 +497,7 @@ export class Machine {
         const info = vmcs.readNumber(F.VMX_INSTRUCTION_INFO);
         const reg = (info >>> 3) & 15;
         const size = ((info >>> 11) & 3) === 0 ? 2 : ((info >>> 11) & 3) === 1 ? 4 : 8;
-        const v = this.entropy.next64();
+        const v = this.entropy.next64(r === EXIT_RDSEED);
         cpu.writeReg(size, reg, Number(v & 0xffffffffn), Number(v >> 32n));
         vmcs.write(F.GUEST_RFLAGS, (vmcs.read(F.GUEST_RFLAGS) & ~0x8d5n) | 1n); // CF = 1, OF SF ZF AF PF = 0
         this.complete();

@@ -52,7 +52,12 @@ import {
 } from "../vmx/guest_state.ts";
 import type { VmEntryResult, Vmx } from "../vmx/instructions.ts";
 import type { Vmcs } from "../vmx/vmcs.ts";
-import { PROC2_ENABLE_EPT, PROC2_ENABLE_PML } from "../vmx/controls.ts";
+import {
+  PROC2_ENABLE_EPT,
+  PROC2_ENABLE_PML,
+  PROC2_RDRAND_EXITING,
+  PROC2_RDSEED_EXITING,
+} from "../vmx/controls.ts";
 import { IdentityMap } from "../cpu/mod.ts";
 import type { EptMap } from "./ept_map.ts";
 
@@ -231,7 +236,8 @@ export class VmxVcpu {
     c.cr0ShadowHi = Number(cr0Shadow >> 32n);
     c.cr4Shadow = Number(cr4Shadow & 0xffffffffn);
     c.cr4ShadowHi = Number(cr4Shadow >> 32n);
-    // RDRAND and RDSEED always exit: the hypervisor's entropy source is the only one (and is logged).
+    c.rdrandExiting = (proc2 & PROC2_RDRAND_EXITING) !== 0;
+    c.rdseedExiting = (proc2 & PROC2_RDSEED_EXITING) !== 0;
     // EPT: the walker latches the EPT pointer and the PML address and index at VM entry.
     const ept = this.ept;
     if ((proc2 & PROC2_ENABLE_EPT) !== 0) {

@@ -27,6 +27,8 @@ import {
   PIN_NMI_EXITING,
   PROC2_ENABLE_EPT,
   PROC2_ENABLE_PML,
+  PROC2_RDRAND_EXITING,
+  PROC2_RDSEED_EXITING,
   PROC_ACTIVATE_SECONDARY_CONTROLS,
   PROC_CR3_LOAD_EXITING,
   PROC_CR3_STORE_EXITING,
@@ -220,7 +222,7 @@ const PROC_SUPPORTED = PROC_DEFAULT1 | PROC_INTERRUPT_WINDOW_EXITING | PROC_HLT_
   PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING | PROC_CR8_LOAD_EXITING | PROC_CR8_STORE_EXITING |
   PROC_UNCONDITIONAL_IO_EXITING | PROC_USE_IO_BITMAPS | PROC_USE_MSR_BITMAPS | PROC_MOV_DR_EXITING |
   PROC_ACTIVATE_SECONDARY_CONTROLS;
-const PROC2_SUPPORTED = PROC2_ENABLE_EPT | PROC2_ENABLE_PML;
+const PROC2_SUPPORTED = PROC2_ENABLE_EPT | PROC2_ENABLE_PML | PROC2_RDRAND_EXITING | PROC2_RDSEED_EXITING;
 const EXIT_SUPPORTED = EXIT_DEFAULT1 | EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_EFER | EXIT_LOAD_EFER |
   EXIT_SAVE_PAT |
   EXIT_LOAD_PAT | EXIT_ACK_INTERRUPT_ON_EXIT | EXIT_SAVE_PREEMPTION_TIMER;
@@ -240,7 +242,8 @@ function highestFieldIndex(): number {
  * - Primary: interrupt-window, HLT, RDTSC, CR3-load/store, CR8-load/store, unconditional I/O and
  *   MOV-DR exiting; I/O and MSR bitmaps; secondary controls. The TRUE MSR lets CR3-load/store exiting
  *   be 0 (as on Intel hardware).
- * - Secondary: enable EPT, enable PML (unrestricted guest is not supported).
+ * - Secondary: enable EPT, enable PML, RDRAND exiting, RDSEED exiting (unrestricted guest is not
+ *   supported).
  * - Exit: host address-space size, save/load EFER and PAT, acknowledge interrupt on exit, save
  *   preemption timer (the TRUE MSR lets "save debug controls" be 0).
  * - Entry: IA-32e mode guest, load EFER and PAT (the TRUE MSR lets "load debug controls" be 0).

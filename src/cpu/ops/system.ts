@@ -24,6 +24,8 @@ import {
 } from "../cpu.ts";
 import type { Insn } from "../insn.ts";
 import {
+  ARITH_FLAGS,
+  CF,
   CR0_PE,
   CR0_PG,
   CR0_TS,
@@ -485,10 +487,24 @@ export function wbinvd(cpu: Cpu, _i: Insn): void {
   cpl0(cpu);
 }
 
-/** RDRAND (0f c7 /6) and RDSEED (0f c7 /7), register forms: exit so the hypervisor supplies (and logs) entropy. */
+/**
+ * RDRAND (0f c7 /6) and RDSEED (0f c7 /7), register forms. With "RDRAND exiting" / "RDSEED
+ * exiting" set they exit (SDM Vol. 3 §25.1.3) and the hypervisor supplies the value; otherwise
+ * the destination gets bits from {@linkcode Cpu.entropy}, CF = 1, and OF, SF, ZF, AF, PF = 0
+ * (SDM Vol. 2 RDRAND, RDSEED).
+ */
 export function rdrand(cpu: Cpu, i: Insn): void {
-  cpu.exitInsnInfo = ((i.rm & 15) << 3) | ((i.size === 2 ? 0 : i.size === 4 ? 1 : 2) << 11);
-  cpu.vmExit(i.op === 7 ? EXIT_RDSEED : EXIT_RDRAND);
+  const seed = i.op === 7;
+  if (seed ? cpu.ctl.rdseedExiting : cpu.ctl.rdrandExiting) {
+    cpu.exitInsnInfo = ((i.rm & 15) << 3) | ((i.size === 2 ? 0 : i.size === 4 ? 1 : 2) << 11);
+    cpu.vmExit(seed ? EXIT_RDSEED : EXIT_RDRAND);
+  }
+  if (cpu.entropy === null) {
+    throw new Error("RDRAND/RDSEED without exiting need an entropy source (Cpu.entropy)");
+  }
+  const v = cpu.entropy(seed);
+  cpu.writeReg(i.size, i.rm, Number(v & 0xffffffffn), Number(v >> 32n));
+  cpu.fl.putArith(ARITH_FLAGS, CF);
 }
 
 export { EFER_NXE, pop, readE, SEG_DS, SEG_ES, SEG_FS, writeE };
