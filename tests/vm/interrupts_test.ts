@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Machine } from "../../src/vm/mod.ts";
-import { assemble } from "./_asm.ts";
+import { assemble, NEEDS_AS } from "./_asm.ts";
 
 /** Maps 0xFEE00000 (the local APIC) with a 2 MiB page in the boot page tables: PDPT[3] -> a new PD. */
 function mapApic(m: Machine): void {
@@ -10,9 +10,8 @@ function mapApic(m: Machine): void {
   dv.setBigUint64(pd + ((0xfee00000 >>> 21) & 511) * 8, 0xfee00000n | 0x83n | 0x18n, true);
 }
 
-Deno.test("Machine delivers periodic local APIC timer interrupts to a halted guest", () => {
+Deno.test("Machine delivers periodic local APIC timer interrupts to a halted guest", NEEDS_AS, () => {
   const code = assemble("apic_timer");
-  if (!code) return console.warn("skipped: GNU as not found");
   const m = Machine.fromFlat(code);
   mapApic(m);
   const exit = m.runToEnd(1e6);
@@ -26,9 +25,8 @@ Deno.test("Machine delivers periodic local APIC timer interrupts to a halted gue
   assert.equal(m.lapic.fired, 5);
 });
 
-Deno.test("Machine state round-trips with a timer armed and gives the same run", () => {
+Deno.test("Machine state round-trips with a timer armed and gives the same run", NEEDS_AS, () => {
   const code = assemble("apic_timer");
-  if (!code) return console.warn("skipped: GNU as not found");
   const ref = Machine.fromFlat(code);
   mapApic(ref);
   ref.runToEnd(1e6);

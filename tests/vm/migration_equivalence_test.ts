@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { Machine } from "../../src/vm/mod.ts";
-import { assemble } from "./_asm.ts";
+import { assemble, NEEDS_AS } from "./_asm.ts";
 import { assertSameEnd, migrateAt } from "./_guests.ts";
 
 function mapApic(m: Machine): void {
@@ -47,9 +47,8 @@ Deno.test("migration inside a REP MOVS (RIP on the instruction, RCX part-way) en
   for (const at of points) assertSameEnd(await migrateToEnd(make, at), ref, `inside REP MOVS at ${at}`);
 });
 
-Deno.test("migration around page-straddling instructions and copies ends equal", async () => {
+Deno.test("migration around page-straddling instructions and copies ends equal", NEEDS_AS, async () => {
   const code = assemble("page_cross");
-  if (!code) return console.warn("skipped: GNU as not found");
   const make = () => Machine.fromFlat(code, 0x100000, 0x100000, { memory: 16 << 20 });
   const ref = make();
   ref.runToEnd(1e6);
@@ -58,27 +57,30 @@ Deno.test("migration around page-straddling instructions and copies ends equal",
   for (let at = 1; at < 120; at += 7) assertSameEnd(await migrateToEnd(make, at), ref, `at ${at}`);
 });
 
-Deno.test("migration with a timer interrupt pending (IRR set, interrupts off) ends equal", async () => {
-  const code = assemble("timer_pending");
-  if (!code) return console.warn("skipped: GNU as not found");
-  const make = () => {
-    const m = Machine.fromFlat(code);
-    mapApic(m);
-    return m;
-  };
-  const ref = make();
-  ref.runToEnd(1e7);
-  assert.equal(ref.exit?.reason, "debug-exit");
-  assert.ok(ref.exit!.code > 5, `ticks counted: ${ref.exit!.code}`);
-  const probe = make();
-  const points: number[] = [];
-  while (points.length < 3 && probe.run(997) === null) {
-    const pending = probe.lapic.pending() >= 0 || probe.lapic.nextEvent() <= probe.now();
-    if (pending && (probe.cpu.getRflags() & 0x200) === 0) points.push(probe.instructions);
-  }
-  assert.equal(points.length, 3, "the guest spends time with a tick pending");
-  for (const at of points) assertSameEnd(await migrateToEnd(make, at), ref, `tick pending at ${at}`);
-});
+Deno.test(
+  "migration with a timer interrupt pending (IRR set, interrupts off) ends equal",
+  NEEDS_AS,
+  async () => {
+    const code = assemble("timer_pending");
+    const make = () => {
+      const m = Machine.fromFlat(code);
+      mapApic(m);
+      return m;
+    };
+    const ref = make();
+    ref.runToEnd(1e7);
+    assert.equal(ref.exit?.reason, "debug-exit");
+    assert.ok(ref.exit!.code > 5, `ticks counted: ${ref.exit!.code}`);
+    const probe = make();
+    const points: number[] = [];
+    while (points.length < 3 && probe.run(997) === null) {
+      const pending = probe.lapic.pending() >= 0 || probe.lapic.nextEvent() <= probe.now();
+      if (pending && (probe.cpu.getRflags() & 0x200) === 0) points.push(probe.instructions);
+    }
+    assert.equal(points.length, 3, "the guest spends time with a tick pending");
+    for (const at of points) assertSameEnd(await migrateToEnd(make, at), ref, `tick pending at ${at}`);
+  },
+);
 
 Deno.test("a failed migration of a real guest leaves the source intact: it resumes and ends equal", async () => {
   const { MigrationController, faultyTransport, inProcessTransport, SimulatedLink } = await import(
