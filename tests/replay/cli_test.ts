@@ -29,6 +29,7 @@ async function cli(
 }
 
 const dir = await Deno.makeTempDir({ prefix: "hvsim-replay-cli-" });
+Deno.test.afterAll(() => Deno.remove(dir, { recursive: true }));
 const log = `${dir}/entropy.hvlog`;
 const input = `${dir}/input.txt`;
 await Deno.writeTextFile(input, "Barbara Liskov\n");
@@ -168,11 +169,4 @@ Deno.test("replay --info lists what the log holds", async () => {
   assert.equal(info.intervals.checkpoint, 2000);
   assert.equal(info.checkpoints.at(-1).icount, info.end.icount);
   assert.equal(info.end.reason, "debug-exit");
-});
-
-Deno.test({
-  name: "cli tests clean up their directory",
-  fn: async () => {
-    await Deno.remove(dir, { recursive: true });
-  },
 });
