@@ -39,6 +39,12 @@ export class Block {
    * the last block that ran to its end, or null when an instruction ended its block early.
    */
   compiled: ((cpu: Cpu) => Block | null) | null = null;
+  /**
+   * Set when a region holding the block is compiled: per instruction, whether its code is the
+   * compiler's template (true) or a call of its handler (false). Written at compile time only,
+   * never read by the simulator: for tests and statistics.
+   */
+  templated: readonly boolean[] | null = null;
 
   constructor(
     /** Host-physical address of the first byte. */
@@ -131,6 +137,11 @@ export class BlockCache {
       this.fastBlock[s] = b;
     }
     return b;
+  }
+
+  /** The cached blocks (for inspection). */
+  all(): IterableIterator<Block> {
+    return this.map.values();
   }
 
   /** Whether host page of `hpa` holds decoded code. */

@@ -14,7 +14,7 @@
 import type { Block } from "./blocks.ts";
 import { FLAGS_ADD, FLAGS_DEC, FLAGS_INC, FLAGS_LOGIC, FLAGS_SUB } from "./flags.ts";
 import { BASE_RIP, type Insn } from "./insn.ts";
-import { CF, OF, RBP, RSP, SEG_FS, SEG_GS, SEG_SS } from "./registers.ts";
+import { CF, OF, RAX, RBP, RSP, SEG_FS, SEG_GS, SEG_SS } from "./registers.ts";
 import * as alu from "./ops/alu.ts";
 import * as ctl from "./ops/control.ts";
 import * as md from "./ops/muldiv.ts";
@@ -454,6 +454,7 @@ function template(i: Insn, flags: FlagSource | null): string | null {
     return `if (${fused ?? `f.cond(${i.op})`}) ${jump}`;
   }
   if (h === ctl.nop) return ""; // NOP, multi-byte NOP, fences: no memory access, nothing to do
+  if (h === mov.xchgAR && i.reg === RAX) return ""; // 90 is NOP (XCHG EAX, EAX would clear RAX[63:32])
   if (h === ctl.jmpE && size === 8) {
     // JMP r/m64: the target must be canonical (#GP(0)), as `jmpE` checks it.
     if (!i.mem) return `c.nrip = c.canonical(g[${2 * i.rm}], g[${2 * i.rm + 1}]);`;
@@ -626,7 +627,7 @@ function flagSource(i: Insn, templated: boolean, before: FlagSource | null): Fla
   const h = i.h;
   if (
     h === mov.movRI || h === mov.movEG || h === mov.movGE || h === mov.lea || h === ctl.nop ||
-    h === mov.cmov ||
+    h === mov.cmov || h === mov.xchgAR ||
     h === mov.setcc
   ) return before;
   if (h === alu.testEG) return { kind: "logic", size: i.size };
@@ -761,6 +762,7 @@ function blockCode(block: Block, bi: number, names: string[], values: unknown[])
     templates.push(template(i, flags));
     flags = flagSource(i, templates[templates.length - 1] !== null, flags);
   }
+  block.templated = templates.map((t) => t !== null);
   const live = liveFlagStores(insns, templates);
   for (let k = 0; k < insns.length; k++) {
     const i = insns[k];
@@ -861,6 +863,7 @@ function isPure(i: Insn): boolean {
   const h = i.h;
   if (h === mov.lea) return i.base !== BASE_RIP;
   if (h === ctl.nop) return true; // a NOP's memory operand is never accessed
+  if (h === mov.xchgAR) return i.reg === RAX; // 90: NOP
   if (i.mem) return false;
   return h === mov.movRI || h === mov.movEG || h === mov.movGE || h === alu.aluEG || h === alu.aluGE ||
     h === alu.aluEI || h === alu.testEG || h === sh.shiftGroup || h === mov.movzx || h === alu.incE ||

@@ -6,8 +6,9 @@
  */
 
 import assert from "node:assert/strict";
+import { disassemble } from "../../src/cpu/disasm.ts";
 import { Machine } from "../../src/vm/mod.ts";
-import { assembleText } from "../vm/_asm.ts";
+import { assembleText, NEEDS_AS } from "../vm/_asm.ts";
 import { guestMaker, SAMPLE_RUNS } from "../vm/_guests.ts";
 
 const CC = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
@@ -28,28 +29,52 @@ const EDGES = [
 ];
 
 /** Runs `code` with RAX, RBX preset; returns registers and flags at the final HLT. */
-function run(code: Uint8Array, a: bigint, b: bigint, compiled: boolean): string {
+function run(code: Uint8Array, a: bigint, b: bigint, compiled: boolean, handlers: string[] = []): string {
   const m = Machine.fromFlat(code, 0x100000, 0x100000, { memory: 4 << 20 });
   m.cpu.compileThreshold = compiled ? 1 : Infinity;
   m.cpu.setReg64(0, a);
   m.cpu.setReg64(3, b);
   const exit = m.runToEnd(100);
+  if (compiled) assertTemplated(m, handlers);
   return JSON.stringify([exit.reason, m.regs()]);
 }
 
 /**
- * Asserts that `text` (then HLT) ends in the same registers and flags compiled and interpreted,
- * for every `a` in EDGES and every `b` in `bs` and `a` itself. Returns the cases checked, 0 when
- * GNU as is missing.
+ * Asserts that every block the run decoded was compiled and that each of its instructions ran as
+ * the compiler's template, except HLT and the instructions (disassembled) in `handlers`, which
+ * must call their handler: a template that fell back to its handler fails here, not silently.
  */
-function sameBothWays(text: string, bs: bigint[]): number {
+function assertTemplated(m: Machine, handlers: string[]): void {
+  let blocks = 0;
+  for (const b of m.cpu.blocks.all()) {
+    blocks++;
+    assert.ok(b.templated !== null, `block at 0x${b.hpa.toString(16)} was not compiled`);
+    b.insns.forEach((insn, k) => {
+      const text = disassemble(insn);
+      const handler = text === "hlt" || handlers.includes(text);
+      assert.equal(
+        b.templated![k],
+        !handler,
+        `${text}: ${handler ? "expected its handler" : "not templated"}`,
+      );
+    });
+  }
+  assert.ok(blocks > 0);
+}
+
+/**
+ * Asserts that `text` (then HLT) ends in the same registers and flags compiled and interpreted,
+ * for every `a` in EDGES and every `b` in `bs` and `a` itself, and that the compiled run took a
+ * template for each instruction but those in `handlers` (see {@link assertTemplated}). Returns
+ * the cases checked.
+ */
+function sameBothWays(text: string, bs: bigint[], handlers: string[] = []): number {
   const code = assembleText(`${text}\nhlt`);
-  if (code === null) return 0;
   let n = 0;
   for (const a of EDGES) {
     for (const b of [...bs, a]) {
       assert.equal(
-        run(code, a, b, true),
+        run(code, a, b, true, handlers),
         run(code, a, b, false),
         `${text.replaceAll("\n", "; ")} with ${a}, ${b}`,
       );
@@ -59,58 +84,62 @@ function sameBothWays(text: string, bs: bigint[]): number {
   return n;
 }
 
-/** {@link sameBothWays} for each of `forms`; warns and stops when GNU as is missing. */
-function allSameBothWays(forms: string[], bs: bigint[]): void {
-  for (const form of forms) {
-    if (sameBothWays(form, bs) === 0) return console.warn("skipped: GNU as not found");
-  }
+/** {@link sameBothWays} for each of `forms`, with the instructions in `handlers` left to their handlers. */
+function allSameBothWays(forms: string[], bs: bigint[], handlers: string[] = []): void {
+  for (const form of forms) sameBothWays(form, bs, handlers);
 }
 
-Deno.test("compiled blocks fuse each condition with the CMP/SUB/AND/TEST before it, as the interpreter evaluates it", () => {
-  const forms = [
-    "cmp rax, rbx",
-    "cmp eax, ebx",
-    "sub rax, rbx",
-    "sub eax, ebx",
-    "cmp rax, -1",
-    "cmp eax, 0x7f",
-    "test rax, rbx",
-    "test eax, ebx",
-    "and rax, rbx",
-    "xor eax, ebx",
-    "or rax, rbx",
-    "stc\ninc rax",
-    "clc\ndec eax",
-    "dec rax",
-    "inc eax",
-    "cmp al, bl",
-    "cmp bh, 0x80",
-    "test bl, 0x81",
-    "test bx, 0x8001",
-    "test al, 0xc0",
-    "test bl, al",
-    "test ah, bh",
-    "test bx, ax",
-  ];
-  let checked = 0;
-  for (const form of forms) {
-    for (const cc of CC) {
-      // A MOV between the flag-setter and the branch must not disturb the fused operands.
-      const n = sameBothWays(`${form}\nmov rax, rcx\nj${cc} 1f\nmov edx, 1\n1:`, [
-        0n,
-        1n,
-        0x80000000n,
-        0xffffffffffffffffn,
-      ]);
-      if (n === 0) return console.warn("skipped: GNU as not found");
-      checked += n;
+Deno.test(
+  "compiled blocks fuse each condition with the CMP/SUB/AND/TEST before it, as the interpreter evaluates it",
+  NEEDS_AS,
+  () => {
+    const forms = [
+      "cmp rax, rbx",
+      "cmp eax, ebx",
+      "sub rax, rbx",
+      "sub eax, ebx",
+      "cmp rax, -1",
+      "cmp eax, 0x7f",
+      "test rax, rbx",
+      "test eax, ebx",
+      "and rax, rbx",
+      "xor eax, ebx",
+      "or rax, rbx",
+      "stc\ninc rax", // STC and CLC are handlers: INC/DEC keep the CF they leave
+      "clc\ndec eax",
+      "dec rax",
+      "inc eax",
+      "cmp al, bl",
+      "cmp bh, 0x80",
+      "test bl, 0x81",
+      "test bx, 0x8001",
+      "test al, 0xc0",
+      "test bl, al",
+      "test ah, bh",
+      "test bx, ax",
+    ];
+    let checked = 0;
+    for (const form of forms) {
+      for (const cc of CC) {
+        // A MOV between the flag-setter and the branch must not disturb the fused operands.
+        const n = sameBothWays(`${form}\nmov rax, rcx\nj${cc} 1f\nmov edx, 1\n1:`, [
+          0n,
+          1n,
+          0x80000000n,
+          0xffffffffffffffffn,
+        ], ["stc", "clc"]);
+        checked += n;
+      }
     }
-  }
-  assert.ok(checked > 10000);
-});
+    assert.ok(checked > 10000);
+  },
+);
 
-Deno.test("compiled templates (MOV, LEA, loads, stores, ALU with immediates) match the interpreter", () => {
-  const code = assembleText(`
+Deno.test(
+  "compiled templates (MOV, LEA, loads, stores, ALU with immediates) match the interpreter",
+  NEEDS_AS,
+  () => {
+    const code = assembleText(`
     mov r8, rax
     mov r9d, ebx
     lea r10, [rax + rbx*4 + 0x10]
@@ -149,57 +178,66 @@ Deno.test("compiled templates (MOV, LEA, loads, stores, ALU with immediates) mat
     hlt
   data:
     .quad 0xfedcba9876543210`);
-  if (code === null) return console.warn("skipped: GNU as not found");
-  for (const a of EDGES) {
-    for (const b of EDGES) assert.equal(run(code, a, b, true), run(code, a, b, false), `${a}, ${b}`);
-  }
-});
+    for (const a of EDGES) {
+      // MOV r/m64, imm32 (C7 /0) has no template.
+      for (const b of EDGES) {
+        assert.equal(run(code, a, b, true, ["mov rsp, 0x300000"]), run(code, a, b, false), `${a}, ${b}`);
+      }
+    }
+  },
+);
 
-Deno.test("compiled shifts and rotates by constants, MOVZX, PUSH and POP match the interpreter, flags included", () => {
-  const forms = [
-    "shl rax, 1",
-    "shl rax, 5",
-    "shl rax, 32",
-    "shl rax, 63",
-    "shr rax, 1",
-    "shr rax, 31",
-    "shr rax, 32",
-    "shr rax, 63",
-    "sar rax, 1",
-    "sar rax, 17",
-    "sar rax, 32",
-    "sar rax, 63",
-    "shl eax, 1",
-    "shl eax, 31",
-    "shr eax, 1",
-    "shr eax, 13",
-    "sar eax, 1",
-    "sar eax, 31",
-    "shl rax, 64", // masked to 0: the handler's path
-    // Rotates change only CF and OF: the flags of the CMP before must survive in the others.
-    ...[1, 5, 31, 32, 33, 63].flatMap((n) => [`cmp rbx, rax\nrol rax, ${n}`, `cmp rbx, rax\nror rax, ${n}`]),
-    ...[1, 7, 31].flatMap((n) => [`cmp ebx, eax\nrol eax, ${n}`, `cmp ebx, eax\nror eax, ${n}`]),
-    "movzx eax, bl",
-    "movzx rax, bx",
-    "push rbx\npop rax",
-    // By CL: a count of 0 (also 64 or 32 masked) keeps the CMP's flags; 32-bit still zero-extends.
-    ...[0, 1, 2, 31, 32, 33, 63, 64, 65].flatMap((n) =>
-      ["shl", "shr", "sar"].flatMap((op) => [
-        `cmp rbx, rax\nmov ecx, ${n}\n${op} rax, cl`,
-        `cmp ebx, eax\nmov ecx, ${n}\n${op} eax, cl`,
-      ])
-    ),
-    "mov ecx, 0x105\nshl rcx, cl\nmov edx, 0x23\nsar edx, cl",
-    // Indirect jumps: through a register, through memory, and to a non-canonical target (#GP).
-    "lea rcx, [rip + 1f]\njmp rcx\nmov edx, 1\n1:",
-    "lea rcx, [rip + 1f]\nmov qword ptr [0x200000], rcx\njmp qword ptr [0x200000]\nmov edx, 1\n1:",
-    "mov rcx, 0x800000000000\njmp rcx",
-    "mov rcx, 0x800000000000\nmov qword ptr [0x200008], rcx\njmp qword ptr [0x200008]",
-  ];
-  allSameBothWays(forms, [0n, 0xffffffffffffffffn, 0x8000000000000001n]);
-});
+Deno.test(
+  "compiled shifts and rotates by constants, MOVZX, PUSH and POP match the interpreter, flags included",
+  NEEDS_AS,
+  () => {
+    const forms = [
+      "shl rax, 1",
+      "shl rax, 5",
+      "shl rax, 32",
+      "shl rax, 63",
+      "shr rax, 1",
+      "shr rax, 31",
+      "shr rax, 32",
+      "shr rax, 63",
+      "sar rax, 1",
+      "sar rax, 17",
+      "sar rax, 32",
+      "sar rax, 63",
+      "shl eax, 1",
+      "shl eax, 31",
+      "shr eax, 1",
+      "shr eax, 13",
+      "sar eax, 1",
+      "sar eax, 31",
+      "shl rax, 64", // masked to 0: the handler's path
+      // Rotates change only CF and OF: the flags of the CMP before must survive in the others.
+      ...[1, 5, 31, 32, 33, 63].flatMap((
+        n,
+      ) => [`cmp rbx, rax\nrol rax, ${n}`, `cmp rbx, rax\nror rax, ${n}`]),
+      ...[1, 7, 31].flatMap((n) => [`cmp ebx, eax\nrol eax, ${n}`, `cmp ebx, eax\nror eax, ${n}`]),
+      "movzx eax, bl",
+      "movzx rax, bx",
+      "push rbx\npop rax",
+      // By CL: a count of 0 (also 64 or 32 masked) keeps the CMP's flags; 32-bit still zero-extends.
+      ...[0, 1, 2, 31, 32, 33, 63, 64, 65].flatMap((n) =>
+        ["shl", "shr", "sar"].flatMap((op) => [
+          `cmp rbx, rax\nmov ecx, ${n}\n${op} rax, cl`,
+          `cmp ebx, eax\nmov ecx, ${n}\n${op} eax, cl`,
+        ])
+      ),
+      "mov ecx, 0x105\nshl rcx, cl\nmov edx, 0x23\nsar edx, cl",
+      // Indirect jumps: through a register, through memory, and to a non-canonical target (#GP).
+      "lea rcx, [rip + 1f]\njmp rcx\nmov edx, 1\n1:",
+      "lea rcx, [rip + 1f]\nmov qword ptr [0x200000], rcx\njmp qword ptr [0x200000]\nmov edx, 1\n1:",
+      "mov rcx, 0x800000000000\njmp rcx",
+      "mov rcx, 0x800000000000\nmov qword ptr [0x200008], rcx\njmp qword ptr [0x200008]",
+    ];
+    allSameBothWays(forms, [0n, 0xffffffffffffffffn, 0x8000000000000001n], ["shl rax, 0x40"]);
+  },
+);
 
-Deno.test("a compiled block that stores into its own code stops and runs the new code", () => {
+Deno.test("a compiled block that stores into its own code stops and runs the new code", NEEDS_AS, () => {
   // The MOV store patches the immediate of the next MOV, in the same block.
   const code = assembleText(`
     lea rbx, [rip + patch + 1]
@@ -207,7 +245,6 @@ Deno.test("a compiled block that stores into its own code stops and runs the new
   patch:
     mov ecx, 0x11111111
     hlt`);
-  if (code === null) return console.warn("skipped: GNU as not found");
   for (const compiled of [true, false]) {
     const m = Machine.fromFlat(code, 0x100000, 0x100000, { memory: 4 << 20 });
     m.cpu.compileThreshold = compiled ? 1 : Infinity;
@@ -217,7 +254,7 @@ Deno.test("a compiled block that stores into its own code stops and runs the new
   }
 });
 
-Deno.test("compiled CALL and RET (with and without an immediate) match the interpreter", () => {
+Deno.test("compiled CALL and RET (with and without an immediate) match the interpreter", NEEDS_AS, () => {
   const code = assembleText(`
     mov rsp, 0x300000
     call f
@@ -238,9 +275,8 @@ Deno.test("compiled CALL and RET (with and without an immediate) match the inter
   h:
     add rbx, qword ptr [rsp + 8]
     ret 8`);
-  if (code === null) return console.warn("skipped: GNU as not found");
   for (const a of EDGES) {
-    const got = run(code, a, 3n, true);
+    const got = run(code, a, 3n, true, ["mov rsp, 0x300000", "push 0x5"]); // C7 /0 and PUSH imm8: handlers
     assert.match(got, /^\["hlt"/);
     assert.equal(got, run(code, a, 3n, false), `${a}`);
   }
@@ -281,117 +317,132 @@ Deno.test("compiled regions stop exactly where the interpreter stops, slice afte
   }
 });
 
-Deno.test("compiled CMOVcc, SETcc and NOPs match the interpreter for every condition after each flag source", () => {
-  const setters = [
-    "cmp rax, rbx",
-    "cmp eax, ebx",
-    "test rax, rbx",
-    "and eax, ebx",
-    "dec rax",
-    "add rax, rbx",
-  ];
-  let checked = 0;
-  for (const setter of setters) {
-    for (const cc of CC) {
-      // 32-bit CMOV clears RSI's upper half even when it does not move; SETcc into AH and R9B keeps the rest.
-      const text = [
-        "mov rsi, 0x123456789abcdef0",
-        "mov r9, 0x123456789abcdef0",
-        setter,
-        "nop dword ptr [rax + 0x10]",
-        `cmov${cc} rdx, rbx`,
-        `cmov${cc} esi, eax`,
-        `set${cc} ah`,
-        `set${cc} r9b`,
-        "nop",
-      ].join("\n");
-      const n = sameBothWays(text, [0n, 1n, 0xffffffffffffffffn]);
-      if (n === 0) return console.warn("skipped: GNU as not found");
-      checked += n;
+Deno.test(
+  "compiled CMOVcc, SETcc and NOPs match the interpreter for every condition after each flag source",
+  NEEDS_AS,
+  () => {
+    const setters = [
+      "cmp rax, rbx",
+      "cmp eax, ebx",
+      "test rax, rbx",
+      "and eax, ebx",
+      "dec rax",
+      "add rax, rbx",
+    ];
+    let checked = 0;
+    for (const setter of setters) {
+      for (const cc of CC) {
+        // 32-bit CMOV clears RSI's upper half even when it does not move; SETcc into AH and R9B keeps the rest.
+        const text = [
+          "mov rsi, 0x123456789abcdef0",
+          "mov r9, 0x123456789abcdef0",
+          setter,
+          "nop dword ptr [rax + 0x10]",
+          `cmov${cc} rdx, rbx`,
+          `cmov${cc} esi, eax`,
+          `set${cc} ah`,
+          `set${cc} r9b`,
+          "nop",
+        ].join("\n");
+        const n = sameBothWays(text, [0n, 1n, 0xffffffffffffffffn]);
+        checked += n;
+      }
     }
-  }
-  assert.ok(checked > 4000);
-});
+    assert.ok(checked > 4000);
+  },
+);
 
-Deno.test("a compiled block drops only flag records nothing can observe: a fault or a flag read between keeps them", () => {
-  const cases = [
-    // Dead: the CMP overwrites the ADD's flags with only register moves between.
-    "add rax, rbx\nmov rcx, rax\nxor edx, edx\ncmp rax, rcx\nhlt",
-    // The store faults (non-canonical address): RFLAGS at the fault must be the ADD's.
-    "add rax, rbx\nmov rsi, 0x7fffffffffff0000\nshl rsi, 4\nmov qword ptr [rsi], rax\nsub rax, rax\nhlt",
-    // ADC reads CF of the SUB before the CMP overwrites it.
-    "sub rax, rbx\nadc rcx, 0\ncmp rax, rbx\nhlt",
-    // INC keeps CF from the ADD.
-    "add rax, rbx\ninc rcx\nhlt",
-    // Registers live in locals between handlers: BSWAP (a handler) must see the ADD's RAX, and
-    // the ADD after it BSWAP's result.
-    "add rax, rbx\nbswap rax\nadd rcx, rax\nmov rdx, rcx",
-    // A rotate changes only CF and OF: kept, it reads the ADD's record; overwritten, both go.
-    "add rax, rbx\nrol rax, 3\nhlt",
-    "add rax, rbx\nrol rax, 3\nadd rcx, rax",
-    "sub rax, rbx\nror rax, 1\njo 1f\nmov edx, 1\n1:",
-    "sub rax, rbx\ninc rcx\nrol eax, 5\nxor rdx, rdx",
-    "sub rax, rbx\ninc rcx\nrol eax, 5\njc 1f\nmov edx, 1\n1:",
-    // A Jcc that cannot be fused reads the SHL's flags.
-    "shl rax, 3\njp 1f\nmov edx, 1\n1:\nhlt",
-  ];
-  allSameBothWays(cases, [0n, 1n, 0xffffffffffffffffn]);
-});
+Deno.test(
+  "a compiled block drops only flag records nothing can observe: a fault or a flag read between keeps them",
+  NEEDS_AS,
+  () => {
+    const cases = [
+      // Dead: the CMP overwrites the ADD's flags with only register moves between.
+      "add rax, rbx\nmov rcx, rax\nxor edx, edx\ncmp rax, rcx\nhlt",
+      // The store faults (non-canonical address): RFLAGS at the fault must be the ADD's.
+      "add rax, rbx\nmov rsi, 0x7fffffffffff0000\nshl rsi, 4\nmov qword ptr [rsi], rax\nsub rax, rax\nhlt",
+      // ADC reads CF of the SUB before the CMP overwrites it.
+      "sub rax, rbx\nadc rcx, 0\ncmp rax, rbx\nhlt",
+      // INC keeps CF from the ADD.
+      "add rax, rbx\ninc rcx\nhlt",
+      // Registers live in locals between handlers: BSWAP (a handler) must see the ADD's RAX, and
+      // the ADD after it BSWAP's result.
+      "add rax, rbx\nbswap rax\nadd rcx, rax\nmov rdx, rcx",
+      // A rotate changes only CF and OF: kept, it reads the ADD's record; overwritten, both go.
+      "add rax, rbx\nrol rax, 3\nhlt",
+      "add rax, rbx\nrol rax, 3\nadd rcx, rax",
+      "sub rax, rbx\nror rax, 1\njo 1f\nmov edx, 1\n1:",
+      "sub rax, rbx\ninc rcx\nrol eax, 5\nxor rdx, rdx",
+      "sub rax, rbx\ninc rcx\nrol eax, 5\njc 1f\nmov edx, 1\n1:",
+      // A Jcc that cannot be fused reads the SHL's flags.
+      "shl rax, 3\njp 1f\nmov edx, 1\n1:\nhlt",
+    ];
+    allSameBothWays(cases, [0n, 1n, 0xffffffffffffffffn], ["adc rcx, 0x0", "bswap rax"]);
+  },
+);
 
-Deno.test("compiled TEST with immediates, accumulator ALU forms, MOVSX, CDQE/CQO, IMUL r32 and ALU loads match the interpreter", () => {
-  const forms = [
-    "test eax, 0x80000000\njs 1f\nmov edx, 1\n1:",
-    "test rax, -2\njz 1f\nmov edx, 1\n1:",
-    "test bl, 0x81",
-    "test bh, 1",
-    "test al, 3",
-    "test rax, 0x7fffffff",
-    "cmp eax, 0x12345678\njb 1f\nmov edx, 1\n1:",
-    "add rax, 0x7fffffff",
-    "sub eax, 500\njl 1f\nmov edx, 1\n1:",
-    "and rax, -500",
-    "movsx rax, bl",
-    "movsx eax, bh",
-    "movsx rax, bx",
-    "movsx ecx, bx",
-    "movsxd rax, ebx",
-    "mov qword ptr [0x200000], rbx\nmovsx rax, byte ptr [0x200000]\nmovsx ecx, word ptr [0x200006]\nmovsxd rdx, dword ptr [0x200004]",
-    // First touches of their pages: the loads take the TLB's miss path.
-    "movsx rax, byte ptr [0x201001]\nmovsxd rcx, dword ptr [0x202000]\nadd rax, qword ptr [0x203000]\nsub ecx, dword ptr [0x204000]",
-    "cdqe",
-    "cqo",
-    "cdq",
-    "imul eax, ebx",
-    "imul ebx, eax, -7",
-    "imul ecx, ebx, 0x40000000",
-    "imul eax, eax\njo 1f\nmov edx, 1\n1:",
-    "imul rax, rbx",
-    "imul rbx, rax, -7",
-    "imul rcx, rbx, 0x40000000",
-    "imul rax, rax\njo 1f\nmov edx, 1\n1:",
-    "cmp rax, rbx\nimul rcx, rbx\njc 1f\nmov edx, 1\n1:",
-    "mul rbx",
-    "mul rax\njc 1f\nmov ecx, 1\n1:",
-    "mov rdx, rbx\nmul rdx",
-    "mov qword ptr [0x200000], rbx\nadd rax, qword ptr [0x200000]",
-    "mov qword ptr [0x200000], rbx\ncmp eax, dword ptr [0x200000]\njae 1f\nmov edx, 1\n1:",
-    "mov qword ptr [0x200000], rbx\nxor rax, qword ptr [0x200000]\njle 1f\nmov edx, 1\n1:",
-  ];
-  allSameBothWays(forms, [0n, 1n, 0x80n, 0x8000n, 0xffffffffffffffffn, 0x8000000000000001n]);
-});
+Deno.test(
+  "compiled TEST with immediates, accumulator ALU forms, MOVSX, CDQE/CQO, IMUL r32 and ALU loads match the interpreter",
+  NEEDS_AS,
+  () => {
+    const forms = [
+      "test eax, 0x80000000\njs 1f\nmov edx, 1\n1:",
+      "test rax, -2\njz 1f\nmov edx, 1\n1:",
+      "test bl, 0x81",
+      "test bh, 1",
+      "test al, 3",
+      "test rax, 0x7fffffff",
+      "cmp eax, 0x12345678\njb 1f\nmov edx, 1\n1:",
+      "add rax, 0x7fffffff",
+      "sub eax, 500\njl 1f\nmov edx, 1\n1:",
+      "and rax, -500",
+      "movsx rax, bl",
+      "movsx eax, bh",
+      "movsx rax, bx",
+      "movsx ecx, bx",
+      "movsxd rax, ebx",
+      "mov qword ptr [0x200000], rbx\nmovsx rax, byte ptr [0x200000]\nmovsx ecx, word ptr [0x200006]\nmovsxd rdx, dword ptr [0x200004]",
+      // First touches of their pages: the loads take the TLB's miss path.
+      "movsx rax, byte ptr [0x201001]\nmovsxd rcx, dword ptr [0x202000]\nadd rax, qword ptr [0x203000]\nsub ecx, dword ptr [0x204000]",
+      "cdqe",
+      "cqo",
+      "cdq",
+      "imul eax, ebx",
+      "imul ebx, eax, -7",
+      "imul ecx, ebx, 0x40000000",
+      "imul eax, eax\njo 1f\nmov edx, 1\n1:",
+      "imul rax, rbx",
+      "imul rbx, rax, -7",
+      "imul rcx, rbx, 0x40000000",
+      "imul rax, rax\njo 1f\nmov edx, 1\n1:",
+      "cmp rax, rbx\nimul rcx, rbx\njc 1f\nmov edx, 1\n1:",
+      "mul rbx",
+      "mul rax\njc 1f\nmov ecx, 1\n1:",
+      "mov rdx, rbx\nmul rdx",
+      "mov qword ptr [0x200000], rbx\nadd rax, qword ptr [0x200000]",
+      "mov qword ptr [0x200000], rbx\ncmp eax, dword ptr [0x200000]\njae 1f\nmov edx, 1\n1:",
+      "mov qword ptr [0x200000], rbx\nxor rax, qword ptr [0x200000]\njle 1f\nmov edx, 1\n1:",
+    ];
+    allSameBothWays(forms, [0n, 1n, 0x80n, 0x8000n, 0xffffffffffffffffn, 0x8000000000000001n]);
+  },
+);
 
-Deno.test("compiled byte and word loads and stores, and byte compares, match the interpreter", () => {
-  const forms = [
-    "mov byte ptr [0x200001], bl\nmov byte ptr [0x200002], bh\nmov word ptr [0x200004], bx\nmov rax, qword ptr [0x200000]",
-    "mov qword ptr [0x200000], rbx\nmov al, byte ptr [0x200003]\nmov ah, byte ptr [0x200001]\nmov cx, word ptr [0x200006]",
-    "mov r9b, byte ptr [0x205007]\nmov r10w, word ptr [0x206ffe]", // first touches: the TLB's miss path
-    ...["b", "ae", "e", "l", "le", "s", "p"].flatMap((cc) => [
-      `cmp al, bl\nj${cc} 1f\nmov edx, 1\n1:`,
-      `cmp bh, 0x80\nj${cc} 1f\nmov edx, 1\n1:`,
-      `mov qword ptr [0x200000], rbx\ncmp byte ptr [0x200000], al\nj${cc} 1f\nmov edx, 1\n1:`,
-      `mov qword ptr [0x200000], rbx\ncmp al, byte ptr [0x200007]\nj${cc} 1f\nmov edx, 1\n1:`,
-      `mov qword ptr [0x200000], rbx\ncmp byte ptr [0x200001], 0x7f\nj${cc} 1f\nmov edx, 1\n1:`,
-    ]),
-  ];
-  allSameBothWays(forms, [0n, 1n, 0x7fn, 0x80n, 0xff80n, 0xffffffffffffffffn]);
-});
+Deno.test(
+  "compiled byte and word loads and stores, and byte compares, match the interpreter",
+  NEEDS_AS,
+  () => {
+    const forms = [
+      "mov byte ptr [0x200001], bl\nmov byte ptr [0x200002], bh\nmov word ptr [0x200004], bx\nmov rax, qword ptr [0x200000]",
+      "mov qword ptr [0x200000], rbx\nmov al, byte ptr [0x200003]\nmov ah, byte ptr [0x200001]\nmov cx, word ptr [0x200006]",
+      "mov r9b, byte ptr [0x205007]\nmov r10w, word ptr [0x206ffe]", // first touches: the TLB's miss path
+      ...["b", "ae", "e", "l", "le", "s", "p"].flatMap((cc) => [
+        `cmp al, bl\nj${cc} 1f\nmov edx, 1\n1:`,
+        `cmp bh, 0x80\nj${cc} 1f\nmov edx, 1\n1:`,
+        `mov qword ptr [0x200000], rbx\ncmp byte ptr [0x200000], al\nj${cc} 1f\nmov edx, 1\n1:`,
+        `mov qword ptr [0x200000], rbx\ncmp al, byte ptr [0x200007]\nj${cc} 1f\nmov edx, 1\n1:`,
+        `mov qword ptr [0x200000], rbx\ncmp byte ptr [0x200001], 0x7f\nj${cc} 1f\nmov edx, 1\n1:`,
+      ]),
+    ];
+    allSameBothWays(forms, [0n, 1n, 0x7fn, 0x80n, 0xff80n, 0xffffffffffffffffn]);
+  },
+);
