@@ -15,6 +15,17 @@ import { type Block, BlockCache } from "./blocks.ts";
 import { compileBlock, type CompiledBlock, compileRegion } from "./compiler.ts";
 import { decode } from "./decoder.ts";
 import {
+  CLASS_DOUBLE_FAULT,
+  EVENT_HARDWARE,
+  EVENT_NMI,
+  EVENT_PRIV_SOFT,
+  EVENT_SOFT_INT,
+  eventClass,
+  isDoubleFault,
+  isFaultClass,
+  isSoftwareInterrupt,
+} from "./exception_classes.ts";
+import {
   CF,
   CR0_PG,
   CR0_WP,
@@ -24,8 +35,10 @@ import {
   EFER_NXE,
   EXC_DF,
   EXC_GP,
+  EXC_NP,
   EXC_PF,
   EXC_SS,
+  EXC_TS,
   EXC_UD,
   EXCEPTION_NAMES,
   FLAG_FIXED1,
@@ -153,6 +166,12 @@ const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
 const TWO32 = 4294967296;
 const TWO47 = 140737488355328;
+
+/** Whether a 64-bit address is canonical (bits 63:47 all equal). */
+function canonical64(v: bigint): boolean {
+  const s = BigInt.asIntN(64, v);
+  return s >= -(1n << 47n) && s < 1n << 47n;
+}
 
 /** Times a block's region is compiled again after its links went stale, before it is compiled alone. */
 const MAX_REGION_COMPILATIONS = 4;
@@ -328,7 +347,7 @@ export class Cpu {
   compileThreshold = 16;
   /** CR4 bits this CPU implements (others raise #GP). */
   cr4Allowed = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x2000 | 0x10000;
-  /** Pending exception: delivered as a software interrupt / software exception (INT n, INT3). */
+  /** Pending event: 0 for an exception, else its event type (INT n 4, INT1 5, INT3 6). */
   excSoft = 0;
 
   /** Decoded-block cache. */
@@ -350,7 +369,8 @@ export class Cpu {
   private readonly rGlobal = new Uint8Array(TLB_SIZE);
   private readonly wGlobal = new Uint8Array(TLB_SIZE);
   private readonly xGlobal = new Uint8Array(TLB_SIZE);
-  private deliveringVector = -1;
+  /** Double-fault class of the event being delivered (exception_classes.ts), or -1. */
+  private deliveringClass = -1;
   private external = false;
 
   /**
@@ -881,6 +901,9 @@ export class Cpu {
       this.endAt = stopAt;
       const left = stopAt - this.icount;
       if (left <= 0) return STOP_BUDGET;
+      // RF is cleared as the next instruction starts (SDM Vol. 3 §18.3.1.1). Only IRET and VM
+      // entry set it, and both return here before another instruction runs.
+      if ((this.fl.rf & RF) !== 0) this.fl.rf &= ~RF;
       try {
         let block: Block;
         if (prev !== null) {
@@ -960,7 +983,12 @@ export class Cpu {
           this.brk = false;
           const soft = this.excSoft;
           this.excSoft = 0;
-          const r = this.raise(this.excVector, this.excHasError, this.excError, soft);
+          const r = this.raise(
+            this.excVector,
+            this.excHasError,
+            this.excError,
+            soft === 0 ? EVENT_HARDWARE : soft,
+          );
           if (r >= 0) return r;
           // INT n / INT3 retire. A delivered exception counts as one tick of virtual time too:
           // a guest whose handlers fault forever (no instruction ever retires) must still use
@@ -1000,16 +1028,22 @@ export class Cpu {
   }
 
   /**
-   * Delivers an exception or interrupt, or reports the exit the exception bitmap asks for.
-   * `soft` is 0 for hardware events, 4 for INT n, 6 for INT3/INTO (the VMX event types).
+   * Delivers an event through the IDT, or reports the exit the exception bitmap asks for.
+   * `type` is the event's VMX interruption type (exception_classes.ts): 3 for exceptions the
+   * processor raises, 4 INT n, 5 INT1, 6 INT3/INTO, and 0 (external interrupt) or 2 (NMI) when
+   * VM entry injects one. An exception raised while delivering follows Table 6-5 (SDM Vol. 3
+   * §6.15): serially, as a double fault, or (while delivering #DF) as a triple fault.
    * Returns an exit reason, or -1 when delivery went into the guest.
    */
-  raise(vector: number, hasError: boolean, error: number, soft: number): number {
+  raise(vector: number, hasError: boolean, error: number, type: number): number {
     let bitmapHit = vector < 32 && (this.ctl.exceptionBitmap & (1 << vector)) !== 0;
     if (vector === EXC_PF) bitmapHit = bitmapHit === ((error & this.ctl.pfecMask) === this.ctl.pfecMatch);
-    if (soft !== 4 && bitmapHit && !this.external) {
-      this.exitIntrInfo = (0x80000000 | ((soft === 6 ? 6 : vector === 2 ? 2 : 3) << 8) | vector |
-        (hasError ? 0x800 : 0)) >>> 0;
+    // An event injected by VM entry is not subject to the exception bitmap; the exceptions its
+    // delivery raises are (SDM Vol. 3 §27.6.1.1 in the VM-entry chapter).
+    const injected = this.external && this.deliveringClass < 0;
+    if (type !== EVENT_SOFT_INT && bitmapHit && !injected) {
+      const t = type === EVENT_HARDWARE && vector === 2 ? EVENT_NMI : type;
+      this.exitIntrInfo = (0x80000000 | (t << 8) | vector | (hasError ? 0x800 : 0)) >>> 0;
       this.exitIntrError = error;
       // A #PF that exits leaves CR2 alone; its address goes only into the qualification (SDM Vol. 3 §27.1).
       this.exitQual = vector === EXC_PF ? this.cr2 : 0;
@@ -1022,74 +1056,87 @@ export class Cpu {
       return EXIT_EXCEPTION;
     }
     if (vector === EXC_PF) this.pfPending = false;
-    const first = this.deliveringVector;
+    const cls = eventClass(vector, type);
+    const first = this.deliveringClass;
     if (first >= 0) {
       // An exception while delivering another (SDM Vol. 3 Table 6-5).
-      if (first === EXC_DF) {
-        this.deliveringVector = -1;
+      if (first === CLASS_DOUBLE_FAULT) {
+        this.deliveringClass = -1;
         this.tripleFaultCause = `${this.tripleFaultCause}; then vector ${vector} while delivering #DF`;
         this.exitReason = EXIT_TRIPLE_FAULT;
         return EXIT_TRIPLE_FAULT;
       }
-      const contributory = (v: number) => v === 0 || (v >= 10 && v <= 13);
-      if (
-        (contributory(first) && contributory(vector)) ||
-        (first === EXC_PF && (contributory(vector) || vector === EXC_PF))
-      ) {
-        this.deliveringVector = -1;
-        return this.raise(EXC_DF, true, 0, 0);
+      if (isDoubleFault(first, cls)) {
+        this.deliveringClass = -1;
+        return this.raise(EXC_DF, true, 0, EVENT_HARDWARE);
       }
     } else if (vector !== EXC_DF) {
       this.tripleFaultCause = `${EXCEPTION_NAMES[vector] ?? "vector " + vector} at rip 0x${
         this.getRip().toString(16)
       }`;
     }
-    this.deliveringVector = vector;
+    this.deliveringClass = cls;
     try {
-      this.deliver(vector, hasError, error, soft);
+      this.deliver(vector, hasError, error, type, injected);
     } catch (e) {
       if (e === FAULT) {
-        const v = this.excVector;
-        const r = this.raise(v, this.excHasError, this.excError, 0);
-        this.deliveringVector = -1;
+        const r = this.raise(this.excVector, this.excHasError, this.excError, EVENT_HARDWARE);
+        this.deliveringClass = -1;
         return r;
       }
       if (e === EXIT) {
-        this.deliveringVector = -1;
+        this.deliveringClass = -1;
         return this.exitReason;
       }
       throw e;
     }
-    this.deliveringVector = -1;
+    this.deliveringClass = -1;
     return -1;
   }
 
-  /** Delivers vector `v` through the 64-bit IDT (SDM Vol. 3 §6.14). */
-  private deliver(v: number, hasError: boolean, error: number, softType: number): void {
-    const soft = softType !== 0;
+  /**
+   * Delivers vector `v` through a 64-bit IDT gate, with the checks, their order and their error
+   * codes as the IA-32e-mode path of the INT n/INTO/INT3/INT1 pseudocode (SDM Vol. 2) and SDM
+   * Vol. 3 §6.12-6.14 give them. EXT (bit 0 of an error code, §6.13) is 0 only while delivering
+   * a software interrupt (INT n, INT3, INTO); INT1 counts as a hardware event.
+   */
+  private deliver(v: number, hasError: boolean, error: number, type: number, injected: boolean): void {
+    const soft = isSoftwareInterrupt(type);
     const ext = soft ? 0 : 1;
-    if (v * 16 + 15 > this.idtrLimit) this.fault(EXC_GP, true, v * 8 + 2 + ext);
+    const idtError = v * 8 + 2 + ext; // error_code(vector, 1, EXT)
+    if (v * 16 + 15 > this.idtrLimit) this.fault(EXC_GP, true, idtError);
     const g = this.idtrBase + v * 16;
     const w0 = this.readSys(g, 4), w1 = this.readSys(g + 4, 4), w2 = this.readSys(g + 8, 4);
-    const type = (w1 >>> 8) & 0xf;
+    const gateType = (w1 >>> 8) & 0x1f; // the S bit (12) must be 0 too: a system descriptor
     const dpl = (w1 >>> 13) & 3;
-    if (type !== 0xe && type !== 0xf) this.fault(EXC_GP, true, v * 8 + 2 + ext);
-    if (soft && !this.external && dpl < this.cpl) this.fault(EXC_GP, true, v * 8 + 2);
-    if ((w1 & 0x8000) === 0) this.fault(11, true, v * 8 + 2 + ext);
+    // Only 64-bit interrupt (0xe) and trap (0xf) gates exist in IA-32e mode.
+    if (gateType !== 0xe && gateType !== 0xf) this.fault(EXC_GP, true, idtError);
+    // The gate's DPL is checked for INT n, INT3 and INTO only: #GP(error_code(vector, 1, 0)).
+    if (soft && dpl < this.cpl) this.fault(EXC_GP, true, v * 8 + 2);
+    if ((w1 & 0x8000) === 0) this.fault(EXC_NP, true, idtError);
     const sel = w0 >>> 16;
-    const target = this.canonical(((w1 & 0xffff0000) | (w0 & 0xffff)) >>> 0, w2);
+    const csAr = this.gateCodeSegment(sel, ext);
+    // A conforming code segment runs at the current privilege level.
+    const newCpl = (csAr & 4) !== 0 ? this.cpl : (csAr >>> 5) & 3;
     const ist = w1 & 7;
-    const csAr = this.codeSegmentAr(sel, ext);
-    const newCpl = (csAr >>> 5) & 3;
-    if (newCpl > this.cpl) this.fault(EXC_GP, true, (sel & 0xfffc) + ext);
     const oldSs = this.segSel[SEG_SS], oldRsp = this.getReg64(RSP), oldCs = this.segSel[SEG_CS];
-    const flags = this.fl.get();
+    let flags = this.fl.get();
+    // Fault-class exceptions push RF = 1 (SDM Vol. 3 §18.3.1.1); an injected event pushes RF as
+    // loaded from the guest-state area (§27.6.1.1 in the VM-entry chapter).
+    if (type === EVENT_HARDWARE && !injected && isFaultClass(v)) flags |= RF;
     let rsp: bigint;
-    if (ist !== 0) rsp = this.tssRead64(36 + (ist - 1) * 8);
-    else if (newCpl < this.cpl) rsp = this.tssRead64(4 + newCpl * 8);
+    const switched = ist !== 0 || newCpl < this.cpl;
+    if (ist !== 0) rsp = this.tssRead64(36 + (ist - 1) * 8, ext);
+    else if (newCpl < this.cpl) rsp = this.tssRead64(4 + newCpl * 8, ext);
     else rsp = oldRsp;
-    rsp &= ~15n;
-    const ret = this.nripForDelivery(soft);
+    rsp &= ~15n; // the new RSP is aligned to 16 bytes (§6.14.2)
+    // Stack addresses must be canonical: #SS with the new SS (null, RPL = new CPL) as the error
+    // code, EXT set as above (Vol. 2 INT n, 64-Bit Mode Exceptions). Checked for the whole frame.
+    const frameBytes = hasError ? 48n : 40n;
+    if (!canonical64(rsp) || !canonical64(rsp - frameBytes)) this.fault(EXC_SS, true, ext);
+    // A non-canonical target RIP: #GP(0) (Vol. 2 INT n, 64-Bit Mode Exceptions).
+    const target = this.canonical(((w1 & 0xffff0000) | (w0 & 0xffff)) >>> 0, w2);
+    const ret = soft || type === EVENT_PRIV_SOFT ? this.nrip : this.rip;
     const frame: bigint[] = [
       BigInt(oldSs),
       oldRsp,
@@ -1111,8 +1158,9 @@ export class Cpu {
       this.cpl = oldCpl;
       throw e;
     }
-    if (newCpl !== oldCpl) {
-      this.flushTlb();
+    if (newCpl !== oldCpl) this.flushTlb();
+    if (switched) {
+      // In IA-32e mode a stack switch loads SS with a null selector whose RPL is the new CPL (§6.14.4).
       this.segSel[SEG_SS] = newCpl;
       this.segAr[SEG_SS] = 0x1c000 | 0x93 | (newCpl << 5);
       this.segBase[SEG_SS] = 0;
@@ -1121,17 +1169,30 @@ export class Cpu {
     this.segSel[SEG_CS] = (sel & 0xfffc) | newCpl;
     this.segAr[SEG_CS] = csAr;
     this.segBase[SEG_CS] = 0;
-    let nf = flags & ~(TF | NT | RF | VM);
-    if (type === 0xe) nf &= ~IF;
+    let nf = this.fl.get() & ~(TF | NT | RF | VM);
+    if (gateType === 0xe) nf &= ~IF;
     this.fl.put(nf);
     this.rip = target;
     this.halted = false;
     this.shadowEnd = 0;
   }
 
-  private nripForDelivery(soft: boolean): number {
-    // Faults return to the faulting instruction; INT n / INT3 (traps) to the next one.
-    return soft ? this.nrip : this.rip;
+  /**
+   * The checks on an IDT gate's code segment (Vol. 2 INT n, IA-32e mode), in their order: a null
+   * selector is #GP(EXT); a selector past the GDT limit or in the LDT, a descriptor that is not
+   * a 64-bit code segment (L = 1, D = 0) or whose DPL exceeds the CPL is #GP(selector + EXT); a
+   * segment not present is #NP(selector + EXT). Returns its VMCS-format access rights.
+   */
+  private gateCodeSegment(sel: number, ext: number): number {
+    const idx = sel & 0xfff8;
+    const code = (sel & 0xfffc) + ext;
+    if ((sel & 0xfffc) === 0) this.fault(EXC_GP, true, ext);
+    if ((sel & 4) !== 0 || idx + 7 > this.gdtrLimit) this.fault(EXC_GP, true, code);
+    const ar = (this.readSys(this.gdtrBase + idx + 4, 4) >>> 8) & 0xf0ff;
+    if ((ar & 0x18) !== 0x18 || (ar & 0x6000) !== 0x2000) this.fault(EXC_GP, true, code);
+    if (((ar >>> 5) & 3) > this.cpl) this.fault(EXC_GP, true, code);
+    if ((ar & 0x80) === 0) this.fault(EXC_NP, true, code);
+    return ar | 1; // loading a segment marks it accessed
   }
 
   /** Reads the code-segment descriptor `sel` from the GDT and returns its VMCS-format access rights. */
@@ -1158,9 +1219,10 @@ export class Cpu {
     }
   }
 
-  private tssRead64(off: number): bigint {
+  /** Reads RSPn or ISTn from the TSS; past its limit: #TS(error_code(TR selector, 0, EXT)). */
+  private tssRead64(off: number, ext: number): bigint {
     const base = this.segBase[SEG_TR];
-    if (off + 7 > this.segLimit[SEG_TR]) this.fault(10, true, this.segSel[SEG_TR] & 0xfffc);
+    if (off + 7 > this.segLimit[SEG_TR]) this.fault(EXC_TS, true, (this.segSel[SEG_TR] & 0xfffc) + ext);
     const lo = this.readSys(base + off, 4);
     const hi = this.readSys(base + off + 4, 4);
     return (BigInt(hi) << 32n) | BigInt(lo);
@@ -1177,18 +1239,21 @@ export class Cpu {
     this.nrip = this.rip + insnLen;
     this.external = true;
     try {
-      return this.raise(vector, hasError, error, type === 4 || type === 5 || type === 6 ? type : 0);
+      return this.raise(vector, hasError, error, type);
     } finally {
       this.external = false;
     }
   }
 
-  /** INT n / INT3 from an instruction: `vector` delivered as a software interrupt or exception. */
-  softwareInterrupt(vector: number): never {
+  /**
+   * INT n, INT3 and INT1 from an instruction: `vector` delivered as the event `type`
+   * (EVENT_SOFT_INT, EVENT_SOFT_EXC or EVENT_PRIV_SOFT), returning after the instruction.
+   */
+  softwareInterrupt(vector: number, type: number): never {
     this.excVector = vector;
     this.excHasError = false;
     this.excError = 0;
-    this.excSoft = vector === 3 ? 6 : 4;
+    this.excSoft = type;
     throw FAULT;
   }
 

@@ -271,6 +271,7 @@ def("enter", 0, 0xc8, stk.enter, { imm: IMM_WB, size: SZ_D64 });
 def("leave", 0, 0xc9, stk.leave, { size: SZ_D64 });
 def("int3", 0, 0xcc, ctl.int3, { ends: true });
 def("int", 0, 0xcd, ctl.intN, { imm: IMM_UB, ends: true });
+def("int1", 0, 0xf1, ctl.int1, { ends: true });
 def("iret", 0, 0xcf, sys.iret, { ends: true });
 def("lret", 0, 0xca, sys.retFar, { imm: IMM_W, ends: true });
 def("lret", 0, 0xcb, sys.retFar, { ends: true });

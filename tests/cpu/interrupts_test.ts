@@ -65,14 +65,15 @@ Deno.test("Cpu.raise delivers #DE through an interrupt gate: aligned frame witho
   const rsp0 = SCRATCH_ADDR + 0x48;
   // RSP is aligned down to 16 before the push: 0x...848 -> 0x...840, five qwords below.
   assert.equal(cpu.getReg64(4), BigInt((rsp0 & ~15) - 40));
-  assert.deepEqual(frame(cpu, 5), [BigInt(CODE_ADDR), 8n, 0x203n, BigInt(rsp0), 16n]);
+  // A fault-class exception pushes RF = 1 (SDM Vol. 3 §18.3.1.1).
+  assert.deepEqual(frame(cpu, 5), [BigInt(CODE_ADDR), 8n, 0x10203n, BigInt(rsp0), 16n]);
 });
 
 Deno.test("Cpu.raise delivers #GP with its error code; RIP is the faulting instruction", () => {
   const { cpu } = setup("488b01"); // mov (%rcx), %rax with a non-canonical RCX
   const o = go(cpu, 10);
   assert.equal(o.stop, EXIT_HLT);
-  assert.deepEqual(frame(cpu, 6), [0n, BigInt(CODE_ADDR), 8n, 0x2n, BigInt(SCRATCH_ADDR + 0x48), 16n]);
+  assert.deepEqual(frame(cpu, 6), [0n, BigInt(CODE_ADDR), 8n, 0x10002n, BigInt(SCRATCH_ADDR + 0x48), 16n]);
 });
 
 Deno.test("Cpu.raise delivers INT3 and INT n through trap gates with the next RIP; IF kept", () => {
@@ -107,7 +108,7 @@ Deno.test("Cpu.raise from ring 3 switches to TSS.RSP0 and pushes the user SS:RSP
   assert.equal(cpu.segSel[SEG_CS], 0x08);
   assert.equal(cpu.segSel[SEG_SS], 0, "SS is the null selector with RPL 0");
   assert.equal(cpu.getReg64(4), BigInt((KSTACK & ~15) - 40));
-  assert.deepEqual(frame(cpu, 5), [BigInt(CODE_ADDR), 0x1bn, 0x2n, BigInt(SCRATCH_ADDR + 0x48), 0x23n]);
+  assert.deepEqual(frame(cpu, 5), [BigInt(CODE_ADDR), 0x1bn, 0x10002n, BigInt(SCRATCH_ADDR + 0x48), 0x23n]);
 });
 
 Deno.test("Cpu.raise uses the IST stack the gate names, at any CPL", () => {

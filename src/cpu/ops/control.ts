@@ -7,7 +7,8 @@
 
 import type { Cpu } from "../cpu.ts";
 import type { Insn } from "../insn.ts";
-import { AF, CF, DF, EXC_BP, PF, RCX, SF, ZF } from "../registers.ts";
+import { AF, CF, DF, EXC_BP, EXC_DB, PF, RCX, SF, ZF } from "../registers.ts";
+import { EVENT_PRIV_SOFT, EVENT_SOFT_EXC, EVENT_SOFT_INT } from "../exception_classes.ts";
 import { pop, push, readE, rspLinear, setRsp, splitLinear } from "./_operands.ts";
 
 const TWO47 = 140737488355328;
@@ -91,14 +92,22 @@ export function ud(cpu: Cpu, _i: Insn): void {
   cpu.ud();
 }
 
-/** INT3 (cc): #BP as a trap (returns after the instruction). */
+/** INT3 (cc): #BP as a software exception, a trap (returns after the instruction). */
 export function int3(cpu: Cpu, _i: Insn): void {
-  cpu.softwareInterrupt(EXC_BP);
+  cpu.softwareInterrupt(EXC_BP, EVENT_SOFT_EXC);
 }
 
-/** INT n (cd ib). */
+/** INT n (cd ib): a software interrupt, subject to the gate's DPL. */
 export function intN(cpu: Cpu, i: Insn): void {
-  cpu.softwareInterrupt(i.imm);
+  cpu.softwareInterrupt(i.imm, EVENT_SOFT_INT);
+}
+
+/**
+ * INT1 (ICEBP, f1): #DB as a privileged software exception, a trap without the gate DPL check
+ * and with EXT = 1 in the error codes of nested faults, as a hardware event (SDM Vol. 2 INT n).
+ */
+export function int1(cpu: Cpu, _i: Insn): void {
+  cpu.softwareInterrupt(EXC_DB, EVENT_PRIV_SOFT);
 }
 
 /** CLC, STC, CMC, CLD, STD (f8, f9, f5, fc, fd): `op` selects. */

@@ -37,6 +37,7 @@ import {
   EFER_SCE,
   IF,
   IOPL,
+  NT,
   RCX,
   RDX,
   RF,
@@ -387,6 +388,8 @@ export function sysret(cpu: Cpu, i: Insn): void {
  * in place. Returning to a 32-bit code segment (compatibility mode) is not supported: #GP.
  */
 export function iret(cpu: Cpu, i: Insn): void {
+  // A nested-task return (NT = 1) does not exist in IA-32e mode: #GP(0) (SDM Vol. 2 IRET).
+  if ((cpu.fl.rf & NT) !== 0) cpu.gp0();
   const size = i.size === 8 ? 8 : i.size === 2 ? 2 : 4;
   const sp = rspLinear(cpu, 0);
   const ripLo = cpu.read(sp, size), ripHi = size === 8 ? cpu.hi : 0;
@@ -401,8 +404,9 @@ export function iret(cpu: Cpu, i: Insn): void {
   const newRsp = cpu.canonical(rspLo, rspHi);
   cpu.loadDataSegment(SEG_SS, ss, rpl); // the last check; it changes SS only when it succeeds
   const cur = cpu.fl.get();
-  let mask = RFLAGS_WRITABLE & ~(VIF | VIP);
-  if (cpu.cpl > 0) mask &= ~IOPL;
+  // IOPL, VIF and VIP change only at CPL 0; IF only when CPL <= IOPL (SDM Vol. 2 IRET).
+  let mask = RFLAGS_WRITABLE;
+  if (cpu.cpl > 0) mask &= ~(IOPL | VIF | VIP);
   if (cpu.cpl > ((cur & IOPL) >>> 12)) mask &= ~IF;
   if (size === 2) mask &= 0xffff;
   cpu.fl.put(((cur & ~mask) | (fl & mask)) >>> 0);
