@@ -1,8 +1,10 @@
 /** Shared pieces of the migrate, snapshot, restore and inspect commands. */
 
-import { readKeyFile } from "../migration/mod.ts";
+import { RSP } from "../cpu/mod.ts";
+import type { MigrationReport, ReportRegion } from "../migration/mod.ts";
+import { readKeyFile, renderReportHtml } from "../migration/mod.ts";
 import type { Machine, RunExit } from "../vm/mod.ts";
-import { EXIT_NAMES } from "../vm/mod.ts";
+import { EXIT_NAMES, guestMemoryMap, parseElf } from "../vm/mod.ts";
 import { UsageError } from "./_common.ts";
 
 /** The `run --json` object (docs/cli-json.md) for a machine that has ended with `exit`. */
@@ -59,5 +61,25 @@ export function stderrIsTerminal(): boolean {
     return Deno.stderr.isTerminal();
   } catch {
     return false;
+  }
+}
+
+/** The labelled memory of the guest in `elf` as `m` holds it now (its stack from the current RSP). */
+export function guestRegions(elf: Uint8Array, m: Machine, name: string): ReportRegion[] {
+  return guestMemoryMap(parseElf(elf, m.ramBytes, name), m.ramBytes, Number(m.cpu.getReg64(RSP)));
+}
+
+/** The command as typed, e.g. `deno task migrate guests/build/memwrite.elf --cmdline "ws=8M"`. */
+export function commandText(task: string, args: string[]): string {
+  const quote = (a: string) => /^[A-Za-z0-9_./:=,@%+-]+$/.test(a) ? a : `"${a.replace(/["\\$`]/g, "\\$&")}"`;
+  return [`deno task ${task}`, ...args.map(quote)].join(" ");
+}
+
+/** Write `data` as an HTML report to `path`; a path that cannot be written is one usage line. */
+export function writeReport(path: string, data: MigrationReport): void {
+  try {
+    Deno.writeTextFileSync(path, renderReportHtml(data));
+  } catch (e) {
+    throw new UsageError(`cannot write the report ${path}: ${(e as Error).message}`);
   }
 }

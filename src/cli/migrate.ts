@@ -8,22 +8,27 @@
 
 import { parseArgs } from "node:util";
 import {
+  buildMigrationReport,
   formatBytes,
   incomingFailure,
   parseBandwidth,
   parseDurationMs,
   POLICY_NAMES,
+  wallClockMs,
 } from "../migration/mod.ts";
-import type { MigrationProgress } from "../migration/mod.ts";
+import type { MigrationProgress, ReportContext } from "../migration/mod.ts";
 import { formatSize, Machine } from "../vm/mod.ts";
 import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
 import {
+  commandText,
   finish,
+  guestRegions,
   guestStatus,
   loadKey,
   machineReport,
   parseHostPort,
   stderrIsTerminal,
+  writeReport,
 } from "./_migrate_common.ts";
 import {
   formatProgress,
@@ -63,7 +68,10 @@ Options:
                            that takes nothing or does not confirm, for this long (default 30s)
   --keep-listening         with --listen: after a failed attempt, wait for the next source
   --json                   one JSON object: the destination's run (as run --json) plus "migration"
-                           (QEMU query-migrate names) and "reference" (the unmigrated run)
+                           (QEMU query-migrate names), "reference" (the unmigrated run) and "report"
+                           (rounds, pages dirtied per round, downtime: docs/migration_report.md)
+  --report FILE            write an HTML report (rounds, switchover test, dirty rate, heat map of
+                           memory, downtime); self-contained, opens in any browser
   --quiet                  no progress line
   -h, --help               this text
 
@@ -97,6 +105,7 @@ export async function main(args: string[]): Promise<number> {
       timeout: { type: "string", default: "30s" },
       "keep-listening": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
+      report: { type: "string" },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -226,12 +235,23 @@ export async function main(args: string[]): Promise<number> {
   if (!r.ok) {
     console.error(`[hvsim] migration failed: ${r.error}; the source resumes`);
     const exit = finish(src, max);
-    report(src, exit, make, max, values.json!, r);
+    report(src, exit, make, max, values.json!, r, undefined, {
+      ctx: { guestName: path, cmdline: values.cmdline, command: commandText("migrate", args) },
+      path: values.report,
+    });
     return 3;
   }
   const dest = r.destination as Machine;
+  const ctx: ReportContext = {
+    guestName: path,
+    cmdline: values.cmdline,
+    command: commandText("migrate", args),
+    regions: guestRegions(file!, src, path!),
+    sourceInstructions: src.instructions,
+    resumedAtWallMs: wallClockMs(),
+  };
   const exit = finish(dest, max);
-  return report(dest, exit, make, max, values.json!, r, at);
+  return report(dest, exit, make, max, values.json!, r, at, { ctx, path: values.report });
 }
 
 /** Compare with a reference run, print, and return the exit status. */
@@ -243,6 +263,7 @@ function report(
   json: boolean,
   r?: Awaited<ReturnType<typeof migrateInProcess>>,
   at?: number,
+  out?: { ctx: ReportContext; path?: string },
 ): number {
   const ref = make();
   const refExit = finish(ref, max);
@@ -255,6 +276,15 @@ function report(
   if (a.console !== b.console) differences.push("console output differs");
   if (a.digest !== b.digest) differences.push(`digest ${a.digest} != ${b.digest}`);
   const equal = differences.length === 0;
+  const data = r && out
+    ? buildMigrationReport(r.stats, {
+      ...out.ctx,
+      equal,
+      referenceEnd: b.instructions as number,
+      destinationEnd: r.ok ? a.instructions as number : undefined,
+    })
+    : undefined;
+  if (data && out?.path !== undefined) writeReport(out.path, data);
   if (json) {
     console.log(JSON.stringify(
       {
@@ -262,6 +292,7 @@ function report(
         migration: r ? { ...r.json, ok: r.ok, error: r.error, rounds: r.stats.rounds } : undefined,
         reference: { exit: b.exit, instructions: b.instructions, console: b.console, digest: b.digest },
         equal,
+        report: data,
       },
       null,
       2,

@@ -15,16 +15,16 @@
  * @module
  */
 
-import { DirtyBitmap, popcount32 } from "./dirty_bitmap.ts";
+import { ctz32, DirtyBitmap, popcount32 } from "./dirty_bitmap.ts";
 import type { Link } from "./link.ts";
 import { RealTimeLink, SimulatedLink } from "./link.ts";
-import type { AutoConvergeOptions, SwitchoverPolicy } from "./policies.ts";
+import type { AutoConvergeOptions, SwitchoverPolicy, SyncReport } from "./policies.ts";
 import { AutoConverge, policyByName } from "./policies.ts";
 import { DEFAULT_PAGES_PER_RECORD, PageSender } from "./ram_pages.ts";
 import type { MigrationState } from "./state.ts";
 import { MigrationStateMachine } from "./state.ts";
 import type { MigrationStats, RoundStats } from "./stats.ts";
-import { BandwidthMeter, emptyStats } from "./stats.ts";
+import { BandwidthMeter, emptyStats, wallClockMs } from "./stats.ts";
 import {
   RECORD_RAM_PAGES,
   RECORD_VERIFY_PAGES,
@@ -140,6 +140,7 @@ interface Attempt {
   meter: BandwidthMeter;
   t0: number;
   round: RoundStats;
+  roundStartInstructions: number;
   runSeconds: number;
   ranInstructions: number;
   startInstructions: number;
@@ -243,6 +244,8 @@ export class MigrationController {
       stopAt,
     }, async (a) => {
       a.stats.policy = policy.name;
+      a.stats.policyParams = { ...policy.params };
+      a.stats.pageDirtyRounds = new Uint16Array(this.pages);
       const vm = this.vm;
       auto?.reset(a.link.now(), a.writer.bytesWritten);
       a.pending.setAll();
@@ -260,18 +263,21 @@ export class MigrationController {
           if (t !== null) vm.setThrottle(t / 100);
           a.stats.cpuThrottlePercentage = auto.percent;
         }
+        const sync: SyncReport = {
+          passes: pass + 1,
+          dirtyPages: dirty,
+          previousPages: a.round.pages,
+          totalPages: this.pages,
+          bandwidth: a.meter.estimate(a.link.now(), a.writer.bytesWritten),
+          elapsed: a.link.now() - a.t0,
+        };
+        a.round.bandwidth = sync.bandwidth;
+        a.round.test = policy.test?.(sync) ?? null;
         let reason = vm.finished
           ? "guest finished"
           : pass + 1 >= maxPasses
           ? `safety limit of ${maxPasses} passes`
-          : policy.decide({
-            passes: pass + 1,
-            dirtyPages: dirty,
-            previousPages: a.round.pages,
-            totalPages: this.pages,
-            bandwidth: a.meter.estimate(a.link.now(), a.writer.bytesWritten),
-            elapsed: a.link.now() - a.t0,
-          });
+          : policy.decide(sync);
         if (reason !== null && stopAt !== undefined && !vm.finished && vm.instructions < stopAt) {
           // Hold the switchover until the guest reaches stop-at exactly (the link idles meanwhile),
           // then make one more pass for what it wrote on the way.
@@ -319,8 +325,11 @@ export class MigrationController {
     }, (a) => {
       a.stats.policy = "snapshot";
       a.stats.switchoverReason = diff ? "diff snapshot" : "snapshot";
-      if (diff) a.pending.or(this.retained);
-      else a.pending.setAll();
+      if (diff) {
+        a.pending.or(this.retained);
+        a.stats.pageDirtyRounds = new Uint16Array(this.pages);
+        countPages(a.pending.words, a.stats.pageDirtyRounds);
+      } else a.pending.setAll();
       this.#sm.transition("StopAndCopy");
       this.#beginRound(a, 0, true, 0);
       return Promise.resolve(0);
@@ -387,6 +396,7 @@ export class MigrationController {
         meter: new BandwidthMeter(link.now(), writer.bytesWritten),
         t0,
         round: undefined as unknown as RoundStats,
+        roundStartInstructions: vm.instructions,
         runSeconds: 0,
         ranInstructions: 0,
         startInstructions: vm.instructions,
@@ -396,15 +406,16 @@ export class MigrationController {
         pending: new DirtyBitmap(this.pages),
         stopAt: cfg.stopAt,
       };
-      await precopy(a);
+      const lastDirtied = await precopy(a);
       // Stop-and-copy: remaining pages, state, end. The guest is paused from here on.
       const tStop = link.now();
+      stats.pausedAtWallMs = wallClockMs();
       const dirtyAtStop = a.pending.count();
       a.round.pages = dirtyAtStop;
       await writer.writeRound(a.round.round, dirtyAtStop);
       this.#afterRecord(a, writer.recordBytes(8));
       await this.#sendPending(a);
-      this.#endRound(a, 0, 0);
+      this.#endRound(a, 0, lastDirtied);
       // Dirty tracking is the host's business, not the guest's: save the state with it off, so the
       // destination does not inherit it. The guest has not run since the final harvest, so turning
       // it back on later (which clears the log) loses nothing.
@@ -443,6 +454,7 @@ export class MigrationController {
       stats.status = "Completing";
       this.#progress(a);
       await transport.confirm();
+      stats.confirmedAtWallMs = wallClockMs();
       if (link instanceof SimulatedLink) link.idle(2 * link.latency);
       stats.totalTime = (link.now() - t0) * 1000;
       if (!link.deterministic) stats.downtime = (link.now() - tStop) * 1000;
@@ -486,20 +498,21 @@ export class MigrationController {
     }
   }
 
-  /** Take the VM's dirty log into `into` (and into the attempt's taken set); returns newly dirty pages. */
-  #harvestInto(into: DirtyBitmap): number {
+  /**
+   * Take the VM's dirty log into `into` (and into the attempt's taken set); returns newly dirty pages.
+   * With `counts`, also count each page found dirty there.
+   */
+  #harvestInto(into: DirtyBitmap, counts?: Uint16Array): number {
     const log = this.vm.takeDirtyLog();
     into.or(log);
     this.#taken.or(log);
-    let n = 0;
-    for (let i = 0; i < log.length; i++) if (log[i] !== 0) n += popcount32(log[i]);
-    return n;
+    return counts ? countPages(log, counts) : countBits(log);
   }
 
   #sync(a: Attempt): number {
     if (!a.live) return 0;
     a.stats.dirtySyncCount++;
-    return this.#harvestInto(a.pending);
+    return this.#harvestInto(a.pending, a.stats.pageDirtyRounds);
   }
 
   #beginRound(a: Attempt, round: number, final: boolean, throttle: number): void {
@@ -514,7 +527,12 @@ export class MigrationController {
       durationMs: 0,
       dirtyAfter: 0,
       throttlePercent: throttle,
+      dirtied: 0,
+      instructions: 0,
+      bandwidth: 0,
+      test: null,
     };
+    a.roundStartInstructions = this.vm.instructions;
     a.stats.status = this.#sm.state;
     a.stats.remaining = a.round.pages * PAGE_SIZE;
     this.#progress(a);
@@ -525,6 +543,8 @@ export class MigrationController {
     const s = a.stats;
     r.durationMs = (a.link.now() - a.t0) * 1000 - r.startMs;
     r.dirtyAfter = dirtyAfter;
+    r.dirtied = newly;
+    r.instructions = this.vm.instructions - a.roundStartInstructions;
     s.rounds.push(r);
     s.pagesPerRound.push(r.pages);
     s.bytesPerRound.push(r.bytes);
@@ -624,4 +644,31 @@ export class MigrationController {
       elapsedMs: (a.link.now() - a.t0) * 1000,
     });
   }
+}
+
+/** Set bits in a bitmap. */
+function countBits(words: Uint32Array): number {
+  let n = 0;
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0) n += popcount32(words[i]);
+  return n;
+}
+
+/**
+ * Add one to `counts[p]` (saturating at 65535) for each page p set in `words`; returns how many
+ * were set. Costs one step per set bit, as sending those pages does anyway.
+ */
+function countPages(words: Uint32Array, counts: Uint16Array): number {
+  let n = 0;
+  for (let i = 0; i < words.length; i++) {
+    let w = words[i];
+    if (w === 0) continue;
+    const base = i << 5;
+    while (w !== 0) {
+      const p = base + ctz32(w);
+      if (p < counts.length && counts[p] !== 0xffff) counts[p]++;
+      w &= w - 1;
+      n++;
+    }
+  }
+  return n;
 }

@@ -23,3 +23,5 @@ export * from "./file.ts";
 export * from "./fault.ts";
 export * from "./inspect.ts";
 export * from "./lazy_ram.ts";
+export * from "./report.ts";
+export * from "./report_html.ts";

@@ -24,12 +24,44 @@ export interface SyncReport {
   elapsed: number;
 }
 
+/**
+ * A policy's switchover test after one pass, as numbers: the quantity it compares with a threshold,
+ * so a report can draw the test against the rounds. Caps on the pass count are not part of it.
+ */
+export interface SwitchoverTest {
+  /** What is compared, e.g. "dirty bytes". */
+  quantity: string;
+  /** Unit of `value` and `threshold`. */
+  unit: "bytes" | "pages";
+  /** The quantity after the pass. */
+  value: number;
+  /** What it is compared with. */
+  threshold: number;
+  /** Switch over when value is at or below (`<=`), below (`<`) or above (`>`) the threshold. */
+  switchWhen: "<=" | "<" | ">";
+  /** The threshold in words, e.g. "bandwidth x downtime-limit (300 ms)". */
+  thresholdLabel: string;
+}
+
 /** Decides when to switch over. */
 export interface SwitchoverPolicy {
   /** Short name ("qemu", "seed", "xen"). */
   readonly name: string;
+  /** The policy's settings by name (e.g. downtimeLimitMs), for reports. */
+  readonly params?: Readonly<Record<string, number>>;
   /** Return why to stop and copy now, or null to run another pre-copy pass. */
   decide(r: SyncReport): string | null;
+  /** The numbers `decide` compares after this pass (the same rule), for reports. */
+  test?(r: SyncReport): SwitchoverTest;
+}
+
+/** Whether a {@link SwitchoverTest} says switch over. */
+export function testPasses(t: SwitchoverTest): boolean {
+  return t.switchWhen === "<="
+    ? t.value <= t.threshold
+    : t.switchWhen === "<"
+    ? t.value < t.threshold
+    : t.value > t.threshold;
 }
 
 /** Options of {@link qemuPolicy}. */
@@ -58,14 +90,25 @@ export function qemuPolicy(opts: QemuPolicyOptions = {}): SwitchoverPolicy {
     throw new RangeError(`downtime-limit is ${limitMs} ms: expected 0 or more`);
   }
   const maxPasses = opts.maxPasses === undefined ? Infinity : positiveInt("maxPasses", opts.maxPasses);
+  const test = (r: SyncReport): SwitchoverTest => ({
+    quantity: "dirty bytes",
+    unit: "bytes",
+    value: r.dirtyPages * PAGE_SIZE,
+    threshold: r.bandwidth * limitMs / 1000,
+    switchWhen: "<=",
+    thresholdLabel: `bandwidth x downtime-limit (${limitMs} ms)`,
+  });
+  const params: Record<string, number> = { downtimeLimitMs: limitMs };
+  if (maxPasses !== Infinity) params.maxPasses = maxPasses;
   return {
     name: "qemu",
+    params,
+    test,
     decide(r) {
-      const pending = r.dirtyPages * PAGE_SIZE;
-      const threshold = r.bandwidth * limitMs / 1000;
+      const t = test(r);
       if (r.dirtyPages === 0) return "no dirty pages left";
-      if (r.bandwidth > 0 && pending <= threshold) {
-        return `${pending} dirty bytes fit in bandwidth x downtime-limit (${Math.floor(threshold)} bytes)`;
+      if (r.bandwidth > 0 && testPasses(t)) {
+        return `${t.value} dirty bytes fit in bandwidth x downtime-limit (${Math.floor(t.threshold)} bytes)`;
       }
       if (r.passes >= maxPasses) return `pass limit ${maxPasses} reached`;
       return null;
@@ -92,13 +135,23 @@ export function seedPolicy(opts: SeedPolicyOptions = {}): SwitchoverPolicy {
     throw new RangeError(`Convergence threshold is ${pct} %: expected 0..100`);
   }
   const maxPasses = positiveInt("Round cap", opts.maxPasses ?? 30);
+  const test = (r: SyncReport): SwitchoverTest => ({
+    quantity: "dirty pages",
+    unit: "pages",
+    value: r.dirtyPages,
+    threshold: r.previousPages * (100 - pct) / 100,
+    switchWhen: ">",
+    thresholdLabel: `${100 - pct} % of the pages the pass sent`,
+  });
   return {
     name: "seed",
+    params: { thresholdPercent: pct, maxPasses },
+    test,
     decide(r) {
       if (r.dirtyPages === 0) return "no dirty pages left";
       if (r.passes >= maxPasses) return `round cap ${maxPasses} reached`;
-      // must fall by pct %: dirty <= previous * (100 - pct) / 100, in integers
-      if (r.dirtyPages * 100 > r.previousPages * (100 - pct)) {
+      // must fall by pct %: dirty <= previous * (100 - pct) / 100
+      if (testPasses(test(r))) {
         return `dirty pages fell from ${r.previousPages} to ${r.dirtyPages}, less than ${pct} %`;
       }
       return null;
@@ -118,10 +171,20 @@ export interface XenPolicyOptions {
 export function xenPolicy(opts: XenPolicyOptions = {}): SwitchoverPolicy {
   const threshold = positiveInt("Dirty threshold", opts.dirtyThreshold ?? 50);
   const maxPasses = positiveInt("Pass limit", opts.maxPasses ?? 5);
+  const test = (r: SyncReport): SwitchoverTest => ({
+    quantity: "dirty pages",
+    unit: "pages",
+    value: r.dirtyPages,
+    threshold,
+    switchWhen: "<",
+    thresholdLabel: `${threshold} pages`,
+  });
   return {
     name: "xen",
+    params: { dirtyThreshold: threshold, maxPasses },
+    test,
     decide(r) {
-      if (r.dirtyPages < threshold) return `fewer than ${threshold} dirty pages (${r.dirtyPages})`;
+      if (testPasses(test(r))) return `fewer than ${threshold} dirty pages (${r.dirtyPages})`;
       if (r.passes >= maxPasses) return `${maxPasses} passes done`;
       return null;
     },

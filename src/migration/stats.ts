@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { SwitchoverTest } from "./policies.ts";
 import type { MigrationState } from "./state.ts";
 
 /** QEMU's bandwidth window: bandwidth is measured over at least 100 ms (BUFFER_DELAY). */
@@ -34,6 +35,17 @@ export interface RoundStats {
   dirtyAfter: number;
   /** Guest throttle during the round, percent. */
   throttlePercent: number;
+  /**
+   * Pages the guest wrote during the round: what the dirty-log harvest that ended it found (for the
+   * final pass, what the guest wrote after the last pre-copy harvest; 0 for a snapshot).
+   */
+  dirtied: number;
+  /** Guest instructions retired on the source during the round. */
+  instructions: number;
+  /** Bandwidth the policy was given after the round, bytes/s (0 for the final pass). */
+  bandwidth: number;
+  /** The policy's switchover test after the round, where the policy states it (null otherwise). */
+  test: SwitchoverTest | null;
 }
 
 /** Statistics of one migration, snapshot or restore. */
@@ -98,8 +110,24 @@ export interface MigrationStats {
   cpuThrottlePercentage: number;
   /** Guest instructions retired on the source during the migration. */
   guestInstructions: number;
+  /** The switchover policy's settings (e.g. downtimeLimitMs for qemu); empty when it states none. */
+  policyParams: Record<string, number>;
+  /**
+   * For each guest page, how many of this attempt's dirty-log harvests (one per round; a diff
+   * snapshot counts as one) found it written, saturating at 65535. Empty for a full snapshot.
+   */
+  pageDirtyRounds: Uint16Array;
+  /** Wall clock (ms since the epoch) when the source paused the guest for stop-and-copy; 0 before. */
+  pausedAtWallMs: number;
+  /** Wall clock (ms since the epoch) when the destination's confirmation reached the source; 0 before. */
+  confirmedAtWallMs: number;
   /** Why it failed or was cancelled. */
   error?: string;
+}
+
+/** The wall clock in ms since the epoch, sub-millisecond (comparable between processes on one host). */
+export function wallClockMs(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** An all-zero statistics record for a VM of `ramBytes`. */
@@ -135,6 +163,10 @@ export function emptyStats(ramBytes: number): MigrationStats {
     verifyBytes: 0,
     cpuThrottlePercentage: 0,
     guestInstructions: 0,
+    policyParams: {},
+    pageDirtyRounds: new Uint16Array(0),
+    pausedAtWallMs: 0,
+    confirmedAtWallMs: 0,
   };
 }
 

@@ -48,6 +48,31 @@ export const BOOT_DS = 0x10;
 /** TSS selector. */
 export const BOOT_TR = 0x18;
 
+/** A range of guest-physical memory that the loader fills at boot. */
+export interface BootRegion {
+  /** What it holds, e.g. "page tables". */
+  name: string;
+  /** First byte. */
+  start: number;
+  /** One past the last byte. */
+  end: number;
+}
+
+/** One past the last byte of the boot page tables (PML4, PDPT, a page directory per GiB) for `ramBytes`. */
+export function bootPageTablesEnd(ramBytes: number): number {
+  return BOOT_PML4 + 0x1000 * (2 + Math.ceil(ramBytes / 2 ** 30));
+}
+
+/** Where {@link bootGuest} puts its structures in `ramBytes` of guest RAM (the guest's ELF aside). */
+export function bootLayout(ramBytes: number): BootRegion[] {
+  return [
+    { name: "GDT", start: BOOT_GDT, end: BOOT_GDT + 0x28 },
+    { name: "TSS", start: BOOT_TSS, end: BOOT_TSS + 0x68 },
+    { name: "command line", start: BOOT_CMDLINE, end: BOOT_CMDLINE + BOOT_CMDLINE_MAX },
+    { name: "page tables", start: BOOT_PML4, end: bootPageTablesEnd(ramBytes) },
+  ];
+}
+
 /**
  * Writes the boot structures into guest RAM (`ram` is guest-physical 0..size) and sets the CPU.
  * @throws RangeError if the command line is too long or RAM is too small or not 2 MiB-aligned.
@@ -90,7 +115,7 @@ export function bootGuest(cpu: Cpu, ram: Uint8Array, entry: number, cmdline: str
       dv.setBigUint64(pd + 8 * e, BigInt(addr) | 0x87n, true); // P, RW, US, PS
     }
   }
-  const tablesEnd = pdpt + 0x1000 * (1 + gib);
+  const tablesEnd = bootPageTablesEnd(size);
   if (tablesEnd > 0x100000) throw new RangeError("page tables do not fit below 1 MiB");
 
   cpu.cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_WP | CR0_PG;

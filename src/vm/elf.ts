@@ -16,6 +16,8 @@ export interface LoadSegment {
   data: Uint8Array;
   /** Size in memory (the rest, up to it, is zero). */
   memSize: number;
+  /** p_flags: PF_X 1, PF_W 2, PF_R 4. */
+  flags: number;
 }
 
 /** A parsed guest image. */
@@ -67,7 +69,8 @@ export function parseElf(file: Uint8Array, ramBytes: number, name = "guest"): Gu
     const range = `0x${paddr.toString(16)}..0x${(paddr + memsz).toString(16)}`;
     if (paddr < LOAD_FLOOR) fail(`segment ${range} lies below 1 MiB (reserved for the loader)`);
     if (paddr + memsz > ramBytes) fail(`segment ${range} lies outside ${formatSize(ramBytes)} of RAM`);
-    segments.push({ addr: paddr, data: file.subarray(offset, offset + filesz), memSize: memsz });
+    const flags = dv.getUint32(o + 4, true);
+    segments.push({ addr: paddr, data: file.subarray(offset, offset + filesz), memSize: memsz, flags });
   }
   if (segments.length === 0) fail("no PT_LOAD segment");
   const inside = segments.some((s) => entry >= s.addr && entry < s.addr + s.memSize);

@@ -13,3 +13,4 @@ export * from "./ept_map.ts";
 export * from "./vcpu.ts";
 export * from "./mmio.ts";
 export * from "./host_memory.ts";
+export * from "./memory_map.ts";
