@@ -302,6 +302,11 @@ function miniChart(
           : ""
       }</g>`;
   });
+  if (max === 0) {
+    body += `<text class="axis" x="${(L + W - R) / 2}" y="${
+      (T + H - B) / 2
+    }" text-anchor="middle">0 in every round</text>`;
+  }
   const desc = rounds.map((x) => `${roundTitle(x)}: ${fmt(value(x))}`).join("; ") + ".";
   return `<div class="mini-chart"><h3>${esc(title)}</h3>${
     svg({ id, title: `${title} per round`, desc, width: W, height: H, body })
@@ -424,9 +429,10 @@ export function heatLayout(pages: number): { group: number; columns: number; cel
   return { group, columns, cell: HEAT_WIDTH / columns };
 }
 
+/** Colour step 1..6 of a count (0: not dirtied); the largest count always takes the darkest step. */
 function heatLevel(count: number, max: number): number {
   if (count === 0) return 0;
-  return max <= HEAT_LEVELS ? count : Math.max(1, Math.ceil((count / max) * HEAT_LEVELS));
+  return Math.max(1, Math.ceil((count / max) * HEAT_LEVELS));
 }
 
 function heatMap(r: MigrationReport): string {
@@ -528,9 +534,10 @@ function heatMap(r: MigrationReport): string {
   });
   let legend = `<p class="legend"><span class="sw h0"></span>not dirtied `;
   const max = r.pages.maxRounds;
-  for (let lv = 1; lv <= Math.min(HEAT_LEVELS, Math.max(1, max)); lv++) {
-    const lo = max <= HEAT_LEVELS ? lv : Math.floor(((lv - 1) / HEAT_LEVELS) * max) + 1;
-    const hi = max <= HEAT_LEVELS ? lv : Math.floor((lv / HEAT_LEVELS) * max);
+  for (let lv = 1; lv <= HEAT_LEVELS; lv++) {
+    const counts = Array.from({ length: max }, (_, i) => i + 1).filter((c) => heatLevel(c, max) === lv);
+    if (counts.length === 0) continue;
+    const lo = counts[0], hi = counts[counts.length - 1];
     legend += `<span class="sw h${lv}"></span>${lo === hi ? lo : `${lo}-${hi}`} round${hi === 1 ? "" : "s"} `;
   }
   legend +=
@@ -704,12 +711,12 @@ const CSS = `
 :root{color-scheme:light dark;--bg:#fff;--fg:#1b1f24;--muted:#57606a;--grid:#d8dee4;--panel:#f6f8fa;
 --normal:#2f6fba;--zero:#a8c4e6;--dirtied:#d9822b;--thr:#c62828;--pass:#1a7f37;--tested:#8c959f;--link:#6e40c9;
 --paused:rgba(110,118,129,.13);--ok:#1a7f37;--bad:#cf222e;
---h0:#eef1f4;--h1:#fde9b5;--h2:#fbc77a;--h3:#f59f4a;--h4:#e4702e;--h5:#c2461f;--h6:#8f2a14;
+--h0:#eef1f4;--h1:#fdd49e;--h2:#fdbb84;--h3:#fc8d59;--h4:#ef6548;--h5:#d7301f;--h6:#990000;
 --elf:#1a7f37;--stack:#8250df;--pt:#0969da;--boot:#57606a}
 @media (prefers-color-scheme:dark){:root{--bg:#0f1419;--fg:#e6edf3;--muted:#9aa5b1;--grid:#30363d;--panel:#161b22;
 --normal:#6ea8fe;--zero:#2e4d78;--dirtied:#f0a35e;--thr:#ff7b72;--pass:#3fb950;--tested:#6e7681;--link:#b392f0;
 --paused:rgba(200,210,220,.08);--ok:#3fb950;--bad:#ff7b72;
---h0:#1c232c;--h1:#4a3a12;--h2:#7a5314;--h3:#a86a17;--h4:#d9822b;--h5:#f3a64a;--h6:#ffd48a;
+--h0:#1c232c;--h1:#5c3d1a;--h2:#8a5318;--h3:#b86b16;--h4:#e08a25;--h5:#f5b04e;--h6:#ffe08a;
 --elf:#3fb950;--stack:#d2a8ff;--pt:#58a6ff;--boot:#9aa5b1}}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
