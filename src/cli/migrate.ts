@@ -248,8 +248,8 @@ export async function main(args: string[]): Promise<number> {
     command: commandText("migrate", args),
     regions: guestRegions(file!, src, path!),
     sourceInstructions: src.instructions,
-    resumedAtWallMs: wallClockMs(),
   };
+  ctx.resumedAtWallMs = wallClockMs();
   const exit = finish(dest, max);
   return report(dest, exit, make, max, values.json!, r, at, { ctx, path: values.report });
 }

@@ -210,3 +210,33 @@ Deno.test("migrate --listen / --to move a guest between two processes with an au
   equal(j.equal, true);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("migrate --report writes the HTML report; --json carries its rounds and per-page counts", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/migration.html`;
+    const args = [GUEST, "--memory", "16M", "--at", "2M", "--bandwidth", "200mbit", "--policy", "xen"];
+    const r = await cli("migrate.ts", [...args, "--json", "--report", file]);
+    equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    const rep = j.report;
+    equal(rep.version, 1);
+    equal(rep.equal, true);
+    equal(rep.policy.name, "xen");
+    deepEqual(rep.rounds.map((x: { pages: number }) => x.pages), j.migration["pages-per-round"]);
+    equal(rep.instructions.destinationEnd, j.instructions);
+    equal(rep.instructions.referenceEnd, j.reference.instructions);
+    ok(rep.pages.runs.length > 0 && rep.pages.dirtied > 0);
+    ok(rep.regions.some((x: { kind: string }) => x.kind === "page-tables"));
+    ok(rep.downtime.wall.length === 1 && rep.downtime.wall[0].ms > 0);
+    const html = await Deno.readTextFile(file);
+    ok(html.startsWith("<!DOCTYPE html>"));
+    equal(html.match(/<g class="round/g)?.length, rep.rounds.length);
+    ok(html.includes("--report"), "the command line is in the facts");
+    const bad = await cli("migrate.ts", [...args, "--report", `${dir}/missing/migration.html`]);
+    equal(bad.code, 2);
+    equal(bad.err.trim().split("\n").at(-1)?.startsWith("migrate: cannot write the report"), true, bad.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
