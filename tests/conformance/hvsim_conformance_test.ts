@@ -3,7 +3,7 @@ import { HvsimRunner } from "../../src/conformance/hvsim_runner.ts";
 import { runConformance } from "../../src/conformance/session.ts";
 import { HAVE_TOOLCHAIN, HAVE_UNICORN } from "./_util.ts";
 
-// Issue 8: the seeded CI sample of at least 20,000 cases, hvsim against the host CPU (and Unicorn,
+// The seeded CI sample of at least 20,000 cases, hvsim against the host CPU (and Unicorn,
 // with its known deviations), zero unexplained mismatches.
 Deno.test({
   name: "runConformance() finds hvsim in agreement with the host CPU on 20,000 seeded cases",
