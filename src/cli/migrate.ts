@@ -162,6 +162,11 @@ export async function main(args: string[]): Promise<number> {
 
   // Destination side over TCP.
   if (values.listen) {
+    if (values.report !== undefined) {
+      throw new UsageError(
+        "--report is written by the source (--to) or an in-process migration, not by --listen",
+      );
+    }
     const where = parseHostPort(values.listen, "--listen");
     const said = (line: string) => !values.json && console.error(line);
     let got;
@@ -187,13 +192,27 @@ export async function main(args: string[]): Promise<number> {
       return f.status;
     }
     const dest = got.vm as Machine;
+    // The destination's own view of the downtime: from when the stop-and-copy pass's round record
+    // arrived (the source had paused) to resuming the guest here.
+    const seen = got.lastRoundAtWallMs > 0 ? wallClockMs() - got.lastRoundAtWallMs : undefined;
+    if (seen !== undefined) {
+      said(
+        `[hvsim] downtime as this destination saw it: ${
+          seen.toFixed(3)
+        } ms (wall clock, from the stop-and-copy ` +
+          `round record's arrival to resuming the guest)`,
+      );
+    }
     const exit = finish(dest, max);
     if (!file) {
-      if (values.json) console.log(JSON.stringify(machineReport(dest, exit), null, 2));
-      else Deno.stdout.writeSync(dest.console.output());
+      if (values.json) {
+        console.log(JSON.stringify({ ...machineReport(dest, exit), "downtime-seen-ms": seen }, null, 2));
+      } else Deno.stdout.writeSync(dest.console.output());
       return guestStatus(exit);
     }
-    return report(dest, exit, make, max, values.json!);
+    return report(dest, exit, make, max, values.json!, undefined, undefined, {
+      json: { "downtime-seen-ms": seen },
+    });
   }
 
   // Source side over TCP.
@@ -209,9 +228,18 @@ export async function main(args: string[]): Promise<number> {
       error = (e as Error).message;
     }
     endProgress();
+    const data = r && buildMigrationReport(r.stats, {
+      guestName: path,
+      cmdline: values.cmdline,
+      command: commandText("migrate", args),
+      regions: guestRegions(file!, src, path!),
+      sourceInstructions: src.instructions,
+    });
+    if (data && values.report !== undefined) writeReport(values.report, data);
     if (r) {
-      if (values.json) console.log(JSON.stringify({ migration: r.json, ok: r.ok, error: r.error }, null, 2));
-      else console.error(formatSummary(r.stats));
+      if (values.json) {
+        console.log(JSON.stringify({ migration: r.json, ok: r.ok, error: r.error, report: data }, null, 2));
+      } else console.error(formatSummary(r.stats));
       if (!r.ok) error = r.error;
     } else if (values.json) console.log(JSON.stringify({ ok: false, error }, null, 2));
     if (error !== undefined) {
@@ -263,7 +291,7 @@ function report(
   json: boolean,
   r?: Awaited<ReturnType<typeof migrateInProcess>>,
   at?: number,
-  out?: { ctx: ReportContext; path?: string },
+  out?: { ctx?: ReportContext; path?: string; json?: Record<string, unknown> },
 ): number {
   const ref = make();
   const refExit = finish(ref, max);
@@ -276,7 +304,7 @@ function report(
   if (a.console !== b.console) differences.push("console output differs");
   if (a.digest !== b.digest) differences.push(`digest ${a.digest} != ${b.digest}`);
   const equal = differences.length === 0;
-  const data = r && out
+  const data = r && out?.ctx
     ? buildMigrationReport(r.stats, {
       ...out.ctx,
       equal,
@@ -293,6 +321,7 @@ function report(
         reference: { exit: b.exit, instructions: b.instructions, console: b.console, digest: b.digest },
         equal,
         report: data,
+        ...out?.json,
       },
       null,
       2,

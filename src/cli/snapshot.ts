@@ -6,10 +6,11 @@
  */
 
 import { parseArgs } from "node:util";
-import { formatBytes, MigrationController } from "../migration/mod.ts";
+import type { ChainSnapshot } from "../migration/mod.ts";
+import { buildSnapshotReport, formatBytes, MigrationController, pageRuns } from "../migration/mod.ts";
 import { Machine } from "../vm/mod.ts";
 import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
-import { loadKey } from "./_migrate_common.ts";
+import { commandText, guestRegions, loadKey, writeReport } from "./_migrate_common.ts";
 import { snapshotToFile } from "./migrate_core.ts";
 
 const HELP = `Usage: deno task snapshot <guest.elf> --out FILE [options]
@@ -29,7 +30,10 @@ Options:
   --memory SIZE            guest RAM (default 64M)
   --cmdline TEXT           guest command line (default empty)
   --key-file FILE          authenticate the snapshot with HMAC-SHA256
-  --json                   print the snapshot statistics as JSON
+  --json                   print the snapshot statistics as JSON (a diff snapshot's "page-runs":
+                           [first page, pages, 1] for the pages it holds)
+  --report FILE            write an HTML report of the chain: pages per snapshot, and a heat map of
+                           memory coloured by how many diff snapshots held each page
   -h, --help               this text
 
 Exit status: 0 when the snapshot was written; 2 for bad input; 3 when writing failed.`;
@@ -47,6 +51,7 @@ export async function main(args: string[]): Promise<number> {
       cmdline: { type: "string", default: "" },
       "key-file": { type: "string" },
       json: { type: "boolean", default: false },
+      report: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -61,17 +66,23 @@ export async function main(args: string[]): Promise<number> {
   const diffAt = parseDiffPoints(values["diff-at"], at);
   const key = await loadKey(values["key-file"]);
   const path = positionals[0];
-  const m = Machine.fromElf(readInput(path, "guest"), { memory, cmdline: values.cmdline }, path);
+  const elf = readInput(path, "guest");
+  const m = Machine.fromElf(elf, { memory, cmdline: values.cmdline }, path);
   // One controller for the chain: a diff snapshot sends what the guest wrote since the previous one.
   const c = new MigrationController(m);
   const diff = diffAt.length > 0;
   const written: Record<string, unknown>[] = [];
+  const chain: ChainSnapshot[] = [];
   for (let k = 0; k <= diffAt.length; k++) {
     const target = k === 0 ? at : diffAt[k - 1];
     if (target > m.instructions) m.run(target - m.instructions);
     const file = k === 0 ? values.out : `${values.out}.${k}`;
     const r = await snapshotToFile(c, file, { key, diff });
-    written.push({ ok: r.ok, error: r.error, file, at: m.instructions, ...r.json });
+    const pagesHeld = k > 0 && r.stats.pageDirtyRounds.length > 0
+      ? { "page-runs": pageRuns(r.stats.pageDirtyRounds) }
+      : {};
+    written.push({ ok: r.ok, error: r.error, file, at: m.instructions, ...r.json, ...pagesHeld });
+    chain.push({ stats: r.stats, file, at: m.instructions });
     if (!r.ok) {
       if (values.json) console.log(JSON.stringify(diff ? written : written[0], null, 2));
       console.error(`snapshot: cannot write ${file}: ${r.error}`);
@@ -84,6 +95,17 @@ export async function main(args: string[]): Promise<number> {
           `${r.stats.duplicate} zero pages, ${r.stats.stateBytes} bytes of state)`,
       );
     }
+  }
+  if (values.report !== undefined) {
+    writeReport(
+      values.report,
+      buildSnapshotReport(chain, {
+        guestName: path,
+        cmdline: values.cmdline,
+        command: commandText("snapshot", args),
+        regions: guestRegions(elf, m, path),
+      }),
+    );
   }
   if (values.json) console.log(JSON.stringify(diff ? written : written[0], null, 2));
   return 0;

@@ -16,6 +16,7 @@ import { toSource } from "./byte_io.ts";
 import type { RandomAccessSource } from "./lazy_ram.ts";
 import { FileLazyRam, LazyPageIndex } from "./lazy_ram.ts";
 import { decodeRamPages } from "./ram_pages.ts";
+import { wallClockMs } from "./stats.ts";
 import type { StreamHeader } from "./stream.ts";
 import {
   decodeEnd,
@@ -89,6 +90,11 @@ export interface ReceiveResult {
   rounds: number;
   /** Names of the state sections restored, in stream order. */
   sections: string[];
+  /**
+   * Wall clock (ms since the epoch) when the last round record arrived: for a migration, the
+   * stop-and-copy pass's, i.e. when this side learned that the source had paused. 0 without one.
+   */
+  lastRoundAtWallMs: number;
   /** Verify-pages records checked (0 unless the source asked for verification). */
   verifyRecords: number;
   /** For a lazy restore: the VM's RAM still to load (it owns the file until every page is in). */
@@ -170,6 +176,7 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
   const names = new Set<string>();
   let descriptors = 0;
   let rounds = 0;
+  let lastRoundAtWallMs = 0;
   let verified = 0;
   for (;;) {
     const rec = await reader.next();
@@ -201,6 +208,7 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
       case RECORD_ROUND:
         decodeRound(rec);
         rounds++;
+        lastRoundAtWallMs = wallClockMs();
         break;
       case RECORD_VERIFY_PAGES:
         descriptors += decodeRamPages(rec, pages, {
@@ -277,6 +285,7 @@ async function receiveInner(src: ByteSource, opts: ReceiveOptions): Promise<Rece
     bytes: reader.offset,
     pages: descriptors,
     rounds,
+    lastRoundAtWallMs,
     sections: sections.map((s) => s.name),
     verifyRecords: verified,
     lazy,

@@ -129,6 +129,8 @@ export interface MigrationReport {
   };
   /** Whether the destination ended equal to the unmigrated run (digest, console, instructions); null: not compared. */
   equal: boolean | null;
+  /** For a snapshot chain: each file and the instruction count it was taken at. */
+  snapshots?: { file: string; at: number }[];
 }
 
 /** What {@link buildMigrationReport} needs besides the statistics. */
@@ -256,5 +258,93 @@ export function buildMigrationReport(stats: MigrationStats, ctx: ReportContext =
       referenceEnd: ctx.referenceEnd ?? null,
     },
     equal: ctx.equal ?? null,
+  };
+}
+
+/** One snapshot of a chain, as `snapshot --diff-at` writes them. */
+export interface ChainSnapshot {
+  /** Its statistics (a diff snapshot's `pageDirtyRounds` marks the pages it holds). */
+  stats: MigrationStats;
+  /** The file written. */
+  file: string;
+  /** The guest's retired-instruction count when it was taken. */
+  at: number;
+}
+
+/**
+ * The report data of a snapshot chain (a full snapshot, then diffs): one "round" per snapshot, whose
+ * `dirtied` is the pages the guest wrote since the previous one (what the diff holds), and per page
+ * the number of diff snapshots that held it.
+ */
+export function buildSnapshotReport(chain: ChainSnapshot[], ctx: ReportContext = {}): MigrationReport {
+  if (chain.length === 0) throw new RangeError("A snapshot report needs at least one snapshot");
+  const pages = chain[0].stats.total / PAGE_SIZE;
+  const counts = new Uint16Array(pages);
+  const rounds: RoundStats[] = [];
+  let prevAt = chain[0].at;
+  let transferred = 0, normal = 0, zero = 0, state = 0, time = 0;
+  chain.forEach((s, k) => {
+    let held = 0;
+    if (k > 0 && s.stats.pageDirtyRounds.length === pages) {
+      const c = s.stats.pageDirtyRounds;
+      for (let p = 0; p < pages; p++) {
+        if (c[p] !== 0) {
+          held++;
+          if (counts[p] !== 0xffff) counts[p]++;
+        }
+      }
+    }
+    const r = s.stats.rounds[0];
+    rounds.push({
+      round: k,
+      final: false,
+      pages: r?.pages ?? 0,
+      zeroPages: r?.zeroPages ?? 0,
+      normalPages: r?.normalPages ?? 0,
+      bytes: s.stats.transferred,
+      startMs: time,
+      durationMs: s.stats.totalTime,
+      dirtyAfter: 0,
+      throttlePercent: 0,
+      dirtied: held,
+      instructions: s.at - prevAt,
+      bandwidth: 0,
+      test: null,
+    });
+    prevAt = s.at;
+    transferred += s.stats.transferred;
+    normal += s.stats.normal;
+    zero += s.stats.duplicate;
+    state += s.stats.stateBytes;
+    time += s.stats.totalTime;
+  });
+  const last = chain[chain.length - 1];
+  const base = buildMigrationReport({ ...last.stats, pageDirtyRounds: counts }, ctx);
+  return {
+    ...base,
+    kind: "snapshots",
+    policy: {
+      name: "snapshot",
+      params: {},
+      switchoverReason: chain.length > 1 ? "diff snapshots" : "snapshot",
+    },
+    rounds,
+    totals: {
+      transferred,
+      normalPages: normal,
+      zeroPages: zero,
+      stateBytes: state,
+      totalTimeMs: time,
+      precopyRounds: 0,
+    },
+    downtime: { modelledMs: 0, lowerBoundMs: 0, limitMs: null, wall: [] },
+    instructions: {
+      atStart: chain[0].at,
+      atSwitchover: last.at,
+      duringMigration: last.at - chain[0].at,
+      destinationEnd: null,
+      referenceEnd: null,
+    },
+    snapshots: chain.map((s) => ({ file: s.file, at: s.at })),
   };
 }

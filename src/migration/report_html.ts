@@ -55,8 +55,15 @@ function ticks(max: number, count = 4): number[] {
   return out;
 }
 
-const roundName = (r: RoundStats) => r.final ? "stop" : String(r.round);
-const roundTitle = (r: RoundStats) => r.final ? "stop-and-copy (guest paused)" : `round ${r.round}`;
+type Kind = MigrationReport["kind"];
+const roundName = (r: RoundStats, kind: Kind) =>
+  kind === "snapshots" ? (r.round === 0 ? "full" : `diff ${r.round}`) : r.final ? "stop" : String(r.round);
+const roundTitle = (r: RoundStats, kind: Kind) =>
+  kind === "snapshots"
+    ? (r.round === 0 ? "full snapshot" : `diff snapshot ${r.round}`)
+    : r.final
+    ? "stop-and-copy (guest paused)"
+    : `round ${r.round}`;
 
 interface Chart {
   id: string;
@@ -107,6 +114,7 @@ function yAxis(x0: number, x1: number, y0: number, y1: number, max: number, fmt:
 
 function roundsChart(r: MigrationReport): string {
   const rounds = r.rounds;
+  const kind = r.kind;
   const W = 900, H = 300, L = 70, R = 16, T = 24, B = 44;
   const max = Math.max(1, ...rounds.map((x) => Math.max(x.pages, x.dirtied)));
   const ax = yAxis(L, W - R, H - B, T, max, (v) => int(v));
@@ -117,7 +125,7 @@ function roundsChart(r: MigrationReport): string {
     const cx = L + band * (i + 0.5);
     const yN = ax.y(x.normalPages), yZ = ax.y(x.normalPages + x.zeroPages), yD = ax.y(x.dirtied);
     const base = ax.y(0);
-    const tip = `${roundTitle(x)}: ${int(x.pages)} pages sent (${int(x.zeroPages)} zero), ` +
+    const tip = `${roundTitle(x, kind)}: ${int(x.pages)} pages sent (${int(x.zeroPages)} zero), ` +
       `${int(x.dirtied)} dirtied during it, ${bytes(x.bytes)}, ${
         ms(x.durationMs)
       }, throttle ${x.throttlePercent} %`;
@@ -135,10 +143,16 @@ function roundsChart(r: MigrationReport): string {
       `<rect class="bar dirtied" x="${n2(cx + 1)}" y="${n2(yD)}" width="${n2(bw)}" height="${
         n2(base - yD)
       }"/>` +
-      `<text class="tick" x="${n2(cx)}" y="${H - B + 16}" text-anchor="middle">${roundName(x)}</text></g>`;
+      `<text class="tick" x="${n2(cx)}" y="${H - B + 16}" text-anchor="middle">${
+        roundName(x, kind)
+      }</text></g>`;
   });
-  body += `<text class="axis" x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">pre-copy round ` +
-    `(stop: stop-and-copy, guest paused)</text>` +
+  body +=
+    `<text class="axis" x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">${
+      kind === "snapshots"
+        ? "snapshot (full, then diffs)"
+        : "pre-copy round (stop: stop-and-copy, guest paused)"
+    }</text>` +
     `<text class="axis" x="14" y="${(T + H - B) / 2}" transform="rotate(-90 14 ${(T + H - B) / 2})" ` +
     `text-anchor="middle">pages</text>`;
   const first = rounds[0];
@@ -160,7 +174,9 @@ function roundsChart(r: MigrationReport): string {
   });
   const legend = `<p class="legend"><span class="sw normal"></span>pages sent with data ` +
     `<span class="sw zero"></span>zero pages (sent as a flag) <span class="sw dirtied"></span>` +
-    `pages the guest dirtied during the round <span class="sw paused"></span>guest paused</p>`;
+    (kind === "snapshots"
+      ? `pages the guest wrote since the previous snapshot</p>`
+      : `pages the guest dirtied during the round <span class="sw paused"></span>guest paused</p>`);
   const data = table(
     "per round",
     [
@@ -175,7 +191,7 @@ function roundsChart(r: MigrationReport): string {
       "throttle (%)",
     ],
     rounds.map((x) => [
-      roundTitle(x),
+      roundTitle(x, kind),
       x.pages,
       x.zeroPages,
       x.bytes,
@@ -186,7 +202,12 @@ function roundsChart(r: MigrationReport): string {
       String(x.throttlePercent),
     ]),
   );
-  return figure("fig-rounds", "Pages per round", chart + legend, data);
+  return figure(
+    "fig-rounds",
+    kind === "snapshots" ? "Pages per snapshot" : "Pages per round",
+    chart + legend,
+    data,
+  );
 }
 
 // ---- the switchover test ----
@@ -280,6 +301,7 @@ function miniChart(
   rounds: RoundStats[],
   value: (x: RoundStats) => number,
   fmt: (v: number) => string,
+  kind: Kind,
 ): string {
   const W = 290, H = 170, L = 56, R = 8, T = 14, B = 26;
   const max = Math.max(...rounds.map(value), 0);
@@ -292,13 +314,15 @@ function miniChart(
     const y = ax.y(value(x));
     body +=
       `<g class="mini" data-round="${x.final ? "final" : x.round}"><title>${
-        esc(`${roundTitle(x)}: ${fmt(value(x))}`)
+        esc(`${roundTitle(x, kind)}: ${fmt(value(x))}`)
       }</title><rect class="bar ${x.final ? "stopbar" : "plain"}" x="${n2(cx - bw / 2)}" y="${
         n2(y)
       }" width="${n2(bw)}" ` +
       `height="${n2(ax.y(0) - y)}"/>${
         rounds.length <= 24
-          ? `<text class="tick" x="${n2(cx)}" y="${H - B + 14}" text-anchor="middle">${roundName(x)}</text>`
+          ? `<text class="tick" x="${n2(cx)}" y="${H - B + 14}" text-anchor="middle">${
+            roundName(x, kind)
+          }</text>`
           : ""
       }</g>`;
   });
@@ -307,7 +331,7 @@ function miniChart(
       (T + H - B) / 2
     }" text-anchor="middle">0 in every round</text>`;
   }
-  const desc = rounds.map((x) => `${roundTitle(x)}: ${fmt(value(x))}`).join("; ") + ".";
+  const desc = rounds.map((x) => `${roundTitle(x, kind)}: ${fmt(value(x))}`).join("; ") + ".";
   return `<div class="mini-chart"><h3>${esc(title)}</h3>${
     svg({ id, title: `${title} per round`, desc, width: W, height: H, body })
   }</div>`;
@@ -315,17 +339,36 @@ function miniChart(
 
 function smallMultiples(r: MigrationReport): string {
   const rs = r.rounds;
-  const charts = miniChart("bytes", "Bytes on the wire", rs, (x) => x.bytes, bytes) +
-    miniChart("duration", "Duration", rs, (x) => x.durationMs, ms) +
-    miniChart("throttle", "Guest throttle (%)", rs, (x) => x.throttlePercent, (v) => `${n2(v)} %`);
+  const kind = r.kind;
+  const charts = miniChart(
+    "bytes",
+    kind === "snapshots" ? "Bytes written" : "Bytes on the wire",
+    rs,
+    (x) => x.bytes,
+    bytes,
+    kind,
+  ) +
+    miniChart(
+      "duration",
+      kind === "snapshots" ? "Duration (wall clock)" : "Duration",
+      rs,
+      (x) => x.durationMs,
+      ms,
+      kind,
+    ) +
+    (kind === "snapshots"
+      ? miniChart("instructions", "Guest instructions run before it", rs, (x) => x.instructions, int, kind)
+      : miniChart("throttle", "Guest throttle (%)", rs, (x) => x.throttlePercent, (v) => `${n2(v)} %`, kind));
   const data = table(
     "bytes, duration and throttle per round",
     ["round", "bytes", "duration (ms)", "throttle (%)"],
-    rs.map((x) => [roundTitle(x), x.bytes, x.durationMs.toFixed(3), String(x.throttlePercent)]),
+    rs.map((x) => [roundTitle(x, kind), x.bytes, x.durationMs.toFixed(3), String(x.throttlePercent)]),
   );
   return figure(
     "fig-multiples",
-    "Bytes, duration and throttle per round",
+    kind === "snapshots"
+      ? "Bytes, duration and guest instructions per snapshot"
+      : "Bytes, duration and throttle per round",
     `<div class="multiples">${charts}</div>`,
     data,
   );
@@ -437,6 +480,7 @@ function heatLevel(count: number, max: number): number {
 
 function heatMap(r: MigrationReport): string {
   const pages = r.pages.count;
+  const what = r.kind === "snapshots" ? "diff snapshot" : "round";
   const { group: g, columns: cols, cell: cs } = heatLayout(pages);
   const cells = Math.ceil(pages / g);
   const rows = Math.ceil(cells / cols);
@@ -522,11 +566,13 @@ function heatMap(r: MigrationReport): string {
   });
   const desc = `Guest-physical memory, ${int(pages)} pages of ${bytes(r.pages.pageSize)}, ` +
     `${g === 1 ? "one cell per page" : `one cell per ${g} pages`}, ${cols} cells per row ` +
-    `(${bytes(bytesPerRow)}), coloured by how many rounds dirtied it (at most ${r.pages.maxRounds}). ` +
+    `(${bytes(bytesPerRow)}), coloured by how many ${what}s ${
+      r.kind === "snapshots" ? "held" : "dirtied"
+    } it (at most ${r.pages.maxRounds}). ` +
     `${int(r.pages.dirtied)} pages were dirtied. ${dirtiedRegions.join("; ")}.`;
   const chart = svg({
     id: "heat",
-    title: "Which memory the guest dirtied, and in how many rounds",
+    title: `Which memory the guest dirtied, and in how many ${what}s`,
     desc,
     width: W,
     height,
@@ -538,7 +584,9 @@ function heatMap(r: MigrationReport): string {
     const counts = Array.from({ length: max }, (_, i) => i + 1).filter((c) => heatLevel(c, max) === lv);
     if (counts.length === 0) continue;
     const lo = counts[0], hi = counts[counts.length - 1];
-    legend += `<span class="sw h${lv}"></span>${lo === hi ? lo : `${lo}-${hi}`} round${hi === 1 ? "" : "s"} `;
+    legend += `<span class="sw h${lv}"></span>${lo === hi ? lo : `${lo}-${hi}`} ${what}${
+      hi === 1 ? "" : "s"
+    } `;
   }
   legend +=
     `</p><p class="note">${
@@ -562,7 +610,12 @@ function heatMap(r: MigrationReport): string {
       `dirtied pages, as runs of equal count${
         r.pages.runs.length > 500 ? ` (first 500 of ${r.pages.runs.length})` : ""
       }`,
-      ["addresses", "first page", "pages", "rounds that dirtied them"],
+      [
+        "addresses",
+        "first page",
+        "pages",
+        r.kind === "snapshots" ? "diff snapshots that held them" : "rounds that dirtied them",
+      ],
       runs,
     );
   return figure("fig-heat", "Heat map of guest-physical memory", chart + legend, data);
@@ -660,6 +713,24 @@ function facts(r: MigrationReport): string {
   rows.push(["guest", `${r.guest.name}${r.guest.cmdline ? ` "${r.guest.cmdline}"` : ""}`]);
   if (r.command) rows.push(["command", r.command]);
   rows.push(["status", r.status + (r.error ? `: ${r.error}` : "")]);
+  if (r.kind === "snapshots") {
+    for (const [k, f] of (r.snapshots ?? []).entries()) {
+      rows.push([k === 0 ? "snapshot" : `diff snapshot ${k}`, `${f.file} at ${int(f.at)} instructions`]);
+    }
+    rows.push(["guest RAM", `${bytes(r.guest.ramBytes)} (${int(r.pages.count)} pages)`]);
+    rows.push([
+      "written",
+      `${bytes(r.totals.transferred)}: ${int(r.totals.normalPages)} pages with data, ` +
+      `${int(r.totals.zeroPages)} zero pages, ${
+        int(r.totals.stateBytes)
+      } bytes of state, in ${r.rounds.length} files`,
+    ]);
+    return `<section class="facts" aria-label="The run"><dl>${
+      rows.map(([k, v]) =>
+        `<dt>${esc(k)}</dt><dd>${k === "command" ? `<code>${esc(v)}</code>` : esc(v)}</dd>`
+      ).join("")
+    }</dl></section>`;
+  }
   const params = Object.entries(r.policy.params).map(([k, v]) => `${k} ${v}`).join(", ");
   rows.push(["policy", `${r.policy.name}${params ? ` (${params})` : ""}: ${r.policy.switchoverReason}`]);
   rows.push([
@@ -805,7 +876,11 @@ export function renderReportHtml(r: MigrationReport): string {
 <title>${esc(title)}</title><style>${CSS}</style></head>
 <body><main><h1>${esc(title)}</h1><p class="sub">${esc(sub)}</p>
 ${parts.join("\n")}
-<footer>Made by hvsim. Times on a simulated link are virtual (bytes / bandwidth), so the modelled figures are the same on every machine; wall-clock figures are this host's.</footer>
+<footer>Made by hvsim. ${
+    r.kind === "snapshots"
+      ? "Snapshot durations are this host's wall clock."
+      : "Times on a simulated link are virtual (bytes / bandwidth), so the modelled figures are the same on every machine; wall-clock figures are this host's."
+  }</footer>
 </main><div id="tip" role="tooltip"></div><script>${SCRIPT}</script></body></html>
 `;
 }

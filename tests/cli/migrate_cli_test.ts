@@ -240,3 +240,36 @@ Deno.test("migrate --report writes the HTML report; --json carries its rounds an
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("snapshot --diff-at --report writes a report of the chain; --json lists the pages each diff holds", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await cli("snapshot.ts", [
+      GUEST,
+      "--memory",
+      "16M",
+      "--at",
+      "1M",
+      "--diff-at",
+      "2M,3M",
+      "--out",
+      `${dir}/s`,
+      "--json",
+      "--report",
+      `${dir}/chain.html`,
+    ]);
+    equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    equal(j.length, 3);
+    equal(j[0]["page-runs"], undefined, "the first snapshot is full");
+    for (const s of j.slice(1)) {
+      const held = s["page-runs"].reduce((n: number, [, len]: number[]) => n + len, 0);
+      equal(held, s["pages-per-round"][0], "a diff holds exactly the pages it sent");
+    }
+    const html = await Deno.readTextFile(`${dir}/chain.html`);
+    equal(html.match(/<g class="round/g)?.length, 3);
+    ok(html.includes("diff snapshot 2"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

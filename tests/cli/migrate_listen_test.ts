@@ -221,3 +221,43 @@ Deno.test("migrate --to: a destination that cannot be reached or stalls leaves t
   );
   equal(r2.out, r1.out);
 });
+
+Deno.test("migrate --to --report: the source writes the report with its own view of the downtime; the destination states its view", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const dst = await destination([GUEST, "--memory", "8M"]);
+    const file = `${dir}/tcp.html`;
+    const src = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        `${root}src/cli/migrate.ts`,
+        GUEST,
+        "--memory",
+        "8M",
+        "--at",
+        "1000",
+        "--to",
+        `127.0.0.1:${dst.port}`,
+        "--json",
+        "--report",
+        file,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const d = await dst.done();
+    equal(src.code, 0, new TextDecoder().decode(src.stderr));
+    equal(d.code, 0, d.err);
+    const report = JSON.parse(new TextDecoder().decode(src.stdout)).report;
+    equal(report.link.deterministic, false);
+    equal(report.downtime.wall.length, 1);
+    ok(/as the source saw it/.test(report.downtime.wall[0].label));
+    ok(report.downtime.wall[0].ms > 0);
+    const html = await Deno.readTextFile(file);
+    equal(html.match(/<g class="round/g)?.length, report.rounds.length);
+    ok(/downtime as this destination saw it: [0-9.]+ ms/.test(d.err), d.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

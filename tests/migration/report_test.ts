@@ -1,10 +1,16 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { migrateInProcess } from "../../src/cli/migrate_core.ts";
+import { migrateInProcess, snapshotToFile } from "../../src/cli/migrate_core.ts";
 import { RSP } from "../../src/cpu/mod.ts";
 import { MigrationController } from "../../src/migration/controller.ts";
 import { SimulatedLink } from "../../src/migration/link.ts";
 import { xenPolicy } from "../../src/migration/policies.ts";
-import { buildMigrationReport, expandPageRuns, pageRuns } from "../../src/migration/report.ts";
+import type { ChainSnapshot } from "../../src/migration/report.ts";
+import {
+  buildMigrationReport,
+  buildSnapshotReport,
+  expandPageRuns,
+  pageRuns,
+} from "../../src/migration/report.ts";
 import { heatGroup, renderReportHtml } from "../../src/migration/report_html.ts";
 import { inProcessTransport } from "../../src/migration/transport.ts";
 import { BOOT_PML4, bootPageTablesEnd, guestMemoryMap, Machine, parseElf } from "../../src/vm/mod.ts";
@@ -200,5 +206,42 @@ Deno.test({
     ok(report.regions.some((x) => x.kind === "page-tables" && x.start === BOOT_PML4));
     ok(report.regions.some((x) => x.kind === "stack" && x.end === ram));
     equal(report.regions.filter((x) => x.kind === "elf").length, parseElf(elf, ram).segments.length);
+  },
+});
+
+Deno.test({
+  name: `report: each diff snapshot of memwrite holds its working set and the page tables ${NO_NM}`.trim(),
+  ignore: NO_NM !== "",
+  fn: async () => {
+    const ram = 8 * MiB;
+    const elf = Deno.readFileSync(MEMWRITE);
+    const m = Machine.fromElf(elf, { memory: ram, cmdline: "ws=256K rate=64 iters=0 quiet" });
+    const dir = await Deno.makeTempDir();
+    try {
+      const c = new MigrationController(m);
+      const chain: ChainSnapshot[] = [];
+      for (const [k, at] of [1_000_000, 2_000_000, 3_000_000, 4_000_000].entries()) {
+        m.run(at - m.instructions);
+        const file = `${dir}/s${k}`;
+        const r = await snapshotToFile(c, file, { diff: true });
+        ok(r.ok, r.error);
+        chain.push({ stats: r.stats, file, at: m.instructions });
+      }
+      const report = buildSnapshotReport(chain, { guestName: "memwrite" });
+      equal(report.kind, "snapshots");
+      // Between two snapshots the guest makes many passes over its 64 pages (the runtime's heap, from
+      // the page after _end) and walks its page tables (written under EPT A/D: SDM Vol. 3C, 29.3.5).
+      const heap = Math.ceil(MEMWRITE_END! / 4096);
+      const tables = [BOOT_PML4 / 4096, bootPageTablesEnd(ram) / 4096];
+      deepEqual(report.pages.runs, [[tables[0], tables[1] - tables[0], 3], [heap, 64, 3]]);
+      deepEqual(report.rounds.map((r) => r.dirtied), [0, 67, 67, 67]);
+      deepEqual(report.rounds.map((r) => r.pages), [2048, 67, 67, 67]);
+      deepEqual(report.rounds.map((r) => r.instructions), [0, 1_000_000, 1_000_000, 1_000_000]);
+      const html = renderReportHtml(report);
+      equal(html.match(/<g class="round/g)?.length, 4);
+      ok(html.includes("diff snapshot 3"));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
