@@ -64,7 +64,20 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const path = values.dump;
-  let region = readInput(path, "VMCS file");
+  writeOut(await dumpVmcs(readInput(path, "VMCS file"), path, values));
+  return 0;
+}
+
+/**
+ * What `vmcs --dump` prints for the bytes of `path`: a 4 KiB VMCS region, or the VMCS section of a
+ * snapshot or stream. Throws a {@link UsageError} with one line for anything else.
+ */
+export async function dumpVmcs(
+  bytes: Uint8Array,
+  path: string,
+  opts: { nonzero?: boolean; "any-revision"?: boolean } = {},
+): Promise<string> {
+  let region = bytes;
   if (
     region.length >= 4 && new DataView(region.buffer, region.byteOffset).getUint32(0, true) === STREAM_MAGIC
   ) {
@@ -76,15 +89,14 @@ export async function main(args: string[]): Promise<number> {
     );
   }
   const dump = decodeVmcsRegion(region);
-  if (dump.revisionId !== HVSIM_VMCS_REVISION && !values["any-revision"]) {
+  if (dump.revisionId !== HVSIM_VMCS_REVISION && !opts["any-revision"]) {
     throw new UsageError(
       `${path} has VMCS revision 0x${dump.revisionId.toString(16)}: expected hvsim's 0x${
         HVSIM_VMCS_REVISION.toString(16)
       } (use --any-revision to decode it anyway)`,
     );
   }
-  writeOut(formatVmcsDump(dump, values.nonzero));
-  return 0;
+  return formatVmcsDump(dump, opts.nonzero === true);
 }
 
 /**
