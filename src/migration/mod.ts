@@ -25,3 +25,4 @@ export * from "./inspect.ts";
 export * from "./lazy_ram.ts";
 export * from "./report.ts";
 export * from "./report_html.ts";
+export * from "./ping_pong.ts";
