@@ -6,7 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { type ReceiveResult, StreamError } from "../migration/mod.ts";
+import { DestinationRefusedError, type ReceiveResult, StreamError } from "../migration/mod.ts";
 import { Machine } from "../vm/mod.ts";
 import { parseCount, runCli, UsageError } from "./_common.ts";
 import { finish, guestStatus, loadKey, machineReport } from "./_migrate_common.ts";
@@ -61,7 +61,10 @@ export async function main(args: string[]): Promise<number> {
     });
     m = restored.vm as Machine;
   } catch (e) {
-    if (e instanceof StreamError || /^Cannot read snapshot/.test((e as Error).message)) {
+    if (
+      e instanceof StreamError || e instanceof DestinationRefusedError ||
+      /^Cannot read snapshot/.test((e as Error).message)
+    ) {
       throw new UsageError((e as Error).message);
     }
     throw e;

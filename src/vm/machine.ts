@@ -86,14 +86,19 @@ export interface StateSection {
 export const MACHINE_STATE_VERSION = 1;
 
 /** How a run ended. */
-export type ExitReason =
-  | "debug-exit"
-  | "hlt"
-  | "instruction-limit"
-  | "triple-fault"
-  | "bad-physical-access"
-  | "unhandled-exit"
-  | "internal-error";
+/** Every way a run can end. */
+export const EXIT_REASONS = [
+  "debug-exit",
+  "hlt",
+  "instruction-limit",
+  "triple-fault",
+  "bad-physical-access",
+  "unhandled-exit",
+  "internal-error",
+] as const;
+
+/** How a run ended. */
+export type ExitReason = typeof EXIT_REASONS[number];
 
 /** The end of a run. */
 export interface RunExit {
@@ -688,7 +693,9 @@ export class Machine {
       }
       return s.data;
     };
-    const m = JSON.parse(new TextDecoder().decode(need("machine", MACHINE_STATE_VERSION)));
+    const m = checkMachineSection(
+      JSON.parse(new TextDecoder().decode(need("machine", MACHINE_STATE_VERSION))),
+    );
     if (m.ramBytes !== this.ramBytes) {
       throw new RangeError(`state is for ${m.ramBytes} bytes of RAM; this machine has ${this.ramBytes}`);
     }
@@ -702,6 +709,7 @@ export class Machine {
       throw new RangeError(`VMCS section is ${region.length} bytes; a VMCS region is 4096`);
     }
     const vmx = JSON.parse(new TextDecoder().decode(need("vmx", 1)));
+    if (typeof vmx !== "object" || vmx === null) throw new RangeError(`state section "vmx" is not an object`);
     this.vmx.restore(vmx);
     this.vcpu.vmcs.region().set(region);
     this.vcpu.setLaunched(vmx.launched === true);
@@ -758,4 +766,44 @@ export class Machine {
     h.update(this.mem.subarray(0, this.ramBytes));
     return h.digest("hex");
   }
+}
+
+/** The "machine" state section, checked: RAM size, how the run ended (if it did), VM-exit counts. */
+function checkMachineSection(m: unknown): {
+  ramBytes: number;
+  exit: RunExit | null;
+  exitCounts: [number, number][];
+} {
+  const bad = (what: string): never => {
+    throw new RangeError(`state section "machine" has ${what}`);
+  };
+  if (typeof m !== "object" || m === null) return bad("no object");
+  const o = m as Record<string, unknown>;
+  if (!Number.isSafeInteger(o.ramBytes)) bad("no RAM size");
+  let exit: RunExit | null = null;
+  if (o.exit !== undefined && o.exit !== null) {
+    const e = o.exit as Record<string, unknown>;
+    if (
+      typeof e !== "object" || !(EXIT_REASONS as readonly unknown[]).includes(e.reason) ||
+      !Number.isInteger(e.code) || (e.code as number) < -(2 ** 31) || (e.code as number) >= 2 ** 32 ||
+      (e.message !== undefined && typeof e.message !== "string")
+    ) {
+      bad(`an invalid exit ${JSON.stringify(o.exit).slice(0, 80)}`);
+    }
+    exit = e.message === undefined
+      ? { reason: e.reason as ExitReason, code: e.code as number }
+      : { reason: e.reason as ExitReason, code: e.code as number, message: e.message as string };
+  }
+  const counts = o.exitCounts;
+  if (
+    !Array.isArray(counts) ||
+    !counts.every((c) =>
+      Array.isArray(c) && c.length === 2 && Number.isSafeInteger(c[0]) && c[0] >= 0 &&
+      Number.isSafeInteger(c[1]) &&
+      c[1] >= 0
+    )
+  ) {
+    bad("invalid VM-exit counts");
+  }
+  return { ramBytes: o.ramBytes as number, exit, exitCounts: counts as [number, number][] };
 }

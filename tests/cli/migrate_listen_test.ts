@@ -1,6 +1,8 @@
 import { equal, ok } from "node:assert/strict";
 import { restoreFromFiles } from "../../src/cli/migrate_core.ts";
-import { encodeHeader } from "../../src/migration/stream.ts";
+import { MemorySink } from "../../src/migration/byte_io.ts";
+import { PageSender } from "../../src/migration/ram_pages.ts";
+import { encodeHeader, STREAM_FLAG_SNAPSHOT, StreamWriter } from "../../src/migration/stream.ts";
 import { Machine } from "../../src/vm/machine.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -260,4 +262,44 @@ Deno.test("migrate --to --report: the source writes the report with its own view
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("restore and migrate --listen refuse a state the machine cannot take with the same line, status 2", async () => {
+  // a complete, well-formed snapshot whose "machine" section claims an exit no run can have
+  const m = Machine.fromElf(await Deno.readFile(GUEST), { memory: 8 << 20 });
+  m.run(1000);
+  const sink = new MemorySink();
+  const w = await StreamWriter.open(sink, { ramBytes: m.ramBytes, flags: STREAM_FLAG_SNAPSHOT });
+  const pages = new PageSender(w, m, 64);
+  const all = new Uint32Array(m.ramBytes / 4096).map((_, i) => i);
+  for (let i = 0; i < all.length; i += 64) await pages.sendRecord(all, i, 64);
+  for (const s of m.saveState()) {
+    const data = s.name === "machine"
+      ? new TextEncoder().encode(
+        JSON.stringify({ ramBytes: m.ramBytes, exit: { reason: "zzz" }, exitCounts: [] }),
+      )
+      : s.data;
+    await w.writeSection({ ...s, data });
+  }
+  await w.writeEnd();
+  const bytes = sink.bytes();
+  const path = await Deno.makeTempFile();
+  await Deno.writeFile(path, bytes);
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}src/cli/restore.ts`, path],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(r.stderr);
+  equal(r.code, 2, err);
+  noStack(err);
+  const words =
+    'Destination refused the VM state: state section "machine" has an invalid exit {"reason":"zzz"}';
+  equal(err.trim(), `restore: ${path}: ${words}`);
+  const d = await destination([GUEST, "--memory", "8M"]);
+  equal(await send(d.port, bytes), words);
+  const out = await d.done();
+  equal(out.code, 2, out.err);
+  ok(out.err.includes(`\nmigrate: ${words}\n`), out.err);
+  await Deno.remove(path);
 });

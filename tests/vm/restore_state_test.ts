@@ -1,0 +1,62 @@
+import { equal, throws } from "node:assert/strict";
+import { Machine } from "../../src/vm/machine.ts";
+
+const GUEST = Deno.readFileSync(new URL("../../guests/build/hello.elf", import.meta.url));
+const MEMORY = 8 << 20;
+
+Deno.test("Machine.restoreState() refuses a machine or vmx section that is not what saveState() writes", () => {
+  const m = Machine.fromElf(GUEST, { memory: MEMORY });
+  m.run(1000);
+  const sections = m.saveState();
+  const machine = JSON.parse(new TextDecoder().decode(sections.find((s) => s.name === "machine")!.data));
+  const table: [string, string, unknown, RegExp][] = [
+    ["machine", "an unknown exit reason", { ...machine, exit: { reason: "zzz", code: 0 } }, /invalid exit/],
+    [
+      "machine",
+      "an exit code that is not a number",
+      { ...machine, exit: { reason: "hlt", code: "x" } },
+      /invalid exit/,
+    ],
+    [
+      "machine",
+      "an exit code above 32 bits",
+      { ...machine, exit: { reason: "debug-exit", code: 2 ** 40 } },
+      /invalid exit/,
+    ],
+    ["machine", "an exit that is a number", { ...machine, exit: 5 }, /invalid exit/],
+    [
+      "machine",
+      "exit counts that are not pairs",
+      { ...machine, exitCounts: [[1, "x"], ["y"]] },
+      /invalid VM-exit counts/,
+    ],
+    [
+      "machine",
+      "exit counts that are an object",
+      { ...machine, exitCounts: { a: 1 } },
+      /invalid VM-exit counts/,
+    ],
+    ["machine", "null", null, /"machine" has no object/],
+    ["vmx", "null", null, /"vmx" is not an object/],
+  ];
+  for (const [name, what, value, msg] of table) {
+    const bad = sections.map((s) =>
+      s.name === name ? { ...s, data: new TextEncoder().encode(JSON.stringify(value)) } : s
+    );
+    throws(
+      () => new Machine({ memory: MEMORY }).restoreState(bad),
+      (e: Error) => e instanceof RangeError && msg.test(e.message),
+      what,
+    );
+  }
+  // the sections as saved restore, and the guest ends as the original does
+  const d = new Machine({ memory: MEMORY });
+  for (let pfn = 0; pfn < MEMORY / 4096; pfn++) {
+    const page = new Uint8Array(4096);
+    m.readPage(pfn, page);
+    d.writePage(pfn, page);
+  }
+  d.restoreState(sections);
+  equal(d.runToEnd().reason, m.runToEnd().reason);
+  equal(d.digest(), m.digest());
+});
