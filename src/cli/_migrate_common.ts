@@ -4,13 +4,16 @@ import { RSP } from "../cpu/mod.ts";
 import type { MigrationReport, ReportRegion } from "../migration/mod.ts";
 import { readKeyFile, renderReportHtml } from "../migration/mod.ts";
 import type { Machine, RunExit } from "../vm/mod.ts";
-import { EXIT_NAMES, guestMemoryMap, parseElf } from "../vm/mod.ts";
+import { guestMemoryMap, parseElf } from "../vm/mod.ts";
+import { EXIT_REASON_SHORT_NAMES } from "../vmx/exit_reasons.ts";
 import { UsageError } from "./_common.ts";
 
 /** The `run --json` object (docs/cli-json.md) for a machine that has ended with `exit`. */
 export function machineReport(m: Machine, exit: RunExit): Record<string, unknown> {
   const exits: Record<string, number> = {};
-  for (const [k, v] of [...m.exitCounts].sort((a, b) => a[0] - b[0])) exits[EXIT_NAMES[k] ?? String(k)] = v;
+  for (const [k, v] of [...m.exitCounts].sort((a, b) => a[0] - b[0])) {
+    exits[EXIT_REASON_SHORT_NAMES[k] ?? String(k)] = v;
+  }
   return {
     exit: exit.message
       ? { reason: exit.reason, code: exit.code, message: exit.message }

@@ -6,7 +6,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { EXIT_NAMES, formatSize, Machine } from "../vm/mod.ts";
+import { formatSize, Machine } from "../vm/mod.ts";
+import { EXIT_REASON_SHORT_NAMES } from "../vmx/exit_reasons.ts";
 import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
 
 const HELP = `Usage: deno task run <guest.elf> [options]
@@ -59,7 +60,7 @@ export function main(args: string[]): number {
   if (values.json) {
     const exits: Record<string, number> = {};
     for (const [k, v] of [...machine.exitCounts].sort((a, b) => a[0] - b[0])) {
-      exits[EXIT_NAMES[k] ?? String(k)] = v;
+      exits[EXIT_REASON_SHORT_NAMES[k] ?? String(k)] = v;
     }
     const out = {
       exit: exit.message ? { reason: exit.reason, code: exit.code, message: exit.message } : {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { Cpu, EXIT_EXCEPTION, STOP_BUDGET, STOP_INTERNAL } from "../cpu/mod.ts";
+import { Cpu, STOP_BUDGET, STOP_INTERNAL } from "../cpu/mod.ts";
 import { bootGuest } from "../vm/boot.ts";
 import {
   type CaseResult,
@@ -23,6 +23,7 @@ import {
   type TestCase,
 } from "./case.ts";
 import type { Runner } from "./runner.ts";
+import { EXIT_REASON_EXCEPTION_NMI } from "../vmx/exit_reasons.ts";
 
 /** Guest RAM for the conformance machine: covers the code region and the scratch page. */
 export const HVSIM_RAM_BYTES = 4 * 2 ** 20;
@@ -90,7 +91,7 @@ export class HvsimRunner implements Runner {
     } else if (stop === STOP_INTERNAL) {
       out.exception = "crash";
       out.detail = `interpreter error: ${cpu.internalError.split("\n")[0]}`;
-    } else if (stop === EXIT_EXCEPTION) {
+    } else if (stop === EXIT_REASON_EXCEPTION_NMI) {
       const vector = cpu.exitIntrInfo & 0xff;
       if (!(vector === 3 && rip !== CODE_ADDR)) {
         out.exception = EXCEPTION_NAMES[vector] ?? "unknown";

@@ -57,52 +57,19 @@ import {
   TF,
   VM,
 } from "./registers.ts";
+import {
+  EXIT_REASON_EPT_VIOLATION,
+  EXIT_REASON_EXCEPTION_NMI,
+  EXIT_REASON_EXTERNAL_INTERRUPT,
+  EXIT_REASON_HLT,
+  EXIT_REASON_INTERRUPT_WINDOW,
+  EXIT_REASON_TRIPLE_FAULT,
+} from "../vmx/exit_reasons.ts";
 
 /** `run()` stopped because the instruction budget ran out. */
 export const STOP_BUDGET = -1;
 /** `run()` stopped because of a defect in the simulator itself (see {@linkcode Cpu.internalError}). */
 export const STOP_INTERNAL = -2;
-
-/** Exit reason: exception or NMI (SDM Vol. 3 App. C). */
-export const EXIT_EXCEPTION = 0;
-/** Exit reason: external interrupt. */
-export const EXIT_EXTERNAL_INTERRUPT = 1;
-/** Exit reason: triple fault. */
-export const EXIT_TRIPLE_FAULT = 2;
-/** Exit reason: interrupt window. */
-export const EXIT_INTERRUPT_WINDOW = 7;
-/** Exit reason: CPUID. */
-export const EXIT_CPUID = 10;
-/** Exit reason: HLT. */
-export const EXIT_HLT = 12;
-/** Exit reason: INVLPG. */
-export const EXIT_INVLPG = 14;
-/** Exit reason: RDTSC. */
-export const EXIT_RDTSC = 16;
-/** Exit reason: VMCALL. */
-export const EXIT_VMCALL = 18;
-/** Exit reason: control-register access. */
-export const EXIT_CR_ACCESS = 28;
-/** Exit reason: I/O instruction. */
-export const EXIT_IO = 30;
-/** Exit reason: RDMSR. */
-export const EXIT_RDMSR = 31;
-/** Exit reason: WRMSR. */
-export const EXIT_WRMSR = 32;
-/** Exit reason: EPT violation. */
-export const EXIT_EPT_VIOLATION = 48;
-/** Exit reason: EPT misconfiguration. */
-export const EXIT_EPT_MISCONFIG = 49;
-/** Exit reason: RDTSCP. */
-export const EXIT_RDTSCP = 51;
-/** Exit reason: VMX-preemption timer expired. */
-export const EXIT_PREEMPTION_TIMER = 52;
-/** Exit reason: page-modification log full. */
-export const EXIT_PML_FULL = 62;
-/** Exit reason: RDRAND. */
-export const EXIT_RDRAND = 57;
-/** Exit reason: RDSEED. */
-export const EXIT_RDSEED = 61;
 
 /** Access kind: data read. */
 export const ACC_READ = 0;
@@ -824,7 +791,7 @@ export class Cpu {
     this.exitGpa = gpa;
     this.exitGla = gla;
     this.exitQual = (access === ACC_WRITE ? 2 : access === ACC_FETCH ? 4 : 1) | 0x80;
-    return this.vmExit(EXIT_EPT_VIOLATION, this.exitQual);
+    return this.vmExit(EXIT_REASON_EPT_VIOLATION, this.exitQual);
   }
 
   // ---------------------------------------------------------------- faults and exits
@@ -883,10 +850,10 @@ export class Cpu {
     // event checks above allow another block (a fetch fault must not happen past the budget).
     let prev: Block | null = null;
     for (;;) {
-      if (this.halted) return this.stop(EXIT_HLT);
+      if (this.halted) return this.stop(EXIT_REASON_HLT);
       if (this.ctl.interruptWindowExiting && this.interruptible()) {
         this.exitInsnLen = 0;
-        return this.stop(EXIT_INTERRUPT_WINDOW);
+        return this.stop(EXIT_REASON_INTERRUPT_WINDOW);
       }
       if (this.icount >= this.extIntAt) {
         // A host interrupt arrived: with external-interrupt exiting it is a VM exit (SDM Vol. 3 §25.2).
@@ -894,7 +861,7 @@ export class Cpu {
         if (this.ctl.extIntExiting) {
           this.exitInsnLen = 0;
           this.exitIntrInfo = this.ctl.ackIntOnExit ? (0x80000000 | this.extIntVector) >>> 0 : 0;
-          return this.stop(EXIT_EXTERNAL_INTERRUPT);
+          return this.stop(EXIT_REASON_EXTERNAL_INTERRUPT);
         }
       }
       const stopAt = end < this.extIntAt ? end : this.extIntAt;
@@ -1052,8 +1019,8 @@ export class Cpu {
         this.cr2 = this.pfCr2Before;
       }
       this.exitInsnLen = this.nrip - this.rip;
-      this.exitReason = EXIT_EXCEPTION;
-      return EXIT_EXCEPTION;
+      this.exitReason = EXIT_REASON_EXCEPTION_NMI;
+      return EXIT_REASON_EXCEPTION_NMI;
     }
     if (vector === EXC_PF) this.pfPending = false;
     const cls = eventClass(vector, type);
@@ -1063,8 +1030,8 @@ export class Cpu {
       if (first === CLASS_DOUBLE_FAULT) {
         this.deliveringClass = -1;
         this.tripleFaultCause = `${this.tripleFaultCause}; then vector ${vector} while delivering #DF`;
-        this.exitReason = EXIT_TRIPLE_FAULT;
-        return EXIT_TRIPLE_FAULT;
+        this.exitReason = EXIT_REASON_TRIPLE_FAULT;
+        return EXIT_REASON_TRIPLE_FAULT;
       }
       if (isDoubleFault(first, cls)) {
         this.deliveringClass = -1;

@@ -1,8 +1,8 @@
 /**
  * The narrow view of a virtual machine that live migration, snapshots and restore use.
  *
- * Nothing in `cpu`, `vmx` or `vm` knows about migration; a VM takes part by implementing
- * {@link MigratableVm}.
+ * Nothing in `cpu`, `vmx` or `vm` depends on migration at run time; a VM takes part by implementing
+ * {@link MigratableVm} (the machine's state sections are this module's {@link StateSection}).
  *
  * @module
  */

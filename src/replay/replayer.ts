@@ -52,7 +52,8 @@
  */
 
 import { decode, disassemble, GPR_NAMES } from "../cpu/mod.ts";
-import { Machine, type StateSection } from "../vm/mod.ts";
+import { Machine } from "../vm/mod.ts";
+import type { StateSection } from "../migration/vm_interface.ts";
 import { ReplayInputs } from "./inputs.ts";
 import {
   type CheckpointRecord,

@@ -15,15 +15,7 @@
  * @module
  */
 
-import {
-  ACC_FETCH,
-  ACC_WRITE,
-  type Cpu,
-  EXIT_EPT_MISCONFIG,
-  EXIT_EPT_VIOLATION,
-  EXIT_PML_FULL,
-  type GuestPhysicalMap,
-} from "../cpu/mod.ts";
+import { ACC_FETCH, ACC_WRITE, type Cpu, type GuestPhysicalMap } from "../cpu/mod.ts";
 import {
   buildIdentityEpt,
   EPT_ACCESS_FETCH,
@@ -37,6 +29,11 @@ import {
   makeEptp,
   type PmlLog,
 } from "../vmx/ept.ts";
+import {
+  EXIT_REASON_EPT_MISCONFIG,
+  EXIT_REASON_EPT_VIOLATION,
+  EXIT_REASON_PML_FULL,
+} from "../vmx/exit_reasons.ts";
 
 /** How the dirty log is filled. */
 export type DirtyLogMethod = "pml" | "dbit-scan";
@@ -134,13 +131,13 @@ export class EptMap implements GuestPhysicalMap {
       case "violation":
         cpu.exitGpa = gpa;
         cpu.exitGla = gla;
-        return cpu.vmExit(EXIT_EPT_VIOLATION, r.violation);
+        return cpu.vmExit(EXIT_REASON_EPT_VIOLATION, r.violation);
       case "misconfig":
         cpu.exitGpa = gpa;
-        return cpu.vmExit(EXIT_EPT_MISCONFIG, 0);
+        return cpu.vmExit(EXIT_REASON_EPT_MISCONFIG, 0);
       default:
         cpu.exitGpa = gpa;
-        return cpu.vmExit(EXIT_PML_FULL, 0);
+        return cpu.vmExit(EXIT_REASON_PML_FULL, 0);
     }
   }
 

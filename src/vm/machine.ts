@@ -6,25 +6,11 @@
  */
 
 import { createHash } from "node:crypto";
+import type { StateSection } from "../migration/vm_interface.ts";
 import {
   Cpu,
   encodeCpuState,
   EXCEPTION_NAMES,
-  EXIT_CPUID,
-  EXIT_EPT_VIOLATION,
-  EXIT_EXCEPTION,
-  EXIT_EXTERNAL_INTERRUPT,
-  EXIT_HLT,
-  EXIT_INTERRUPT_WINDOW,
-  EXIT_IO,
-  EXIT_PML_FULL,
-  EXIT_PREEMPTION_TIMER,
-  EXIT_RDMSR,
-  EXIT_RDRAND,
-  EXIT_RDSEED,
-  EXIT_TRIPLE_FAULT,
-  EXIT_VMCALL,
-  EXIT_WRMSR,
   GPR_NAMES,
   IF,
   RAX,
@@ -74,13 +60,25 @@ import { formatSize, parseElf } from "./elf.ts";
 import { type DirtyLogMethod, EptMap, eptTableBytes, type PageLoader } from "./ept_map.ts";
 import { allocateGuestMemory } from "./host_memory.ts";
 import { decodeCpuState, restoreCpuState } from "../cpu/mod.ts";
+import {
+  EXIT_REASON_CPUID,
+  EXIT_REASON_EPT_VIOLATION,
+  EXIT_REASON_EXCEPTION_NMI,
+  EXIT_REASON_EXTERNAL_INTERRUPT,
+  EXIT_REASON_HLT,
+  EXIT_REASON_INTERRUPT_WINDOW,
+  EXIT_REASON_IO_INSTRUCTION,
+  EXIT_REASON_MSR_READ,
+  EXIT_REASON_MSR_WRITE,
+  EXIT_REASON_PML_FULL,
+  EXIT_REASON_PREEMPTION_TIMER,
+  EXIT_REASON_RDRAND,
+  EXIT_REASON_RDSEED,
+  EXIT_REASON_SHORT_NAMES,
+  EXIT_REASON_TRIPLE_FAULT,
+  EXIT_REASON_VMCALL,
+} from "../vmx/exit_reasons.ts";
 
-/** A versioned piece of non-RAM state (the shape migration and snapshots use). */
-export interface StateSection {
-  name: string;
-  version: number;
-  data: Uint8Array;
-}
 
 /** Version of the "machine" state section. */
 export const MACHINE_STATE_VERSION = 1;
@@ -138,30 +136,6 @@ export interface EntropySource {
   /** Loads state from save(). */
   restore(b: Uint8Array): void;
 }
-
-/** Name of an Intel basic exit reason, for statistics. */
-export const EXIT_NAMES: Record<number, string> = {
-  0: "exception",
-  1: "external-interrupt",
-  2: "triple-fault",
-  7: "interrupt-window",
-  10: "cpuid",
-  12: "hlt",
-  14: "invlpg",
-  16: "rdtsc",
-  18: "vmcall",
-  28: "cr-access",
-  30: "io",
-  31: "rdmsr",
-  32: "wrmsr",
-  48: "ept-violation",
-  49: "ept-misconfig",
-  51: "rdtscp",
-  52: "preemption-timer",
-  57: "rdrand",
-  61: "rdseed",
-  62: "pml-full",
-};
 
 /** Vector of the host's timer interrupt (Linux's LOCAL_TIMER_VECTOR), reported on external-interrupt exits. */
 export const HOST_TIMER_VECTOR = 0xec;
@@ -443,7 +417,7 @@ export class Machine {
     const vmcs = this.vcpu.vmcs;
     this.count(r);
     switch (r) {
-      case EXIT_IO: {
+      case EXIT_REASON_IO_INSTRUCTION: {
         const q = Number(vmcs.read(F.EXIT_QUALIFICATION) & 0xffffffffn);
         const size = (q & 7) + 1;
         const isIn = (q & 8) !== 0;
@@ -459,7 +433,7 @@ export class Machine {
         if (this.debugExit.code !== null) this.exit = { reason: "debug-exit", code: this.debugExit.code };
         return;
       }
-      case EXIT_CPUID: {
+      case EXIT_REASON_CPUID: {
         const [a, b, c, d] = cpuidLeaf(cpu.gpr[2 * RAX], cpu.gpr[2 * RCX]);
         cpu.writeReg(4, RAX, a, 0);
         cpu.writeReg(4, RBX, b, 0);
@@ -468,7 +442,7 @@ export class Machine {
         this.complete();
         return;
       }
-      case EXIT_HLT: {
+      case EXIT_REASON_HLT: {
         this.complete();
         if ((Number(vmcs.read(F.GUEST_RFLAGS)) & IF) === 0) {
           this.exit = { reason: "hlt", code: 0 };
@@ -485,30 +459,30 @@ export class Machine {
         cpu.tscOffset += next - this.now();
         return;
       }
-      case EXIT_INTERRUPT_WINDOW:
+      case EXIT_REASON_INTERRUPT_WINDOW:
         this.vcpu.setProcControl(PROC_INTERRUPT_WINDOW_EXITING, false);
         return;
-      case EXIT_PREEMPTION_TIMER:
-      case EXIT_EXTERNAL_INTERRUPT: // the host timer: the loop updates the APIC and injects
+      case EXIT_REASON_PREEMPTION_TIMER:
+      case EXIT_REASON_EXTERNAL_INTERRUPT: // the host timer: the loop updates the APIC and injects
         return;
-      case EXIT_PML_FULL:
+      case EXIT_REASON_PML_FULL:
         // The log is full: move it into the dirty bitmap and start a new one (the access retries).
         this.ept.drainPml();
         this.ept.pmlFullExits++;
         this.syncPmlIndex();
         return;
-      case EXIT_RDRAND:
-      case EXIT_RDSEED: {
+      case EXIT_REASON_RDRAND:
+      case EXIT_REASON_RDSEED: {
         const info = vmcs.readNumber(F.VMX_INSTRUCTION_INFO);
         const reg = (info >>> 3) & 15;
         const size = ((info >>> 11) & 3) === 0 ? 2 : ((info >>> 11) & 3) === 1 ? 4 : 8;
-        const v = this.entropy.next64(r === EXIT_RDSEED);
+        const v = this.entropy.next64(r === EXIT_REASON_RDSEED);
         cpu.writeReg(size, reg, Number(v & 0xffffffffn), Number(v >> 32n));
         vmcs.write(F.GUEST_RFLAGS, (vmcs.read(F.GUEST_RFLAGS) & ~0x8d5n) | 1n); // CF = 1, OF SF ZF AF PF = 0
         this.complete();
         return;
       }
-      case EXIT_VMCALL: {
+      case EXIT_REASON_VMCALL: {
         const cpl = (vmcs.readNumber(F.GUEST_SS_AR_BYTES) >>> 5) & 3;
         const longMode = (vmcs.readNumber(F.GUEST_CS_AR_BYTES) & 0x2000) !== 0 &&
           (vmcs.readNumber(F.VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST) !== 0;
@@ -516,11 +490,11 @@ export class Machine {
         this.complete();
         return;
       }
-      case EXIT_RDMSR:
-      case EXIT_WRMSR: {
+      case EXIT_REASON_MSR_READ:
+      case EXIT_REASON_MSR_WRITE: {
         const msr = cpu.gpr[2 * RCX];
         if (msr === MSR_TSC_DEADLINE) {
-          if (r === EXIT_RDMSR) {
+          if (r === EXIT_REASON_MSR_READ) {
             const v = this.lapic.readTscDeadline();
             cpu.writeReg(4, RAX, v >>> 0, 0);
             cpu.writeReg(4, RDX, Math.floor(v / 2 ** 32) >>> 0, 0);
@@ -533,10 +507,10 @@ export class Machine {
         this.vcpu.injectEvent(13, 3, 0); // #GP(0), as hardware without the MSR
         return;
       }
-      case EXIT_TRIPLE_FAULT:
+      case EXIT_REASON_TRIPLE_FAULT:
         this.exit = { reason: "triple-fault", code: 3, message: `triple fault (${cpu.tripleFaultCause})` };
         return;
-      case EXIT_EPT_VIOLATION: {
+      case EXIT_REASON_EPT_VIOLATION: {
         const gpa = Number(vmcs.read(F.GUEST_PHYSICAL_ADDRESS));
         const base = Number((cpu.msrs.get(0x1b) ?? 0xfee00900n) & ~0xfffn) || LAPIC_BASE;
         if (gpa >= base && gpa < base + 4096) {
@@ -563,7 +537,7 @@ export class Machine {
         };
         return;
       }
-      case EXIT_EXCEPTION: {
+      case EXIT_REASON_EXCEPTION_NMI: {
         const v = vmcs.readNumber(F.VM_EXIT_INTR_INFO) & 0xff;
         this.exit = {
           reason: "unhandled-exit",
@@ -576,7 +550,7 @@ export class Machine {
         this.exit = {
           reason: "unhandled-exit",
           code: 5,
-          message: `VM exit ${r} (${EXIT_NAMES[r] ?? "unknown"}) at rip ${this.ripText()} ` +
+          message: `VM exit ${r} (${EXIT_REASON_SHORT_NAMES[r] ?? "unknown"}) at rip ${this.ripText()} ` +
             `qualification 0x${vmcs.read(F.EXIT_QUALIFICATION).toString(16)}\n${this.vmcsText()}`,
         };
     }

@@ -10,18 +10,7 @@
  * @module
  */
 
-import {
-  type Cpu,
-  EFER_LMA,
-  EXIT_EPT_MISCONFIG,
-  EXIT_EPT_VIOLATION,
-  EXIT_PREEMPTION_TIMER,
-  RSP,
-  SEG_FS,
-  SEG_GS,
-  STOP_BUDGET,
-  STOP_INTERNAL,
-} from "../cpu/mod.ts";
+import { type Cpu, EFER_LMA, RSP, SEG_FS, SEG_GS, STOP_BUDGET, STOP_INTERNAL } from "../cpu/mod.ts";
 import * as F from "../vmx/fields.ts";
 import {
   ENTRY_IA32E_MODE_GUEST,
@@ -60,6 +49,11 @@ import {
 } from "../vmx/controls.ts";
 import { IdentityMap } from "../cpu/mod.ts";
 import type { EptMap } from "./ept_map.ts";
+import {
+  EXIT_REASON_EPT_MISCONFIG,
+  EXIT_REASON_EPT_VIOLATION,
+  EXIT_REASON_PREEMPTION_TIMER,
+} from "../vmx/exit_reasons.ts";
 
 /** How a VM entry ended. */
 export type VmEntryOutcome =
@@ -292,12 +286,12 @@ export class VmxVcpu {
     const pin = vmcs.readNumber(F.PIN_BASED_VM_EXEC_CONTROL);
     const timer = (pin & PIN_ACTIVATE_PREEMPTION_TIMER) !== 0;
     const budget = timer ? vmcs.readNumber(F.VMX_PREEMPTION_TIMER_VALUE) >>> 0 : 2 ** 40;
-    if (timer && budget === 0) return this.exit(EXIT_PREEMPTION_TIMER, 0);
+    if (timer && budget === 0) return this.exit(EXIT_REASON_PREEMPTION_TIMER, 0);
     const start = cpu.icount;
     const r = cpu.run(budget);
     this.lastBudget = budget - (cpu.icount - start);
     if (r === STOP_INTERNAL) return { kind: "internal", message: cpu.internalError };
-    if (r === STOP_BUDGET) return this.exit(EXIT_PREEMPTION_TIMER, 0);
+    if (r === STOP_BUDGET) return this.exit(EXIT_REASON_PREEMPTION_TIMER, 0);
     return this.exit(r);
   }
 
@@ -307,15 +301,15 @@ export class VmxVcpu {
     cpu.extIntAt = Infinity; // a host interrupt is armed for one entry only
     this.storeGuest();
     vmcs.writeNumber(F.VM_EXIT_REASON, reason);
-    vmcs.write(F.EXIT_QUALIFICATION, reason === EXIT_PREEMPTION_TIMER ? 0n : toUnsigned(cpu.exitQual));
+    vmcs.write(F.EXIT_QUALIFICATION, reason === EXIT_REASON_PREEMPTION_TIMER ? 0n : toUnsigned(cpu.exitQual));
     vmcs.writeNumber(F.VM_EXIT_INSTRUCTION_LEN, insnLen);
     vmcs.writeNumber(F.VMX_INSTRUCTION_INFO, cpu.exitInsnInfo >>> 0);
     // The guest-physical and guest-linear address fields are written only by the exits that
     // define them (SDM Vol. 3 §28.2.1); for the others they keep their old contents.
-    if (reason === EXIT_EPT_VIOLATION || reason === EXIT_EPT_MISCONFIG) {
+    if (reason === EXIT_REASON_EPT_VIOLATION || reason === EXIT_REASON_EPT_MISCONFIG) {
       vmcs.write(F.GUEST_PHYSICAL_ADDRESS, toUnsigned(cpu.exitGpa));
     }
-    if (reason === EXIT_EPT_VIOLATION) vmcs.write(F.GUEST_LINEAR_ADDRESS, toUnsigned(cpu.exitGla));
+    if (reason === EXIT_REASON_EPT_VIOLATION) vmcs.write(F.GUEST_LINEAR_ADDRESS, toUnsigned(cpu.exitGla));
     vmcs.writeNumber(F.VM_EXIT_INTR_INFO, reason === 0 || reason === 1 ? cpu.exitIntrInfo >>> 0 : 0);
     vmcs.writeNumber(F.VM_EXIT_INTR_ERROR_CODE, reason === 0 ? cpu.exitIntrError >>> 0 : 0);
     vmcs.writeNumber(F.IDT_VECTORING_INFO_FIELD, cpu.idtVectoring >>> 0);
@@ -324,7 +318,10 @@ export class VmxVcpu {
       vmcs.writeNumber(F.GUEST_PML_INDEX, this.ept.pml.index);
     }
     if ((vmcs.readNumber(F.VM_EXIT_CONTROLS) & EXIT_SAVE_PREEMPTION_TIMER) !== 0) {
-      vmcs.writeNumber(F.VMX_PREEMPTION_TIMER_VALUE, reason === EXIT_PREEMPTION_TIMER ? 0 : this.lastBudget);
+      vmcs.writeNumber(
+        F.VMX_PREEMPTION_TIMER_VALUE,
+        reason === EXIT_REASON_PREEMPTION_TIMER ? 0 : this.lastBudget,
+      );
     }
     return { kind: "exit", reason };
   }

@@ -176,6 +176,33 @@ export const EXIT_REASON_BASIC_MASK = 0xffff;
 /** Highest basic exit reason defined here (SDM Vol. 3, App. C). */
 export const EXIT_REASON_MAX = 85;
 
+/**
+ * The short names of the exit reasons hvsim produces, as `run --json` counts exits by (its JSON
+ * contract: `"exits": { "io": 12, ... }`); other reasons count under their number.
+ */
+export const EXIT_REASON_SHORT_NAMES: Readonly<Record<number, string>> = Object.freeze({
+  [EXIT_REASON_EXCEPTION_NMI]: "exception",
+  [EXIT_REASON_EXTERNAL_INTERRUPT]: "external-interrupt",
+  [EXIT_REASON_TRIPLE_FAULT]: "triple-fault",
+  [EXIT_REASON_INTERRUPT_WINDOW]: "interrupt-window",
+  [EXIT_REASON_CPUID]: "cpuid",
+  [EXIT_REASON_HLT]: "hlt",
+  [EXIT_REASON_INVLPG]: "invlpg",
+  [EXIT_REASON_RDTSC]: "rdtsc",
+  [EXIT_REASON_VMCALL]: "vmcall",
+  [EXIT_REASON_CR_ACCESS]: "cr-access",
+  [EXIT_REASON_IO_INSTRUCTION]: "io",
+  [EXIT_REASON_MSR_READ]: "rdmsr",
+  [EXIT_REASON_MSR_WRITE]: "wrmsr",
+  [EXIT_REASON_EPT_VIOLATION]: "ept-violation",
+  [EXIT_REASON_EPT_MISCONFIG]: "ept-misconfig",
+  [EXIT_REASON_RDTSCP]: "rdtscp",
+  [EXIT_REASON_PREEMPTION_TIMER]: "preemption-timer",
+  [EXIT_REASON_RDRAND]: "rdrand",
+  [EXIT_REASON_RDSEED]: "rdseed",
+  [EXIT_REASON_PML_FULL]: "pml-full",
+});
+
 /** Name of each basic exit reason 0-85 (without the `EXIT_REASON_` prefix); reserved ones are `RESERVED_n`. */
 export const EXIT_REASON_NAMES: readonly string[] = Object.freeze([
   "EXCEPTION_NMI",

@@ -17,8 +17,6 @@ import {
   CR4_PAE,
   EFER_LMA,
   EFER_LME,
-  EXIT_EXCEPTION,
-  EXIT_HLT,
   GPR_NAMES,
   type GprName,
   SEG_CS,
@@ -30,6 +28,7 @@ import {
   STOP_BUDGET,
   STOP_INTERNAL,
 } from "../../src/cpu/mod.ts";
+import { EXIT_REASON_EXCEPTION_NMI, EXIT_REASON_HLT } from "../../src/vmx/exit_reasons.ts";
 
 /** Start of the code region (filled with INT3). */
 export const CODE_REGION_BASE = 0x200000;
@@ -145,7 +144,7 @@ export function go(cpu: Cpu, budget = 100000): Outcome {
   const regs = {} as Record<Reg, bigint>;
   for (let r = 0; r < 16; r++) regs[REGS[r]] = cpu.getReg64(r);
   return {
-    vector: stop === EXIT_EXCEPTION ? cpu.exitIntrInfo & 0xff : -1,
+    vector: stop === EXIT_REASON_EXCEPTION_NMI ? cpu.exitIntrInfo & 0xff : -1,
     stop,
     regs,
     rip: cpu.rip,
@@ -172,4 +171,4 @@ export function hx(v: bigint | number): string {
   return "0x" + BigInt.asUintN(64, BigInt(v)).toString(16);
 }
 
-export { EXIT_HLT, STOP_BUDGET };
+export { EXIT_REASON_HLT, STOP_BUDGET };

@@ -7,8 +7,9 @@
  */
 
 import assert from "node:assert/strict";
-import { EXIT_HLT, EXIT_TRIPLE_FAULT, IF, SEG_CS, SEG_SS, SEG_TR } from "../../src/cpu/mod.ts";
+import { IF, SEG_CS, SEG_SS, SEG_TR } from "../../src/cpu/mod.ts";
 import { CODE_ADDR, go, hexBytes, load, makeCpu, SCRATCH_ADDR } from "./_harness.ts";
+import { EXIT_REASON_HLT, EXIT_REASON_TRIPLE_FAULT } from "../../src/vmx/exit_reasons.ts";
 
 const GDT = 0x300000, TSS = 0x300100, IDT = 0x300400;
 const HANDLER = CODE_ADDR + 0x100; // a HLT: stops the run inside the handler
@@ -59,7 +60,7 @@ Deno.test("Cpu.raise delivers #DE through an interrupt gate: aligned frame witho
   const { cpu } = setup("f7f3"); // div %ebx with EBX = 0
   cpu.setRflags(0x202 | 0x1);
   const o = go(cpu, 10);
-  assert.equal(o.stop, EXIT_HLT);
+  assert.equal(o.stop, EXIT_REASON_HLT);
   assert.equal(cpu.rip, HANDLER);
   assert.equal(cpu.getRflags() & IF, 0, "interrupt gate clears IF");
   const rsp0 = SCRATCH_ADDR + 0x48;
@@ -72,7 +73,7 @@ Deno.test("Cpu.raise delivers #DE through an interrupt gate: aligned frame witho
 Deno.test("Cpu.raise delivers #GP with its error code; RIP is the faulting instruction", () => {
   const { cpu } = setup("488b01"); // mov (%rcx), %rax with a non-canonical RCX
   const o = go(cpu, 10);
-  assert.equal(o.stop, EXIT_HLT);
+  assert.equal(o.stop, EXIT_REASON_HLT);
   assert.deepEqual(frame(cpu, 6), [0n, BigInt(CODE_ADDR), 8n, 0x10002n, BigInt(SCRATCH_ADDR + 0x48), 16n]);
 });
 
@@ -83,7 +84,7 @@ Deno.test("Cpu.raise delivers INT3 and INT n through trap gates with the next RI
     cpu.idtrLimit = 16 * 0x41 - 1;
     cpu.setRflags(0x202);
     const o = go(cpu, 10);
-    assert.equal(o.stop, EXIT_HLT, `vector ${v}`);
+    assert.equal(o.stop, EXIT_REASON_HLT, `vector ${v}`);
     assert.equal(cpu.getRflags() & IF, IF, "trap gate keeps IF");
     assert.equal(frame(cpu, 1)[0], BigInt(CODE_ADDR + code.length / 2), "returns after the instruction");
     assert.equal(cpu.icount, 1, "INT n retires");
@@ -103,7 +104,7 @@ Deno.test("Cpu.raise from ring 3 switches to TSS.RSP0 and pushes the user SS:RSP
   const { cpu } = setup("f7f3");
   toRing3(cpu);
   const o = go(cpu, 10);
-  assert.equal(o.stop, EXIT_HLT);
+  assert.equal(o.stop, EXIT_REASON_HLT);
   assert.equal(cpu.cpl, 0);
   assert.equal(cpu.segSel[SEG_CS], 0x08);
   assert.equal(cpu.segSel[SEG_SS], 0, "SS is the null selector with RPL 0");
@@ -124,7 +125,7 @@ Deno.test("INT n from ring 3 through a DPL-0 gate raises #GP(vector * 8 + 2)", (
   gate(dv, 0x21, 0xe, 0);
   toRing3(cpu);
   const o = go(cpu, 10);
-  assert.equal(o.stop, EXIT_HLT);
+  assert.equal(o.stop, EXIT_REASON_HLT);
   assert.equal(frame(cpu, 1)[0], BigInt(0x21 * 8 + 2), "error code");
   assert.equal(frame(cpu, 2)[1], BigInt(CODE_ADDR), "#GP is a fault: RIP of the INT");
 });
@@ -135,7 +136,7 @@ Deno.test("Cpu.raise: a #PF while pushing the frame of a #GP is delivered serial
   dv.setBigUint64(TSS + 36, 0x500000n, true);
   gate(dv, 13, 0xe, 0, 1);
   const o = go(cpu, 10);
-  assert.equal(o.stop, EXIT_HLT);
+  assert.equal(o.stop, EXIT_REASON_HLT);
   assert.deepEqual(frame(cpu, 2), [2n, BigInt(CODE_ADDR)], "#PF(write, not present) at the #GP's RIP");
   assert.equal(cpu.cr2, 0x500000 - 8);
 });
@@ -146,7 +147,7 @@ Deno.test("Cpu.raise: a #PF while delivering a #PF becomes #DF with error code 0
   dv.setBigUint64(TSS + 36, 0x500000n, true);
   gate(dv, 14, 0xe, 0, 1);
   const o = go(cpu, 10);
-  assert.equal(o.stop, EXIT_HLT);
+  assert.equal(o.stop, EXIT_REASON_HLT);
   assert.deepEqual(frame(cpu, 2), [0n, BigInt(CODE_ADDR)]);
 });
 
@@ -156,14 +157,14 @@ Deno.test("Cpu.raise: a fault while delivering #DF is a triple fault", () => {
   dv.setBigUint64(TSS + 36, 0x500000n, true);
   gate(dv, 14, 0xe, 0, 1);
   gate(dv, 8, 0xe, 0, 1);
-  assert.equal(go(cpu, 10).stop, EXIT_TRIPLE_FAULT);
+  assert.equal(go(cpu, 10).stop, EXIT_REASON_TRIPLE_FAULT);
 });
 
 Deno.test("Cpu.raise: a vector beyond the IDT limit is #GP(vector * 8 + 2 + EXT)", () => {
   const { cpu } = setup("f7f3");
   cpu.idtrLimit = 14; // not even vector 0's 16 bytes fit
   // #DE does not fit -> #GP(0*8+2+1) does not fit either -> #DF -> triple fault.
-  assert.equal(go(cpu, 10).stop, EXIT_TRIPLE_FAULT);
+  assert.equal(go(cpu, 10).stop, EXIT_REASON_TRIPLE_FAULT);
 });
 
 Deno.test("Cpu.run returns at the budget when every handler faults again (each delivery is one tick)", () => {

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { EXIT_CPUID, EXIT_EXCEPTION, EXIT_HLT, EXIT_IO } from "../../src/cpu/mod.ts";
+
 import {
   CODE_ADDR,
   CODE_REGION_BASE,
@@ -18,6 +18,12 @@ import {
   makeCpu,
   SCRATCH_ADDR,
 } from "./_harness.ts";
+import {
+  EXIT_REASON_CPUID,
+  EXIT_REASON_EXCEPTION_NMI,
+  EXIT_REASON_HLT,
+  EXIT_REASON_IO_INSTRUCTION,
+} from "../../src/vmx/exit_reasons.ts";
 
 /** IN/OUT qualification: size - 1 (bits 2:0), 1 = IN (bit 3), 1 = immediate port (bit 6), port (31:16). */
 const ioQual = (size: number, isIn: boolean, imm: boolean, port: number) =>
@@ -44,7 +50,7 @@ for (const [asm, bytes, qual] of IO) {
     const cpu = makeCpu();
     load(cpu, { code: hexBytes(bytes), regs: { rdx: 0xffff000000ff03f8n } });
     const o = go(cpu);
-    assert.equal(o.stop, EXIT_IO);
+    assert.equal(o.stop, EXIT_REASON_IO_INSTRUCTION);
     assert.equal(cpu.exitQual.toString(16), qual.toString(16));
     assert.equal(cpu.exitInsnLen, bytes.length / 2);
     assert.equal(o.rip, CODE_ADDR);
@@ -55,10 +61,10 @@ for (const [asm, bytes, qual] of IO) {
 Deno.test("cpuid exits with reason 10; hlt with reason 12", () => {
   const cpu = makeCpu();
   load(cpu, { code: hexBytes("0fa2") });
-  assert.equal(go(cpu).stop, EXIT_CPUID);
+  assert.equal(go(cpu).stop, EXIT_REASON_CPUID);
   assert.equal(cpu.exitInsnLen, 2);
   load(cpu, { code: hexBytes("90f4") });
-  assert.equal(go(cpu).stop, EXIT_HLT);
+  assert.equal(go(cpu).stop, EXIT_REASON_HLT);
   assert.equal(cpu.rip, CODE_ADDR + 1);
   assert.equal(cpu.exitInsnLen, 1);
 });
@@ -78,7 +84,7 @@ Deno.test("int3 exits as a software exception (type 6) and int n as a software i
   const cpu = makeCpu();
   load(cpu, { code: hexBytes("cc") });
   let o = go(cpu);
-  assert.equal(o.stop, EXIT_EXCEPTION);
+  assert.equal(o.stop, EXIT_REASON_EXCEPTION_NMI);
   assert.equal(cpu.exitIntrInfo, (0x80000000 | (6 << 8) | 3) >>> 0);
   assert.equal(cpu.exitInsnLen, 1);
   assert.equal(o.rip, CODE_ADDR);

@@ -7,21 +7,7 @@
  * @module
  */
 
-import {
-  type Cpu,
-  EXIT_CPUID,
-  EXIT_CR_ACCESS,
-  EXIT_HLT,
-  EXIT_INVLPG,
-  EXIT_IO,
-  EXIT_RDMSR,
-  EXIT_RDRAND,
-  EXIT_RDSEED,
-  EXIT_RDTSC,
-  EXIT_RDTSCP,
-  EXIT_VMCALL,
-  EXIT_WRMSR,
-} from "../cpu.ts";
+import { type Cpu } from "../cpu.ts";
 import type { Insn } from "../insn.ts";
 import {
   ARITH_FLAGS,
@@ -54,6 +40,20 @@ import {
   VIP,
 } from "../registers.ts";
 import { pop, readE, rspLinear, setRsp, writeE } from "./_operands.ts";
+import {
+  EXIT_REASON_CPUID,
+  EXIT_REASON_CR_ACCESS,
+  EXIT_REASON_HLT,
+  EXIT_REASON_INVLPG,
+  EXIT_REASON_IO_INSTRUCTION,
+  EXIT_REASON_MSR_READ,
+  EXIT_REASON_MSR_WRITE,
+  EXIT_REASON_RDRAND,
+  EXIT_REASON_RDSEED,
+  EXIT_REASON_RDTSC,
+  EXIT_REASON_RDTSCP,
+  EXIT_REASON_VMCALL,
+} from "../../vmx/exit_reasons.ts";
 
 const TWO32 = 4294967296;
 
@@ -81,18 +81,18 @@ export function io(cpu: Cpu, i: Insn): void {
     return;
   }
   cpu.exitInsnInfo = 0;
-  cpu.vmExit(EXIT_IO, ((size - 1) | (out ? 0 : 8) | (dx ? 0 : 0x40) | (port << 16)) >>> 0);
+  cpu.vmExit(EXIT_REASON_IO_INSTRUCTION, ((size - 1) | (out ? 0 : 8) | (dx ? 0 : 0x40) | (port << 16)) >>> 0);
 }
 
 /** CPUID (0f a2): always exits in VMX non-root operation. */
 export function cpuid(cpu: Cpu, _i: Insn): void {
-  cpu.vmExit(EXIT_CPUID);
+  cpu.vmExit(EXIT_REASON_CPUID);
 }
 
 /** HLT (f4). */
 export function hlt(cpu: Cpu, _i: Insn): void {
   cpl0(cpu);
-  if (cpu.ctl.hltExiting) cpu.vmExit(EXIT_HLT);
+  if (cpu.ctl.hltExiting) cpu.vmExit(EXIT_REASON_HLT);
   cpu.halted = true;
   cpu.brk = true;
 }
@@ -100,7 +100,7 @@ export function hlt(cpu: Cpu, _i: Insn): void {
 /** RDTSC (0f 31): EDX:EAX = TSC (virtual time: retired instructions + offset). */
 export function rdtsc(cpu: Cpu, _i: Insn): void {
   if ((cpu.cr4 & 4) !== 0 && cpu.cpl !== 0) cpu.gp0();
-  if (cpu.ctl.rdtscExiting) cpu.vmExit(EXIT_RDTSC);
+  if (cpu.ctl.rdtscExiting) cpu.vmExit(EXIT_REASON_RDTSC);
   const t = cpu.icount + cpu.tscOffset;
   cpu.writeReg(4, 0, t >>> 0, 0);
   cpu.writeReg(4, RDX, Math.floor(t / TWO32) >>> 0, 0);
@@ -109,7 +109,7 @@ export function rdtsc(cpu: Cpu, _i: Insn): void {
 /** RDTSCP (0f 01 f9): RDTSC plus ECX = IA32_TSC_AUX. */
 export function rdtscp(cpu: Cpu, _i: Insn): void {
   if ((cpu.cr4 & 4) !== 0 && cpu.cpl !== 0) cpu.gp0();
-  if (cpu.ctl.rdtscExiting) cpu.vmExit(EXIT_RDTSCP);
+  if (cpu.ctl.rdtscExiting) cpu.vmExit(EXIT_REASON_RDTSCP);
   const t = cpu.icount + cpu.tscOffset;
   cpu.writeReg(4, 0, t >>> 0, 0);
   cpu.writeReg(4, RDX, Math.floor(t / TWO32) >>> 0, 0);
@@ -120,7 +120,7 @@ export function rdtscp(cpu: Cpu, _i: Insn): void {
 export function rdmsr(cpu: Cpu, _i: Insn): void {
   cpl0(cpu);
   const msr = cpu.gpr[2 * RCX];
-  if (cpu.ctl.msrExit(msr, false)) cpu.vmExit(EXIT_RDMSR);
+  if (cpu.ctl.msrExit(msr, false)) cpu.vmExit(EXIT_REASON_MSR_READ);
   const v = cpu.readMsr(msr);
   if (v === undefined) cpu.gp0();
   cpu.writeReg(4, 0, Number(v & 0xffffffffn), 0);
@@ -131,7 +131,7 @@ export function rdmsr(cpu: Cpu, _i: Insn): void {
 export function wrmsr(cpu: Cpu, _i: Insn): void {
   cpl0(cpu);
   const msr = cpu.gpr[2 * RCX];
-  if (cpu.ctl.msrExit(msr, true)) cpu.vmExit(EXIT_WRMSR);
+  if (cpu.ctl.msrExit(msr, true)) cpu.vmExit(EXIT_REASON_MSR_WRITE);
   const v = (BigInt(cpu.gpr[2 * RDX]) << 32n) | BigInt(cpu.gpr[0]);
   if (!cpu.writeMsr(msr, v)) cpu.gp0();
   cpu.brk = true;
@@ -157,7 +157,7 @@ export function movFromCr(cpu: Cpu, i: Insn): void {
       v = cpu.cr2;
       break;
     case 3:
-      if (c.cr3StoreExiting) cpu.vmExit(EXIT_CR_ACCESS, 3 | (1 << 4) | ((i.rm & 15) << 8));
+      if (c.cr3StoreExiting) cpu.vmExit(EXIT_REASON_CR_ACCESS, 3 | (1 << 4) | ((i.rm & 15) << 8));
       v = cpu.cr3;
       break;
     case 4:
@@ -169,7 +169,7 @@ export function movFromCr(cpu: Cpu, i: Insn): void {
       );
       return;
     case 8:
-      if (c.cr8StoreExiting) cpu.vmExit(EXIT_CR_ACCESS, 8 | (1 << 4) | ((i.rm & 15) << 8));
+      if (c.cr8StoreExiting) cpu.vmExit(EXIT_REASON_CR_ACCESS, 8 | (1 << 4) | ((i.rm & 15) << 8));
       v = cpu.cr8;
       break;
     default:
@@ -190,7 +190,7 @@ export function movToCr(cpu: Cpu, i: Insn): void {
       // The mask test (all 64 bits) comes before the #GP for reserved bits: only the faults of
       // SDM Vol. 3 §25.1.1 (here CPL > 0) take priority over the VM exit.
       if ((((lo ^ c.cr0Shadow) & c.cr0Mask) | ((hi ^ c.cr0ShadowHi) & c.cr0MaskHi)) !== 0) {
-        cpu.vmExit(EXIT_CR_ACCESS, qual);
+        cpu.vmExit(EXIT_REASON_CR_ACCESS, qual);
       }
       if (hi !== 0) cpu.gp0();
       const v = ((lo & ~c.cr0Mask) | (cpu.cr0 & c.cr0Mask)) >>> 0;
@@ -210,7 +210,7 @@ export function movToCr(cpu: Cpu, i: Insn): void {
       break;
     case 3: {
       if (c.cr3LoadExiting && !c.cr3Targets.includes((BigInt(hi) << 32n) | BigInt(lo))) {
-        cpu.vmExit(EXIT_CR_ACCESS, qual);
+        cpu.vmExit(EXIT_REASON_CR_ACCESS, qual);
       }
       if ((hi & 0xfff00000) !== 0) cpu.gp0();
       cpu.loadCr3(hi * TWO32 + lo);
@@ -218,7 +218,7 @@ export function movToCr(cpu: Cpu, i: Insn): void {
     }
     case 4: {
       if ((((lo ^ c.cr4Shadow) & c.cr4Mask) | ((hi ^ c.cr4ShadowHi) & c.cr4MaskHi)) !== 0) {
-        cpu.vmExit(EXIT_CR_ACCESS, qual);
+        cpu.vmExit(EXIT_REASON_CR_ACCESS, qual);
       }
       if (hi !== 0) cpu.gp0();
       const v = ((lo & ~c.cr4Mask) | (cpu.cr4 & c.cr4Mask)) >>> 0;
@@ -230,7 +230,7 @@ export function movToCr(cpu: Cpu, i: Insn): void {
       break;
     }
     case 8:
-      if (c.cr8LoadExiting) cpu.vmExit(EXIT_CR_ACCESS, qual);
+      if (c.cr8LoadExiting) cpu.vmExit(EXIT_REASON_CR_ACCESS, qual);
       if (hi !== 0 || lo > 15) cpu.gp0();
       cpu.cr8 = lo;
       break;
@@ -244,7 +244,7 @@ export function movToCr(cpu: Cpu, i: Insn): void {
 export function clts(cpu: Cpu, _i: Insn): void {
   cpl0(cpu);
   if ((cpu.ctl.cr0Mask & CR0_TS) !== 0 && (cpu.ctl.cr0Shadow & CR0_TS) !== 0) {
-    cpu.vmExit(EXIT_CR_ACCESS, 2 << 4);
+    cpu.vmExit(EXIT_REASON_CR_ACCESS, 2 << 4);
   }
   cpu.cr0 &= ~CR0_TS;
 }
@@ -302,7 +302,7 @@ export function descriptorTable(cpu: Cpu, i: Insn): void {
       cpl0(cpu);
       if (cpu.ctl.invlpgExiting) {
         cpu.exitGla = lin;
-        cpu.vmExit(EXIT_INVLPG, lin);
+        cpu.vmExit(EXIT_REASON_INVLPG, lin);
       }
       cpu.invalidatePage(lin);
       cpu.brk = true;
@@ -333,7 +333,7 @@ export function swapgs(cpu: Cpu, _i: Insn): void {
 
 /** VMCALL (0f 01 c1): a hypercall; exits to the hypervisor. */
 export function vmcall(cpu: Cpu, _i: Insn): void {
-  cpu.vmExit(EXIT_VMCALL);
+  cpu.vmExit(EXIT_REASON_VMCALL);
 }
 
 /** SYSCALL (0f 05), 64-bit mode (SDM Vol. 2 SYSCALL). */
@@ -501,7 +501,7 @@ export function rdrand(cpu: Cpu, i: Insn): void {
   const seed = i.op === 7;
   if (seed ? cpu.ctl.rdseedExiting : cpu.ctl.rdrandExiting) {
     cpu.exitInsnInfo = ((i.rm & 15) << 3) | ((i.size === 2 ? 0 : i.size === 4 ? 1 : 2) << 11);
-    cpu.vmExit(seed ? EXIT_RDSEED : EXIT_RDRAND);
+    cpu.vmExit(seed ? EXIT_REASON_RDSEED : EXIT_REASON_RDRAND);
   }
   if (cpu.entropy === null) {
     throw new Error("RDRAND/RDSEED without exiting need an entropy source (Cpu.entropy)");
