@@ -65,6 +65,12 @@ import {
   EXIT_REASON_INTERRUPT_WINDOW,
   EXIT_REASON_TRIPLE_FAULT,
 } from "../vmx/exit_reasons.ts";
+import {
+  encodeEptViolationQualification,
+  encodeInterruptionInfo,
+  INTR_TYPE_EXTERNAL_INTERRUPT,
+} from "../vmx/qualifications.ts";
+import { exceptionExits } from "../vmx/exits.ts";
 
 /** `run()` stopped because the instruction budget ran out. */
 export const STOP_BUDGET = -1;
@@ -790,7 +796,17 @@ export class Cpu {
   badPhysical(gpa: number, access: number, gla: number): never {
     this.exitGpa = gpa;
     this.exitGla = gla;
-    this.exitQual = (access === ACC_WRITE ? 2 : access === ACC_FETCH ? 4 : 1) | 0x80;
+    this.exitQual = encodeEptViolationQualification({
+      read: access === ACC_READ,
+      write: access === ACC_WRITE,
+      fetch: access === ACC_FETCH,
+      readable: false,
+      writable: false,
+      executable: false,
+      linearValid: true,
+      finalTranslation: false,
+      nmiUnblocking: false,
+    });
     return this.vmExit(EXIT_REASON_EPT_VIOLATION, this.exitQual);
   }
 
@@ -860,7 +876,15 @@ export class Cpu {
         this.extIntAt = Infinity;
         if (this.ctl.extIntExiting) {
           this.exitInsnLen = 0;
-          this.exitIntrInfo = this.ctl.ackIntOnExit ? (0x80000000 | this.extIntVector) >>> 0 : 0;
+          this.exitIntrInfo = this.ctl.ackIntOnExit
+            ? encodeInterruptionInfo({
+              vector: this.extIntVector,
+              type: INTR_TYPE_EXTERNAL_INTERRUPT,
+              errorCode: false,
+              nmiUnblocking: false,
+              valid: true,
+            })
+            : 0;
           return this.stop(EXIT_REASON_EXTERNAL_INTERRUPT);
         }
       }
@@ -1003,14 +1027,22 @@ export class Cpu {
    * Returns an exit reason, or -1 when delivery went into the guest.
    */
   raise(vector: number, hasError: boolean, error: number, type: number): number {
-    let bitmapHit = vector < 32 && (this.ctl.exceptionBitmap & (1 << vector)) !== 0;
-    if (vector === EXC_PF) bitmapHit = bitmapHit === ((error & this.ctl.pfecMask) === this.ctl.pfecMatch);
+    const c = this.ctl;
     // An event injected by VM entry is not subject to the exception bitmap; the exceptions its
     // delivery raises are (SDM Vol. 3 §27.6.1.1 in the VM-entry chapter).
     const injected = this.external && this.deliveringClass < 0;
-    if (type !== EVENT_SOFT_INT && bitmapHit && !injected) {
+    if (
+      type !== EVENT_SOFT_INT && !injected &&
+      exceptionExits(c.exceptionBitmap, c.pfecMask, c.pfecMatch, vector, error)
+    ) {
       const t = type === EVENT_HARDWARE && vector === 2 ? EVENT_NMI : type;
-      this.exitIntrInfo = (0x80000000 | (t << 8) | vector | (hasError ? 0x800 : 0)) >>> 0;
+      this.exitIntrInfo = encodeInterruptionInfo({
+        vector,
+        type: t,
+        errorCode: hasError,
+        nmiUnblocking: false,
+        valid: true,
+      });
       this.exitIntrError = error;
       // A #PF that exits leaves CR2 alone; its address goes only into the qualification (SDM Vol. 3 §27.1).
       this.exitQual = vector === EXC_PF ? this.cr2 : 0;

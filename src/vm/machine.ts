@@ -33,6 +33,7 @@ import {
 import { emulateMmio } from "./mmio.ts";
 import { VmxVcpu } from "./vcpu.ts";
 import * as F from "../vmx/fields.ts";
+import { decodeIoQualification, decodeRandomInstructionInfo } from "../vmx/qualifications.ts";
 import {
   ENTRY_IA32E_MODE_GUEST,
   EXIT_ACK_INTERRUPT_ON_EXIT,
@@ -78,7 +79,6 @@ import {
   EXIT_REASON_TRIPLE_FAULT,
   EXIT_REASON_VMCALL,
 } from "../vmx/exit_reasons.ts";
-
 
 /** Version of the "machine" state section. */
 export const MACHINE_STATE_VERSION = 1;
@@ -418,10 +418,9 @@ export class Machine {
     this.count(r);
     switch (r) {
       case EXIT_REASON_IO_INSTRUCTION: {
-        const q = Number(vmcs.read(F.EXIT_QUALIFICATION) & 0xffffffffn);
-        const size = (q & 7) + 1;
-        const isIn = (q & 8) !== 0;
-        const port = q >>> 16;
+        const { size, in: isIn, port } = decodeIoQualification(
+          Number(vmcs.read(F.EXIT_QUALIFICATION) & 0xffffffffn),
+        );
         if (isIn) {
           const v = this.bus.read(port, size);
           cpu.writeReg(size, RAX, v, 0);
@@ -473,9 +472,7 @@ export class Machine {
         return;
       case EXIT_REASON_RDRAND:
       case EXIT_REASON_RDSEED: {
-        const info = vmcs.readNumber(F.VMX_INSTRUCTION_INFO);
-        const reg = (info >>> 3) & 15;
-        const size = ((info >>> 11) & 3) === 0 ? 2 : ((info >>> 11) & 3) === 1 ? 4 : 8;
+        const { reg, size } = decodeRandomInstructionInfo(vmcs.readNumber(F.VMX_INSTRUCTION_INFO));
         const v = this.entropy.next64(r === EXIT_REASON_RDSEED);
         cpu.writeReg(size, reg, Number(v & 0xffffffffn), Number(v >> 32n));
         vmcs.write(F.GUEST_RFLAGS, (vmcs.read(F.GUEST_RFLAGS) & ~0x8d5n) | 1n); // CF = 1, OF SF ZF AF PF = 0

@@ -10,10 +10,9 @@
  * @module
  */
 
-import { type Cpu, EFER_LMA, RSP, SEG_FS, SEG_GS, STOP_BUDGET, STOP_INTERNAL } from "../cpu/mod.ts";
+import { type Cpu, RSP, SEG_FS, SEG_GS, STOP_BUDGET, STOP_INTERNAL } from "../cpu/mod.ts";
 import * as F from "../vmx/fields.ts";
 import {
-  ENTRY_IA32E_MODE_GUEST,
   EXIT_ACK_INTERRUPT_ON_EXIT,
   EXIT_SAVE_PREEMPTION_TIMER,
   PIN_ACTIVATE_PREEMPTION_TIMER,
@@ -29,7 +28,8 @@ import {
   PROC_RDTSC_EXITING,
   PROC_USE_TSC_OFFSETTING,
 } from "../vmx/controls.ts";
-import { ioAccessExits, msrAccessExits } from "../vmx/exits.ts";
+import { ioAccessExits, msrAccessExits, recordVmExit, storeIa32eModeGuest } from "../vmx/exits.ts";
+import { decodeInterruptionInfo, encodeInterruptionInfo, INTR_INFO_VALID } from "../vmx/qualifications.ts";
 import {
   ACTIVITY_ACTIVE,
   ACTIVITY_HLT,
@@ -52,6 +52,8 @@ import type { EptMap } from "./ept_map.ts";
 import {
   EXIT_REASON_EPT_MISCONFIG,
   EXIT_REASON_EPT_VIOLATION,
+  EXIT_REASON_EXCEPTION_NMI,
+  EXIT_REASON_EXTERNAL_INTERRUPT,
   EXIT_REASON_PREEMPTION_TIMER,
 } from "../vmx/exit_reasons.ts";
 
@@ -152,11 +154,7 @@ export class VmxVcpu {
       : 0;
     writeGuestState(vmcs, g);
     // "IA-32e mode guest" follows EFER.LMA on exit (IA32_VMX_MISC bit 5).
-    const entry = vmcs.readNumber(F.VM_ENTRY_CONTROLS);
-    vmcs.writeNumber(
-      F.VM_ENTRY_CONTROLS,
-      (cpu.efer & EFER_LMA) !== 0 ? entry | ENTRY_IA32E_MODE_GUEST : entry & ~ENTRY_IA32E_MODE_GUEST,
-    );
+    storeIa32eModeGuest(vmcs, BigInt(cpu.efer));
   }
 
   /** Loads the CPU from the VMCS guest-state area and its controls (what a VM entry loads). */
@@ -271,13 +269,14 @@ export class VmxVcpu {
     this.loadGuest();
     cpu.idtVectoring = 0;
     // Event injection (SDM Vol. 3 §26.6).
-    const info = vmcs.readNumber(F.VM_ENTRY_INTR_INFO_FIELD) >>> 0;
-    if ((info & 0x80000000) !== 0) {
-      vmcs.writeNumber(F.VM_ENTRY_INTR_INFO_FIELD, info & 0x7fffffff);
+    const raw = vmcs.readNumber(F.VM_ENTRY_INTR_INFO_FIELD) >>> 0;
+    const info = decodeInterruptionInfo(raw);
+    if (info.valid) {
+      vmcs.writeNumber(F.VM_ENTRY_INTR_INFO_FIELD, (raw & ~INTR_INFO_VALID) >>> 0);
       const r = cpu.inject(
-        info & 0xff,
-        (info >>> 8) & 7,
-        (info & 0x800) !== 0,
+        info.vector,
+        info.type,
+        info.errorCode,
         vmcs.readNumber(F.VM_ENTRY_EXCEPTION_ERROR_CODE) >>> 0,
         vmcs.readNumber(F.VM_ENTRY_INSTRUCTION_LEN),
       );
@@ -300,20 +299,23 @@ export class VmxVcpu {
     const cpu = this.cpu, vmcs = this.vmcs;
     cpu.extIntAt = Infinity; // a host interrupt is armed for one entry only
     this.storeGuest();
-    vmcs.writeNumber(F.VM_EXIT_REASON, reason);
-    vmcs.write(F.EXIT_QUALIFICATION, reason === EXIT_REASON_PREEMPTION_TIMER ? 0n : toUnsigned(cpu.exitQual));
-    vmcs.writeNumber(F.VM_EXIT_INSTRUCTION_LEN, insnLen);
-    vmcs.writeNumber(F.VMX_INSTRUCTION_INFO, cpu.exitInsnInfo >>> 0);
-    // The guest-physical and guest-linear address fields are written only by the exits that
-    // define them (SDM Vol. 3 §28.2.1); for the others they keep their old contents.
-    if (reason === EXIT_REASON_EPT_VIOLATION || reason === EXIT_REASON_EPT_MISCONFIG) {
-      vmcs.write(F.GUEST_PHYSICAL_ADDRESS, toUnsigned(cpu.exitGpa));
-    }
-    if (reason === EXIT_REASON_EPT_VIOLATION) vmcs.write(F.GUEST_LINEAR_ADDRESS, toUnsigned(cpu.exitGla));
-    vmcs.writeNumber(F.VM_EXIT_INTR_INFO, reason === 0 || reason === 1 ? cpu.exitIntrInfo >>> 0 : 0);
-    vmcs.writeNumber(F.VM_EXIT_INTR_ERROR_CODE, reason === 0 ? cpu.exitIntrError >>> 0 : 0);
-    vmcs.writeNumber(F.IDT_VECTORING_INFO_FIELD, cpu.idtVectoring >>> 0);
-    vmcs.writeNumber(F.IDT_VECTORING_ERROR_CODE, cpu.idtVectoringError >>> 0);
+    const ept = reason === EXIT_REASON_EPT_VIOLATION || reason === EXIT_REASON_EPT_MISCONFIG;
+    const event = reason === EXIT_REASON_EXCEPTION_NMI || reason === EXIT_REASON_EXTERNAL_INTERRUPT;
+    recordVmExit(vmcs, {
+      reason,
+      qualification: reason === EXIT_REASON_PREEMPTION_TIMER ? 0n : toUnsigned(cpu.exitQual),
+      instructionLength: insnLen,
+      instructionInfo: cpu.exitInsnInfo >>> 0,
+      // The guest-physical and guest-linear address fields are written only by the exits that
+      // define them (SDM Vol. 3 §28.2.1); for the others they keep their old contents.
+      guestPhysicalAddress: ept ? toUnsigned(cpu.exitGpa) : undefined,
+      guestLinearAddress: reason === EXIT_REASON_EPT_VIOLATION ? toUnsigned(cpu.exitGla) : undefined,
+      interruption: {
+        info: event ? cpu.exitIntrInfo >>> 0 : 0,
+        errorCode: reason === EXIT_REASON_EXCEPTION_NMI ? cpu.exitIntrError >>> 0 : 0,
+      },
+      idtVectoring: { info: cpu.idtVectoring >>> 0, errorCode: cpu.idtVectoringError >>> 0 },
+    });
     if (this.ept.pml !== null && cpu.phys === this.ept) {
       vmcs.writeNumber(F.GUEST_PML_INDEX, this.ept.pml.index);
     }
@@ -345,12 +347,15 @@ export class VmxVcpu {
   /** Queues an event for the next VM entry (VM-entry interruption information, SDM Vol. 3 §24.8.3). */
   injectEvent(vector: number, type: number, errorCode?: number, insnLen = 0): void {
     const vmcs = this.vmcs;
-    let info = 0x80000000 | (type << 8) | vector;
-    if (errorCode !== undefined) {
-      info |= 0x800;
-      vmcs.writeNumber(F.VM_ENTRY_EXCEPTION_ERROR_CODE, errorCode);
-    }
-    vmcs.writeNumber(F.VM_ENTRY_INTR_INFO_FIELD, info >>> 0);
+    const info = encodeInterruptionInfo({
+      vector,
+      type,
+      errorCode: errorCode !== undefined,
+      nmiUnblocking: false,
+      valid: true,
+    });
+    if (errorCode !== undefined) vmcs.writeNumber(F.VM_ENTRY_EXCEPTION_ERROR_CODE, errorCode);
+    vmcs.writeNumber(F.VM_ENTRY_INTR_INFO_FIELD, info);
     vmcs.writeNumber(F.VM_ENTRY_INSTRUCTION_LEN, insnLen);
   }
 
@@ -359,7 +364,7 @@ export class VmxVcpu {
     const vmcs = this.vmcs;
     return (Number(vmcs.read(F.GUEST_RFLAGS) & 0x200n) !== 0) &&
       (vmcs.readNumber(F.GUEST_INTERRUPTIBILITY_INFO) & 3) === 0 &&
-      (vmcs.readNumber(F.VM_ENTRY_INTR_INFO_FIELD) & 0x80000000) === 0;
+      (vmcs.readNumber(F.VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID) === 0;
   }
 
   /** Sets or clears a bit of the primary processor-based controls. */

@@ -16,13 +16,7 @@ import {
   HVSIM_VMX_CAPABILITIES,
   type VmxCapabilities,
 } from "./capabilities.ts";
-import {
-  EPT_VIOLATION_EXECUTABLE,
-  EPT_VIOLATION_FINAL_TRANSLATION,
-  EPT_VIOLATION_LINEAR_VALID,
-  EPT_VIOLATION_READABLE,
-  EPT_VIOLATION_WRITABLE,
-} from "./qualifications.ts";
+import { encodeEptViolationQualification } from "./qualifications.ts";
 
 /** EPT entry bit 0: read access (SDM Vol. 3, §28.2.2). */
 export const EPT_READ = 0x1;
@@ -448,13 +442,17 @@ const PML_FULL: EptPmlFull = Object.freeze({ kind: "pml-full", pmlFull: true });
 
 function violation(access: number, combined: number, opts: EptWalkOptions): EptViolation {
   const linear = opts.linearAddressValid ?? true;
-  let q = (access & 7) | (combined & EPT_READ ? EPT_VIOLATION_READABLE : 0) |
-    (combined & EPT_WRITE ? EPT_VIOLATION_WRITABLE : 0) |
-    (combined & EPT_EXECUTE ? EPT_VIOLATION_EXECUTABLE : 0);
-  if (linear) {
-    q |= EPT_VIOLATION_LINEAR_VALID;
-    if (!opts.pagingStructure) q |= EPT_VIOLATION_FINAL_TRANSLATION;
-  }
+  const q = encodeEptViolationQualification({
+    read: (access & EPT_ACCESS_READ) !== 0,
+    write: (access & EPT_ACCESS_WRITE) !== 0,
+    fetch: (access & EPT_ACCESS_FETCH) !== 0,
+    readable: (combined & EPT_READ) !== 0,
+    writable: (combined & EPT_WRITE) !== 0,
+    executable: (combined & EPT_EXECUTE) !== 0,
+    linearValid: linear,
+    finalTranslation: linear && !opts.pagingStructure,
+    nmiUnblocking: false,
+  });
   return { kind: "violation", violation: q };
 }
 

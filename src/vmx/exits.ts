@@ -1,7 +1,7 @@
 /**
- * VM-exit rules over the VMCS: whether an event or instruction exits (I/O bitmaps, MSR bitmaps,
- * exception bitmap with the #PF error-code filter, CR accesses, the preemption timer), and
- * recording a VM exit's information fields.
+ * VM-exit rules the simulator runs: whether an access or exception exits (I/O bitmaps, MSR bitmaps,
+ * the exception bitmap with the #PF error-code filter), and recording a VM exit's information
+ * fields and the "IA-32e mode guest" control on exit.
  *
  * @module
  */
@@ -111,57 +111,18 @@ export function msrAccessExits(vmcs: VmcsAccess, mem: Uint8Array, msr: number, w
 }
 
 /**
- * Whether a hardware exception exits (reason 0): its exception-bitmap bit, except #PF (14), which
- * exits iff (bit 14 = 1) equals (errorCode & PFEC_MASK == PFEC_MATCH) (SDM Vol. 3, §24.6.3, §25.2).
+ * Whether an exception of `vector` exits (reason 0) under the exception bitmap: its bit, except #PF
+ * (14), which exits iff (bit 14 = 1) equals (errorCode & PFEC_MASK == PFEC_MATCH) (SDM Vol. 3,
+ * §24.6.3, §25.2). The CPU decides with this from the values it loaded at VM entry.
  */
-export function exceptionExits(vmcs: VmcsAccess, vector: number, errorCode = 0): boolean {
-  const bitmap = vmcs.readNumber(F.EXCEPTION_BITMAP);
-  const set = ((bitmap >>> vector) & 1) === 1;
+export function exceptionExits(
+  bitmap: number,
+  pfecMask: number,
+  pfecMatch: number,
+  vector: number,
+  errorCode = 0,
+): boolean {
+  const set = vector < 32 && ((bitmap >>> vector) & 1) === 1;
   if (vector !== 14) return set;
-  const mask = vmcs.readNumber(F.PAGE_FAULT_ERROR_CODE_MASK);
-  const match = vmcs.readNumber(F.PAGE_FAULT_ERROR_CODE_MATCH);
-  return set === (((errorCode & mask) >>> 0) === match);
-}
-
-/**
- * Whether MOV to CR0 or CR4 exits: some bit owned by the host (guest/host mask bit 1) would get a
- * value different from the read shadow (SDM Vol. 3, §25.1.3).
- */
-export function movToCr0Cr4Exits(vmcs: VmcsAccess, cr: 0 | 4, value: bigint): boolean {
-  const mask = vmcs.read(cr === 0 ? F.CR0_GUEST_HOST_MASK : F.CR4_GUEST_HOST_MASK);
-  const shadow = vmcs.read(cr === 0 ? F.CR0_READ_SHADOW : F.CR4_READ_SHADOW);
-  return ((value ^ shadow) & mask) !== 0n;
-}
-
-/**
- * Whether MOV to CR3 exits: "CR3-load exiting" is 1 and the value is none of the first
- * CR3-target-count CR3-target values (SDM Vol. 3, §25.1.3).
- */
-export function movToCr3Exits(vmcs: VmcsAccess, value: bigint): boolean {
-  if ((vmcs.readNumber(F.CPU_BASED_VM_EXEC_CONTROL) & C.PROC_CR3_LOAD_EXITING) === 0) return false;
-  const count = Math.min(vmcs.readNumber(F.CR3_TARGET_COUNT), 4);
-  for (let i = 0; i < count; i++) {
-    if (vmcs.read(F.CR3_TARGET_VALUE0 + 2 * i) === value) return false;
-  }
-  return true;
-}
-
-/** Whether MOV from CR3, MOV to CR8 or MOV from CR8 exits, per the primary controls (SDM Vol. 3, §24.6.2). */
-export function crControlExits(vmcs: VmcsAccess, access: "store-cr3" | "load-cr8" | "store-cr8"): boolean {
-  const proc = vmcs.readNumber(F.CPU_BASED_VM_EXEC_CONTROL);
-  const b = access === "store-cr3"
-    ? C.PROC_CR3_STORE_EXITING
-    : access === "load-cr8"
-    ? C.PROC_CR8_LOAD_EXITING
-    : C.PROC_CR8_STORE_EXITING;
-  return (proc & b) !== 0;
-}
-
-/**
- * How many times the VMX-preemption timer counts down while the TSC goes from `tscBefore` to
- * `tscAfter`: the number of changes of TSC bit `rate` (IA32_VMX_MISC[4:0], SDM Vol. 3, App. A.6; §25.5.1).
- */
-export function preemptionTimerTicks(tscBefore: number, tscAfter: number, rate: number): number {
-  const div = 2 ** rate;
-  return Math.floor(tscAfter / div) - Math.floor(tscBefore / div);
+  return set === (((errorCode & pfecMask) >>> 0) === pfecMatch >>> 0);
 }

@@ -1,7 +1,8 @@
 /**
- * Formats of VM-exit information: exit qualifications (I/O, control-register and debug-register
- * accesses, EPT violations, VM-entry failures), interruption-information fields (VM-exit,
- * IDT-vectoring, VM-entry) and the VM-exit instruction-information field for INS/OUTS.
+ * Formats of VM-exit information: exit qualifications (I/O, control-register accesses, EPT
+ * violations, VM-entry failures), interruption-information fields (VM-exit, IDT-vectoring, VM-entry)
+ * and the VM-exit instruction-information field for RDRAND and RDSEED. The CPU encodes with these
+ * when it exits, and the hypervisor decodes with them.
  * Layouts from SDM Vol. 3, §24.8.3, §24.9 and §27.2; every encoder/decoder pair round-trips.
  *
  * @module
@@ -115,29 +116,6 @@ export function decodeCrAccessQualification(qualification: number): CrAccessQual
     gpr: (qualification >>> 8) & 0xf,
     lmswData: (qualification >>> 16) & 0xffff,
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// MOV DR, exit reason 29 (SDM Vol. 3, §27.2.1, Table 27-4).
-
-/** Decoded MOV-DR exit qualification. */
-export interface DrAccessQualification {
-  /** Debug register number (bits 2:0). */
-  dr: number;
-  /** True for MOV from DR, false for MOV to DR (bit 4). */
-  fromDr: boolean;
-  /** General-purpose register (bits 11:8). */
-  gpr: number;
-}
-
-/** Encodes a MOV-DR exit qualification (SDM Vol. 3, §27.2.1, Table 27-4). */
-export function encodeDrAccessQualification(q: DrAccessQualification): number {
-  return (q.dr & 7) | (q.fromDr ? 0x10 : 0) | ((q.gpr & 0xf) << 8);
-}
-
-/** Decodes a MOV-DR exit qualification (SDM Vol. 3, §27.2.1, Table 27-4). */
-export function decodeDrAccessQualification(qualification: number): DrAccessQualification {
-  return { dr: qualification & 7, fromDr: (qualification & 0x10) !== 0, gpr: (qualification >>> 8) & 0xf };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -312,30 +290,36 @@ export function decodeInterruptionInfo(info: number): InterruptionInfo {
 }
 
 // ---------------------------------------------------------------------------------------------
-// VM-exit instruction information for INS/OUTS (0x440E), reported when IA32_VMX_BASIC[54] = 1.
-// It carries the address size and segment; the bit positions below are SDM Vol. 3, §27.2.4,
-// Table 27-8 ("Format of the VM-Exit Instruction-Information Field as Used for INS and OUTS"): bits 9:7 address size (0 = 16, 1 = 32, 2 = 64 bit), bits 17:15 segment
-// register (0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS; undefined for INS, which always uses ES).
+// VM-exit instruction information for RDRAND and RDSEED (exit reasons 57 and 61), SDM Vol. 3,
+// §27.2.5, "Format of the VM-Exit Instruction-Information Field as Used for RDRAND, RDSEED, TPAUSE,
+// and UMWAIT": bits 6:3 the destination register, bits 12:11 the operand size (0 = 16, 1 = 32,
+// 2 = 64 bit).
 
-/** Decoded INS/OUTS instruction information. */
-export interface InsOutsInstructionInfo {
-  /** Address size of the string operand in bits. */
-  addressSize: 16 | 32 | 64;
-  /** Segment register of the source operand: 0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS. */
-  segment: number;
+/** Decoded RDRAND/RDSEED instruction information. */
+export interface RandomInstructionInfo {
+  /** Destination register, 0 = RAX ... 15 = R15. */
+  reg: number;
+  /** Operand size in bytes. */
+  size: 2 | 4 | 8;
 }
 
-/** Encodes INS/OUTS VM-exit instruction information (SDM Vol. 3, Table 27-8). */
-export function encodeInsOutsInstructionInfo(i: InsOutsInstructionInfo): number {
-  const size = i.addressSize === 16 ? 0 : i.addressSize === 32 ? 1 : 2;
-  return (size << 7) | ((i.segment & 7) << 15);
+/**
+ * Encodes RDRAND/RDSEED VM-exit instruction information.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { encodeRandomInstructionInfo } from "./qualifications.ts";
+ * equal(encodeRandomInstructionInfo({ reg: 9, size: 8 }), 0x1048); // RDRAND R9
+ * ```
+ */
+export function encodeRandomInstructionInfo(i: RandomInstructionInfo): number {
+  return ((i.reg & 15) << 3) | ((i.size === 2 ? 0 : i.size === 4 ? 1 : 2) << 11);
 }
 
-/** Decodes INS/OUTS VM-exit instruction information; throws a RangeError for address-size code 3. */
-export function decodeInsOutsInstructionInfo(info: number): InsOutsInstructionInfo {
-  const code = (info >>> 7) & 7;
-  if (code > 2) {
-    throw new RangeError(`Instruction information has address-size code ${code}: expected 0, 1 or 2`);
-  }
-  return { addressSize: code === 0 ? 16 : code === 1 ? 32 : 64, segment: (info >>> 15) & 7 };
+/** Decodes RDRAND/RDSEED VM-exit instruction information; throws a RangeError for operand-size code 3. */
+export function decodeRandomInstructionInfo(info: number): RandomInstructionInfo {
+  const code = (info >>> 11) & 3;
+  if (code === 3) throw new RangeError("Instruction information has operand-size code 3: expected 0, 1 or 2");
+  return { reg: (info >>> 3) & 15, size: code === 0 ? 2 : code === 1 ? 4 : 8 };
 }

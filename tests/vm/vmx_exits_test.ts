@@ -9,13 +9,13 @@ import * as F from "../../src/vmx/fields.ts";
 import {
   PIN_ACTIVATE_PREEMPTION_TIMER,
   PROC_CR3_LOAD_EXITING,
+  PROC_CR8_LOAD_EXITING,
+  PROC_CR8_STORE_EXITING,
   PROC_INTERRUPT_WINDOW_EXITING,
   PROC_RDTSC_EXITING,
   PROC_USE_IO_BITMAPS,
 } from "../../src/vmx/controls.ts";
 import { bootAsm, NEEDS_AS } from "./_asm.ts";
-
-/** Boots `asm` flat at 1 MiB; returns the machine, or null without binutils. */
 
 /** One VM entry with a generous preemption timer; returns the basic exit reason. */
 function enter(m: Machine, timer = 1_000_000): number {
@@ -165,6 +165,36 @@ Deno.test("VM exit 28 (CR access) for MOV to CR3 with CR3-load exiting names the
   assert.equal(q(m), 3 | (3 << 8));
   assert.equal(len(m), 3);
 });
+
+Deno.test(
+  "VM exits 28 (CR access) follow the CR8 controls, the CR4 mask and CLTS with their qualifications",
+  NEEDS_AS,
+  () => {
+    const m = bootAsm("mov rbx, cr8\nmov cr8, rax\nmov rcx, cr4\nor ecx, 0x2000\nmov cr4, rcx\nclts\nhlt");
+    const vmcs = m.vcpu.vmcs;
+    m.vcpu.setProcControl(PROC_CR8_STORE_EXITING, true);
+    m.vcpu.setProcControl(PROC_CR8_LOAD_EXITING, true);
+    // CR4.VMXE (bit 13) owned by the host with shadow 0; CR0.TS (bit 3) owned with shadow 1.
+    vmcs.write(F.CR4_GUEST_HOST_MASK, vmcs.read(F.CR4_GUEST_HOST_MASK) | 0x2000n);
+    vmcs.write(F.CR4_READ_SHADOW, vmcs.read(F.CR4_READ_SHADOW) & ~0x2000n);
+    vmcs.write(F.CR0_GUEST_HOST_MASK, vmcs.read(F.CR0_GUEST_HOST_MASK) | 8n);
+    vmcs.write(F.CR0_READ_SHADOW, vmcs.read(F.CR0_READ_SHADOW) | 8n);
+    // SDM Table 27-3: bits 3:0 the CR, 5:4 the access type (0 MOV to, 1 MOV from, 2 CLTS), 11:8 the GPR.
+    const cases: [number, number, string][] = [
+      [8 | (1 << 4) | (3 << 8), 4, "mov rbx, cr8 (44 0f 20 c3)"],
+      [8, 4, "mov cr8, rax (44 0f 22 c0)"],
+      [4 | (1 << 8), 3, "mov cr4, rcx setting a host-owned bit (0f 22 e1)"],
+      [2 << 4, 2, "clts with TS host-owned and set in the shadow (0f 06)"],
+    ];
+    for (const [qual, length, what] of cases) {
+      assert.equal(enter(m), 28, what);
+      assert.equal(q(m), qual, what);
+      assert.equal(len(m), length, what);
+      m.vcpu.skipInstruction();
+    }
+    assert.equal(enter(m), 12);
+  },
+);
 
 Deno.test("VM exits 31/32 (RDMSR/WRMSR) follow the MSR bitmaps", NEEDS_AS, () => {
   const m = bootAsm("mov ecx, 0x6e0\nrdmsr\nwrmsr\nmov ecx, 0xc0000080\nrdmsr\nhlt");

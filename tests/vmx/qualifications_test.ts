@@ -36,17 +36,6 @@ Deno.test("encodeCrAccessQualification() follows SDM Vol. 3, Table 27-3 (CR numb
   equal(Q.decodeCrAccessQualification(0xffff0000 | 0x30).lmswData, 0xffff);
 });
 
-Deno.test("encodeDrAccessQualification() follows SDM Vol. 3, Table 27-4 and round-trips", () => {
-  const cases: [Q.DrAccessQualification, number][] = [
-    [{ dr: 7, fromDr: false, gpr: 0 }, 0x7],
-    [{ dr: 6, fromDr: true, gpr: 11 }, 0xb16],
-  ];
-  for (const [q, n] of cases) {
-    equal(Q.encodeDrAccessQualification(q), n);
-    deepEqual(Q.decodeDrAccessQualification(n), q);
-  }
-});
-
 Deno.test("encodeEptViolationQualification() follows SDM Vol. 3, Table 27-7 and round-trips", () => {
   const f = false;
   const t = true;
@@ -162,17 +151,18 @@ Deno.test("encodeInterruptionInfo() follows SDM Vol. 3, §24.8.3, §24.9.2-24.9.
   equal(Q.INTR_INFO_ENTRY_RESERVED_MASK, 0x7ffff000);
 });
 
-Deno.test("encodeInsOutsInstructionInfo() puts address size in bits 9:7 and segment in 17:15", () => {
-  const cases: [Q.InsOutsInstructionInfo, number][] = [
-    [{ addressSize: 64, segment: 3 }, 0x18100],
-    [{ addressSize: 32, segment: 0 }, 0x80],
-    [{ addressSize: 16, segment: 5 }, 0x28000],
+Deno.test("encodeRandomInstructionInfo() puts the register in bits 6:3 and the operand size in 12:11 (SDM Vol. 3, §27.2.5)", () => {
+  const cases: [Q.RandomInstructionInfo, number][] = [
+    [{ reg: 0, size: 2 }, 0x0], // RDRAND AX
+    [{ reg: 1, size: 4 }, 0x808], // RDSEED ECX
+    [{ reg: 9, size: 8 }, 0x1048], // RDRAND R9
+    [{ reg: 15, size: 8 }, 0x1078], // RDSEED R15
   ];
-  for (const [i, n] of cases) {
-    equal(Q.encodeInsOutsInstructionInfo(i), n);
-    deepEqual(Q.decodeInsOutsInstructionInfo(n), i);
+  for (const [info, want] of cases) {
+    equal(Q.encodeRandomInstructionInfo(info), want);
+    deepEqual(Q.decodeRandomInstructionInfo(want), info);
   }
-  throws(() => Q.decodeInsOutsInstructionInfo(3 << 7), RangeError);
+  throws(() => Q.decodeRandomInstructionInfo(0x1800), RangeError);
 });
 
 Deno.test("encodeAccessRights() follows the AR format of SDM Vol. 3, §24.4.1", () => {

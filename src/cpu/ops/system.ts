@@ -41,6 +41,14 @@ import {
 } from "../registers.ts";
 import { pop, readE, rspLinear, setRsp, writeE } from "./_operands.ts";
 import {
+  CR_ACCESS_CLTS,
+  CR_ACCESS_MOV_FROM_CR,
+  CR_ACCESS_MOV_TO_CR,
+  encodeCrAccessQualification,
+  encodeIoQualification,
+  encodeRandomInstructionInfo,
+} from "../../vmx/qualifications.ts";
+import {
   EXIT_REASON_CPUID,
   EXIT_REASON_CR_ACCESS,
   EXIT_REASON_HLT,
@@ -81,7 +89,10 @@ export function io(cpu: Cpu, i: Insn): void {
     return;
   }
   cpu.exitInsnInfo = 0;
-  cpu.vmExit(EXIT_REASON_IO_INSTRUCTION, ((size - 1) | (out ? 0 : 8) | (dx ? 0 : 0x40) | (port << 16)) >>> 0);
+  cpu.vmExit(
+    EXIT_REASON_IO_INSTRUCTION,
+    encodeIoQualification({ size, in: !out, string: false, rep: false, immediate: !dx, port }),
+  );
 }
 
 /** CPUID (0f a2): always exits in VMX non-root operation. */
@@ -137,6 +148,11 @@ export function wrmsr(cpu: Cpu, _i: Insn): void {
   cpu.brk = true;
 }
 
+/** The exit qualification of a MOV CR or CLTS exit (the register number of `rm`, no LMSW fields). */
+function crQualification(cr: number, accessType: number, rm: number): number {
+  return encodeCrAccessQualification({ cr, accessType, lmswMemory: false, gpr: rm & 15, lmswData: 0 });
+}
+
 /** MOV r64, CRn (0f 20). */
 export function movFromCr(cpu: Cpu, i: Insn): void {
   cpl0(cpu);
@@ -157,7 +173,9 @@ export function movFromCr(cpu: Cpu, i: Insn): void {
       v = cpu.cr2;
       break;
     case 3:
-      if (c.cr3StoreExiting) cpu.vmExit(EXIT_REASON_CR_ACCESS, 3 | (1 << 4) | ((i.rm & 15) << 8));
+      if (c.cr3StoreExiting) {
+        cpu.vmExit(EXIT_REASON_CR_ACCESS, crQualification(3, CR_ACCESS_MOV_FROM_CR, i.rm));
+      }
       v = cpu.cr3;
       break;
     case 4:
@@ -169,7 +187,9 @@ export function movFromCr(cpu: Cpu, i: Insn): void {
       );
       return;
     case 8:
-      if (c.cr8StoreExiting) cpu.vmExit(EXIT_REASON_CR_ACCESS, 8 | (1 << 4) | ((i.rm & 15) << 8));
+      if (c.cr8StoreExiting) {
+        cpu.vmExit(EXIT_REASON_CR_ACCESS, crQualification(8, CR_ACCESS_MOV_FROM_CR, i.rm));
+      }
       v = cpu.cr8;
       break;
     default:
@@ -184,7 +204,7 @@ export function movToCr(cpu: Cpu, i: Insn): void {
   const cr = i.reg;
   const lo = cpu.gpr[2 * i.rm], hi = cpu.gpr[2 * i.rm + 1];
   const c = cpu.ctl;
-  const qual = cr | ((i.rm & 15) << 8);
+  const qual = crQualification(cr, CR_ACCESS_MOV_TO_CR, i.rm);
   switch (cr) {
     case 0: {
       // The mask test (all 64 bits) comes before the #GP for reserved bits: only the faults of
@@ -244,7 +264,7 @@ export function movToCr(cpu: Cpu, i: Insn): void {
 export function clts(cpu: Cpu, _i: Insn): void {
   cpl0(cpu);
   if ((cpu.ctl.cr0Mask & CR0_TS) !== 0 && (cpu.ctl.cr0Shadow & CR0_TS) !== 0) {
-    cpu.vmExit(EXIT_REASON_CR_ACCESS, 2 << 4);
+    cpu.vmExit(EXIT_REASON_CR_ACCESS, crQualification(0, CR_ACCESS_CLTS, 0));
   }
   cpu.cr0 &= ~CR0_TS;
 }
@@ -500,7 +520,10 @@ export function wbinvd(cpu: Cpu, _i: Insn): void {
 export function rdrand(cpu: Cpu, i: Insn): void {
   const seed = i.op === 7;
   if (seed ? cpu.ctl.rdseedExiting : cpu.ctl.rdrandExiting) {
-    cpu.exitInsnInfo = ((i.rm & 15) << 3) | ((i.size === 2 ? 0 : i.size === 4 ? 1 : 2) << 11);
+    cpu.exitInsnInfo = encodeRandomInstructionInfo({
+      reg: i.rm,
+      size: i.size === 2 ? 2 : i.size === 4 ? 4 : 8,
+    });
     cpu.vmExit(seed ? EXIT_REASON_RDSEED : EXIT_REASON_RDRAND);
   }
   if (cpu.entropy === null) {
