@@ -12,19 +12,9 @@
  */
 
 import assert from "node:assert/strict";
-import {
-  Cpu,
-  EFER_SCE,
-  EXIT_TRIPLE_FAULT,
-  IF,
-  RF,
-  SEG_CS,
-  SEG_SS,
-  SEG_TR,
-  STOP_BUDGET,
-  TF,
-} from "../../src/cpu/mod.ts";
+import { Cpu, EFER_SCE, IF, RF, SEG_CS, SEG_SS, SEG_TR, STOP_BUDGET, TF } from "../../src/cpu/mod.ts";
 import { CODE_ADDR, hexBytes, load, makeCpu } from "./_harness.ts";
+import { EXIT_REASON_TRIPLE_FAULT } from "../../src/vmx/exit_reasons.ts";
 
 const GDT = 0x300000, TSS = 0x300100, IDT = 0x310000;
 /** Mapped stack pages: the kernel stack (RSP0), IST1, the user stack, IST2. 0x380000 is not mapped. */
@@ -737,7 +727,7 @@ function runRow(row: Row): void {
   }
   const w = row.want;
   if (w.triple) {
-    assert.equal(stop, EXIT_TRIPLE_FAULT, "triple fault");
+    assert.equal(stop, EXIT_REASON_TRIPLE_FAULT, "triple fault");
     return;
   }
   assert.equal(stop, STOP_BUDGET, `the run ended with ${stop}: ${cpu.internalError}`);
