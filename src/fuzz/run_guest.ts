@@ -6,14 +6,14 @@
  * @module
  */
 
-import { EXIT_NAMES } from "../vm/machine.ts";
+import { EXIT_REASON_SHORT_NAMES } from "../vmx/exit_reasons.ts";
 import type { Machine } from "../vm/machine.ts";
 import type { CaseOutcome } from "./surface.ts";
 
 /** Run `m` for at most `maxInstructions` more instructions, then read its report. */
 export function runGuest(m: Machine, maxInstructions: number): CaseOutcome {
   const exit = m.exit ?? m.runToEnd(maxInstructions);
-  const exits = [...m.exitCounts].map(([k, v]) => `${EXIT_NAMES[k] ?? k}=${v}`);
+  const exits = [...m.exitCounts].map(([k, v]) => `${EXIT_REASON_SHORT_NAMES[k] ?? k}=${v}`);
   JSON.stringify({ exit, console: m.consoleText(), regs: m.regs(), exits, instructions: m.instructions });
   return { result: "accepted", detail: `${exit.reason} after ${m.instructions} instructions` };
 }
