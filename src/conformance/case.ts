@@ -86,6 +86,10 @@ export interface TestCase {
   mem: string;
   /** What the SDM leaves undefined for this instruction with these operands. */
   undef: Undefined;
+  /** SSE forms: initial XMM0-15, 256 bytes as hex (XMM0 first, each little-endian). */
+  xmm?: string;
+  /** SSE forms: initial MXCSR, as `0x` hex. */
+  mxcsr?: string;
 }
 
 /** Exception mnemonics by vector (SDM Vol. 3, Table 6-1). */
@@ -130,6 +134,10 @@ export interface CaseResult {
   rflags?: string;
   /** Final contents of the scratch area, hex. */
   mem?: string;
+  /** Final XMM0-15 (cases with SSE state), as the case's `xmm`. */
+  xmm?: string;
+  /** Final MXCSR (cases with SSE state). */
+  mxcsr?: string;
 }
 
 /** Formats a bigint or number as `0x` lower-case hex. */

@@ -34,10 +34,25 @@ export interface Difference {
  */
 export function compareResults(c: TestCase, a: CaseResult, b: CaseResult): Difference[] {
   if (a.exception !== undefined || b.exception !== undefined) {
-    if (a.exception === b.exception && !RUNNER_FAILURES.includes(a.exception!)) return [];
+    if (a.exception === b.exception && !RUNNER_FAILURES.includes(a.exception!)) {
+      // A SIMD floating-point exception leaves its flags in MXCSR (SDM Vol. 1 §11.5.1).
+      if (a.exception === "XM" && c.mxcsr !== undefined && Number(a.mxcsr) !== Number(b.mxcsr)) {
+        return [{ field: "mxcsr", a: hexOf(a.mxcsr), b: hexOf(b.mxcsr) }];
+      }
+      return [];
+    }
     return [{ field: "exception", a: describe(a), b: describe(b) }];
   }
   const out: Difference[] = [];
+  if (c.xmm !== undefined) {
+    for (let r = 0; r < 16; r++) {
+      const x = xmmOf(a.xmm, r), y = xmmOf(b.xmm, r);
+      if (x !== y) out.push({ field: `xmm${r}`, a: x, b: y });
+    }
+    if (Number(a.mxcsr ?? -1) !== Number(b.mxcsr ?? -1)) {
+      out.push({ field: "mxcsr", a: hexOf(a.mxcsr), b: hexOf(b.mxcsr) });
+    }
+  }
   for (const r of REG_NAMES) {
     const mask = ~BigInt(c.undef.regs?.[r] ?? 0) & 0xffffffffffffffffn;
     const x = BigInt(a.regs?.[r] ?? -1) & mask;
@@ -68,6 +83,14 @@ export function compareResults(c: TestCase, a: CaseResult, b: CaseResult): Diffe
     }
   }
   return out;
+}
+
+/** XMM register `r` of a case's or result's `xmm` bytes as 0x hex (most significant first), or `-`. */
+export function xmmOf(xmm: string | undefined, r: number): string {
+  if (xmm === undefined || xmm.length < 32 * (r + 1)) return "-";
+  let s = "";
+  for (let k = 15; k >= 0; k--) s += xmm.slice(32 * r + 2 * k, 32 * r + 2 * k + 2);
+  return "0x" + s;
 }
 
 function describe(r: CaseResult): string {

@@ -24,6 +24,7 @@
  * - `mul` MUL IMUL: SF ZF AF PF undefined. `div` DIV IDIV: all status flags undefined.
  * - `bitscan` BSF BSR: all but ZF undefined, destination undefined for a zero source.
  * - `bittest` BT BTS BTR BTC: OF SF AF PF undefined.
+ * - `sse` SSE/SSE2 forms (sse_forms.ts): flags all defined; XMM0-15 and MXCSR set and compared.
  * - `cmpxchg`, `string`, `push`, `pop`, `pushf`, `popf`, `leave`, `branch` (Jcc/JMP/CALL rel), `ijmp`
  *   (JMP/CALL through a register or memory), `ret`, `trap` (UD2, INT3).
  */
@@ -49,7 +50,10 @@ export type Family =
   | "branch"
   | "ijmp"
   | "ret"
-  | "trap";
+  | "trap"
+  | "sse";
+
+import { buildSseForms, type Lanes } from "./sse_forms.ts";
 
 /** One instruction form: an AT&T template and what the generator needs to know about it. */
 export interface InstructionForm {
@@ -63,6 +67,8 @@ export interface InstructionForm {
   family: Family;
   /** Operand size in bits, for the flags rules (the destination's size). */
   size: 8 | 16 | 32 | 64;
+  /** SSE forms: what the XMM lanes mostly hold (biases the generated values). */
+  lanes?: Lanes;
 }
 
 /** The 16 condition codes in encoding order (SDM Vol. 1, App. B). */
@@ -355,5 +361,10 @@ export function buildForms(): InstructionForm[] {
   // Traps.
   add("ud2", "trap", 64, "ud2");
   add("int3", "trap", 64, "int3");
+  for (const f of buildSseForms()) {
+    if (seen.has(f.template)) throw new RangeError(`Duplicate conformance form "${f.template}"`);
+    seen.add(f.template);
+    forms.push(f);
+  }
   return forms;
 }

@@ -120,12 +120,16 @@ interface RelOp {
   /** Target relative to the instruction's start. */
   delta: number;
 }
+interface XmmOp {
+  kind: "xmm";
+  reg: number;
+}
 interface MoffOp {
   kind: "moff";
   bits: number;
   off: number;
 }
-type Operand = RegOp | MemOp | ImmOp | RelOp | MoffOp;
+type Operand = RegOp | MemOp | ImmOp | RelOp | MoffOp | XmmOp;
 
 /** Options for `generateCases`. */
 export interface GenerateOptions {
@@ -178,7 +182,7 @@ export async function generateCases(opts: GenerateOptions): Promise<TestCase[]> 
     if (b.undefMem.length > 0) undef.mem = b.undefMem;
     const regs = {} as Record<RegName, string>;
     REG_NAMES.forEach((r, j) => regs[r] = "0x" + b.regs[j].toString(16));
-    return {
+    const c: TestCase = {
       id: `${opts.seed}-${i}`,
       form: b.form.id,
       asm: b.asm,
@@ -188,6 +192,11 @@ export async function generateCases(opts: GenerateOptions): Promise<TestCase[]> 
       mem: Array.from(b.mem, (x) => x.toString(16).padStart(2, "0")).join(""),
       undef,
     };
+    if (b.xmm !== undefined) {
+      c.xmm = Array.from(b.xmm, (x) => x.toString(16).padStart(2, "0")).join("");
+      c.mxcsr = "0x" + b.mxcsr!.toString(16);
+    }
+    return c;
   });
 }
 
@@ -202,6 +211,141 @@ interface Built {
   undefMem: [number, number][];
   /** Scratch offset a RIP-relative operand must reach, if the case has one. */
   ripOff?: number;
+  /** SSE forms: XMM0-15 (256 bytes). */
+  xmm?: Uint8Array;
+  /** SSE forms: MXCSR. */
+  mxcsr?: number;
+}
+
+/** Edge values of binary32 (bit patterns): zeros, ones, denormals, extremes, infinities, NaNs, integer limits. */
+const F32_EDGES = [
+  0,
+  0x80000000,
+  0x3f800000,
+  0xbf800000,
+  1,
+  0x007fffff,
+  0x80000001,
+  0x00800000,
+  0x80800000,
+  0x7f7fffff,
+  0xff7fffff,
+  0x7f800000,
+  0xff800000,
+  0x7fc00000,
+  0xffc00000,
+  0x7fa00000,
+  0x7f800001,
+  0xffbfffff,
+  0x4b000000,
+  0x4f000000,
+  0xcf000000,
+  0x5f000000,
+  0xdf000000,
+  0x3f000000,
+  0x3fc00000,
+  0x40200000,
+  0xbfc00000,
+  0x00000400,
+  0x0c000000,
+  0x72000000,
+];
+/** Edge values of binary64 (high, low halves). */
+const F64_EDGES: [number, number][] = [
+  [0, 0],
+  [0x80000000, 0],
+  [0x3ff00000, 0],
+  [0xbff00000, 0],
+  [0, 1],
+  [0x000fffff, 0xffffffff],
+  [0x80000000, 1],
+  [0x00100000, 0],
+  [0x80100000, 0],
+  [0x7fefffff, 0xffffffff],
+  [0xffefffff, 0xffffffff],
+  [0x7ff00000, 0],
+  [0xfff00000, 0],
+  [0x7ff80000, 0],
+  [0xfff80000, 0],
+  [0x7ff40000, 0],
+  [0x7ff00000, 1],
+  [0x41e00000, 0],
+  [0xc1e00000, 0],
+  [0x43e00000, 0],
+  [0xc3e00000, 0],
+  [0x3fe00000, 0],
+  [0x3ff80000, 0],
+  [0x40040000, 0],
+  [0x36a00000, 0],
+  [0x47e00000, 0],
+  [0x38100000, 0],
+  [0x41dfffff, 0xffc00000],
+  [0x3ff00000, 1],
+];
+
+/** An edge-biased 32-bit lane of binary32. */
+function f32Lane(rng: Prng): number {
+  switch (rng.int(5)) {
+    case 0:
+    case 1:
+      return rng.pick(F32_EDGES);
+    case 2: // a normal number of moderate exponent, random significand and sign
+      return ((rng.chance(0.3) ? 0x80000000 : 0) | ((rng.range(100, 154) << 23) | (rng.u32() & 0x7fffff))) >>>
+        0;
+    case 3: // near the normal range's ends
+      return ((rng.chance(0.5) ? 0x80000000 : 0) |
+        ((rng.pick([0, 1, 2, 24, 25, 230, 253, 254]) << 23) | (rng.u32() & 0x7fffff))) >>> 0;
+    default:
+      return rng.u32();
+  }
+}
+
+/** An edge-biased binary64 lane as [high, low]. */
+function f64Lane(rng: Prng): [number, number] {
+  switch (rng.int(5)) {
+    case 0:
+    case 1:
+      return rng.pick(F64_EDGES);
+    case 2:
+      return [
+        ((rng.chance(0.3) ? 0x80000000 : 0) | ((rng.range(990, 1060) << 20) | (rng.u32() & 0xfffff))) >>> 0,
+        rng.u32(),
+      ];
+    case 3:
+      return [
+        ((rng.chance(0.5) ? 0x80000000 : 0) |
+          ((rng.pick([0, 1, 2, 53, 54, 0x380, 0x47f, 0x7fd, 0x7fe]) << 20) |
+            (rng.u32() & 0xfffff))) >>> 0,
+        rng.chance(0.5) ? 0 : rng.u32(),
+      ];
+    default:
+      return [rng.u32(), rng.u32()];
+  }
+}
+
+/** Fills `n` bytes at `at` of `out` with lanes of the given kind (mostly `lanes`, sometimes another). */
+function fillLanes(rng: Prng, out: Uint8Array, at: number, n: number, lanes: string): void {
+  const dv = new DataView(out.buffer, out.byteOffset);
+  const kind = rng.chance(0.75) ? lanes : rng.pick(["ps", "pd", "int"]);
+  for (let k = 0; k + 4 <= n; k += kind === "pd" ? 8 : 4) {
+    if (kind === "pd" && k + 8 <= n) {
+      const [hi, lo] = f64Lane(rng);
+      dv.setUint32(at + k, lo, true);
+      dv.setUint32(at + k + 4, hi, true);
+    } else if (kind === "ps" || kind === "pd") dv.setUint32(at + k, f32Lane(rng), true);
+    else dv.setUint32(at + k, Number(edgeValue(rng, 32)), true);
+  }
+}
+
+/** An MXCSR for a case: mostly the default, else random rounding, DAZ, FTZ, masks and sticky flags. */
+function caseMxcsr(rng: Prng): number {
+  if (rng.chance(0.3)) return 0x1f80;
+  let m = rng.int(4) << 13; // RC
+  if (rng.chance(0.25)) m |= 0x40; // DAZ
+  if (rng.chance(0.25)) m |= 0x8000; // FTZ
+  m |= rng.chance(0.75) ? 0x1f80 : (rng.u32() & 0x1f80); // masks
+  if (rng.chance(0.5)) m |= rng.u32() & 0x3f; // sticky flags
+  return m;
 }
 
 /** An edge-biased `bits`-wide value (unsigned bigint). */
@@ -298,6 +442,7 @@ function buildCase(form: InstructionForm, rng: Prng): Built {
   for (const op of ops) {
     if (op.kind === "reg" || op.kind === "mem" || op.kind === "moff") setOp(b, op, edgeValue(rng, op.bits));
   }
+  if (form.family === "sse") sseSetup(b, ops, rng);
   const count = family(b, ops, rng);
   flags = b.flags;
   // Memory operands: make the effective address land on the chosen scratch offset.
@@ -313,9 +458,11 @@ function buildCase(form: InstructionForm, rng: Prng): Built {
 
 function resolve(ph: string, form: InstructionForm, rng: Prng, regPool: number, avoid: number[]): Operand {
   const m =
-    /^(r8l|r8x|r16|r32|r64|a32m|a32m8|a32m16|a32m32|a32m64|m|m8|m16|m32|m64|i8|i16|i32|i64|u8|u16|rel8|rel32|moff8|moff16|moff32|moff64)$/
+    /^(r8l|r8x|r16|r32|r64|a32m|a32m8|a32m16|a32m32|a32m64|m|m8|m16|m32|m64|m128|i8|i16|i32|i64|u8|u16|u3|rel8|rel32|moff8|moff16|moff32|moff64|x)$/
       .exec(ph);
   if (!m) throw new RangeError(`Unknown placeholder <${ph}> in form "${form.template}"`);
+  if (ph === "x") return { kind: "xmm", reg: rng.int(16) };
+  if (ph === "u3") return { kind: "imm", bits: 8, value: BigInt(rng.int(8)), unsigned: true };
   if (ph === "r8l") {
     const i = rng.int(8);
     return { kind: "reg", bits: 8, reg: i & 3, high: i >= 4 };
@@ -344,7 +491,11 @@ function resolve(ph: string, form: InstructionForm, rng: Prng, regPool: number, 
   const bits = sizeText === "" ? 64 : Number(sizeText);
   const access = sizeText !== "";
   const bytes = bits / 8;
-  const off = form.family === "bittest" ? rng.range(0x70, 0x88) : rng.int(SCRATCH_SIZE - bytes + 1);
+  const off = form.family === "bittest"
+    ? rng.range(0x70, 0x88)
+    : bits === 128 && rng.chance(0.9)
+    ? 16 * rng.int(SCRATCH_SIZE / 16) // 16-byte aligned (SCRATCH_ADDR is)
+    : rng.int(SCRATCH_SIZE - bytes + 1);
   const mode = rng.int(addr32 ? 6 : 7);
   if (mode === 6) {
     return { kind: "mem", bits, off, scale: 1, disp: RIP_MARKER, addr32, access, rip: true };
@@ -410,6 +561,8 @@ function text(op: Operand): string {
   switch (op.kind) {
     case "reg":
       return "%" + regName(op);
+    case "xmm":
+      return "%xmm" + op.reg;
     case "imm":
       return "$" + (op.unsigned ? op.value.toString() : signed(op.value, op.bits).toString());
     case "rel":
@@ -478,6 +631,33 @@ function fixAddress(b: Built, op: MemOp): void {
   if (op.base === undefined) return; // absolute
   const idx = op.index === undefined ? 0n : BigInt.asUintN(width, b.regs[op.index]) * BigInt(op.scale);
   setReg(b, op.base, width, BigInt.asUintN(width, target - op.disp - idx));
+}
+
+/** SSE forms: XMM0-15, MXCSR and memory operands get lane values; implicit operands are set up. */
+function sseSetup(b: Built, ops: Operand[], rng: Prng): void {
+  const lanes = b.form.lanes ?? "int";
+  b.xmm = new Uint8Array(256);
+  for (let r = 0; r < 16; r++) fillLanes(rng, b.xmm, 16 * r, 16, lanes);
+  b.mxcsr = caseMxcsr(rng);
+  for (const op of ops) {
+    if (op.kind === "mem" && op.bits >= 32 && rng.chance(0.8)) {
+      fillLanes(rng, b.mem, op.off, op.bits / 8, lanes);
+    }
+  }
+  // Two operands of one register sometimes, and equal values sometimes (compares, MIN/MAX ties).
+  const xs = ops.filter((o): o is XmmOp => o.kind === "xmm");
+  if (xs.length === 2 && rng.chance(0.1)) {
+    b.xmm.copyWithin(16 * xs[1].reg, 16 * xs[0].reg, 16 * xs[0].reg + 16);
+  }
+  const t = b.form.template;
+  if (t.startsWith("ldmxcsr") && ops[0].kind === "mem") {
+    let v = caseMxcsr(rng);
+    // A reserved bit: #GP. Not bit 17, which AMD processors define (MM, misaligned-exception mask)
+    // and this AMD host accepts; on Intel it is reserved, as hvsim has it.
+    if (rng.chance(0.1)) v |= 1 << rng.pick([16, 18, 20, 24, 30, 31]);
+    setOp(b, ops[0], BigInt(v >>> 0));
+  }
+  if (t.startsWith("maskmovdqu")) b.regs[RDI] = BigInt(SCRATCH_ADDR + 16 * rng.int(SCRATCH_SIZE / 16));
 }
 
 function stackOffset(b: Built): number {

@@ -49,16 +49,21 @@ static const char *const reg_names[NREGS] = {"rax", "rcx", "rdx", "rbx", "rsp", 
 static const int greg_index[NREGS] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
                                       REG_R8,  REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15};
 
-/* Input state; enter_case reads it at fixed offsets: regs[i] at 8*i, rflags at 128. */
+/* Input state; enter_case reads it at fixed offsets: regs[i] at 8*i, rflags at 128, mxcsr at 136,
+   XMM0-15 at 144 + 16*i. */
 struct state {
   uint64_t regs[NREGS];
   uint64_t rflags;
+  uint32_t mxcsr, pad;
+  uint8_t xmm[256];
 };
 struct state case_state;
 uint64_t case_entry = CODE_ADDR;
 
 /* Output, written by the signal handler. */
 static volatile uint64_t out_regs[NREGS], out_rip, out_rflags, out_trapno;
+static volatile uint32_t out_mxcsr;
+static uint8_t out_xmm[256];
 static volatile int out_sig;
 static sigjmp_buf back;
 
@@ -67,6 +72,23 @@ __asm__(
     ".text\n"
     ".globl enter_case\n"
     "enter_case:\n"
+    "  ldmxcsr 136(%rdi)\n"
+    "  movdqu 144(%rdi), %xmm0\n"
+    "  movdqu 160(%rdi), %xmm1\n"
+    "  movdqu 176(%rdi), %xmm2\n"
+    "  movdqu 192(%rdi), %xmm3\n"
+    "  movdqu 208(%rdi), %xmm4\n"
+    "  movdqu 224(%rdi), %xmm5\n"
+    "  movdqu 240(%rdi), %xmm6\n"
+    "  movdqu 256(%rdi), %xmm7\n"
+    "  movdqu 272(%rdi), %xmm8\n"
+    "  movdqu 288(%rdi), %xmm9\n"
+    "  movdqu 304(%rdi), %xmm10\n"
+    "  movdqu 320(%rdi), %xmm11\n"
+    "  movdqu 336(%rdi), %xmm12\n"
+    "  movdqu 352(%rdi), %xmm13\n"
+    "  movdqu 368(%rdi), %xmm14\n"
+    "  movdqu 384(%rdi), %xmm15\n"
     "  pushq 128(%rdi)\n"
     "  popfq\n"
     "  movq 0(%rdi), %rax\n"
@@ -95,6 +117,11 @@ static void on_signal(int sig, siginfo_t *si, void *ctx) {
   out_rip = (uint64_t)g[REG_RIP];
   out_rflags = (uint64_t)g[REG_EFL];
   out_trapno = (uint64_t)g[REG_TRAPNO];
+  /* The interrupted context's SSE state, from the signal frame's FXSAVE image. */
+  if (uc->uc_mcontext.fpregs) {
+    out_mxcsr = uc->uc_mcontext.fpregs->mxcsr;
+    memcpy(out_xmm, uc->uc_mcontext.fpregs->_xmm, sizeof out_xmm);
+  }
   out_sig = sig;
   siglongjmp(back, 1);
 }
@@ -275,6 +302,13 @@ int main(void) {
     int m = get_bytes(obj, "mem", mem, SCRATCH_SIZE);
     int ok = n > 0 && m == SCRATCH_SIZE && get_member(obj, "regs", &regs) && get_u64(obj, "rflags", &case_state.rflags);
     for (int i = 0; ok && i < NREGS; i++) ok = get_u64(regs.p, reg_names[i], &case_state.regs[i]);
+    /* SSE state: optional ("xmm" 256 bytes as hex, XMM0 first; "mxcsr"); without it XMM is zero, MXCSR 0x1F80. */
+    struct span sx;
+    int has_sse = get_member(obj, "xmm", &sx);
+    uint64_t mx = 0x1f80;
+    if (ok && has_sse) ok = get_bytes(obj, "xmm", case_state.xmm, 256) == 256 && get_u64(obj, "mxcsr", &mx) && mx <= 0xffff;
+    else memset(case_state.xmm, 0, sizeof case_state.xmm);
+    case_state.mxcsr = (uint32_t)mx;
     if (!ok) {
       printf("{\"id\":%.*s,\"exception\":\"error\",\"detail\":\"malformed case: needs bytes (1..15), mem (%d bytes), "
              "regs rax..r15 and rflags as 0x hex\"}\n",
@@ -313,7 +347,13 @@ int main(void) {
     printf("},\"rip\":\"0x%llx\",\"rflags\":\"0x%llx\",\"mem\":\"", (unsigned long long)rip,
            (unsigned long long)out_rflags);
     put_hex_bytes(scratch, SCRATCH_SIZE);
-    printf("\"}\n");
+    printf("\"");
+    if (has_sse) {
+      printf(",\"xmm\":\"");
+      put_hex_bytes(out_xmm, sizeof out_xmm);
+      printf("\",\"mxcsr\":\"0x%x\"", (unsigned)out_mxcsr);
+    }
+    printf("}\n");
     fflush(stdout);
   }
   return 0;

@@ -75,6 +75,19 @@ export class HvsimRunner implements Runner {
     cpu.ctl.exceptionBitmap = 0xffffffff | 0;
     REG_NAMES.forEach((r, i) => cpu.setReg64(i, BigInt(c.regs[r])));
     cpu.setRflags((Number(c.rflags) & 0xcd5) | 2);
+    if (c.xmm !== undefined) {
+      let x: Uint8Array;
+      try {
+        x = hexToBytes(c.xmm);
+        if (x.length !== 256 || !(Number(c.mxcsr) >= 0 && Number(c.mxcsr) <= 0xffff)) {
+          throw new RangeError("sse");
+        }
+      } catch {
+        return { id: c.id, exception: "error", detail: "malformed case" };
+      }
+      cpu.fpu.xmmU8.set(x);
+      cpu.fpu.mxcsr = Number(c.mxcsr);
+    }
     cpu.rip = CODE_ADDR;
 
     let stop: number;
@@ -112,6 +125,10 @@ export class HvsimRunner implements Runner {
       (x) => x.toString(16).padStart(2, "0"),
     )
       .join("");
+    if (c.xmm !== undefined) {
+      out.xmm = Array.from(cpu.fpu.xmmU8.subarray(0, 256), (x) => x.toString(16).padStart(2, "0")).join("");
+      out.mxcsr = "0x" + cpu.fpu.mxcsr.toString(16);
+    }
     return out;
   }
 }

@@ -7,7 +7,7 @@
 
 import { disassemble } from "./assembler.ts";
 import { type CaseResult, REG_NAMES, type RegName, type TestCase } from "./case.ts";
-import { flagsText } from "./compare.ts";
+import { flagsText, xmmOf } from "./compare.ts";
 import { hostCpuName } from "./host_runner.ts";
 import type { ConformanceReport, MismatchGroup } from "./session.ts";
 import { UNICORN_DEVIATIONS } from "./unicorn_deviations.ts";
@@ -31,6 +31,9 @@ function fieldValue(r: CaseResult | undefined, field: string): string {
     const off = parseInt(m[1], 16);
     return r.mem ? "0x" + r.mem.slice(2 * off, 2 * off + 2) : "-";
   }
+  const x = /^xmm(\d+)$/.exec(field);
+  if (x) return xmmOf(r.xmm, Number(x[1]));
+  if (field === "mxcsr") return r.mxcsr ?? "-";
   return r.regs?.[field as RegName] ?? "-";
 }
 
@@ -42,6 +45,12 @@ export function formatInitialState(c: TestCase): string[] {
   }
   lines.push(`rflags=${flagsText(Number(c.rflags))}  undefined flags mask=0x${c.undef.flags.toString(16)}`);
   lines.push(`scratch @0x300800: ${c.mem}`);
+  if (c.xmm !== undefined) {
+    for (let r = 0; r < 16; r += 2) {
+      lines.push(`xmm${r}=${xmmOf(c.xmm, r)} xmm${r + 1}=${xmmOf(c.xmm, r + 1)}`);
+    }
+    lines.push(`mxcsr=${c.mxcsr}`);
+  }
   return lines;
 }
 

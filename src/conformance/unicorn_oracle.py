@@ -87,6 +87,12 @@ def main():
         mu.mem_write(scratch_addr, mem)
         for reg, v in zip(UC_REGS, regs):
             mu.reg_write(reg, v)
+        has_sse = "xmm" in case
+        if has_sse:
+            xmm = bytes.fromhex(case["xmm"])
+            for i in range(16):
+                mu.reg_write(X.UC_X86_REG_XMM0 + i, int.from_bytes(xmm[16 * i:16 * i + 16], "little"))
+            mu.reg_write(X.UC_X86_REG_MXCSR, int(case["mxcsr"], 16))
         mu.reg_write(X.UC_X86_REG_RFLAGS, rflags)
         state.clear()
         err = None
@@ -115,6 +121,10 @@ def main():
         res["rip"] = hex(rip)
         res["rflags"] = hex(mu.reg_read(X.UC_X86_REG_RFLAGS))
         res["mem"] = bytes(mu.mem_read(scratch_addr, scratch_size)).hex()
+        if has_sse:
+            res["xmm"] = b"".join(mu.reg_read(X.UC_X86_REG_XMM0 + i).to_bytes(16, "little")
+                                  for i in range(16)).hex()
+            res["mxcsr"] = hex(mu.reg_read(X.UC_X86_REG_MXCSR))
         out.write(json.dumps(res, separators=(",", ":")) + "\n")
         out.flush()
 

@@ -10,6 +10,7 @@
  */
 
 import { Flags } from "./flags.ts";
+import { FpuState } from "./fpu_state.ts";
 import { Insn } from "./insn.ts";
 import { type Block, BlockCache } from "./blocks.ts";
 import { compileBlock, type CompiledBlock, compileRegion } from "./compiler.ts";
@@ -199,6 +200,8 @@ export class Cpu {
   dr7 = 0x400;
   /** Current privilege level. */
   cpl = 0;
+  /** The x87, MMX and SSE registers (XMM0-15, MXCSR, ST0-7 and the x87 control state). */
+  readonly fpu = new FpuState();
   /** Model-specific registers without a field of their own. */
   readonly msrs = new Map<number, bigint>();
   /** IA32_KERNEL_GS_BASE. */

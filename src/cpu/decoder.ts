@@ -27,6 +27,7 @@ import {
   SZ_F64,
   SZ_V,
   SZ_W,
+  SZ_Y,
   udHandler,
 } from "./table.ts";
 
@@ -115,6 +116,14 @@ function decodeBody(_cpu: Cpu, _lin: number, next: () => number, length: () => n
   }
   let spec: OpSpec | undefined = opTable[map * 256 + b];
   if (spec === undefined) return finish(new Insn(udHandler), length(), true);
+  // A mandatory prefix selects the instruction: F3 or F2 (the last one given) before 66 (SDM Vol. 2 §2.1.2).
+  const byPrefix = spec.byPrefix;
+  if (byPrefix !== undefined) {
+    spec = byPrefix[rep === 0xf3 ? 2 : rep === 0xf2 ? 3 : opsize16 ? 1 : 0];
+    if (spec === undefined) {
+      return finish(new Insn(udHandler), skipModrm(next(), asize32, next, length), true);
+    }
+  }
   let modrm = -1;
   if (spec.modrm) {
     modrm = next();
@@ -159,6 +168,9 @@ function decodeBody(_cpu: Cpu, _lin: number, next: () => number, length: () => n
       break;
     case SZ_W:
       insn.size = 2;
+      break;
+    case SZ_Y:
+      insn.size = rexW ? 8 : 4;
       break;
     default:
       insn.size = 4;

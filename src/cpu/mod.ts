@@ -12,3 +12,4 @@ export { decode, MAX_INSN_LENGTH } from "./decoder.ts";
 export { type OpSpec, opSpecs, specOf } from "./table.ts";
 export { disassemble } from "./disasm.ts";
 export * from "./state.ts";
+export * from "./fpu_state.ts";

@@ -141,6 +141,8 @@ export const CR4_MCE = 1 << 6;
 export const CR4_PGE = 1 << 7;
 /** CR4.OSFXSR. */
 export const CR4_OSFXSR = 1 << 9;
+/** CR4.OSXMMEXCPT: unmasked SIMD floating-point exceptions raise #XM instead of #UD. */
+export const CR4_OSXMMEXCPT = 1 << 10;
 /** CR4.VMXE. */
 export const CR4_VMXE = 1 << 13;
 /** CR4.FSGSBASE. */
@@ -187,6 +189,8 @@ export const EXC_GP = 13;
 export const EXC_PF = 14;
 /** #MF. */
 export const EXC_MF = 16;
+/** #XM, SIMD floating-point exception. */
+export const EXC_XM = 19;
 /** #AC, alignment check. */
 export const EXC_AC = 17;
 /** #MC, machine check. */

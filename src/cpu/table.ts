@@ -19,6 +19,10 @@ import * as sh from "./ops/shift.ts";
 import * as stk from "./ops/stack.ts";
 import * as str from "./ops/string.ts";
 import * as sys from "./ops/system.ts";
+import * as sf from "./ops/sse_fp.ts";
+import * as si from "./ops/sse_int.ts";
+import * as sm from "./ops/sse_move.ts";
+import { OP_ADD, OP_DIV, OP_MUL, OP_SQRT, OP_SUB } from "./softfloat.ts";
 
 /** No immediate. */
 export const IMM_NONE = 0;
@@ -53,6 +57,11 @@ export const SZ_F64 = 3;
 export const SZ_W = 4;
 /** Always 32 bits. */
 export const SZ_D = 5;
+/** 32 bits, 64 with REX.W; a 66 prefix does not change it (SSE forms with a general-register operand). */
+export const SZ_Y = 6;
+
+/** Index in {@linkcode OpSpec.byPrefix} of the mandatory prefix: none, 66, F3, F2 (SDM Vol. 2 §2.1.2). */
+export const PREFIX_INDEX: Readonly<Record<number, number>> = { 0: 0, 0x66: 1, 0xf3: 2, 0xf2: 3 };
 
 /** One instruction encoding. */
 export interface OpSpec {
@@ -92,6 +101,10 @@ export interface OpSpec {
   regOnly: boolean;
   /** LOCK is legal (memory destination read-modify-write). */
   lockable: boolean;
+  /** Mandatory prefix (0 none, 0x66, 0xf3, 0xf2) selecting this entry, or -1 for entries without one. */
+  prefix: number;
+  /** Entries by mandatory prefix, indexed as {@linkcode PREFIX_INDEX} (for a prefixed opcode's head entry). */
+  byPrefix?: (OpSpec | undefined)[];
   /** Group entries by ModRM.reg (for a group's head entry). */
   group?: (OpSpec | undefined)[];
   /** Register-form entries by reg*8+rm (for a group's head entry). */
@@ -101,7 +114,9 @@ export interface OpSpec {
 /** Handler of every undefined encoding: #UD. */
 export const udHandler: Handler = (cpu: Cpu, _i: Insn) => cpu.ud();
 
-type Opts = Partial<Omit<OpSpec, "index" | "mnemonic" | "map" | "opcode" | "h" | "group" | "group3">>;
+type Opts = Partial<
+  Omit<OpSpec, "index" | "mnemonic" | "map" | "opcode" | "h" | "group" | "group3" | "byPrefix">
+>;
 
 /** Every encoding, in definition order. */
 export const opSpecs: OpSpec[] = [];
@@ -128,14 +143,39 @@ function def(mnemonic: string, map: number, opcode: number, h: Handler, o: Opts 
     memOnly: o.memOnly ?? false,
     regOnly: o.regOnly ?? false,
     lockable: o.lockable ?? false,
+    prefix: o.prefix ?? -1,
   };
   const key = map * 256 + opcode;
-  const head = opTable[key];
+  if (spec.prefix >= 0) {
+    let head = opTable[key];
+    if (head === undefined) {
+      head = {
+        ...spec,
+        mnemonic: "(prefixed)",
+        h: udHandler,
+        modrm: true,
+        byPrefix: new Array(4).fill(undefined),
+      };
+      opTable[key] = head;
+    } else if (head.byPrefix === undefined) {
+      throw new Error(`instruction table entry ${hex(map, opcode)} is both prefixed and plain`);
+    }
+    place(head.byPrefix!, PREFIX_INDEX[spec.prefix], spec, map, opcode);
+  } else {
+    place(opTable, key, spec, map, opcode);
+  }
+  opSpecs.push(spec);
+}
+
+/** Puts `spec` at `table[key]`, or into the group there (group entries by ModRM.reg, then reg*8+rm). */
+function place(table: (OpSpec | undefined)[], key: number, spec: OpSpec, map: number, opcode: number): void {
+  const head = table[key];
+  const mnemonic = spec.mnemonic;
   if (spec.ext < 0) {
     if (head !== undefined) {
       throw new Error(`duplicate instruction table entry ${hex(map, opcode)} (${mnemonic})`);
     }
-    opTable[key] = spec;
+    table[key] = spec;
   } else {
     let g = head;
     if (g === undefined) {
@@ -146,7 +186,7 @@ function def(mnemonic: string, map: number, opcode: number, h: Handler, o: Opts 
         group: new Array(8).fill(undefined),
         group3: undefined,
       };
-      opTable[key] = g;
+      table[key] = g;
     } else if (g.group === undefined) {
       throw new Error(`instruction table entry ${hex(map, opcode)} is both a group and a plain opcode`);
     }
@@ -164,7 +204,6 @@ function def(mnemonic: string, map: number, opcode: number, h: Handler, o: Opts 
       g.group![spec.ext] = spec;
     }
   }
-  opSpecs.push(spec);
 }
 
 function hex(map: number, opcode: number): string {
@@ -374,6 +413,192 @@ def("xadd", 1, 0xc0, atomic.xadd, { modrm: true, size: SZ_BYTE, lockable: true }
 def("xadd", 1, 0xc1, atomic.xadd, { modrm: true, lockable: true });
 def("rdrand", 1, 0xc7, sys.rdrand, { ext: 6, regOnly: true, arg: 6 });
 def("rdseed", 1, 0xc7, sys.rdrand, { ext: 7, regOnly: true, arg: 7 });
+
+// SSE and SSE2 (SDM Vol. 2 App. A.3, Table A-3): the mandatory prefix selects the form.
+function sse(mnemonic: string, opcode: number, prefix: number, h: Handler, o: Opts = {}): void {
+  def(mnemonic, 1, opcode, h, { modrm: true, size: SZ_Y, prefix, ...o });
+}
+const P66 = 0x66, PF3 = 0xf3, PF2 = 0xf2;
+sse("movups", 0x10, 0, sm.movXE);
+sse("movupd", 0x10, P66, sm.movXE);
+sse("movss", 0x10, PF3, sm.movssXE);
+sse("movsd", 0x10, PF2, sm.movsdXE);
+sse("movups", 0x11, 0, sm.movEX);
+sse("movupd", 0x11, P66, sm.movEX);
+sse("movss", 0x11, PF3, sm.movssEX);
+sse("movsd", 0x11, PF2, sm.movsdEX);
+sse("movlps", 0x12, 0, sm.movHalfXE, { arg: 0 }); // MOVHLPS with a register operand
+sse("movlpd", 0x12, P66, sm.movHalfXE, { arg: 0, memOnly: true });
+sse("movlps", 0x13, 0, sm.movHalfEX, { arg: 0, memOnly: true });
+sse("movlpd", 0x13, P66, sm.movHalfEX, { arg: 0, memOnly: true });
+sse("unpcklps", 0x14, 0, sm.unpack, { arg: 4 });
+sse("unpcklpd", 0x14, P66, sm.unpack, { arg: 8 });
+sse("unpckhps", 0x15, 0, sm.unpack, { arg: 4 | 16 });
+sse("unpckhpd", 0x15, P66, sm.unpack, { arg: 8 | 16 });
+sse("movhps", 0x16, 0, sm.movHalfXE, { arg: 1 }); // MOVLHPS with a register operand
+sse("movhpd", 0x16, P66, sm.movHalfXE, { arg: 1, memOnly: true });
+sse("movhps", 0x17, 0, sm.movHalfEX, { arg: 1, memOnly: true });
+sse("movhpd", 0x17, P66, sm.movHalfEX, { arg: 1, memOnly: true });
+sse("movaps", 0x28, 0, sm.movXE, { arg: 1 });
+sse("movapd", 0x28, P66, sm.movXE, { arg: 1 });
+sse("movaps", 0x29, 0, sm.movEX, { arg: 1 });
+sse("movapd", 0x29, P66, sm.movEX, { arg: 1 });
+sse("cvtsi2ss", 0x2a, PF3, sf.cvtFromSi, { arg: 0 });
+sse("cvtsi2sd", 0x2a, PF2, sf.cvtFromSi, { arg: sf.OPF_DOUBLE });
+sse("movntps", 0x2b, 0, sm.movEX, { arg: 1, memOnly: true });
+sse("movntpd", 0x2b, P66, sm.movEX, { arg: 1, memOnly: true });
+sse("cvttss2si", 0x2c, PF3, sf.cvtToSi, { arg: 1 });
+sse("cvttsd2si", 0x2c, PF2, sf.cvtToSi, { arg: 1 | sf.OPF_DOUBLE });
+sse("cvtss2si", 0x2d, PF3, sf.cvtToSi, { arg: 0 });
+sse("cvtsd2si", 0x2d, PF2, sf.cvtToSi, { arg: sf.OPF_DOUBLE });
+sse("ucomiss", 0x2e, 0, sf.fpComi, { arg: 1 });
+sse("ucomisd", 0x2e, P66, sf.fpComi, { arg: 1 | sf.OPF_DOUBLE });
+sse("comiss", 0x2f, 0, sf.fpComi, { arg: 0 });
+sse("comisd", 0x2f, P66, sf.fpComi, { arg: sf.OPF_DOUBLE });
+sse("movmskps", 0x50, 0, sm.movmsk, { arg: 4, regOnly: true });
+sse("movmskpd", 0x50, P66, sm.movmsk, { arg: 8, regOnly: true });
+const FP_SUFFIX: [string, number, number][] = [["ps", 0, 0], ["pd", P66, sf.OPF_DOUBLE], [
+  "ss",
+  PF3,
+  sf.OPF_SCALAR,
+], ["sd", PF2, sf.OPF_DOUBLE | sf.OPF_SCALAR]];
+for (const [sfx, prefix, bits] of FP_SUFFIX) {
+  sse("sqrt" + sfx, 0x51, prefix, sf.fpArith, { arg: OP_SQRT | bits });
+  sse("add" + sfx, 0x58, prefix, sf.fpArith, { arg: OP_ADD | bits });
+  sse("mul" + sfx, 0x59, prefix, sf.fpArith, { arg: OP_MUL | bits });
+  sse("sub" + sfx, 0x5c, prefix, sf.fpArith, { arg: OP_SUB | bits });
+  sse("min" + sfx, 0x5d, prefix, sf.fpMinMax, { arg: 0 | bits });
+  sse("div" + sfx, 0x5e, prefix, sf.fpArith, { arg: OP_DIV | bits });
+  sse("max" + sfx, 0x5f, prefix, sf.fpMinMax, { arg: 1 | bits });
+  sse("cmp" + sfx, 0xc2, prefix, sf.fpCmp, { arg: bits, imm: IMM_UB });
+}
+const LOGIC: [string, string, number][] = [["and", "pand", 0x54], ["andn", "pandn", 0x55], [
+  "or",
+  "por",
+  0x56,
+], [
+  "xor",
+  "pxor",
+  0x57,
+]];
+LOGIC.forEach(([name, _pname, opc], op) => {
+  sse(name + "ps", opc, 0, sm.logic, { arg: op });
+  sse(name + "pd", opc, P66, sm.logic, { arg: op });
+});
+sse("pand", 0xdb, P66, sm.logic, { arg: 0 });
+sse("pandn", 0xdf, P66, sm.logic, { arg: 1 });
+sse("por", 0xeb, P66, sm.logic, { arg: 2 });
+sse("pxor", 0xef, P66, sm.logic, { arg: 3 });
+sse("cvtps2pd", 0x5a, 0, sf.cvtPacked, { arg: sf.CVT_PS2PD });
+sse("cvtpd2ps", 0x5a, P66, sf.cvtPacked, { arg: sf.CVT_PD2PS });
+sse("cvtss2sd", 0x5a, PF3, sf.cvtPacked, { arg: sf.CVT_SS2SD });
+sse("cvtsd2ss", 0x5a, PF2, sf.cvtPacked, { arg: sf.CVT_SD2SS });
+sse("cvtdq2ps", 0x5b, 0, sf.cvtPacked, { arg: sf.CVT_DQ2PS });
+sse("cvtps2dq", 0x5b, P66, sf.cvtPacked, { arg: sf.CVT_PS2DQ });
+sse("cvttps2dq", 0x5b, PF3, sf.cvtPacked, { arg: sf.CVT_TPS2DQ });
+sse("cvttpd2dq", 0xe6, P66, sf.cvtPacked, { arg: sf.CVT_TPD2DQ });
+sse("cvtdq2pd", 0xe6, PF3, sf.cvtPacked, { arg: sf.CVT_DQ2PD });
+sse("cvtpd2dq", 0xe6, PF2, sf.cvtPacked, { arg: sf.CVT_PD2DQ });
+const UNPACKS: [string, number, number][] = [
+  ["punpcklbw", 0x60, 1],
+  ["punpcklwd", 0x61, 2],
+  ["punpckldq", 0x62, 4],
+  ["punpckhbw", 0x68, 1 | 16],
+  ["punpckhwd", 0x69, 2 | 16],
+  ["punpckhdq", 0x6a, 4 | 16],
+  ["punpcklqdq", 0x6c, 8],
+  ["punpckhqdq", 0x6d, 8 | 16],
+];
+for (const [name, opc, arg] of UNPACKS) sse(name, opc, P66, sm.unpack, { arg });
+sse("packsswb", 0x63, P66, si.pmisc, { arg: si.PM_PACKSSWB });
+sse("packuswb", 0x67, P66, si.pmisc, { arg: si.PM_PACKUSWB });
+sse("packssdw", 0x6b, P66, si.pmisc, { arg: si.PM_PACKSSDW });
+sse("pcmpgtb", 0x64, P66, si.pcmp, { arg: 1 | 16 });
+sse("pcmpgtw", 0x65, P66, si.pcmp, { arg: 2 | 16 });
+sse("pcmpgtd", 0x66, P66, si.pcmp, { arg: 4 | 16 });
+sse("pcmpeqb", 0x74, P66, si.pcmp, { arg: 1 });
+sse("pcmpeqw", 0x75, P66, si.pcmp, { arg: 2 });
+sse("pcmpeqd", 0x76, P66, si.pcmp, { arg: 4 });
+sse("movd", 0x6e, P66, sm.movdXE);
+sse("movdqa", 0x6f, P66, sm.movXE, { arg: 1 });
+sse("movdqu", 0x6f, PF3, sm.movXE, { arg: 0 });
+sse("pshufd", 0x70, P66, sm.pshuf, { arg: 0, imm: IMM_UB });
+sse("pshufhw", 0x70, PF3, sm.pshuf, { arg: 1, imm: IMM_UB });
+sse("pshuflw", 0x70, PF2, sm.pshuf, { arg: 2, imm: IMM_UB });
+const SHIFT_IMM: [string, number, number, number][] = [
+  ["psrlw", 0x71, 2, (si.SH_RL << 4) | 2],
+  ["psraw", 0x71, 4, (si.SH_RA << 4) | 2],
+  ["psllw", 0x71, 6, (si.SH_LL << 4) | 2],
+  ["psrld", 0x72, 2, (si.SH_RL << 4) | 4],
+  ["psrad", 0x72, 4, (si.SH_RA << 4) | 4],
+  ["pslld", 0x72, 6, (si.SH_LL << 4) | 4],
+  ["psrlq", 0x73, 2, (si.SH_RL << 4) | 8],
+  ["psllq", 0x73, 6, (si.SH_LL << 4) | 8],
+];
+for (const [name, opc, ext, arg] of SHIFT_IMM) {
+  sse(name, opc, P66, si.pshiftImm, { ext, arg, imm: IMM_UB, regOnly: true });
+}
+sse("psrldq", 0x73, P66, si.pshiftBytes, { ext: 3, arg: 1, imm: IMM_UB, regOnly: true });
+sse("pslldq", 0x73, P66, si.pshiftBytes, { ext: 7, arg: 0, imm: IMM_UB, regOnly: true });
+sse("movd", 0x7e, P66, sm.movdEX);
+sse("movq", 0x7e, PF3, sm.movsdXE, { arg: 1 });
+sse("movdqa", 0x7f, P66, sm.movEX, { arg: 1 });
+sse("movdqu", 0x7f, PF3, sm.movEX, { arg: 0 });
+def("movnti", 1, 0xc3, sm.movnti, { modrm: true, size: SZ_Y, memOnly: true });
+sse("pinsrw", 0xc4, P66, sm.pinsrw, { imm: IMM_UB });
+sse("pextrw", 0xc5, P66, sm.pextrw, { imm: IMM_UB, regOnly: true });
+sse("shufps", 0xc6, 0, sm.shufps, { imm: IMM_UB });
+sse("shufpd", 0xc6, P66, sm.shufpd, { imm: IMM_UB });
+const SHIFT_REG: [string, number, number][] = [
+  ["psrlw", 0xd1, (si.SH_RL << 4) | 2],
+  ["psrld", 0xd2, (si.SH_RL << 4) | 4],
+  ["psrlq", 0xd3, (si.SH_RL << 4) | 8],
+  ["psraw", 0xe1, (si.SH_RA << 4) | 2],
+  ["psrad", 0xe2, (si.SH_RA << 4) | 4],
+  ["psllw", 0xf1, (si.SH_LL << 4) | 2],
+  ["pslld", 0xf2, (si.SH_LL << 4) | 4],
+  ["psllq", 0xf3, (si.SH_LL << 4) | 8],
+];
+for (const [name, opc, arg] of SHIFT_REG) sse(name, opc, P66, si.pshift, { arg });
+sse("paddq", 0xd4, P66, si.paddsub, { arg: 8 });
+sse("pmullw", 0xd5, P66, si.pmisc, { arg: si.PM_MULLW });
+sse("movq", 0xd6, P66, sm.movsdEX, { arg: 1 });
+sse("pmovmskb", 0xd7, P66, sm.pmovmskb, { regOnly: true });
+sse("psubusb", 0xd8, P66, si.paddsat, { arg: 1 | 16 | 32 });
+sse("psubusw", 0xd9, P66, si.paddsat, { arg: 2 | 16 | 32 });
+sse("pminub", 0xda, P66, si.pmisc, { arg: si.PM_MINUB });
+sse("paddusb", 0xdc, P66, si.paddsat, { arg: 1 | 32 });
+sse("paddusw", 0xdd, P66, si.paddsat, { arg: 2 | 32 });
+sse("pmaxub", 0xde, P66, si.pmisc, { arg: si.PM_MAXUB });
+sse("pavgb", 0xe0, P66, si.pmisc, { arg: si.PM_AVGB });
+sse("pavgw", 0xe3, P66, si.pmisc, { arg: si.PM_AVGW });
+sse("pmulhuw", 0xe4, P66, si.pmisc, { arg: si.PM_MULHUW });
+sse("pmulhw", 0xe5, P66, si.pmisc, { arg: si.PM_MULHW });
+sse("movntdq", 0xe7, P66, sm.movEX, { arg: 1, memOnly: true });
+sse("psubsb", 0xe8, P66, si.paddsat, { arg: 1 | 16 });
+sse("psubsw", 0xe9, P66, si.paddsat, { arg: 2 | 16 });
+sse("pminsw", 0xea, P66, si.pmisc, { arg: si.PM_MINSW });
+sse("paddsb", 0xec, P66, si.paddsat, { arg: 1 });
+sse("paddsw", 0xed, P66, si.paddsat, { arg: 2 });
+sse("pmaxsw", 0xee, P66, si.pmisc, { arg: si.PM_MAXSW });
+sse("pmuludq", 0xf4, P66, si.pmisc, { arg: si.PM_MULUDQ });
+sse("pmaddwd", 0xf5, P66, si.pmisc, { arg: si.PM_MADDWD });
+sse("psadbw", 0xf6, P66, si.pmisc, { arg: si.PM_SADBW });
+sse("maskmovdqu", 0xf7, P66, sm.maskmovdqu, { regOnly: true });
+const ADDSUB: [string, number, number][] = [
+  ["psubb", 0xf8, 1 | 16],
+  ["psubw", 0xf9, 2 | 16],
+  ["psubd", 0xfa, 4 | 16],
+  ["psubq", 0xfb, 8 | 16],
+  ["paddb", 0xfc, 1],
+  ["paddw", 0xfd, 2],
+  ["paddd", 0xfe, 4],
+];
+for (const [name, opc, arg] of ADDSUB) sse(name, opc, P66, si.paddsub, { arg });
+def("fxsave", 1, 0xae, sm.fxsave, { ext: 0, memOnly: true });
+def("fxrstor", 1, 0xae, sm.fxrstor, { ext: 1, memOnly: true });
+def("ldmxcsr", 1, 0xae, sm.ldmxcsr, { ext: 2, memOnly: true });
+def("stmxcsr", 1, 0xae, sm.stmxcsr, { ext: 3, memOnly: true });
 
 /** The entry a decoded instruction came from. */
 export function specOf(insn: Insn): OpSpec {

@@ -208,7 +208,8 @@ export class StateTracer {
   /** The checkpoint digest and its parts, now (call right after {@linkcode point}). */
   digest(): Omit<CheckpointRecord, "pages"> {
     const m = this.machine;
-    const cpuHash = createHash("sha256").update(encodeCpuState(saveCpuState(m.cpu))).digest();
+    const cpuHash = createHash("sha256").update(encodeCpuState(saveCpuState(m.cpu))).update(m.cpu.fpu.save())
+      .digest();
     const dh = createHash("sha256");
     for (const s of m.deviceState()) {
       dh.update(s.name);

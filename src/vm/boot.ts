@@ -2,7 +2,9 @@
  * The loader's part of boot protocol version 1 (docs/boot-protocol.md): below 1 MiB it builds a GDT with a
  * flat 64-bit code segment, a data segment and a TSS, identity page tables over all of guest RAM
  * (2 MiB pages, writable, executable), and the command line; then it puts the CPU in 64-bit
- * mode at CPL 0 with RIP = entry, RSP = top of RAM, RDI = RAM size, RSI = command line.
+ * mode at CPL 0 with RIP = entry, RSP = top of RAM, RDI = RAM size, RSI = command line, and x87
+ * and SSE enabled as a Linux process sees them: CR0.MP=1, EM=0, NE=1, TS=0, CR4.OSFXSR and
+ * CR4.OSXMMEXCPT set, MXCSR = 0x1F80, the x87 state as after FNINIT (FCW = 0x37F), XMM0-15 zero.
  *
  * @module
  */
@@ -10,10 +12,13 @@
 import {
   type Cpu,
   CR0_ET,
+  CR0_MP,
   CR0_NE,
   CR0_PE,
   CR0_PG,
   CR0_WP,
+  CR4_OSFXSR,
+  CR4_OSXMMEXCPT,
   CR4_PAE,
   EFER_LMA,
   EFER_LME,
@@ -118,8 +123,10 @@ export function bootGuest(cpu: Cpu, ram: Uint8Array, entry: number, cmdline: str
   const tablesEnd = bootPageTablesEnd(size);
   if (tablesEnd > 0x100000) throw new RangeError("page tables do not fit below 1 MiB");
 
-  cpu.cr0 = CR0_PE | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-  cpu.cr4 = CR4_PAE;
+  cpu.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+  cpu.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+  cpu.fpu.reset();
+  cpu.fpu.fninit();
   cpu.efer = EFER_LME | EFER_LMA | EFER_NXE;
   cpu.cr3 = BOOT_PML4;
   cpu.cpl = 0;

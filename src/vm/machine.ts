@@ -60,7 +60,7 @@ import { cpuidLeaf } from "./cpuid.ts";
 import { formatSize, parseElf } from "./elf.ts";
 import { type DirtyLogMethod, EptMap, eptTableBytes, type PageLoader } from "./ept_map.ts";
 import { allocateGuestMemory } from "./host_memory.ts";
-import { decodeCpuState, restoreCpuState } from "../cpu/mod.ts";
+import { decodeCpuState, FpuState, restoreCpuState } from "../cpu/mod.ts";
 import {
   EXIT_REASON_CPUID,
   EXIT_REASON_EPT_VIOLATION,
@@ -79,6 +79,13 @@ import {
   EXIT_REASON_TRIPLE_FAULT,
   EXIT_REASON_VMCALL,
 } from "../vmx/exit_reasons.ts";
+
+/**
+ * Version of the "fpu" state section: the x87/MMX/SSE registers as the 512-byte FXSAVE image of
+ * 64-bit mode followed by the full 16-bit tag word (src/cpu/fpu_state.ts). A stream without it
+ * (written before hvsim had this state) restores the state boot protocol 1 enters with.
+ */
+export const FPU_STATE_VERSION = 1;
 
 /** Version of the "machine" state section. */
 export const MACHINE_STATE_VERSION = 1;
@@ -640,6 +647,7 @@ export class Machine {
     const vmx = { ...this.vmx.save(), launched: this.vcpu.isLaunched };
     return [
       { name: "cpu", version: 1, data: encodeCpuState(saveCpuState(this.cpu)) },
+      { name: "fpu", version: FPU_STATE_VERSION, data: this.cpu.fpu.save() },
       { name: "vmcs", version: 1, data: this.vcpu.vmcs.region().slice() },
       { name: "vmx", version: 1, data: new TextEncoder().encode(JSON.stringify(vmx)) },
       ...this.deviceState(),
@@ -671,10 +679,17 @@ export class Machine {
       throw new RangeError(`state is for ${m.ramBytes} bytes of RAM; this machine has ${this.ramBytes}`);
     }
     const cpuState = decodeCpuState(need("cpu", 1));
+    const fpu = byName.has("fpu") ? need("fpu", FPU_STATE_VERSION) : null;
+    if (fpu !== null) new FpuState().restore(fpu); // checked before anything changes
     for (const d of this.bus.devices) d.restore(need(d.name, d.version));
     this.entropy.restore(need("entropy", 1));
     this.lapic.restore(need("lapic", this.lapic.version));
     restoreCpuState(this.cpu, cpuState);
+    if (fpu !== null) this.cpu.fpu.restore(fpu);
+    else {
+      this.cpu.fpu.reset();
+      this.cpu.fpu.fninit();
+    }
     const region = need("vmcs", 1);
     if (region.length !== 4096) {
       throw new RangeError(`VMCS section is ${region.length} bytes; a VMCS region is 4096`);
@@ -697,12 +712,14 @@ export class Machine {
     return this.console.text();
   }
 
-  /** The general registers, RIP and RFLAGS as hex strings. */
+  /** The general registers, RIP, RFLAGS, XMM0-15 (128-bit) and MXCSR as hex strings. */
   regs(): Record<string, string> {
     const out: Record<string, string> = {};
     for (let r = 0; r < 16; r++) out[GPR_NAMES[r]] = "0x" + this.cpu.getReg64(r).toString(16);
     out.rip = "0x" + this.cpu.getRip().toString(16);
     out.rflags = "0x" + this.cpu.getRflags().toString(16);
+    for (let r = 0; r < 16; r++) out[`xmm${r}`] = "0x" + this.cpu.fpu.xmmBig(r).toString(16);
+    out.mxcsr = "0x" + this.cpu.fpu.mxcsr.toString(16);
     return out;
   }
 
@@ -719,6 +736,7 @@ export class Machine {
     this.loadLazyRam();
     const h = createHash("sha256");
     h.update(encodeCpuState(saveCpuState(this.cpu)));
+    h.update(this.cpu.fpu.save());
     // The VMCS, less what belongs to this machine's hypervisor rather than to the guest: the
     // VMX-preemption timer value (how the host sliced the run) and the dirty-logging settings.
     const region = this.vcpu.vmcs.region().slice();
