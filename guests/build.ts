@@ -84,6 +84,13 @@ export interface GuestBuild {
   runtime: boolean;
   /** Whether a native twin exists (false for guests that need ring 0, e.g. the kernel-like guest). */
   native: boolean;
+  /** Build with gcc's default x86-64 code generation (SSE2) instead of `-mgeneral-regs-only`. */
+  sse?: boolean;
+}
+
+/** The shared flags for `build`: COMMON_CFLAGS, less `-mgeneral-regs-only` for an SSE build. */
+export function cflagsOf(build: GuestBuild): string[] {
+  return COMMON_CFLAGS.filter((f) => !(build.sse === true && f === "-mgeneral-regs-only"));
 }
 
 /** One run of a guest: an ELF, a command line and what it must print. */
@@ -201,7 +208,7 @@ export async function buildElf(build: GuestBuild, outPath: string, root: string 
   const runtime = build.runtime ? [...GUEST_ONLY_SOURCES, ...RUNTIME_SOURCES] : [];
   await gcc([
     build.opt,
-    ...COMMON_CFLAGS,
+    ...cflagsOf(build),
     ...GUEST_LDFLAGS,
     "-o",
     outPath,
@@ -223,7 +230,7 @@ export async function buildNative(
   const objects: string[] = [];
   for (const [i, src] of sources.entries()) {
     const obj = `${objDir}/${i}.o`;
-    await gcc([build.opt, ...COMMON_CFLAGS, "-Dmain=guest_main", "-c", "-o", obj, src], root);
+    await gcc([build.opt, ...cflagsOf(build), "-Dmain=guest_main", "-c", "-o", obj, src], root);
     objects.push(obj);
   }
   await gcc(["-O2", "-Wall", "-Wextra", "-Werror", "-o", outPath, NATIVE_SHIM, ...objects], root);
