@@ -32,8 +32,13 @@ import {
   CR0_WP,
   CR4_PGE,
   DF,
+  DR6_BD,
+  DR6_FIXED1,
+  DR7_FIXED1,
+  DR7_GD,
   EFER_LMA,
   EFER_NXE,
+  EXC_DB,
   EXC_DF,
   EXC_GP,
   EXC_NP,
@@ -196,8 +201,12 @@ export class Cpu {
   cr8 = 0;
   /** IA32_EFER. */
   efer = 0;
-  /** DR7. */
-  dr7 = 0x400;
+  /** DR0-DR3, breakpoint linear addresses, as 32-bit halves: low of DRn at [2n], high at [2n+1]. */
+  readonly dr = new Uint32Array(8);
+  /** DR6, debug status (SDM Vol. 3 §17.2.3). */
+  dr6 = DR6_FIXED1;
+  /** DR7, debug control (SDM Vol. 3 §17.2.4). */
+  dr7 = DR7_FIXED1;
   /** Current privilege level. */
   cpl = 0;
   /** The x87, MMX and SSE registers (XMM0-15, MXCSR, ST0-7 and the x87 control state). */
@@ -244,6 +253,8 @@ export class Cpu {
     cr0ShadowHi: 0,
     cr4ShadowHi: 0,
     cr3LoadExiting: false,
+    /** MOV to or from a debug register exits (primary control bit 23; SDM Vol. 3 §25.1.3). */
+    movDrExiting: false,
     /** The first CR3_TARGET_COUNT CR3-target values: MOV to CR3 of one of them does not exit (SDM Vol. 3 §25.1.3). */
     cr3Targets: [] as bigint[],
     cr3StoreExiting: false,
@@ -306,6 +317,8 @@ export class Cpu {
   pfCr2Before = 0;
   /** A #PF detected by the CPU (not injected) is on its way to delivery or to a VM exit. */
   pfPending = false;
+  /** DR6 bits of a #DB the CPU detected (BD), set in DR6 when it is delivered, or the exit qualification. */
+  dbPending = 0;
 
   /** High half of the last 8-byte memory read. */
   hi = 0;
@@ -1053,11 +1066,24 @@ export class Cpu {
         this.pfPending = false;
         this.cr2 = this.pfCr2Before;
       }
+      if (vector === EXC_DB) {
+        // A #DB that exits leaves DR6 and DR7 alone; the qualification has DR6's format (SDM Vol. 3
+        // §27.1, Table 27-1: B0-B3 in 3:0, BD in 13, BS in 14).
+        this.exitQual = this.dbPending;
+        this.dbPending = 0;
+      }
       this.exitInsnLen = this.nrip - this.rip;
       this.exitReason = EXIT_REASON_EXCEPTION_NMI;
       return EXIT_REASON_EXCEPTION_NMI;
     }
     if (vector === EXC_PF) this.pfPending = false;
+    if (vector === EXC_DB && this.dbPending !== 0) {
+      // Delivery sets the detected condition in DR6 and clears DR7.GD so the handler can use the
+      // debug registers (SDM Vol. 3 §17.2.3-17.2.4).
+      this.dr6 = (this.dr6 | this.dbPending) >>> 0;
+      if ((this.dbPending & DR6_BD) !== 0) this.dr7 &= ~DR7_GD;
+      this.dbPending = 0;
+    }
     const cls = eventClass(vector, type);
     const first = this.deliveringClass;
     if (first >= 0) {
@@ -1237,6 +1263,7 @@ export class Cpu {
    */
   inject(vector: number, type: number, hasError: boolean, error: number, insnLen: number): number {
     this.halted = false;
+    this.dbPending = 0;
     this.pfPending = false; // an injected #PF leaves CR2 as the hypervisor set it (SDM Vol. 3 §26.6.1)
     this.nrip = this.rip + insnLen;
     this.external = true;

@@ -131,6 +131,8 @@ export const CR0_CD = 1 << 30;
 /** CR0.PG, paging (bit 31). */
 export const CR0_PG = 0x80000000;
 
+/** CR4.DE, debugging extensions: DR4/DR5 no longer alias DR6/DR7 (SDM Vol. 3 §2.5, §17.2.2). */
+export const CR4_DE = 1 << 3;
 /** CR4.PSE. */
 export const CR4_PSE = 1 << 4;
 /** CR4.PAE. */
@@ -149,6 +151,31 @@ export const CR4_VMXE = 1 << 13;
 export const CR4_FSGSBASE = 1 << 16;
 /** CR4.PCIDE: process-context identifiers (SDM Vol. 3 §2.5). */
 export const CR4_PCIDE = 1 << 17;
+
+/** DR6 B0-B3: breakpoint condition 0-3 detected (SDM Vol. 3 §17.2.3). */
+export const DR6_B0_B3 = 0xf;
+/** DR6.BD: the next instruction accesses a debug register while DR7.GD is set (SDM Vol. 3 §17.2.3). */
+export const DR6_BD = 1 << 13;
+/** DR6.BS: single step (SDM Vol. 3 §17.2.3). */
+export const DR6_BS = 1 << 14;
+/** DR6.BT: task switch (SDM Vol. 3 §17.2.3). */
+export const DR6_BT = 1 << 15;
+/**
+ * DR6 bits that always read 1, its value at reset (SDM Vol. 3 §17.2.3, Figure 17-1, Table 10-1):
+ * bits 4-11 and 16-31 on a processor without RTM (bit 16) and bus-lock detection (bit 11), as hvsim.
+ */
+export const DR6_FIXED1 = 0xffff0ff0;
+/** DR6 bits software can change: B0-B3, BD, BS, BT (bit 12 reads 0; SDM Vol. 3 Figure 17-1). */
+export const DR6_WRITABLE = DR6_B0_B3 | DR6_BD | DR6_BS | DR6_BT;
+/** DR7.GD, general detect: MOV to or from any debug register raises #DB (SDM Vol. 3 §17.2.4). */
+export const DR7_GD = 1 << 13;
+/** DR7 bit 10, which always reads 1; DR7 is 0x400 at reset and after a VM exit (SDM Vol. 3 §17.2.4, §27.5.1). */
+export const DR7_FIXED1 = 0x400;
+/**
+ * DR7 bits software can change: L0-G3 and LE/GE (9:0), GD (13), R/W and LEN (31:16); bits 11,
+ * 12, 14 and 15 read 0 on a processor without RTM (SDM Vol. 3 Figure 17-2).
+ */
+export const DR7_WRITABLE = 0xffff23ff;
 
 /** IA32_EFER.SCE, SYSCALL enable (SDM Vol. 3 §2.2.1). */
 export const EFER_SCE = 1 << 0;

@@ -6,9 +6,13 @@
  */
 
 import type { Cpu } from "./cpu.ts";
+import { DR6_FIXED1 } from "./registers.ts";
 
-/** Version of the byte format of {@linkcode encodeCpuState}. */
-export const CPU_STATE_VERSION = 1;
+/**
+ * Version of the byte format of {@linkcode encodeCpuState}. 2 added the debug registers DR0-DR3
+ * and DR6; {@linkcode decodeCpuState} still reads version 1, with those at their reset values.
+ */
+export const CPU_STATE_VERSION = 2;
 
 /** The architectural state of a CPU as plain data. */
 export interface CpuState {
@@ -29,6 +33,9 @@ export interface CpuState {
   cr4: number;
   cr8: number;
   efer: number;
+  /** DR0-DR3 as 32-bit halves (low of DRn at [2n]). */
+  dr: number[];
+  dr6: number;
   dr7: number;
   cpl: number;
   kernelGsBase: number;
@@ -61,6 +68,8 @@ export function saveCpuState(cpu: Cpu): CpuState {
     cr4: cpu.cr4,
     cr8: cpu.cr8,
     efer: cpu.efer,
+    dr: Array.from(cpu.dr),
+    dr6: cpu.dr6,
     dr7: cpu.dr7,
     cpl: cpu.cpl,
     kernelGsBase: cpu.kernelGsBase,
@@ -75,7 +84,9 @@ export function saveCpuState(cpu: Cpu): CpuState {
 
 /** Loads a state captured by {@linkcode saveCpuState}; caches (TLB, decoded blocks) are dropped. */
 export function restoreCpuState(cpu: Cpu, s: CpuState): void {
-  if (s.gpr.length !== 32 || s.segSel.length !== 8) throw new RangeError("CPU state has the wrong shape");
+  if (s.gpr.length !== 32 || s.segSel.length !== 8 || s.dr.length !== 8) {
+    throw new RangeError("CPU state has the wrong shape");
+  }
   cpu.gpr.set(s.gpr);
   cpu.rip = s.rip;
   cpu.setRflags(s.rflags);
@@ -93,6 +104,8 @@ export function restoreCpuState(cpu: Cpu, s: CpuState): void {
   cpu.cr4 = s.cr4;
   cpu.cr8 = s.cr8;
   cpu.efer = s.efer;
+  cpu.dr.set(s.dr);
+  cpu.dr6 = s.dr6;
   cpu.dr7 = s.dr7;
   cpu.cpl = s.cpl;
   cpu.kernelGsBase = s.kernelGsBase;
@@ -112,8 +125,16 @@ export function encodeCpuState(s: CpuState): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(s));
 }
 
-/** Decodes bytes made by {@linkcode encodeCpuState}; throws a clear error on damage. */
-export function decodeCpuState(b: Uint8Array): CpuState {
+/**
+ * Decodes bytes made by {@linkcode encodeCpuState} at `version` (1 or {@linkcode CPU_STATE_VERSION});
+ * throws a clear error on damage or another version.
+ */
+export function decodeCpuState(b: Uint8Array, version = CPU_STATE_VERSION): CpuState {
+  if (version !== 1 && version !== CPU_STATE_VERSION) {
+    throw new RangeError(
+      `CPU state is version ${version}; this hvsim reads versions 1 and ${CPU_STATE_VERSION}`,
+    );
+  }
   let s: CpuState;
   try {
     s = JSON.parse(new TextDecoder().decode(b));
@@ -122,6 +143,13 @@ export function decodeCpuState(b: Uint8Array): CpuState {
   }
   if (!Array.isArray(s.gpr) || s.gpr.length !== 32) {
     throw new RangeError("CPU state section lacks 32 register halves");
+  }
+  if (version === 1) {
+    // Version 1 had no DR0-DR3 and DR6: they held their reset values (SDM Vol. 3 Table 10-1).
+    s.dr = [0, 0, 0, 0, 0, 0, 0, 0];
+    s.dr6 = DR6_FIXED1;
+  } else if (!Array.isArray(s.dr) || s.dr.length !== 8 || typeof s.dr6 !== "number") {
+    throw new RangeError("CPU state section lacks the debug registers DR0-DR3 and DR6");
   }
   return s;
 }

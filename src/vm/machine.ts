@@ -36,7 +36,9 @@ import * as F from "../vmx/fields.ts";
 import { decodeIoQualification, decodeRandomInstructionInfo } from "../vmx/qualifications.ts";
 import {
   ENTRY_IA32E_MODE_GUEST,
+  ENTRY_LOAD_DEBUG_CONTROLS,
   EXIT_ACK_INTERRUPT_ON_EXIT,
+  EXIT_SAVE_DEBUG_CONTROLS,
   EXIT_SAVE_PREEMPTION_TIMER,
   PIN_ACTIVATE_PREEMPTION_TIMER,
   PIN_EXTERNAL_INTERRUPT_EXITING,
@@ -60,7 +62,7 @@ import { cpuidLeaf } from "./cpuid.ts";
 import { formatSize, parseElf } from "./elf.ts";
 import { type DirtyLogMethod, EptMap, eptTableBytes, type PageLoader } from "./ept_map.ts";
 import { allocateGuestMemory } from "./host_memory.ts";
-import { decodeCpuState, FpuState, restoreCpuState } from "../cpu/mod.ts";
+import { CPU_STATE_VERSION, decodeCpuState, FpuState, restoreCpuState } from "../cpu/mod.ts";
 import {
   EXIT_REASON_CPUID,
   EXIT_REASON_EPT_VIOLATION,
@@ -266,8 +268,11 @@ export class Machine {
     );
     vmcs.writeNumber(
       F.VM_EXIT_CONTROLS,
-      vmcs.readNumber(F.VM_EXIT_CONTROLS) | EXIT_SAVE_PREEMPTION_TIMER | EXIT_ACK_INTERRUPT_ON_EXIT,
+      vmcs.readNumber(F.VM_EXIT_CONTROLS) | EXIT_SAVE_PREEMPTION_TIMER | EXIT_ACK_INTERRUPT_ON_EXIT |
+        EXIT_SAVE_DEBUG_CONTROLS,
     );
+    // DR7 goes with the guest across exits, as KVM has it ("save/load debug controls").
+    vmcs.writeNumber(F.VM_ENTRY_CONTROLS, vmcs.readNumber(F.VM_ENTRY_CONTROLS) | ENTRY_LOAD_DEBUG_CONTROLS);
     vmcs.write(F.MSR_BITMAP, BigInt(msrBitmap));
     // RDRAND and RDSEED exit, as hvsim's hypervisor has always handled them (the guest could run
     // them itself from the same entropy source when these controls are clear).
@@ -646,7 +651,7 @@ export class Machine {
     };
     const vmx = { ...this.vmx.save(), launched: this.vcpu.isLaunched };
     return [
-      { name: "cpu", version: 1, data: encodeCpuState(saveCpuState(this.cpu)) },
+      { name: "cpu", version: CPU_STATE_VERSION, data: encodeCpuState(saveCpuState(this.cpu)) },
       { name: "fpu", version: FPU_STATE_VERSION, data: this.cpu.fpu.save() },
       { name: "vmcs", version: 1, data: this.vcpu.vmcs.region().slice() },
       { name: "vmx", version: 1, data: new TextEncoder().encode(JSON.stringify(vmx)) },
@@ -662,12 +667,14 @@ export class Machine {
   /** Loads sections made by {@linkcode saveState}; every section must be present, at a known version. */
   restoreState(sections: StateSection[]): void {
     const byName = new Map(sections.map((s) => [s.name, s]));
-    const need = (name: string, version: number): Uint8Array => {
+    const need = (name: string, version: number, oldest = version): Uint8Array => {
       const s = byName.get(name);
       if (!s) throw new RangeError(`state has no "${name}" section`);
-      if (s.version !== version) {
+      if (s.version < oldest || s.version > version) {
         throw new RangeError(
-          `state section "${name}" is version ${s.version}; this hvsim reads version ${version}`,
+          `state section "${name}" is version ${s.version}; this hvsim reads version ${
+            oldest === version ? version : `${oldest} to ${version}`
+          }`,
         );
       }
       return s.data;
@@ -678,7 +685,7 @@ export class Machine {
     if (m.ramBytes !== this.ramBytes) {
       throw new RangeError(`state is for ${m.ramBytes} bytes of RAM; this machine has ${this.ramBytes}`);
     }
-    const cpuState = decodeCpuState(need("cpu", 1));
+    const cpuState = decodeCpuState(need("cpu", CPU_STATE_VERSION, 1), byName.get("cpu")!.version);
     const fpu = byName.has("fpu") ? need("fpu", FPU_STATE_VERSION) : null;
     if (fpu !== null) new FpuState().restore(fpu); // checked before anything changes
     for (const d of this.bus.devices) d.restore(need(d.name, d.version));
@@ -712,7 +719,10 @@ export class Machine {
     return this.console.text();
   }
 
-  /** The general registers, RIP, RFLAGS, XMM0-15 (128-bit) and MXCSR as hex strings. */
+  /**
+   * The general registers, RIP, RFLAGS, XMM0-15 (128-bit), MXCSR and the debug registers (DR0-DR3,
+   * DR6, DR7) as hex strings.
+   */
   regs(): Record<string, string> {
     const out: Record<string, string> = {};
     for (let r = 0; r < 16; r++) out[GPR_NAMES[r]] = "0x" + this.cpu.getReg64(r).toString(16);
@@ -720,6 +730,12 @@ export class Machine {
     out.rflags = "0x" + this.cpu.getRflags().toString(16);
     for (let r = 0; r < 16; r++) out[`xmm${r}`] = "0x" + this.cpu.fpu.xmmBig(r).toString(16);
     out.mxcsr = "0x" + this.cpu.fpu.mxcsr.toString(16);
+    const dr = this.cpu.dr;
+    for (let n = 0; n < 4; n++) {
+      out[`dr${n}`] = "0x" + ((BigInt(dr[2 * n + 1]) << 32n) | BigInt(dr[2 * n])).toString(16);
+    }
+    out.dr6 = "0x" + this.cpu.dr6.toString(16);
+    out.dr7 = "0x" + this.cpu.dr7.toString(16);
     return out;
   }
 

@@ -10,10 +10,12 @@
  * @module
  */
 
-import { type Cpu, RSP, SEG_FS, SEG_GS, STOP_BUDGET, STOP_INTERNAL } from "../cpu/mod.ts";
+import { type Cpu, DR7_FIXED1, RSP, SEG_FS, SEG_GS, STOP_BUDGET, STOP_INTERNAL } from "../cpu/mod.ts";
 import * as F from "../vmx/fields.ts";
 import {
+  ENTRY_LOAD_DEBUG_CONTROLS,
   EXIT_ACK_INTERRUPT_ON_EXIT,
+  EXIT_SAVE_DEBUG_CONTROLS,
   EXIT_SAVE_PREEMPTION_TIMER,
   PIN_ACTIVATE_PREEMPTION_TIMER,
   PIN_EXTERNAL_INTERRUPT_EXITING,
@@ -25,6 +27,7 @@ import {
   PROC_HLT_EXITING,
   PROC_INTERRUPT_WINDOW_EXITING,
   PROC_INVLPG_EXITING,
+  PROC_MOV_DR_EXITING,
   PROC_RDTSC_EXITING,
   PROC_USE_TSC_OFFSETTING,
 } from "../vmx/controls.ts";
@@ -129,7 +132,8 @@ export class VmxVcpu {
     g.cr0 = BigInt(cpu.cr0 >>> 0);
     g.cr3 = BigInt(cpu.cr3);
     g.cr4 = BigInt(cpu.cr4 >>> 0);
-    g.dr7 = BigInt(cpu.dr7 >>> 0);
+    // DR7 is saved only with "save debug controls" (SDM Vol. 3 §27.3.1); DR0-DR3 and DR6 are not VMCS state.
+    if ((vmcs.readNumber(F.VM_EXIT_CONTROLS) & EXIT_SAVE_DEBUG_CONTROLS) !== 0) g.dr7 = BigInt(cpu.dr7 >>> 0);
     g.rsp = cpu.getReg64(RSP);
     g.rip = cpu.getRip();
     g.rflags = BigInt(cpu.getRflags() >>> 0);
@@ -165,7 +169,11 @@ export class VmxVcpu {
     cpu.cr0 = Number(g.cr0 & 0xffffffffn);
     cpu.cr3 = Number(g.cr3);
     cpu.cr4 = Number(g.cr4 & 0xffffffffn);
-    cpu.dr7 = Number(g.dr7 & 0xffffffffn);
+    // DR7 comes from the VMCS with "load debug controls" (SDM Vol. 3 §26.3.2.1); without it, it is
+    // what the last VM exit left there, 0x400 (SDM Vol. 3 §27.5.1).
+    cpu.dr7 = (vmcs.readNumber(F.VM_ENTRY_CONTROLS) & ENTRY_LOAD_DEBUG_CONTROLS) !== 0
+      ? Number(g.dr7 & 0xffffffffn)
+      : DR7_FIXED1;
     cpu.setReg64(RSP, g.rsp);
     cpu.setRip(g.rip);
     cpu.setRflags(Number(g.rflags & 0xffffffffn));
@@ -211,6 +219,7 @@ export class VmxVcpu {
     c.invlpgExiting = (proc & PROC_INVLPG_EXITING) !== 0;
     c.interruptWindowExiting = (proc & PROC_INTERRUPT_WINDOW_EXITING) !== 0;
     c.cr3LoadExiting = (proc & PROC_CR3_LOAD_EXITING) !== 0;
+    c.movDrExiting = (proc & PROC_MOV_DR_EXITING) !== 0;
     c.cr3StoreExiting = (proc & PROC_CR3_STORE_EXITING) !== 0;
     const targets = Math.min(vmcs.readNumber(F.CR3_TARGET_COUNT), CR3_TARGET_FIELDS.length);
     c.cr3Targets = CR3_TARGET_FIELDS.slice(0, targets).map((f) => vmcs.read(f));

@@ -1,5 +1,5 @@
 /**
- * Formats of VM-exit information: exit qualifications (I/O, control-register accesses, EPT
+ * Formats of VM-exit information: exit qualifications (I/O, control- and debug-register accesses, EPT
  * violations, VM-entry failures), interruption-information fields (VM-exit, IDT-vectoring, VM-entry)
  * and the VM-exit instruction-information field for RDRAND and RDSEED. The CPU encodes with these
  * when it exits, and the hypervisor decodes with them.
@@ -116,6 +116,39 @@ export function decodeCrAccessQualification(qualification: number): CrAccessQual
     gpr: (qualification >>> 8) & 0xf,
     lmswData: (qualification >>> 16) & 0xffff,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// MOV DR, exit reason 29 (SDM Vol. 3, Table 27-4).
+
+/** Decoded MOV-DR exit qualification. */
+export interface DrAccessQualification {
+  /** Debug register number 0-7 (bits 2:0). */
+  dr: number;
+  /** True for MOV from DR, false for MOV to DR (bit 4). */
+  fromDr: boolean;
+  /** General-purpose register, 0 = RAX ... 15 = R15 (bits 11:8). */
+  gpr: number;
+}
+
+/**
+ * Encodes a MOV-DR exit qualification (SDM Vol. 3, §27.2.1, Table 27-4).
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { encodeDrAccessQualification } from "./qualifications.ts";
+ * // MOV RAX, DR7
+ * equal(encodeDrAccessQualification({ dr: 7, fromDr: true, gpr: 0 }), 0x17);
+ * ```
+ */
+export function encodeDrAccessQualification(q: DrAccessQualification): number {
+  return (q.dr & 7) | (q.fromDr ? 0x10 : 0) | ((q.gpr & 0xf) << 8);
+}
+
+/** Decodes a MOV-DR exit qualification (SDM Vol. 3, §27.2.1, Table 27-4). */
+export function decodeDrAccessQualification(qualification: number): DrAccessQualification {
+  return { dr: qualification & 7, fromDr: (qualification & 0x10) !== 0, gpr: (qualification >>> 8) & 0xf };
 }
 
 // ---------------------------------------------------------------------------------------------

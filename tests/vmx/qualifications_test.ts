@@ -36,6 +36,19 @@ Deno.test("encodeCrAccessQualification() follows SDM Vol. 3, Table 27-3 (CR numb
   equal(Q.decodeCrAccessQualification(0xffff0000 | 0x30).lmswData, 0xffff);
 });
 
+Deno.test("encodeDrAccessQualification() follows SDM Vol. 3, Table 27-4 and round-trips", () => {
+  // Bits 2:0 the debug register, bit 4 direction (1 = MOV from DR), bits 11:8 the GPR.
+  const cases: [Q.DrAccessQualification, number][] = [
+    [{ dr: 7, fromDr: true, gpr: 0 }, 0x17],
+    [{ dr: 3, fromDr: false, gpr: 9 }, 0x903],
+    [{ dr: 0, fromDr: false, gpr: 15 }, 0xf00],
+  ];
+  for (const [q, n] of cases) {
+    equal(Q.encodeDrAccessQualification(q), n);
+    deepEqual(Q.decodeDrAccessQualification(n), q);
+  }
+});
+
 Deno.test("encodeEptViolationQualification() follows SDM Vol. 3, Table 27-7 and round-trips", () => {
   const f = false;
   const t = true;

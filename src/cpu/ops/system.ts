@@ -1,5 +1,5 @@
 /**
- * System instructions: I/O, CPUID, HLT, RDTSC(P), RDMSR/WRMSR, MOV to/from control registers
+ * System instructions: I/O, CPUID, HLT, RDTSC(P), RDMSR/WRMSR, MOV to/from control, debug
  * and segment registers, descriptor tables (LGDT/LIDT/SGDT/SIDT/LTR/LLDT/STR/SLDT), INVLPG,
  * SWAPGS, SYSCALL/SYSRET, IRETQ, CLI/STI, WBINVD/INVD, CLTS, RDRAND/RDSEED, VMCALL.
  * Instructions that need the hypervisor stop the CPU with their VM exit (SDM Vol. 3 ch. 25).
@@ -9,18 +9,28 @@
 
 import { type Cpu } from "../cpu.ts";
 import type { Insn } from "../insn.ts";
+import { EXIT_REASON_DR_ACCESS } from "../../vmx/exit_reasons.ts";
+import { encodeDrAccessQualification } from "../../vmx/qualifications.ts";
 import {
   ARITH_FLAGS,
   CF,
   CR0_PE,
   CR0_PG,
   CR0_TS,
+  CR4_DE,
   CR4_PAE,
   CR4_PGE,
+  DR6_BD,
+  DR6_FIXED1,
+  DR6_WRITABLE,
+  DR7_FIXED1,
+  DR7_GD,
+  DR7_WRITABLE,
   EFER_LMA,
   EFER_LME,
   EFER_NXE,
   EFER_SCE,
+  EXC_DB,
   IF,
   IOPL,
   NT,
@@ -258,6 +268,55 @@ export function movToCr(cpu: Cpu, i: Insn): void {
       cpu.ud();
   }
   cpu.brk = true;
+}
+
+/**
+ * The checks MOV to and from a debug register make before it moves anything (SDM Vol. 2 "MOV-Move
+ * to/from Debug Registers", Vol. 3 §17.2, §25.1.3), in order: the VM exit when "MOV-DR exiting" is
+ * set (it takes priority over the #GP for CPL > 0 and the #UD for DR4/DR5 with CR4.DE set); #UD for
+ * DR8-DR15 (REX.R) or DR4/DR5 with CR4.DE; #GP(0) at CPL > 0; #DB (DR6.BD) while DR7.GD is set.
+ * @returns the debug register to use: 0-3, 6 or 7 (DR4/DR5 alias DR6/DR7 with CR4.DE clear)
+ */
+function debugRegister(cpu: Cpu, i: Insn, fromDr: boolean): number {
+  if (i.reg > 7) cpu.ud();
+  if (cpu.ctl.movDrExiting) {
+    cpu.vmExit(EXIT_REASON_DR_ACCESS, encodeDrAccessQualification({ dr: i.reg, fromDr, gpr: i.rm & 15 }));
+  }
+  let dr = i.reg;
+  if (dr === 4 || dr === 5) {
+    if ((cpu.cr4 & CR4_DE) !== 0) cpu.ud();
+    dr += 2;
+  }
+  cpl0(cpu);
+  if ((cpu.dr7 & DR7_GD) !== 0) {
+    cpu.dbPending = DR6_BD;
+    cpu.fault(EXC_DB, false, 0);
+  }
+  return dr;
+}
+
+/** MOV r64, DRn (0f 21): DR0-DR3 as stored, DR6 and DR7 zero-extended. */
+export function movFromDr(cpu: Cpu, i: Insn): void {
+  const dr = debugRegister(cpu, i, true);
+  if (dr < 4) cpu.writeReg(8, i.rm, cpu.dr[2 * dr], cpu.dr[2 * dr + 1]);
+  else cpu.writeReg(8, i.rm, dr === 6 ? cpu.dr6 : cpu.dr7, 0);
+}
+
+/**
+ * MOV DRn, r64 (0f 23): DR0-DR3 take all 64 bits; DR6 and DR7 raise #GP(0) for a 1 in bits
+ * 63:32 and keep their fixed bits (SDM Vol. 3 §17.2.3-17.2.4).
+ */
+export function movToDr(cpu: Cpu, i: Insn): void {
+  const dr = debugRegister(cpu, i, false);
+  const lo = cpu.gpr[2 * i.rm], hi = cpu.gpr[2 * i.rm + 1];
+  if (dr < 4) {
+    cpu.dr[2 * dr] = lo;
+    cpu.dr[2 * dr + 1] = hi;
+    return;
+  }
+  if (hi !== 0) cpu.gp0();
+  if (dr === 6) cpu.dr6 = ((lo & DR6_WRITABLE) | DR6_FIXED1) >>> 0;
+  else cpu.dr7 = ((lo & DR7_WRITABLE) | DR7_FIXED1) >>> 0;
 }
 
 /** CLTS (0f 06). */
