@@ -41,7 +41,8 @@ Options:
   -h, --help         this text
 
 Needs gcc and GNU binutils (as, objcopy, nm, objdump); Unicorn: apt-get install -y python3-unicorn.
-Exit status: 0 all agree (up to known Unicorn deviations), 1 unexplained mismatches, 2 bad input.`;
+Exit status: 0 all agree (up to known Unicorn deviations and, against an AMD host, the Intel/AMD
+differences of docs/intel_vs_amd.md), 1 unexplained mismatches, 2 bad input.`;
 
 /** The `conformance` command. */
 export async function main(args: string[]): Promise<number> {

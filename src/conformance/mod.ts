@@ -16,6 +16,7 @@ export * from "./host_runner.ts";
 export * from "./unicorn_runner.ts";
 export * from "./hvsim_runner.ts";
 export * from "./unicorn_deviations.ts";
+export * from "./vendor_differences.ts";
 export * from "./session.ts";
 export * from "./report.ts";
 export * from "./lengths.ts";

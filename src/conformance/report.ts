@@ -11,6 +11,7 @@ import { flagsText, xmmOf } from "./compare.ts";
 import { hostCpuName } from "./host_runner.ts";
 import type { ConformanceReport, MismatchGroup } from "./session.ts";
 import { UNICORN_DEVIATIONS } from "./unicorn_deviations.ts";
+import { VENDOR_DIFFERENCES } from "./vendor_differences.ts";
 
 /** Groups printed in full; the rest are listed one line each. */
 export const MAX_DETAILED_GROUPS = 40;
@@ -57,7 +58,11 @@ export function formatInitialState(c: TestCase): string[] {
 async function formatGroup(g: MismatchGroup, runnerNames: string[]): Promise<string[]> {
   const c = g.example.case;
   const out: string[] = [];
-  const tag = g.deviation ? ` [known Unicorn deviation: ${g.deviation}]` : "";
+  const tag = !g.deviation
+    ? ""
+    : VENDOR_DIFFERENCES.some((d) => d.id === g.deviation)
+    ? ` [Intel/AMD difference: ${g.deviation}]`
+    : ` [known Unicorn deviation: ${g.deviation}]`;
   out.push(`MISMATCH ${g.runner}: ${g.form}  (${g.count} case${g.count === 1 ? "" : "s"})${tag}`);
   let dis: string;
   try {
@@ -108,20 +113,26 @@ export async function formatReport(r: ConformanceReport): Promise<string> {
     }
   }
   const knownGroups = r.groups.filter((g) => g.deviation);
-  if (knownGroups.length > 0) {
-    out.push("", "Known Unicorn deviations (the host CPU is right):");
-    for (const d of UNICORN_DEVIATIONS) {
+  const listKnown = (title: string, list: readonly { id: string; summary: string }[]) => {
+    const lines: string[] = [];
+    for (const d of list) {
       const gs = knownGroups.filter((g) => g.deviation === d.id);
       if (gs.length === 0) continue;
-      out.push(
+      lines.push(
         `  ${d.id}: ${gs.reduce((n, g) => n + g.count, 0)} cases in ${gs.length} forms — ${d.summary}`,
       );
     }
-  }
+    if (lines.length > 0) out.push("", title, ...lines);
+  };
+  listKnown("Known Unicorn deviations (the host CPU is right):", UNICORN_DEVIATIONS);
+  listKnown(
+    "Intel/AMD differences (hvsim follows the Intel SDM, the host is AMD; docs/intel_vs_amd.md):",
+    VENDOR_DIFFERENCES,
+  );
   out.push(
     "",
     `conformance: ${r.cases} cases, ${r.unexplained} with unexplained mismatches (${unexplainedGroups.length} forms), ` +
-      `${r.known} explained by known Unicorn deviations`,
+      `${r.known} explained by known Unicorn deviations or Intel/AMD differences`,
   );
   return out.join("\n");
 }

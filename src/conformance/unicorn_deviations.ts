@@ -57,9 +57,9 @@ export const UNICORN_DEVIATIONS: readonly UnicornDeviation[] = [
     summary: "CMPXCHG r/m32, r32 always writes EAX and, for a register destination, the destination, so " +
       "both are zero-extended to 64 bits. The host (AMD EPYC) writes only the one the comparison selects: " +
       "EAX when they differ (the destination keeps bits 63:32), the destination when they are equal (RAX " +
-      "keeps bits 63:32). For the destination this may be a vendor difference (the SDM's pseudocode writes " +
-      "DEST back when the comparison fails); RAX zero-extended after a successful compare matches neither " +
-      "the SDM's pseudocode nor the host.",
+      "keeps bits 63:32). For the destination this is an Intel/AMD difference (the SDM's pseudocode writes " +
+      "DEST back when the comparison fails, as Unicorn and hvsim do; docs/intel_vs_amd.md); RAX " +
+      "zero-extended after a successful compare matches neither the SDM's pseudocode nor the host.",
     evidence: "41 0f b1 ed  cmpxchgl %ebp, %r13d (EAX != R13D): host R13 0x80000000f19b016e, Unicorn " +
       "0xf19b016e; f0 46 0f b1 2c 29  lock cmpxchgl %r13d, (%rcx,%r13,1) (equal): host RAX 0x6c120be000000000, " +
       "Unicorn 0x0 (seed 7, 20,000 cases: 33 cases).",

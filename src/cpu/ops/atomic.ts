@@ -22,9 +22,10 @@ export function cmpxchg(cpu: Cpu, i: Insn): void {
     const s = cpu.readReg(size, i.reg);
     writeBackE(cpu, i, s, cpu.hi);
   } else {
-    // A memory destination is written back unchanged (a locked cycle always writes); a register
-    // destination is left alone entirely (a 32-bit one is not zero-extended, as on hardware).
-    if (i.mem) writeBackE(cpu, i, d, dh);
+    // "DEST := TEMP" (SDM Vol. 2 CMPXCHG, Operation): the destination is written back unchanged,
+    // so a 32-bit register destination is zero-extended (SDM Vol. 1 §3.4.1.1). AMD processors
+    // leave a register destination alone (docs/intel_vs_amd.md); hvsim follows the Intel SDM.
+    writeBackE(cpu, i, d, dh);
     cpu.writeReg(size, RAX, d, dh);
   }
 }
