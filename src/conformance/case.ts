@@ -66,6 +66,11 @@ export interface Undefined {
   regs?: Partial<Record<RegName, string>>;
   /** Scratch bytes with undefined bits: `[offset into the scratch area, bit mask]`. */
   mem?: [number, number][];
+  /**
+   * Lanes of an XMM register the SDM defines only within a bound (RCPPS, RSQRTPS: relative error at
+   * most 1.5 * 2^-12): binary32 lanes 0..lanes-1 of register `xmm`.
+   */
+  approx?: { xmm: number; lanes: number };
 }
 
 /** One test case: an instruction and the complete state it starts from. */

@@ -178,6 +178,7 @@ export async function generateCases(opts: GenerateOptions): Promise<TestCase[]> 
   }
   return built.map((b, i) => {
     const undef: Undefined = { flags: b.undefFlags };
+    if (b.approx !== undefined) undef.approx = b.approx;
     if (Object.keys(b.undefRegs).length > 0) undef.regs = b.undefRegs;
     if (b.undefMem.length > 0) undef.mem = b.undefMem;
     const regs = {} as Record<RegName, string>;
@@ -215,6 +216,8 @@ interface Built {
   xmm?: Uint8Array;
   /** SSE forms: MXCSR. */
   mxcsr?: number;
+  /** SSE forms with bounded approximations (RCP, RSQRT): the destination and its approximate lanes. */
+  approx?: { xmm: number; lanes: number };
 }
 
 /** Edge values of binary32 (bit patterns): zeros, ones, denormals, extremes, infinities, NaNs, integer limits. */
@@ -657,6 +660,8 @@ function sseSetup(b: Built, ops: Operand[], rng: Prng): void {
     if (rng.chance(0.1)) v |= 1 << rng.pick([16, 18, 20, 24, 30, 31]);
     setOp(b, ops[0], BigInt(v >>> 0));
   }
+  const dst = ops[ops.length - 1];
+  if (/^(rcp|rsqrt)/.test(t) && dst.kind === "xmm") b.approx = { xmm: dst.reg, lanes: /ss /.test(t) ? 1 : 4 };
   if (t.startsWith("maskmovdqu")) b.regs[RDI] = BigInt(SCRATCH_ADDR + 16 * rng.int(SCRATCH_SIZE / 16));
 }
 

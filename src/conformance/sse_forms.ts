@@ -135,6 +135,8 @@ export function buildSseForms(): InstructionForm[] {
     add(op + "ss", "ps", `${op}ss <x>, <x>`, `${op}ss <m32>, <x>`);
     add(op + "sd", "pd", `${op}sd <x>, <x>`, `${op}sd <m64>, <x>`);
   }
+  for (const m of ["rcpps", "rsqrtps"]) add(m, "ps", `${m} <x>, <x>`, `${m} <m128>, <x>`);
+  for (const m of ["rcpss", "rsqrtss"]) add(m, "ps", `${m} <x>, <x>`, `${m} <m32>, <x>`);
   add("cmpps", "ps", "cmpps <u3>, <x>, <x>", "cmpps <u3>, <m128>, <x>");
   add("cmppd", "pd", "cmppd <u3>, <x>, <x>", "cmppd <u3>, <m128>, <x>");
   add("cmpss", "ps", "cmpss <u3>, <x>, <x>", "cmpss <u3>, <m32>, <x>");

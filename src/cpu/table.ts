@@ -458,6 +458,10 @@ sse("ucomisd", 0x2e, P66, sf.fpComi, { arg: 1 | sf.OPF_DOUBLE });
 sse("comiss", 0x2f, 0, sf.fpComi, { arg: 0 });
 sse("comisd", 0x2f, P66, sf.fpComi, { arg: sf.OPF_DOUBLE });
 sse("movmskps", 0x50, 0, sm.movmsk, { arg: 4, regOnly: true });
+sse("rsqrtps", 0x52, 0, sf.fpApprox, { arg: 1 });
+sse("rsqrtss", 0x52, PF3, sf.fpApprox, { arg: 1 | sf.OPF_SCALAR });
+sse("rcpps", 0x53, 0, sf.fpApprox, { arg: 0 });
+sse("rcpss", 0x53, PF3, sf.fpApprox, { arg: sf.OPF_SCALAR });
 sse("movmskpd", 0x50, P66, sm.movmsk, { arg: 8, regOnly: true });
 const FP_SUFFIX: [string, number, number][] = [["ps", 0, 0], ["pd", P66, sf.OPF_DOUBLE], [
   "ss",

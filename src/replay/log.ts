@@ -1,5 +1,5 @@
 /**
- * The hvsim input log ("replay log", `.hvlog`), version 1.0: everything a guest observed that
+ * The hvsim input log ("replay log", `.hvlog`), version 2.0: everything a guest observed that
  * was not determined by its ELF, RAM size and command line, plus fine-grained state records
  * that let a replay prove it reached the same state and find where it did not.
  *
@@ -11,7 +11,7 @@
  * | 4      | 2    | major version (a reader accepts only its own major)                |
  * | 6      | 2    | minor version (compatible additions)                               |
  * | 8      | 4    | header length in bytes, CRC included                               |
- * | 12     | 4    | flags (none defined in 1.0; must be 0)                             |
+ * | 12     | 4    | flags (none defined in 2.0; must be 0)                             |
  * | 16     | 32   | SHA-256 of the guest ELF file                                      |
  * | 48     | 8    | guest RAM size in bytes                                            |
  * | 56     | 8    | checkpoint interval N (instructions)                               |
@@ -63,8 +63,12 @@ import { RECORD_HEADER_BYTES } from "../migration/stream.ts";
 
 /** Log magic, "HVRL" read as a little-endian u32. */
 export const LOG_MAGIC = 0x4c525648;
-/** Major version written; a reader refuses any other major. */
-export const LOG_VERSION_MAJOR = 1;
+/**
+ * Major version written; a reader refuses any other major. 2.0: guests boot with x87 and SSE enabled
+ * and the CPU-state hash covers the x87/SSE registers (the "fpu" state), so a 1.x log, recorded under
+ * the earlier boot protocol, cannot replay and is refused with one line.
+ */
+export const LOG_VERSION_MAJOR = 2;
 /** Minor version written. */
 export const LOG_VERSION_MINOR = 0;
 /** Size of the fixed part of the header. */

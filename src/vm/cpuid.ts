@@ -16,8 +16,13 @@ function words(s: string): [number, number, number] {
   return [w(0), w(4), w(8)];
 }
 
-/** CPUID.1:EDX bits: TSC(4), MSR(5), PAE(6), APIC(9), PGE(13), CMOV(15), PAT(16). */
-export const CPUID1_EDX = (1 << 4) | (1 << 5) | (1 << 6) | (1 << 9) | (1 << 13) | (1 << 15) | (1 << 16);
+/**
+ * CPUID.1:EDX bits: TSC(4), MSR(5), PAE(6), APIC(9), PGE(13), CMOV(15), PAT(16), FXSR(24), SSE(25),
+ * SSE2(26). Not MMX (23) nor FPU (0): the x87 and MMX instructions, and so the forms of SSE/SSE2
+ * integer instructions on MMX registers, raise #UD.
+ */
+export const CPUID1_EDX = (1 << 4) | (1 << 5) | (1 << 6) | (1 << 9) | (1 << 13) | (1 << 15) | (1 << 16) |
+  (1 << 24) | (1 << 25) | (1 << 26);
 /** CPUID.1:ECX bits: TSC-deadline (24), RDRAND (30), hypervisor present (31). */
 export const CPUID1_ECX = ((1 << 24) | (1 << 30) | (1 << 31)) >>> 0;
 /** CPUID.7.0:EBX bits: RDSEED (18). */

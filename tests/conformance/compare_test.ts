@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { AF, type CaseResult, CF, DF, OF, PF, SF, type TestCase, ZF } from "../../src/conformance/case.ts";
-import { compareResults, flagsText } from "../../src/conformance/compare.ts";
+import { approxEqual, compareResults, flagsText } from "../../src/conformance/compare.ts";
 import { makeCase } from "./_util.ts";
 
 function result(over: Partial<CaseResult> & { rax?: bigint } = {}): CaseResult {
@@ -121,4 +121,17 @@ for (const row of ROWS) {
 
 Deno.test("flagsText() names the set status flags and DF", () => {
   assert.equal(flagsText(0x2 | CF | ZF | DF | OF), "0xc43 [ODZC]");
+});
+
+Deno.test("approxEqual() accepts RCP/RSQRT lanes within the SDM's bound and nothing else", () => {
+  const x = (lanes: number[]) => "0x" + lanes.map((v) => v.toString(16).padStart(8, "0")).reverse().join("");
+  // 1/3 as binary32 (0x3eaaaaab) against a 12-bit approximation (0x3eaaa000): within 1.5 * 2^-12 each.
+  assert.equal(approxEqual(x([0x3eaaaaab, 1, 2, 3]), x([0x3eaaa000, 1, 2, 3]), 1), true);
+  // Off by 2^-9 relative: outside.
+  assert.equal(approxEqual(x([0x3f800000, 1, 2, 3]), x([0x3f804000, 1, 2, 3]), 1), false);
+  // Lanes beyond `lanes` must be exact.
+  assert.equal(approxEqual(x([0x3eaaaaab, 1, 2, 3]), x([0x3eaaaaab, 1, 2, 4]), 1), false);
+  // Signs and NaNs are exact.
+  assert.equal(approxEqual(x([0x3f800000, 0, 0, 0]), x([0xbf800000, 0, 0, 0]), 4), false);
+  assert.equal(approxEqual(x([0x7fc00000, 0, 0, 0]), x([0x7fc00001, 0, 0, 0]), 4), false);
 });

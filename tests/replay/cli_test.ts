@@ -163,7 +163,7 @@ Deno.test("replay --info lists what the log holds", async () => {
   const r = await cli("replay", [log, "--info"]);
   assert.equal(r.code, 0, r.stderr);
   const info = JSON.parse(r.stdout);
-  assert.equal(info.version, "1.0");
+  assert.equal(info.version, "2.0");
   assert.equal(info.guest.path, ENTROPY);
   assert.deepEqual(info.inputs, { rdrand: 3, rdseed: 1, serial: 15 });
   assert.equal(info.intervals.checkpoint, 2000);

@@ -39,7 +39,7 @@ Deno.test("encodeLogHeader() and decodeLogHeader() round-trip every field", () =
     const b = encodeLogHeader(h);
     const { header, bytes } = decodeLogHeader(b);
     assert.equal(bytes, b.length);
-    assert.deepEqual({ ...header }, { ...h, major: 1, minor: 0 });
+    assert.deepEqual({ ...header }, { ...h, major: 2, minor: 0 });
   }
 });
 
@@ -73,9 +73,9 @@ const damaged: [string, Uint8Array, RegExp][] = [
   ["an empty file", new Uint8Array(0), /empty/],
   ["a migration stream", encodeHeader(4096, 0), /magic is "HVSM", expected "HVRL"/],
   [
-    "another major version",
-    withHeaderField(4, 2),
-    /version 2\.0 is not supported: this hvsim reads version 1\.x/,
+    "another major version (1.x: recorded before SSE was on at boot)",
+    withHeaderField(4, 1),
+    /version 1\.0 is not supported: this hvsim reads version 2\.x/,
   ],
   [
     "a flipped header bit",
@@ -136,7 +136,7 @@ Deno.test("readLog() refuses records out of order and unknown record types", () 
   const u = new DataView(unknown.buffer);
   u.setUint16(headerBytes, 99, true);
   resealFirstRecord(unknown);
-  assert.throws(() => readLog(unknown), /unknown record type 99 for version 1\.0/);
+  assert.throws(() => readLog(unknown), /unknown record type 99 for version 2\.0/);
   const inconsistent = editRecord(LOG, LOG_RECORD_CHECKPOINT, 0, (_p, cv) => cv.setUint32(136, 1000, true));
   assert.throws(
     () => readLog(inconsistent),

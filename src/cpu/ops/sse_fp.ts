@@ -107,6 +107,9 @@ function denormal(f: FpuState, v: number): number {
 /** Rounds a finite value that is already exact in `fmt` (or in binary64) to `fmt`, for tininess and FTZ. */
 function roundValue(f: FpuState, v: number, fmt: BinaryFormat): number {
   if (v === 0 || !Number.isFinite(v)) return v;
+  // A normal value of the format is its own rounding, with no flags.
+  const m = Math.abs(v);
+  if (fmt === BINARY64 ? m >= MIN_NORMAL_D : m >= MIN_NORMAL_S && Math.fround(v) === v) return v;
   const mx = f.mxcsr;
   const d = decompose(v);
   const r = roundExact(
@@ -196,14 +199,17 @@ function arithS(f: FpuState, op: number, ai: number, bi: number, oi: number): vo
   const x = f.xmm;
   const va = x[ai], vb = x[bi];
   if ((f.mxcsr & FAST_BITS) === FAST_OK) {
+    // Normal or zero operands (no zero divisor, no negative square root) and a normal result, or a
+    // zero that cannot come from underflow.
     const ea = va & 0x7f800000, eb = vb & 0x7f800000;
+    const za = (va & 0x7fffffff) === 0, zb = (vb & 0x7fffffff) === 0;
     if (
-      ea !== 0 && ea !== 0x7f800000 &&
-      (op === OP_SQRT ? va < 0x80000000 : eb !== 0 && eb !== 0x7f800000)
+      (ea !== 0 || za) && ea !== 0x7f800000 &&
+      (op === OP_SQRT ? va < 0x80000000 : (eb !== 0 || (zb && op !== OP_DIV)) && eb !== 0x7f800000)
     ) {
       const r = Math.fround(compute(op, f.xmmF32[ai], f.xmmF32[bi]));
       const m = Math.abs(r);
-      if (m >= MIN_NORMAL_S && m <= MAX_S) {
+      if ((m >= MIN_NORMAL_S && m <= MAX_S) || (m === 0 && (op <= OP_SUB || za || zb || op === OP_SQRT))) {
         f.xmmF32[oi] = r;
         return;
       }
@@ -232,14 +238,16 @@ function arithD(f: FpuState, op: number, ai: number, bi: number, oi: number): vo
   const x = f.xmm;
   const ha = x[2 * ai + 1], hb = x[2 * bi + 1];
   if ((f.mxcsr & FAST_BITS) === FAST_OK) {
+    // As arithS: normal or zero operands, a normal result or a zero that cannot come from underflow.
     const ea = ha & 0x7ff00000, eb = hb & 0x7ff00000;
+    const za = ((ha & 0x7fffffff) | x[2 * ai]) === 0, zb = ((hb & 0x7fffffff) | x[2 * bi]) === 0;
     if (
-      ea !== 0 && ea !== 0x7ff00000 &&
-      (op === OP_SQRT ? ha < 0x80000000 : eb !== 0 && eb !== 0x7ff00000)
+      (ea !== 0 || za) && ea !== 0x7ff00000 &&
+      (op === OP_SQRT ? ha < 0x80000000 : (eb !== 0 || (zb && op !== OP_DIV)) && eb !== 0x7ff00000)
     ) {
       const r = compute(op, f.xmmF64[ai], f.xmmF64[bi]);
       const m = Math.abs(r);
-      if (m >= MIN_NORMAL_D && m < Infinity) {
+      if ((m >= MIN_NORMAL_D && m < Infinity) || (m === 0 && (op <= OP_SUB || za || zb || op === OP_SQRT))) {
         f.xmmF64[oi] = r;
         return;
       }
@@ -281,14 +289,21 @@ export function fpArith(cpu: Cpu, i: Insn): void {
   f.pre = f.post = 0;
   const op = i.op & 7, double = (i.op & OPF_DOUBLE) !== 0, scalar = (i.op & OPF_SCALAR) !== 0;
   const s = srcFor(cpu, i, double, scalar), d = i.reg;
-  copy128(x, T_DST, d);
   const a = op === OP_SQRT ? s : d;
+  const t = 4 * T_DST;
+  if (scalar) {
+    // Lane 0 only: the other lanes of the destination stay as they are.
+    if (double) arithD(f, op, 2 * a, 2 * s, 2 * T_DST);
+    else arithS(f, op, 4 * a, 4 * s, t);
+    finish(cpu);
+    x[4 * d] = x[t];
+    if (double) x[4 * d + 1] = x[t + 1];
+    return;
+  }
   if (double) {
-    const n = scalar ? 1 : 2;
-    for (let k = 0; k < n; k++) arithD(f, op, 2 * a + k, 2 * s + k, 2 * T_DST + k);
+    for (let k = 0; k < 2; k++) arithD(f, op, 2 * a + k, 2 * s + k, 2 * T_DST + k);
   } else {
-    const n = scalar ? 1 : 4;
-    for (let k = 0; k < n; k++) arithS(f, op, 4 * a + k, 4 * s + k, 4 * T_DST + k);
+    for (let k = 0; k < 4; k++) arithS(f, op, 4 * a + k, 4 * s + k, t + k);
   }
   finish(cpu);
   copy128(x, d, T_DST);
@@ -649,3 +664,33 @@ export const CVT_NAMES = [
   "cvtpd2dq",
   "cvttpd2dq",
 ];
+
+/**
+ * RCPPS/RCPSS (op 0) and RSQRTPS/RSQRTSS (op 1, | OPF_SCALAR): approximations the SDM bounds by a
+ * relative error of 1.5 * 2^-12; hvsim returns the correctly rounded value, which is within it. No
+ * MXCSR flags; zeros and denormals give infinities of their sign, infinities zeros, tiny results
+ * are flushed to zero, a negative RSQRT operand gives the default NaN, NaNs are quieted.
+ */
+export function fpApprox(cpu: Cpu, i: Insn): void {
+  sseCheck(cpu);
+  const f = cpu.fpu, x = f.xmm;
+  const rsqrt = (i.op & 1) !== 0, scalar = (i.op & OPF_SCALAR) !== 0;
+  const s = scalar ? src32(cpu, i) : src128(cpu, i, true), d = i.reg;
+  copy128(x, T_DST, d);
+  const n = scalar ? 1 : 4;
+  for (let k = 0; k < n; k++) {
+    const bits = x[4 * s + k], kind = kindS(bits), o = 4 * T_DST + k;
+    const neg = bits >= 0x80000000;
+    if (kind >= K_QNAN) x[o] = bits | 0x400000;
+    else if (kind === K_ZERO || kind === K_DEN) x[o] = (bits & 0x80000000) | 0x7f800000;
+    else if (rsqrt && neg) x[o] = 0xffc00000;
+    else if (kind === K_INF) x[o] = bits & 0x80000000;
+    else {
+      const v = f.xmmF32[4 * s + k];
+      const r = Math.fround(rsqrt ? 1 / Math.sqrt(v) : 1 / v);
+      if (Math.abs(r) < MIN_NORMAL_S) x[o] = neg ? 0x80000000 : 0;
+      else f.xmmF32[o] = r;
+    }
+  }
+  copy128(x, d, T_DST);
+}
