@@ -453,8 +453,9 @@ export class MigrationController {
       this.#sm.transition("Completing");
       stats.status = "Completing";
       this.#progress(a);
-      await transport.confirm();
+      const confirmation = await transport.confirm();
       stats.confirmedAtWallMs = wallClockMs();
+      stats.destinationSeenMs = confirmation?.seenMs ?? 0;
       if (link instanceof SimulatedLink) link.idle(2 * link.latency);
       stats.totalTime = (link.now() - t0) * 1000;
       if (!link.deterministic) stats.downtime = (link.now() - tStop) * 1000;

@@ -60,8 +60,9 @@ export function faultyTransport(inner: MigrationTransport, faults: FaultOptions)
   return {
     sink,
     async confirm() {
-      await inner.confirm();
+      const confirmation = await inner.confirm();
       if (faults.refuseConfirmation !== undefined) throw new InjectedFault(faults.refuseConfirmation);
+      return confirmation;
     },
     abort: (reason) => inner.abort(reason),
   };

@@ -206,6 +206,13 @@ export function buildMigrationReport(stats: MigrationStats, ctx: ReportContext =
       ms: stats.confirmedAtWallMs - stats.pausedAtWallMs,
     });
   }
+  if (stats.destinationSeenMs > 0) {
+    wall.push({
+      label:
+        "stop-and-copy round record arrived to VM loaded and confirmed (wall clock, as the destination saw it)",
+      ms: stats.destinationSeenMs,
+    });
+  }
   wall.push(...ctx.wall ?? []);
   const limit = stats.policyParams.downtimeLimitMs;
   return {

@@ -121,6 +121,8 @@ export interface MigrationStats {
   pausedAtWallMs: number;
   /** Wall clock (ms since the epoch) when the destination's confirmation reached the source; 0 before. */
   confirmedAtWallMs: number;
+  /** The destination's own wall-clock view of the downtime it sent with its confirmation, ms (0: none). */
+  destinationSeenMs: number;
   /** Why it failed or was cancelled. */
   error?: string;
 }
@@ -167,6 +169,7 @@ export function emptyStats(ramBytes: number): MigrationStats {
     pageDirtyRounds: new Uint16Array(0),
     pausedAtWallMs: 0,
     confirmedAtWallMs: 0,
+    destinationSeenMs: 0,
   };
 }
 

@@ -8,7 +8,9 @@
  *
  * Confirmation message: "HVCF", `status u32` (0 accepted, 1 refused), `length u32`, UTF-8 message,
  * and with a key an HMAC-SHA256 tag over all of it, so the confirmation cannot be forged without
- * the key.
+ * the key. An accepting message is "ok", followed by "; downtime-seen-ms=N" when the stream had round
+ * records: the destination's wall-clock milliseconds from the arrival of the last one (the
+ * stop-and-copy pass's) to sending the confirmation.
  *
  * @module
  */
@@ -18,7 +20,8 @@ import { PeerTimeoutError, RawReaderSource, withTimeout, writeAll } from "./byte
 import type { ReceiveOptions, ReceiveResult } from "./receiver.ts";
 import { DestinationRefusedError, receiveStream } from "./receiver.ts";
 import { MAC_BYTES, StreamError } from "./stream.ts";
-import type { MigrationTransport } from "./transport.ts";
+import { wallClockMs } from "./stats.ts";
+import type { Confirmation, MigrationTransport } from "./transport.ts";
 
 /** Confirmation magic "HVCF" as a little-endian u32. */
 export const CONFIRM_MAGIC = 0x46435648;
@@ -179,6 +182,10 @@ export async function connectMigration(opts: ConnectOptions): Promise<MigrationT
         closeConn();
       }
       if (!v.accepted) throw new Error(`Destination refused the migration: ${v.message}`);
+      const seen = /; downtime-seen-ms=([0-9]+(?:\.[0-9]+)?)$/.exec(v.message);
+      const out: Confirmation = {};
+      if (seen) out.seenMs = Number(seen[1]);
+      return out;
     },
     abort() {
       closeConn();
@@ -283,7 +290,10 @@ export function listenForMigration(opts: ListenOptions): MigrationListener {
           await drain(conn, opts.drainMs ?? 2000);
           throw e;
         }
-        await writeAll(conn, await encodeConfirmation(CONFIRM_ACCEPTED, "ok", opts.key));
+        const seen = result.lastRoundAtWallMs > 0
+          ? `; downtime-seen-ms=${(wallClockMs() - result.lastRoundAtWallMs).toFixed(3)}`
+          : "";
+        await writeAll(conn, await encodeConfirmation(CONFIRM_ACCEPTED, `ok${seen}`, opts.key));
         return result;
       } finally {
         try {

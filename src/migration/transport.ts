@@ -12,6 +12,15 @@ import { MemorySink, ReadableSource, sinkFromWritable } from "./byte_io.ts";
 import type { ReceiveOptions, ReceiveResult } from "./receiver.ts";
 import { receiveStream } from "./receiver.ts";
 
+/** What a destination said besides yes, when it confirmed. */
+export interface Confirmation {
+  /**
+   * The destination's own wall-clock view of the downtime, ms: from the arrival of the stop-and-copy
+   * pass's round record to confirming with the VM loaded (over TCP; absent elsewhere).
+   */
+  seenMs?: number;
+}
+
 /** A path to a destination. */
 export interface MigrationTransport {
   /** Where the stream goes. */
@@ -20,7 +29,7 @@ export interface MigrationTransport {
    * Call after the end record was written and the sink closed: resolves once the destination has
    * verified everything and taken the VM; rejects with the destination's reason otherwise.
    */
-  confirm(): Promise<void>;
+  confirm(): Promise<Confirmation | void>;
   /** Abandon the stream after a failure on the source side. */
   abort(reason: unknown): Promise<void>;
 }

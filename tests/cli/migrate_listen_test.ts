@@ -125,7 +125,9 @@ Deno.test("migrate --listen: hostile, truncated, oversized and stalled sources g
   equal(await send(d.port, valid.subarray(0, 100), true), "no data from the other side for 1000 ms");
   expected.push("migrate: source dropped: no data from the other side for 1000 ms");
   // then a good source: the destination takes it, runs it on and compares with the reference
-  equal(await send(d.port, valid), "ok");
+  // (accepted: "ok", with the destination's view of the downtime after the stream's last round record)
+  const accepted = await send(d.port, valid);
+  ok(/^ok; downtime-seen-ms=[0-9]+\.[0-9]{3}$/.test(accepted), accepted);
   const out = await d.done();
   const err = out.err;
   equal(out.code, 0, err);
@@ -253,9 +255,12 @@ Deno.test("migrate --to --report: the source writes the report with its own view
     equal(d.code, 0, d.err);
     const report = JSON.parse(new TextDecoder().decode(src.stdout)).report;
     equal(report.link.deterministic, false);
-    equal(report.downtime.wall.length, 1);
+    // Both ends' wall-clock views: the source's (pause to confirmation) and the destination's, sent back
+    // with its confirmation (stop-and-copy round record to confirming), which lies inside the source's.
+    equal(report.downtime.wall.length, 2);
     ok(/as the source saw it/.test(report.downtime.wall[0].label));
-    ok(report.downtime.wall[0].ms > 0);
+    ok(/as the destination saw it/.test(report.downtime.wall[1].label));
+    ok(report.downtime.wall[1].ms > 0 && report.downtime.wall[1].ms <= report.downtime.wall[0].ms);
     const html = await Deno.readTextFile(file);
     equal(html.match(/<g class="round/g)?.length, report.rounds.length);
     ok(/downtime as this destination saw it: [0-9.]+ ms/.test(d.err), d.err);
