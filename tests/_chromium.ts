@@ -89,7 +89,7 @@ export class Browser {
       stderr: "null",
     }).spawn();
     let text = "";
-    for (let i = 0; i < 300 && !text.includes("\n"); i++) {
+    for (let i = 0; i < 600 && !text.includes("\n"); i++) {
       await new Promise((r) => setTimeout(r, 50));
       try {
         text = await Deno.readTextFile(`${dir}/DevToolsActivePort`);
@@ -100,7 +100,7 @@ export class Browser {
         proc.kill("SIGKILL");
       } catch { /* gone */ }
       await proc.status;
-      throw new Error("Chromium did not write DevToolsActivePort within 15 s");
+      throw new Error("Chromium did not write DevToolsActivePort within 30 s");
     }
     const [port, path] = text.trim().split("\n");
     const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);

@@ -96,6 +96,24 @@ Deno.test({
         const width = new DataView(png.buffer).getUint32(16);
         equal(width, 1000, "screenshot width");
       }
+      // Print: light colours even for a dark-mode reader, and every data table opened.
+      await b.page("Emulation.setEmulatedMedia", {
+        media: "print",
+        features: [{ name: "prefers-color-scheme", value: "dark" }],
+      });
+      equal(
+        await b.evaluate<string>(`getComputedStyle(document.body).backgroundColor`),
+        "rgb(255, 255, 255)",
+      );
+      const pdf = await b.page("Page.printToPDF", { printBackground: true }) as { data: string };
+      equal(atob(pdf.data.slice(0, 8)).slice(0, 5), "%PDF-");
+      deepEqual(
+        await b.evaluate<number[]>(
+          `[document.querySelectorAll("details.data[open]").length, document.querySelectorAll("details.data").length]`,
+        ),
+        [dom.tables, dom.tables],
+        "printing opens every data table",
+      );
       await Deno.writeFile(`${dir}/report-light.png`, light);
       await Deno.writeFile(`${dir}/report-dark.png`, dark);
       console.log(`screenshots: ${dir}/report-light.png, ${dir}/report-dark.png`);
