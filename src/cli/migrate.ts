@@ -236,6 +236,9 @@ export async function main(args: string[]): Promise<number> {
       sourceInstructions: src.instructions,
     });
     if (data && values.report !== undefined) writeReport(values.report, data);
+    if (!data && values.report !== undefined) {
+      console.error(`[hvsim] no report written to ${values.report}: the migration never started`);
+    }
     if (r) {
       if (values.json) {
         console.log(JSON.stringify({ migration: r.json, ok: r.ok, error: r.error, report: data }, null, 2));
