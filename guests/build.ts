@@ -80,6 +80,11 @@ export interface GuestBuild {
   sources: string[];
   /** Optimization level, e.g. "-O2". */
   opt: string;
+  /**
+   * Build with DWARF debug information (-g) for debugging with gdb; source paths are recorded
+   * relative to the repository root, so the ELF does not depend on where the checkout lives.
+   */
+  debug?: boolean;
   /** Link the runtime (crt0, console, string, heap, cmdline); false for a guest with its own entry. */
   runtime: boolean;
   /** Whether a native twin exists (false for guests that need ring 0, e.g. the kernel-like guest). */
@@ -203,11 +208,17 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
   await Promise.all(workers);
 }
 
+/** -g and the prefix map that keeps the checkout's path out of the debug information. */
+function debugFlags(build: GuestBuild, root: string): string[] {
+  return build.debug ? ["-g", `-fdebug-prefix-map=${root}=.`] : [];
+}
+
 /** Builds one guest ELF at `outPath` (absolute, or relative to the repository root). */
 export async function buildElf(build: GuestBuild, outPath: string, root: string = REPO_ROOT): Promise<void> {
   const runtime = build.runtime ? [...GUEST_ONLY_SOURCES, ...RUNTIME_SOURCES] : [];
   await gcc([
     build.opt,
+    ...debugFlags(build, root),
     ...cflagsOf(build),
     ...GUEST_LDFLAGS,
     "-o",

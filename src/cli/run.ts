@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { formatSize, Machine } from "../vm/mod.ts";
 import { EXIT_REASON_SHORT_NAMES } from "../vmx/exit_reasons.ts";
 import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
+import { GDB_HELP, GDB_OPTIONS, runUnderGdb } from "./_gdb.ts";
 
 const HELP = `Usage: deno task run <guest.elf> [options]
 
@@ -21,13 +22,14 @@ Options:
   --json                   print one JSON object: exit, instructions, console, digest, regs, exits,
                            dirtyPages
   --no-dirty-tracking      run without EPT dirty logging (for comparison; dirtyPages is then null)
+${GDB_HELP}
   -h, --help               this text
 
 Exit status: the guest's debug-exit code; 0 after HLT or the instruction limit; 2 for bad input;
 3 triple fault; 4 access outside RAM; 5 a VM exit hvsim cannot handle; 70 a simulator defect.`;
 
 /** The `run` command. */
-export function main(args: string[]): number {
+export async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -37,6 +39,7 @@ export function main(args: string[]): number {
       "max-instructions": { type: "string" },
       json: { type: "boolean", default: false },
       "no-dirty-tracking": { type: "boolean", default: false },
+      ...GDB_OPTIONS,
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -54,8 +57,22 @@ export function main(args: string[]): number {
   const machine = Machine.fromElf(file, { memory, cmdline: values.cmdline }, path);
   const tracking = !values["no-dirty-tracking"];
   if (tracking) machine.setDirtyTracking(true);
+  if (values["gdb-wait"] && values.gdb === undefined) {
+    throw new UsageError("--gdb-wait needs --gdb HOST:PORT");
+  }
+  if (values.gdb !== undefined && values["max-instructions"] !== undefined) {
+    throw new UsageError(
+      "--max-instructions cannot be combined with --gdb (the debugger decides where to stop)",
+    );
+  }
   const t0 = performance.now();
-  const exit = machine.runToEnd(max);
+  let exit;
+  let live = false;
+  if (values.gdb !== undefined) {
+    live = !values.json;
+    const r = await runUnderGdb(machine, values.gdb, values["gdb-wait"]!, live);
+    exit = r.exit;
+  } else exit = machine.runToEnd(max);
   const seconds = (performance.now() - t0) / 1000;
   if (values.json) {
     const exits: Record<string, number> = {};
@@ -76,12 +93,13 @@ export function main(args: string[]): number {
     };
     console.log(JSON.stringify(out, null, 2));
   } else {
-    Deno.stdout.writeSync(machine.console.output());
+    if (!live) Deno.stdout.writeSync(machine.console.output());
     const mips = machine.instructions / seconds / 1e6;
     console.error(
       `[hvsim] ${exit.reason}${exit.reason === "debug-exit" ? ` code ${exit.code}` : ""}` +
-        `${exit.message ? `: ${exit.message}` : ""}; ${machine.instructions} instructions in ` +
-        `${seconds.toFixed(2)} s (${mips.toFixed(1)} MIPS), ${formatSize(memory)} RAM`,
+        `${exit.message ? `: ${exit.message}` : ""}; ${machine.instructions} instructions` +
+        (values.gdb === undefined ? ` in ${seconds.toFixed(2)} s (${mips.toFixed(1)} MIPS)` : "") +
+        `, ${formatSize(memory)} RAM`,
     );
   }
   return exit.reason === "debug-exit"

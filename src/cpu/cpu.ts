@@ -15,6 +15,7 @@ import { Insn } from "./insn.ts";
 import { type Block, BlockCache } from "./blocks.ts";
 import { compileBlock, type CompiledBlock, compileRegion } from "./compiler.ts";
 import { decode } from "./decoder.ts";
+import type { CpuDebug } from "./debug.ts";
 import {
   CLASS_DOUBLE_FAULT,
   EVENT_HARDWARE,
@@ -338,6 +339,11 @@ export class Cpu {
   cr4Allowed = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x2000 | 0x10000;
   /** Pending event: 0 for an exception, else its event type (INT n 4, INT1 5, INT3 6). */
   excSoft = 0;
+  /**
+   * A debugger's breakpoints and watchpoints, or null (the normal case: no cost). While set, the
+   * run loop goes one instruction at a time; the setter flushes the TLB when watchpoints change.
+   */
+  debug: CpuDebug | null = null;
 
   /** Decoded-block cache. */
   readonly blocks: BlockCache;
@@ -571,6 +577,7 @@ export class Cpu {
     const off = lin & 0xfff;
     if (off + size <= 4096) {
       const p = this.translate(lin, acc);
+      if (this.debug !== null) this.debug.access(lin, size, false, this.icount);
       switch (size) {
         case 1:
           return this.mem[p];
@@ -586,6 +593,7 @@ export class Cpu {
     // Crosses a page: translate both pages first so a fault leaves nothing half done.
     const p1 = this.translate(lin, acc);
     const p2 = this.translate(lin - off + 4096, acc);
+    if (this.debug !== null) this.debug.access(lin, size, false, this.icount);
     const n1 = 4096 - off;
     let lo = 0, hi = 0;
     for (let k = 0; k < size; k++) {
@@ -601,10 +609,12 @@ export class Cpu {
     const off = lin & 0xfff;
     const p1 = this.translate(lin, ACC_WRITE);
     if (off + size <= 4096) {
+      if (this.debug !== null) this.debug.access(lin, size, true, this.icount);
       this.storeBytes(p1, size, lo, hi);
       return;
     }
     const p2 = this.translate(lin - off + 4096, ACC_WRITE);
+    if (this.debug !== null) this.debug.access(lin, size, true, this.icount);
     const n1 = 4096 - off;
     for (let k = 0; k < size; k++) {
       const b = (k < 4 ? lo >>> (8 * k) : hi >>> (8 * (k - 4))) & 0xff;
@@ -731,6 +741,8 @@ export class Cpu {
       if ((entryLo & 0x40) === 0) writable = false;
     }
     const hpaPage = this.phys.translate(this, gpa + off, acc, lin, false) - off; // exact GPA for exits
+    // A watched page stays out of the data TLB: every access to it takes the slow path's check.
+    if (this.debug !== null && acc !== ACC_FETCH && this.debug.watchPages.has(vpn)) return hpaPage + off;
     const g = global ? 1 : 0;
     if (acc === ACC_FETCH) {
       this.xTag[slot] = vpn;
@@ -868,7 +880,7 @@ export class Cpu {
   run(budget: number): number {
     const end = this.icount + budget;
     try {
-      return this.loop(end);
+      return this.debug === null ? this.loop(end) : this.debugLoop(end, this.debug);
     } catch (e) {
       this.internalError = e instanceof Error ? `${e.message}\n${e.stack}` : String(e);
       return STOP_INTERNAL;
@@ -1005,6 +1017,29 @@ export class Cpu {
         }
         throw e;
       }
+    }
+  }
+
+  /**
+   * The run loop with a debugger's hooks: one instruction at a time, each breakpoint checked
+   * before its instruction (except the one a resume starts on), a watched access reported once
+   * its instruction has retired. A hit stops the run as a spent budget does (or is only recorded).
+   */
+  private debugLoop(end: number, d: CpuDebug): number {
+    for (;;) {
+      const before = this.icount;
+      if (before < end && before !== d.resumeAt && d.breakpoints.size !== 0) {
+        const kind = d.breakpoints.get(this.rip);
+        if (kind !== undefined && d.hit({ kind, address: this.rip, icount: before })) return STOP_BUDGET;
+      }
+      d.pending = null;
+      const r = this.loop(before < end ? before + 1 : end);
+      const w = d.pending;
+      if (w !== null) {
+        d.pending = null;
+        if (d.hit(w) && r === STOP_BUDGET) return STOP_BUDGET;
+      }
+      if (r !== STOP_BUDGET || this.icount >= end) return r;
     }
   }
 

@@ -13,3 +13,4 @@ export { type OpSpec, opSpecs, specOf } from "./table.ts";
 export { disassemble } from "./disasm.ts";
 export * from "./state.ts";
 export * from "./fpu_state.ts";
+export * from "./debug.ts";

@@ -339,8 +339,9 @@ export class Machine {
   }
 
   /**
-   * Runs the guest until it ends or `max` more instructions have retired.
-   * @returns the exit, or null if the budget ran out first.
+   * Runs the guest until it ends or `max` more instructions have retired (or a debugger's
+   * breakpoint or watchpoint stops it: `cpu.debug.stopped`).
+   * @returns the exit, or null if the budget ran out first or the debugger stopped the guest.
    */
   run(max = Infinity): RunExit | null {
     const cpu = this.cpu;
@@ -379,6 +380,8 @@ export class Machine {
         break;
       }
       this.handleExit(out.reason);
+      // A debugger's breakpoint or watchpoint stopped the guest (the CPU's hooks; see Cpu.debug).
+      if (cpu.debug !== null && cpu.debug.stopped !== null && this.exit === null) return null;
     }
     return this.exit;
   }
