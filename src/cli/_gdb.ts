@@ -45,7 +45,7 @@ export async function runUnderGdb(
 ): Promise<GdbRunEnd> {
   const { hostname, port } = parseHostPort(spec, "--gdb");
   const target = new DebugTarget(m, opts);
-  let shown = m.console.output().length;
+  let shown = 0;
   const progress = () => {
     if (!live) return;
     const out = m.console.output();

@@ -9,8 +9,18 @@
 
 import { parseArgs } from "node:util";
 import { GPR_NAMES } from "../cpu/mod.ts";
-import { inputKindName, LogError, readLog, Replayer, textAt } from "../replay/mod.ts";
+import {
+  inputKindName,
+  LogError,
+  NO_DIGEST,
+  readLog,
+  Replayer,
+  ReplayInputs,
+  textAt,
+} from "../replay/mod.ts";
+import { Machine } from "../vm/mod.ts";
 import { parseCount, readInput, runCli, UsageError } from "./_common.ts";
+import { GDB_HELP, GDB_OPTIONS, runUnderGdb } from "./_gdb.ts";
 
 const HELP = `Usage: deno task replay <run.hvlog> [options]
 
@@ -23,6 +33,9 @@ Options:
   --info           print what the log holds (guest, intervals, inputs, checkpoints, marks) and stop
   --json           print one JSON object instead (ok, exit, instructions, console, digest, regs,
                    checkpoints, divergence or the seek state)
+${GDB_HELP}
+                   (under gdb the logged inputs are handed back at their instruction counts, also
+                   after going backwards; the end is compared with the log's)
   -h, --help       this text
 
 Exit status: 0 when the replay matched the log; 1 when it diverged (the report names the first
@@ -33,7 +46,7 @@ function hex(n: bigint | number): string {
 }
 
 /** The `replay` command. */
-export function main(args: string[]): number {
+export async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -42,9 +55,16 @@ export function main(args: string[]): number {
       seek: { type: "string" },
       info: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
+      ...GDB_OPTIONS,
       help: { type: "boolean", short: "h", default: false },
     },
   });
+  if (values["gdb-wait"] && values.gdb === undefined) {
+    throw new UsageError("--gdb-wait needs --gdb HOST:PORT");
+  }
+  if (values.gdb !== undefined && values.seek !== undefined) {
+    throw new UsageError("--seek cannot be combined with --gdb");
+  }
   if (values.help) {
     console.log(HELP);
     return 0;
@@ -84,6 +104,44 @@ export function main(args: string[]): number {
     throw e;
   }
   const t0 = performance.now();
+
+  if (values.gdb !== undefined) {
+    // The replayer checked the guest and the log's start; the debugged machine takes the logged
+    // inputs at their instruction counts, repositioned whenever the debugger goes back.
+    const log = replayer.log, h = log.header;
+    const inputs = new ReplayInputs(log.inputs, h.entropyState);
+    const m = Machine.fromElf(readInput(values.guest ?? h.guestPath, "guest"), {
+      memory: h.memory,
+      cmdline: h.cmdline,
+      entropy: inputs.entropy,
+      serialInput: inputs.serial,
+    });
+    inputs.machine = m;
+    const end = await runUnderGdb(m, values.gdb, values["gdb-wait"]!, !values.json, {
+      onRestore: (n) => inputs.seek(n),
+    });
+    const digest = m.digest();
+    // The same end as recorded: exit, instruction count, and the final digest when the log has one.
+    const e = log.end;
+    const matched = !end.killed && end.exit.reason === e.reason && end.exit.code === e.code &&
+      m.instructions === e.icount && (e.machineDigest === NO_DIGEST || digest === e.machineDigest);
+    if (values.json) {
+      console.log(JSON.stringify(
+        { ok: matched, exit: end.exit, instructions: m.instructions, console: m.consoleText(), digest },
+        null,
+        2,
+      ));
+    } else {
+      console.error(
+        end.killed
+          ? `[hvsim] gdb killed the guest at instruction ${m.instructions}`
+          : `[hvsim] ${end.exit.reason} at instruction ${m.instructions}; the end ${
+            matched ? "matches" : "differs from"
+          } the log's (exit, instructions${e.machineDigest === NO_DIGEST ? "" : ", digest"})`,
+      );
+    }
+    return matched ? 0 : 1;
+  }
 
   if (values.seek !== undefined) {
     const n = parseCount(values.seek, "--seek");

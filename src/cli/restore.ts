@@ -11,6 +11,7 @@ import { Machine } from "../vm/mod.ts";
 import { parseCount, runCli, UsageError } from "./_common.ts";
 import { finish, guestStatus, loadKey, machineReport } from "./_migrate_common.ts";
 import { restoreFromFiles } from "./migrate_core.ts";
+import { GDB_HELP, GDB_OPTIONS, runUnderGdb } from "./_gdb.ts";
 
 const HELP = `Usage: deno task restore <snapshot> [diff-snapshot...] [options]
 
@@ -26,6 +27,7 @@ Options:
   --key-file FILE          the key an authenticated snapshot was written with (not with --lazy)
   --max-instructions N     stop after N retired instructions in total
   --json                   one JSON object (exit, instructions, console, digest, regs, exits)
+${GDB_HELP}
   -h, --help               this text
 
 Exit status: as "run" (the guest's debug-exit code, ...); 2 for bad input or a refused snapshot.`;
@@ -40,9 +42,18 @@ export async function main(args: string[]): Promise<number> {
       lazy: { type: "boolean", default: false },
       "max-instructions": { type: "string" },
       json: { type: "boolean", default: false },
+      ...GDB_OPTIONS,
       help: { type: "boolean", short: "h", default: false },
     },
   });
+  if (values["gdb-wait"] && values.gdb === undefined) {
+    throw new UsageError("--gdb-wait needs --gdb HOST:PORT");
+  }
+  if (values.gdb !== undefined && values["max-instructions"] !== undefined) {
+    throw new UsageError(
+      "--max-instructions cannot be combined with --gdb (the debugger decides where to stop)",
+    );
+  }
   if (values.help) {
     console.log(HELP);
     return 0;
@@ -73,7 +84,9 @@ export async function main(args: string[]): Promise<number> {
   let exit;
   let report;
   try {
-    exit = finish(m, max);
+    exit = values.gdb !== undefined
+      ? (await runUnderGdb(m, values.gdb, values["gdb-wait"]!, !values.json)).exit
+      : finish(m, max);
     report = values.json ? { ...machineReport(m, exit), restoredAt: from } : undefined;
   } catch (e) {
     // A lazy restore's file changed under the running guest: it stopped rather than run on.
@@ -84,7 +97,7 @@ export async function main(args: string[]): Promise<number> {
   }
   if (report) console.log(JSON.stringify(report, null, 2));
   else {
-    Deno.stdout.writeSync(m.console.output());
+    if (values.gdb === undefined) Deno.stdout.writeSync(m.console.output());
     console.error(`[hvsim] restored at ${from} instructions; ${exit.reason}, ${m.instructions} instructions`);
   }
   return guestStatus(exit);

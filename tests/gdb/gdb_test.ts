@@ -23,11 +23,11 @@ const ignore = !gdb;
 const why = gdb ? "" : " (ignored: gdb is not installed; .ci/run installs Debian's gdb)";
 
 /** Runs gdb in batch mode with `commands` against the server on `port`; returns all it printed. */
-async function runGdb(port: number, commands: string[]): Promise<string> {
+async function runGdb(port: number, commands: string[], elf = elfPath): Promise<string> {
   const args = ["-batch", "-nx", "-ex", "set confirm off", "-ex", "set pagination off"];
   args.push("-ex", `target remote 127.0.0.1:${port}`);
   for (const c of commands) args.push("-ex", c);
-  args.push(elfPath);
+  args.push(elf);
   const out = await new Deno.Command("gdb", { args, stdout: "piped", stderr: "piped", cwd: root.pathname })
     .output();
   return new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
@@ -227,22 +227,24 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "gdb: `run --gdb` with breakpoints set and removed ends with the digest of a run without gdb" + why,
-  ignore,
-  fn: async () => {
-    const run = (args: string[]) =>
-      new Deno.Command(Deno.execPath(), {
-        args: ["run", "-A", "src/cli/run.ts", "guests/build/gdbdemo.elf", "--json", ...args],
-        cwd: root.pathname,
-        stdout: "piped",
-        stderr: "piped",
-      });
-    const plain = JSON.parse(new TextDecoder().decode((await run([]).output()).stdout));
-    const child = run(["--gdb", "127.0.0.1:0", "--gdb-wait"]).spawn();
-    // The server says where it listens (port 0: the system picks one).
-    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-    let err = "";
+/** Runs a hvsim command with `--json`, or under gdb (`gdbCommands` given) on a port it picks. */
+async function cli(
+  args: string[],
+  gdbCommands?: string[],
+  elf = elfPath,
+): Promise<{ json: Record<string, unknown>; gdb: string; status: number }> {
+  const extra = gdbCommands ? ["--gdb", "127.0.0.1:0", "--gdb-wait"] : [];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", ...args, "--json", ...extra],
+    cwd: root.pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new Response(child.stdout).arrayBuffer();
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let err = "", gdbOut = "";
+  if (gdbCommands) {
+    // The server says where it listens (port 0: the system picks one), on loopback by default.
     let port = 0;
     while (port === 0) {
       const { value, done } = await reader.read();
@@ -252,7 +254,35 @@ Deno.test({
       if (m) port = Number(m[1]);
     }
     assert.ok(port > 0, err);
-    const out = await runGdb(port, [
+    gdbOut = await runGdb(port, gdbCommands, elf);
+    // A guest left stopped (a breakpoint still set when gdb ended) would wait for the next client.
+    const timer = setTimeout(() => child.kill(), 60_000);
+    await child.status;
+    clearTimeout(timer);
+  }
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    err += value;
+  }
+  const status = (await child.status).code;
+  const text = new TextDecoder().decode(await stdout);
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`no JSON from ${args.join(" ")}: ${text}\n${err}\n${gdbOut}`);
+  }
+  return { json, gdb: gdbOut, status };
+}
+
+Deno.test({
+  name: "gdb: `run --gdb` with breakpoints set and removed ends with the digest of a run without gdb" + why,
+  ignore,
+  fn: async () => {
+    const args = ["src/cli/run.ts", "guests/build/gdbdemo.elf"];
+    const plain = await cli(args);
+    const debugged = await cli(args, [
       "break step",
       "hbreak report",
       "watch counter",
@@ -264,16 +294,85 @@ Deno.test({
       "monitor icount",
       "continue",
     ]);
-    assert.match(out, /exited normally/);
-    assert.match(out, /\d+ instructions retired/);
-    const status = await child.status;
-    reader.releaseLock();
-    await child.stderr.cancel().catch(() => {});
-    const text = new TextDecoder().decode(await new Response(child.stdout).arrayBuffer());
-    const debugged = JSON.parse(text);
-    assert.equal(status.code, 0);
-    assert.equal(debugged.digest, plain.digest);
-    assert.equal(debugged.console, plain.console);
-    assert.equal(debugged.instructions, plain.instructions);
+    assert.match(debugged.gdb, /exited normally/);
+    assert.match(debugged.gdb, /\d+ instructions retired/);
+    assert.equal(debugged.status, 0);
+    assert.equal(debugged.json.digest, plain.json.digest);
+    assert.equal(debugged.json.console, plain.json.console);
+    assert.equal(debugged.json.instructions, plain.json.instructions);
+  },
+});
+
+Deno.test({
+  name: "gdb: `replay --gdb` hands back the logged inputs, also after reverse-continue; `restore --gdb`" +
+    why,
+  ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "hvsim-gdb-" });
+    try {
+      const name = `${dir}/name.txt`, log = `${dir}/run.hvlog`, snap = `${dir}/snap.hvs`;
+      await Deno.writeTextFile(name, "Ada\n");
+      const rec = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "src/cli/record.ts",
+          "guests/build/entropy.elf",
+          "--log",
+          log,
+          "--serial-input",
+          name,
+        ],
+        cwd: root.pathname,
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      assert.ok(rec.success);
+      const plain = await cli(["src/cli/replay.ts", log]);
+      assert.equal(plain.json.ok, true);
+      // Breaks on each console byte the guest writes (port 0xE9), goes back over several RDRAND
+      // and COM1 inputs, then on to the end: the same end as the replay without gdb.
+      const debugged = await cli(["src/cli/replay.ts", log], [
+        "break hv_console_byte",
+        "continue 200",
+        "monitor icount",
+        "reverse-continue 150",
+        "monitor icount",
+        "delete",
+        "reverse-continue",
+        "continue",
+      ], new URL("guests/build/entropy.elf", root).pathname);
+      assert.match(debugged.gdb, /No more reverse-execution history/);
+      assert.match(debugged.gdb, /exited normally/);
+      const counts = [...debugged.gdb.matchAll(/(\d+) instructions retired/g)].map((m) => Number(m[1]));
+      assert.equal(counts.length, 2);
+      assert.ok(counts[1] < counts[0], `went back: ${counts}`);
+      assert.equal(debugged.json.ok, true);
+      assert.equal(debugged.json.digest, plain.json.digest);
+      assert.equal(debugged.json.console, plain.json.console);
+
+      const saved = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", "src/cli/snapshot.ts", "guests/build/gdbdemo.elf", "--out", snap, "--at", "60"],
+        cwd: root.pathname,
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      assert.ok(saved.success);
+      const restored = await cli(["src/cli/restore.ts", snap], [
+        "break step",
+        "continue",
+        "print i",
+        "reverse-continue",
+        "delete",
+        "continue",
+      ]);
+      // The history starts at the restored instruction: before it there is nothing to go back to.
+      assert.match(restored.gdb, /Breakpoint 1, step \(i=0\)/);
+      assert.match(restored.gdb, /No more reverse-execution history/);
+      assert.match(restored.gdb, /exited normally/);
+      assert.equal(restored.json.console, "total 855 counter 10 scale 3 message abc\n");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
