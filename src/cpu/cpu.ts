@@ -1033,7 +1033,7 @@ export class Cpu {
         if (kind !== undefined && d.hit({ kind, address: this.rip, icount: before })) return STOP_BUDGET;
       }
       d.pending = null;
-      const r = this.loop(before < end ? before + 1 : end);
+      const r = this.loop(before < end ? before + this.debugSpan(d, end - before) : end);
       const w = d.pending;
       if (w !== null) {
         d.pending = null;
@@ -1041,6 +1041,30 @@ export class Cpu {
       }
       if (r !== STOP_BUDGET || this.icount >= end) return r;
     }
+  }
+
+  /**
+   * How many instructions the debug loop may run at once from RIP: with watchpoints one (a hit
+   * must stop right after its instruction); with breakpoints only, the whole block at RIP when no
+   * breakpoint lies inside it (the loop then runs it as usual, compiled or not).
+   */
+  private debugSpan(d: CpuDebug, left: number): number {
+    if (d.watches.length !== 0 || left <= 1) return 1;
+    // Only through a fetch translation already cached: looking ahead must not walk the guest's
+    // page tables (accessed flags) at a point where the loop might not fetch (an interrupt first).
+    const off = this.rip & 0xfff;
+    const vpn = (this.rip - off) / 4096;
+    const slot = vpn & TLB_MASK;
+    if (this.xTag[slot] !== vpn) return 1;
+    const block = this.blocks.lookup(this.xHpa[slot] + off);
+    if (block === undefined) return 1;
+    const insns = block.insns;
+    let at = this.rip;
+    for (let k = 1; k < insns.length; k++) {
+      at += insns[k - 1].len;
+      if (d.breakpoints.has(at)) return k;
+    }
+    return insns.length < left ? insns.length : left;
   }
 
   /**
