@@ -13,7 +13,8 @@
  */
 
 import type { DebugHit } from "../cpu/mod.ts";
-import type { Machine, StateSection } from "../vm/mod.ts";
+import type { StateSection } from "../migration/vm_interface.ts";
+import type { Machine } from "../vm/mod.ts";
 
 const PAGE = 4096;
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { EXIT_NAMES } from "../vm/mod.ts";
+import { EXIT_REASON_SHORT_NAMES } from "../vmx/exit_reasons.ts";
 import {
   decodeEptp,
   EPT_ACCESSED,
@@ -109,7 +109,9 @@ export function runMonitor(t: DebugTarget, command: string): string {
     case "exits": {
       const rows = [...m.exitCounts].sort((a, b) => a[0] - b[0]);
       if (rows.length === 0) return "no VM exits yet\n";
-      return rows.map(([r, n]) => `${String(r).padStart(3)} ${(EXIT_NAMES[r] ?? "unknown").padEnd(20)} ${n}`)
+      return rows.map(([r, n]) =>
+        `${String(r).padStart(3)} ${(EXIT_REASON_SHORT_NAMES[r] ?? "unknown").padEnd(20)} ${n}`
+      )
         .join("\n") + "\n";
     }
     case "phys":
