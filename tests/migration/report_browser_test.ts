@@ -34,7 +34,9 @@ Deno.test({
       regions: guestMemoryMap(parseElf(elf, ram), ram, Number(src.cpu.getReg64(RSP))),
       sourceInstructions: src.instructions,
     });
-    const dir = await Deno.makeTempDir({ prefix: "hvsim-report-" });
+    // One directory, overwritten by each run: the report and its screenshots stay there to look at.
+    const dir = `${Deno.env.get("TMPDIR") ?? "/tmp"}/hvsim-report-test`;
+    await Deno.mkdir(dir, { recursive: true });
     const file = `${dir}/report.html`;
     await Deno.writeTextFile(file, renderReportHtml(report));
     const url = `file://${file}`;
