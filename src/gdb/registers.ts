@@ -2,12 +2,12 @@
  * Reading and writing a stopped guest's registers in the target description's numbering. While the
  * guest is stopped the VMCS guest-state area holds RIP, RSP, RFLAGS, the segment registers, CR0,
  * CR3, CR4 and EFER (the hypervisor may have moved RIP there after an exit it emulated); the other
- * general registers, CR2 and CR8 live in the CPU (src/vm/vcpu.ts).
+ * general registers, CR2, CR8 and the x87/SSE state live in the CPU (src/vm/vcpu.ts).
  *
  * @module
  */
 
-import { RSP } from "../cpu/mod.ts";
+import { MXCSR_MASK, RSP } from "../cpu/mod.ts";
 import type { Machine } from "../vm/mod.ts";
 import * as F from "../vmx/fields.ts";
 import { REGISTERS } from "./target_description.ts";
@@ -29,7 +29,7 @@ const SEG_BASE = [
   F.GUEST_GS_BASE,
 ];
 
-/** Value of register `n` (gdb numbering), or null when the CPU does not have it (x87 for now). */
+/** Value of register `n` (gdb numbering), or null when the CPU does not have it. */
 export function readRegister(m: Machine, n: number): bigint | null {
   const r = REGISTERS[n];
   if (r === undefined) return null;
@@ -58,8 +58,34 @@ export function readRegister(m: Machine, n: number): bigint | null {
         : BigInt(cpu.cr8);
     case "efer":
       return vmcs.read(F.GUEST_IA32_EFER);
-    case "unavailable":
-      return null;
+    case "st": {
+      // gdb's stN is ST(N): physical register (TOP + N) mod 8 (SDM Vol. 1 §8.1.2).
+      const f = cpu.fpu, p = (((f.fsw >>> 11) & 7) + s.index) & 7;
+      return bytesValue(f.st.subarray(10 * p, 10 * p + 10));
+    }
+    case "x87": {
+      const f = cpu.fpu;
+      switch (s.field) {
+        case "fcw":
+          return BigInt(f.fcw);
+        case "fsw":
+          return BigInt(f.fsw);
+        case "ftw":
+          return BigInt(f.ftw);
+        case "fop":
+          return BigInt(f.fop);
+        case "fip":
+          return BigInt.asUintN(32, BigInt(f.fip));
+        case "fdp":
+          return BigInt.asUintN(32, BigInt(f.fdp));
+        default:
+          return 0n; // 64-bit mode keeps no FPU CS or DS selector (FXSAVE's REX.W form)
+      }
+    }
+    case "xmm":
+      return bytesValue(new Uint8Array(cpu.fpu.xmm.buffer, 16 * s.index, 16));
+    case "mxcsr":
+      return BigInt(cpu.fpu.mxcsr);
   }
 }
 
@@ -89,6 +115,24 @@ export function writeRegister(m: Machine, n: number, value: bigint): boolean {
     case "segment-base":
       if (BigInt.asIntN(48, v) !== BigInt.asIntN(64, v)) return false;
       vmcs.write(SEG_BASE[s.index], v);
+      return true;
+    case "st": {
+      const f = cpu.fpu, p = (((f.fsw >>> 11) & 7) + s.index) & 7;
+      f.st.set(registerBytes(n, v), 10 * p);
+      return true;
+    }
+    case "x87":
+      if (s.field === "fcw") cpu.fpu.fcw = Number(v) & 0xffff;
+      else if (s.field === "fsw") cpu.fpu.fsw = Number(v) & 0xffff;
+      else if (s.field === "ftw") cpu.fpu.ftw = Number(v) & 0xffff;
+      else return false;
+      return true;
+    case "xmm":
+      new Uint8Array(cpu.fpu.xmm.buffer, 16 * s.index, 16).set(registerBytes(n, v));
+      return true;
+    case "mxcsr":
+      if ((v & ~BigInt(MXCSR_MASK)) !== 0n) return false; // reserved bits: FXRSTOR would #GP
+      cpu.fpu.mxcsr = Number(v);
       return true;
     default:
       return false;

@@ -3,11 +3,9 @@
  * (the GDB manual, "Target Descriptions", "i386 Features"), and the register numbering of the g/G
  * and p/P packets that follows from it.
  *
- * gdb's amd64 architecture requires the whole `org.gnu.gdb.i386.core` feature, x87 registers
- * included; hvsim's CPU has no x87 or SSE state yet, so those registers are described (as gdb
- * requires) and reported unavailable (`xx` in a g reply). `org.gnu.gdb.i386.segments` carries the
- * FS and GS bases; the control registers and EFER come in a feature of hvsim's own, which gdb shows
- * as `$cr0` ... `$efer`.
+ * `org.gnu.gdb.i386.core` has the general registers and the x87 state, `org.gnu.gdb.i386.sse` XMM0-15
+ * and MXCSR (the CPU's FpuState), `org.gnu.gdb.i386.segments` the FS and GS bases; the control
+ * registers and EFER come in a feature of hvsim's own, which gdb shows as `$cr0` ... `$efer`.
  *
  * @module
  */
@@ -38,7 +36,10 @@ export type RegisterSource =
   | { kind: "segment-base"; index: number }
   | { kind: "cr"; index: number }
   | { kind: "efer" }
-  | { kind: "unavailable" };
+  | { kind: "st"; index: number }
+  | { kind: "x87"; field: "fcw" | "fsw" | "ftw" | "fiseg" | "fip" | "foseg" | "fdp" | "fop" }
+  | { kind: "xmm"; index: number }
+  | { kind: "mxcsr" };
 
 /** One register of the description, in g-packet order (its gdb number is its index). */
 export interface RegisterInfo {
@@ -80,15 +81,31 @@ export const REGISTERS: readonly RegisterInfo[] = [
     name: `st${i}`,
     bits: 80,
     type: "i387_ext",
-    source: { kind: "unavailable" },
+    source: { kind: "st", index: i },
   })),
-  ...["fctrl", "fstat", "ftag", "fiseg", "fioff", "foseg", "fooff", "fop"].map((name): RegisterInfo => ({
+  ...([
+    ["fctrl", "fcw"],
+    ["fstat", "fsw"],
+    ["ftag", "ftw"],
+    ["fiseg", "fiseg"],
+    ["fioff", "fip"],
+    ["foseg", "foseg"],
+    ["fooff", "fdp"],
+    ["fop", "fop"],
+  ] as const).map(([name, field]): RegisterInfo => ({
     name,
     bits: 32,
     type: "int",
     group: "float",
-    source: { kind: "unavailable" },
+    source: { kind: "x87", field },
   })),
+  ...Array.from({ length: 16 }, (_, i): RegisterInfo => ({
+    name: `xmm${i}`,
+    bits: 128,
+    type: "vec128",
+    source: { kind: "xmm", index: i },
+  })),
+  { name: "mxcsr", bits: 32, type: "i386_mxcsr", group: "vector", source: { kind: "mxcsr" } },
   { name: "fs_base", bits: 64, type: "int", source: { kind: "segment-base", index: FS } },
   { name: "gs_base", bits: 64, type: "int", source: { kind: "segment-base", index: GS } },
   ...[0, 2, 3, 4, 8].map((i): RegisterInfo => ({
@@ -140,6 +157,24 @@ const EFLAGS_BITS: [string, number][] = [
   ["ID", 21],
 ];
 
+/** MXCSR's bits as gdb's i386_mxcsr type names them (SDM Vol. 1 Figure 10-3). */
+const MXCSR_BITS: [string, number][] = [
+  ["IE", 0],
+  ["DE", 1],
+  ["ZE", 2],
+  ["OE", 3],
+  ["UE", 4],
+  ["PE", 5],
+  ["DAZ", 6],
+  ["IM", 7],
+  ["DM", 8],
+  ["ZM", 9],
+  ["OM", 10],
+  ["UM", 11],
+  ["PM", 12],
+  ["FZ", 15],
+];
+
 /** The description (target.xml). */
 export const TARGET_XML: string = `<?xml version="1.0"?>
 <!DOCTYPE target SYSTEM "gdb-target.dtd">
@@ -150,6 +185,27 @@ export const TARGET_XML: string = `<?xml version="1.0"?>
 ${EFLAGS_BITS.map(([n, b]) => `      <field name="${n}" start="${b}" end="${b}"/>`).join("\n")}
     </flags>
 ${regs("rax", "fop")}
+  </feature>
+  <feature name="org.gnu.gdb.i386.sse">
+    <vector id="v4f" type="ieee_single" count="4"/>
+    <vector id="v2d" type="ieee_double" count="2"/>
+    <vector id="v16i8" type="int8" count="16"/>
+    <vector id="v8i16" type="int16" count="8"/>
+    <vector id="v4i32" type="int32" count="4"/>
+    <vector id="v2i64" type="int64" count="2"/>
+    <union id="vec128">
+      <field name="v4_float" type="v4f"/>
+      <field name="v2_double" type="v2d"/>
+      <field name="v16_int8" type="v16i8"/>
+      <field name="v8_int16" type="v8i16"/>
+      <field name="v4_int32" type="v4i32"/>
+      <field name="v2_int64" type="v2i64"/>
+      <field name="uint128" type="uint128"/>
+    </union>
+    <flags id="i386_mxcsr" size="4">
+${MXCSR_BITS.map(([n, b]) => `      <field name="${n}" start="${b}" end="${b}"/>`).join("\n")}
+    </flags>
+${regs("xmm0", "mxcsr")}
   </feature>
   <feature name="org.gnu.gdb.i386.segments">
 ${regs("fs_base", "gs_base")}

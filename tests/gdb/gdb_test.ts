@@ -144,11 +144,17 @@ Deno.test({
       "set $rdi = 20",
       "set var message[0] = 'X'",
       "print message",
+      "print/x $mxcsr",
+      "set $xmm1.v2_int64[0] = 1234",
+      "print $xmm1.v2_int64[0]",
       "delete",
       "continue",
     ]]);
     // The first call becomes step(20) = 3 * 400 = 1200 instead of step(0) = 0: 855 + 1200.
     assert.match(outputs[0], /\$1 = "Xbc"/);
+    // MXCSR after reset (SDM Vol. 1 §10.2.3.1); XMM1 written and read back (the guest uses no SSE).
+    assert.match(outputs[0], /\$2 = 0x1f80/);
+    assert.match(outputs[0], /\$3 = 1234/);
     assert.match(outputs[0], /exited normally/);
     assert.equal(machine.consoleText(), "total 2055 counter 10 scale 3 message Xbc\n");
   },

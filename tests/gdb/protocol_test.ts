@@ -158,8 +158,13 @@ Deno.test("session: g reads the boot state (RIP = ELF entry, RSP = top of RAM); 
   assert.equal(rip, "0010400000000000");
   // rsp (gdb register 7) = top of RAM, per the boot protocol.
   assert.equal(g.slice(7 * 16, 8 * 16), "0000000400000000");
-  // x87 registers are unavailable: 'x' characters.
-  assert.match(g, /x{20}/);
+  // Every register is available; MXCSR (gdb register 56, after 24 core, 16 x87 and 16 XMM
+  // registers) holds its reset value 0x1f80 (SDM Vol. 1 §10.2.3.1), as boot protocol 1 leaves it.
+  assert.doesNotMatch(g, /x/);
+  assert.equal(await ask(s, "p38"), "801f0000");
+  assert.equal(await ask(s, "P38=00000100"), "E01"); // a reserved MXCSR bit
+  assert.equal(await ask(s, "P28=0102030405060708090a0b0c0d0e0f10"), "OK"); // xmm0
+  assert.equal(await ask(s, "p28"), "0102030405060708090a0b0c0d0e0f10");
   assert.equal(await ask(s, "P0=efbeadde00000000"), "OK");
   assert.equal(await ask(s, "p0"), "efbeadde00000000");
   // Writing guest memory through its page tables (identity-mapped at boot): read back.
