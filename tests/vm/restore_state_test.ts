@@ -60,3 +60,41 @@ Deno.test("Machine.restoreState() refuses a machine or vmx section that is not w
   equal(d.runToEnd().reason, m.runToEnd().reason);
   equal(d.digest(), m.digest());
 });
+
+Deno.test("Machine.restoreState() takes the fpu section, refuses a damaged one, and without one uses the boot state", () => {
+  const fpuGuest = Deno.readFileSync(new URL("../../guests/build/fpu.elf", import.meta.url));
+  const m = Machine.fromElf(fpuGuest, { memory: 64 << 20, cmdline: "steps=20 size=8 n=64" });
+  m.run(20000);
+  equal(m.regs().mxcsr, "0x1fa0", "the guest has done inexact arithmetic (MXCSR.PE)");
+  const sections = m.saveState();
+  const fpu = sections.find((s) => s.name === "fpu")!;
+  equal(fpu.data.length, 514, "the FXSAVE image and the full tag word");
+  const d = new Machine({ memory: 64 << 20 });
+  d.restoreState(sections);
+  equal(d.regs().xmm0, m.regs().xmm0);
+  equal(d.regs().mxcsr, m.regs().mxcsr);
+  // A damaged section (a reserved MXCSR bit, a wrong length) is refused with one line.
+  const bad = fpu.data.slice();
+  bad[26] = 1; // MXCSR bit 16
+  throws(
+    () =>
+      new Machine({ memory: 64 << 20 }).restoreState(
+        sections.map((s) => s === fpu ? { ...s, data: bad } : s),
+      ),
+    (e: Error) => e instanceof RangeError && /MXCSR/.test(e.message),
+  );
+  throws(
+    () =>
+      new Machine({ memory: 64 << 20 }).restoreState(
+        sections.map((s) => s === fpu ? { ...s, data: bad.subarray(0, 100) } : s),
+      ),
+    (e: Error) => e instanceof RangeError && /514/.test(e.message),
+  );
+  // A stream from before the section existed: the x87/SSE state boot protocol 1 enters with.
+  const old = new Machine({ memory: 64 << 20 });
+  old.cpu.fpu.mxcsr = 0;
+  old.restoreState(sections.filter((s) => s.name !== "fpu"));
+  equal(old.regs().mxcsr, "0x1f80");
+  equal(old.regs().xmm0, "0x0");
+  equal(old.cpu.fpu.fcw, 0x37f);
+});
