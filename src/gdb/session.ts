@@ -154,8 +154,12 @@ export class GdbSession {
           return "";
       }
     } catch (e) {
-      if (e instanceof RangeError) return ERR_BAD;
-      throw e;
+      // Whatever went wrong answering, the client gets an error and the server goes on; a defect
+      // other than a refused argument is also reported on stderr.
+      if (!(e instanceof RangeError)) {
+        console.error(`[hvsim] gdb: error answering "${text.slice(0, 40)}": ${(e as Error).message}`);
+      }
+      return ERR_BAD;
     }
   }
 

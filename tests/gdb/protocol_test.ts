@@ -254,3 +254,46 @@ Deno.test("server: Ctrl-C (0x03) interrupts a running guest; a dropped client le
   assert.equal(await served, "killed");
   conn.close();
 });
+
+Deno.test("session: 1,000 random packets (garbage after each command letter) get a reply, never an exception", async () => {
+  const { s, target } = session();
+  let seed = 12345;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed % n;
+  };
+  const heads = [
+    "m",
+    "M",
+    "X",
+    "p",
+    "P",
+    "g",
+    "G",
+    "Z",
+    "z",
+    "q",
+    "Q",
+    "v",
+    "vCont;",
+    "qXfer:features:read:",
+    "qRcmd,",
+    "H",
+    "?",
+    "s",
+    "bs",
+    "bc",
+    "T",
+    "x",
+    "!",
+  ];
+  const alphabet = "0123456789abcdefABCDEF,:;=xyz-}*#$ ";
+  for (let i = 0; i < 1000; i++) {
+    let p = heads[rnd(heads.length)];
+    const len = rnd(24);
+    for (let k = 0; k < len; k++) p += alphabet[rnd(alphabet.length)];
+    const r = await ask(s, p);
+    assert.ok(r === null || typeof r === "string", p);
+    if (target.finished) break;
+  }
+});
