@@ -216,6 +216,33 @@ Deno.test({
 });
 
 Deno.test({
+  name: "gdb: reverse-continue stops at the last write to a watched global, with the value before it" + why,
+  ignore,
+  fn: async () => {
+    const { outputs } = await debugSessions([[
+      "break report",
+      "continue",
+      "print counter",
+      "watch counter",
+      "reverse-continue",
+      "print counter",
+      "print i",
+      "reverse-continue",
+      "print i",
+      "delete",
+      "continue",
+    ]]);
+    const out = outputs[0];
+    // At report() counter is 10. Going back, the last write is step(9)'s `counter = counter + 1`;
+    // gdb stops on that line with the value before the store (9), then at step(8)'s (8).
+    assert.deepEqual(printed(out), ["10", "9", "9", "8"]);
+    assert.match(out, /Hardware watchpoint 2: counter\s+Old value = 10\s+New value = 9/);
+    assert.match(out, /step \(i=9\) at \S+gdbdemo\.c:17/);
+    assert.match(out, /exited normally/);
+  },
+});
+
+Deno.test({
   name: "gdb: a client detaches and another attaches to the guest where it stopped" + why,
   ignore,
   fn: async () => {

@@ -297,3 +297,22 @@ Deno.test("session: 1,000 random packets (garbage after each command letter) get
     if (target.finished) break;
   }
 });
+
+Deno.test("session: a guest that triple-faults ends with X and SIGSEGV; monitor dirty lists a page gdb wrote", async () => {
+  const kernel = Deno.readFileSync(new URL("guests/build/kernel.elf", root));
+  const m = Machine.fromElf(kernel, { memory: 64 * 2 ** 20, cmdline: "triple" }, "kernel");
+  const s = new GdbSession(new DebugTarget(m), () => Promise.resolve());
+  // guests/manifest.json: kernel with "triple" ends in a triple fault; gdb's SIGSEGV is 11 (0x0b).
+  assert.equal(await s.handle(enc("c")), "X0b");
+  assert.equal(await s.handle(enc("?")), "X0b");
+
+  const d = session();
+  const mon = async (c: string) =>
+    dec(
+      Uint8Array.from((await ask(d.s, "qRcmd," + toHexText(c)))!.match(/../g)!.map((h) => parseInt(h, 16))),
+    );
+  await mon("dirty"); // start a fresh harvest
+  assert.equal(await ask(d.s, "M600010,2:abcd"), "OK");
+  assert.match(await mon("dirty"), /^1 pages dirty since the last harvest: 0x600000\n$/);
+  assert.match(await mon("dirty"), /^0 pages dirty since the last harvest\n$/);
+});
