@@ -60,6 +60,7 @@
 
 import { crc32c } from "../migration/crc32c.ts";
 import { RECORD_HEADER_BYTES } from "../migration/stream.ts";
+import { GUEST_RAM_GRANULE, MAX_GUEST_RAM_BYTES } from "../vm/machine.ts";
 
 /** Log magic, "HVRL" read as a little-endian u32. */
 export const LOG_MAGIC = 0x4c525648;
@@ -400,6 +401,12 @@ export function decodeLogHeader(b: Uint8Array): { header: LogHeader; bytes: numb
   };
   if (header.checkpointInterval < 1 || header.traceInterval < 1) {
     throw new LogError("Replay log header: checkpoint and trace intervals must be at least 1");
+  }
+  const ram = header.memory;
+  if (!(ram >= GUEST_RAM_GRANULE && ram <= MAX_GUEST_RAM_BYTES && ram % GUEST_RAM_GRANULE === 0)) {
+    throw new LogError(
+      `Replay log header: guest RAM of ${ram} bytes is not a machine's (a multiple of 2 MiB up to 16 GiB)`,
+    );
   }
   return { header, bytes: len };
 }

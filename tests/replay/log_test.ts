@@ -43,6 +43,27 @@ Deno.test("encodeLogHeader() and decodeLogHeader() round-trip every field", () =
   }
 });
 
+Deno.test("decodeLogHeader() refuses a RAM size no machine has before anything is built", () => {
+  for (const memory of [0, 3 * 2 ** 20, 2 ** 21 + 4096, 2 ** 35, 2 ** 52]) {
+    const b = encodeLogHeader({
+      elfSha256: "ab".repeat(32),
+      checkpointInterval: 1000,
+      traceInterval: 100,
+      cmdline: "",
+      entropyState: new Uint8Array(0),
+      guestPath: "",
+      memory,
+    });
+    assert.throws(
+      () => decodeLogHeader(b),
+      (e: Error) =>
+        e instanceof LogError &&
+        e.message === `Replay log header: guest RAM of ${memory} bytes is not a machine's ` +
+            "(a multiple of 2 MiB up to 16 GiB)",
+    );
+  }
+});
+
 Deno.test("readLog() returns the recorded inputs: hvsim's seeded RDRAND values in order (SplitMix64 oracle)", () => {
   const log = readLog(LOG);
   // Values from guests/entropy/oracle.py (SplitMix64, seed 0x687673696d5f7631), not from hvsim.
