@@ -18,7 +18,7 @@ import {
   ReplayInputs,
   textAt,
 } from "../replay/mod.ts";
-import { Machine } from "../vm/mod.ts";
+import { Machine, parseSize } from "../vm/mod.ts";
 import { parseCount, readInput, runCli, UsageError } from "./_common.ts";
 import { GDB_HELP, GDB_OPTIONS, runUnderGdb } from "./_gdb.ts";
 
@@ -30,6 +30,7 @@ fine point, every checkpoint and the end. Prints the replayed console output.
 Options:
   --guest PATH     the guest ELF (default: the path stored in the log); it must be the recorded one
   --seek N         replay to instruction N (from the nearest snapshot) and print the state there
+  --max-memory SIZE  refuse a log for more guest RAM than this (default 16G, a machine's most)
   --info           print what the log holds (guest, intervals, inputs, checkpoints, marks) and stop
   --json           print one JSON object instead (ok, exit, instructions, console, digest, regs,
                    checkpoints, divergence or the seek state)
@@ -53,6 +54,7 @@ export async function main(args: string[]): Promise<number> {
     options: {
       guest: { type: "string" },
       seek: { type: "string" },
+      "max-memory": { type: "string", default: "16G" },
       info: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       ...GDB_OPTIONS,
@@ -98,7 +100,9 @@ export async function main(args: string[]): Promise<number> {
     }
     const guestPath = values.guest ?? log.header.guestPath;
     if (!guestPath) throw new UsageError(`${logPath} names no guest: give --guest PATH`);
-    replayer = new Replayer(log, readInput(guestPath, "guest"));
+    replayer = new Replayer(log, readInput(guestPath, "guest"), {
+      maxMemory: parseSize(values["max-memory"]!, "--max-memory"),
+    });
   } catch (e) {
     if (e instanceof LogError) throw new UsageError(`${logPath}: ${e.message}`);
     throw e;

@@ -141,6 +141,7 @@ export function decodeCpuState(b: Uint8Array, version = CPU_STATE_VERSION): CpuS
   } catch {
     throw new RangeError("CPU state section is not valid (cannot parse it)");
   }
+  if (typeof s !== "object" || s === null) throw new RangeError("CPU state section is not an object");
   if (!Array.isArray(s.gpr) || s.gpr.length !== 32) {
     throw new RangeError("CPU state section lacks 32 register halves");
   }
@@ -151,5 +152,67 @@ export function decodeCpuState(b: Uint8Array, version = CPU_STATE_VERSION): CpuS
   } else if (!Array.isArray(s.dr) || s.dr.length !== 8 || typeof s.dr6 !== "number") {
     throw new RangeError("CPU state section lacks the debug registers DR0-DR3 and DR6");
   }
+  checkCpuState(s);
   return s;
+}
+
+/** An integer (a double with no fraction) in [lo, hi). */
+function within(x: unknown, lo: number, hi: number): boolean {
+  return typeof x === "number" && Number.isInteger(x) && x >= lo && x < hi;
+}
+
+/**
+ * Check every field of a decoded state against what {@linkcode saveCpuState} can write (numbers of the
+ * register's width, booleans, the MSR list), so no other value reaches the CPU.
+ */
+function checkCpuState(s: CpuState): void {
+  const bad = (what: string): never => {
+    throw new RangeError(`CPU state section has an invalid ${what}`);
+  };
+  const u32 = 2 ** 32, u64 = 2 ** 64;
+  const arrays: [keyof CpuState, number, number, number][] = [
+    ["gpr", 32, 0, u32],
+    ["segSel", 8, 0, 2 ** 16],
+    ["segBase", 8, -u64, u64],
+    ["segLimit", 8, 0, u32],
+    ["segAr", 8, 0, u32],
+    ["dr", 8, -u64, u64],
+  ];
+  for (const [k, n, lo, hi] of arrays) {
+    const a = s[k];
+    if (!Array.isArray(a) || a.length !== n || !a.every((x) => within(x, lo, hi))) bad(k);
+  }
+  const scalars: [keyof CpuState, number, number][] = [
+    ["rip", -u64, u64],
+    ["rflags", 0, u32],
+    ["gdtrBase", -u64, u64],
+    ["gdtrLimit", 0, 2 ** 16],
+    ["idtrBase", -u64, u64],
+    ["idtrLimit", 0, 2 ** 16],
+    ["cr0", -u64, u64],
+    ["cr2", -u64, u64],
+    ["cr3", -u64, u64],
+    ["cr4", -u64, u64],
+    ["cr8", 0, 16],
+    ["efer", -u64, u64],
+    ["dr6", -u64, u64],
+    ["dr7", -u64, u64],
+    ["cpl", 0, 4],
+    ["kernelGsBase", -u64, u64],
+    ["icount", 0, Number.MAX_SAFE_INTEGER],
+    ["tscOffset", -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+    ["shadow", 0, 2],
+  ];
+  for (const [k, lo, hi] of scalars) if (!within(s[k], lo, hi)) bad(k);
+  if (typeof s.shadowMovSs !== "boolean") bad("shadowMovSs");
+  if (typeof s.halted !== "boolean") bad("halted");
+  if (
+    !Array.isArray(s.msrs) ||
+    !s.msrs.every((m) =>
+      Array.isArray(m) && m.length === 2 && within(m[0], 0, u32) && typeof m[1] === "string" &&
+      /^[0-9a-f]{1,16}$/.test(m[1])
+    )
+  ) {
+    bad("MSR list");
+  }
 }

@@ -58,10 +58,14 @@ const fieldBit: Mutation = (b, s, rng) => {
   return b;
 };
 
+/** Characters that change what JSON text means without changing its length. */
+const JSON_CHARS = new TextEncoder().encode('0123456789-.eE"{}[],:ntfl ');
+
 const fieldValue: Mutation = (b, s, rng) => {
   if (s.fields.length === 0) return byteSet(b, s, rng, []);
   const f = s.fields[rng.int(s.fields.length)];
-  writeField(b, f, interesting(rng, f.size * 8, readField(b, f), f.kind));
+  if (f.kind === "text") b[f.offset] = JSON_CHARS[rng.int(JSON_CHARS.length)];
+  else writeField(b, f, interesting(rng, f.size * 8, readField(b, f), f.kind));
   return b;
 };
 

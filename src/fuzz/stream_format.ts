@@ -58,9 +58,22 @@ export function streamStructure(b: Uint8Array): Structure {
       for (let i = 0; i < count; i++) fields.push({ offset: p + 4 + 4 * i, size: 4, kind: "address" });
     } else if (type === RECORD_STATE_SECTION && len >= 8) {
       fields.push({ offset: p, size: 4, kind: "version" }, { offset: p + 4, size: 2, kind: "length" });
-      // a few words of the section's data: registers, VMCS fields, device registers, JSON text
-      for (let i = 0; i < 4 && len > 16; i++) {
-        fields.push({ offset: p + 8 + ((i * 2654435761) >>> 0) % (len - 16), size: 8, kind: "value" });
+      const data = p + 8 + Math.min(v.getUint16(p + 4, true), len - 8);
+      if (b[data] === 0x7b) {
+        // JSON ({...}): the characters of its numbers and literals, whose meaning a character changes
+        for (let o = data; o < r.offset + 16 + len; o++) {
+          const c = b[o];
+          if (
+            (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x74 || c === 0x66 || c === 0x6e || c === 0x22
+          ) {
+            fields.push({ offset: o, size: 1, kind: "text" });
+          }
+        }
+      } else {
+        // a few words of the section's data: registers, VMCS fields, device registers
+        for (let i = 0; i < 4 && len > 16; i++) {
+          fields.push({ offset: p + 8 + ((i * 2654435761) >>> 0) % (len - 16), size: 8, kind: "value" });
+        }
       }
     } else if (type === RECORD_ROUND && len >= 8) {
       fields.push({ offset: p, size: 4, kind: "count" }, { offset: p + 4, size: 4, kind: "count" });

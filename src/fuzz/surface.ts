@@ -20,9 +20,10 @@ export type FieldKind =
   | "flags"
   | "size"
   | "address"
-  | "value";
+  | "value"
+  | "text";
 
-/** A little-endian integer field of an input. */
+/** A little-endian integer field of an input, or (kind "text", size 1) a character of JSON text. */
 export interface Field {
   /** Byte offset. */
   offset: number;

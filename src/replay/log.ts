@@ -633,12 +633,16 @@ function decodeTrace(p: Uint8Array, where: string, out: FinePoint[]): void {
     for (let i = 0; i < 32; i++) gpr[i] = v.getUint32(o + 16 + 4 * i, true);
     const pg = new Uint32Array(2 * pages);
     for (let i = 0; i < pg.length; i++) pg[i] = v.getUint32(o + POINT_FIXED_BYTES + 4 * i, true);
+    const rip = v.getFloat64(o + 144, true);
+    if (!Number.isInteger(rip) || Math.abs(rip) >= 2 ** 64) {
+      throw new LogError(`Bad ${where}: fine point ${k} of ${n} has RIP ${rip}, not a 64-bit address`);
+    }
     out.push({
       icount: getU64(v, o),
       kind: v.getUint8(o + 8),
       memory: (v.getUint8(o + 9) & POINT_FLAG_MEMORY) !== 0,
       gpr,
-      rip: v.getFloat64(o + 144, true),
+      rip,
       rflags: v.getUint32(o + 152, true),
       pages: pg,
     });

@@ -52,7 +52,7 @@
  */
 
 import { decode, disassemble, GPR_NAMES } from "../cpu/mod.ts";
-import { Machine } from "../vm/mod.ts";
+import { formatSize, Machine, MAX_GUEST_RAM_BYTES } from "../vm/mod.ts";
 import type { StateSection } from "../migration/vm_interface.ts";
 import { ReplayInputs } from "./inputs.ts";
 import {
@@ -236,9 +236,18 @@ export class Replayer {
 
   /**
    * Prepares a replay of `log` on `elf`; throws a {@link LogError} if the ELF, RAM size or
-   * command line are not the ones recorded.
+   * command line are not the ones recorded, or the log is for more guest RAM than
+   * `opts.maxMemory` (default 16 GiB, the most a machine has) allows.
    */
-  constructor(log: ReplayLog, elf: Uint8Array) {
+  constructor(log: ReplayLog, elf: Uint8Array, opts: { maxMemory?: number } = {}) {
+    const max = opts.maxMemory ?? MAX_GUEST_RAM_BYTES;
+    if (log.header.memory > max) {
+      throw new LogError(
+        `Replay log is for ${formatSize(log.header.memory)} of guest RAM: this replay allows at most ${
+          formatSize(max)
+        }`,
+      );
+    }
     const sha = sha256Hex(elf);
     if (sha !== log.header.elfSha256) {
       throw new LogError(

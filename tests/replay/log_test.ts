@@ -7,6 +7,7 @@ import {
   INPUT_RDRAND,
   INPUT_RDSEED,
   LOG_RECORD_CHECKPOINT,
+  LOG_RECORD_TRACE,
   LogError,
   readLog,
   recordGuest,
@@ -174,4 +175,24 @@ Deno.test("Replayer refuses a log recorded for another guest", () => {
     );
     return true;
   });
+});
+
+Deno.test("readLog() refuses a fine point whose RIP is not a whole 64-bit address", () => {
+  for (const rip of [4200834.148895501, Infinity, NaN, 2 ** 65]) {
+    const bad = editRecord(LOG, LOG_RECORD_TRACE, 0, (_p, v) => v.setFloat64(4 + 144, rip, true));
+    assert.throws(
+      () => readLog(bad),
+      (e: Error) =>
+        e instanceof LogError && /fine point 0 of \d+ has RIP .*, not a 64-bit address/.test(e.message),
+    );
+  }
+});
+
+Deno.test("Replayer refuses a log for more guest RAM than it allows, before building a machine", () => {
+  assert.throws(
+    () => new Replayer(readLog(LOG), ENTROPY, { maxMemory: 32 << 20 }),
+    (e: Error) =>
+      e instanceof LogError &&
+      e.message === "Replay log is for 64 MiB of guest RAM: this replay allows at most 32 MiB",
+  );
 });

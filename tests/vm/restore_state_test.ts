@@ -9,6 +9,7 @@ Deno.test("Machine.restoreState() refuses a machine or vmx section that is not w
   m.run(1000);
   const sections = m.saveState();
   const machine = JSON.parse(new TextDecoder().decode(sections.find((s) => s.name === "machine")!.data));
+  const cpu = JSON.parse(new TextDecoder().decode(sections.find((s) => s.name === "cpu")!.data));
   const table: [string, string, unknown, RegExp][] = [
     ["machine", "an unknown exit reason", { ...machine, exit: { reason: "zzz", code: 0 } }, /invalid exit/],
     [
@@ -38,6 +39,15 @@ Deno.test("Machine.restoreState() refuses a machine or vmx section that is not w
     ],
     ["machine", "null", null, /"machine" has no object/],
     ["vmx", "null", null, /"vmx" is not an object/],
+    ["cpu", "a RIP that is a string", { ...cpu, rip: "0x401000" }, /invalid rip/],
+    ["cpu", "a RIP with a fraction", { ...cpu, rip: 4096.5 }, /invalid rip/],
+    ["cpu", "an instruction count below 0", { ...cpu, icount: -1 }, /invalid icount/],
+    ["cpu", "a register half above 32 bits", { ...cpu, gpr: [2 ** 32, ...cpu.gpr.slice(1)] }, /invalid gpr/],
+    ["cpu", "seven segment selectors", { ...cpu, segSel: cpu.segSel.slice(1) }, /invalid segSel/],
+    ["cpu", "CPL 4", { ...cpu, cpl: 4 }, /invalid cpl/],
+    ["cpu", "halted as a number", { ...cpu, halted: 0 }, /invalid halted/],
+    ["cpu", "an MSR value that is not hex", { ...cpu, msrs: [[372, "zz"]] }, /invalid MSR list/],
+    ["cpu", "null", null, /CPU state section is not an object/],
   ];
   for (const [name, what, value, msg] of table) {
     const bad = sections.map((s) =>

@@ -1,7 +1,7 @@
 /**
- * Replay logs, as `deno task replay F` reads them: the whole log checked (`readLog`), then replayed
- * against its guest to the end or the first divergence (a divergence is a clean end: the command
- * reports it).
+ * Replay logs, as `deno task replay F --max-memory 64M` reads them: the whole log checked
+ * (`readLog`), then replayed against its guest to the end or the first divergence (a divergence is
+ * a clean end: the command reports it).
  *
  * @module
  */
@@ -15,6 +15,9 @@ import type { CaseOutcome, Field, FuzzSurface } from "../surface.ts";
 import { refused } from "../surface.ts";
 
 let elf: Uint8Array = new Uint8Array(0);
+
+/** The replay's `--max-memory`: the corpus logs are for 8 MiB; a replay of more RAM takes time in proportion. */
+const MAX_MEMORY = 64 << 20;
 
 function headerBytes(b: Uint8Array): number {
   if (b.length < 12) return b.length;
@@ -77,7 +80,7 @@ export const surface: FuzzSurface = {
   },
   run(input): Promise<CaseOutcome> {
     try {
-      const r = new Replayer(readLog(input), elf).run();
+      const r = new Replayer(readLog(input), elf, { maxMemory: MAX_MEMORY }).run();
       return Promise.resolve(
         r.ok
           ? { result: "accepted", detail: "replayed to the end" }
