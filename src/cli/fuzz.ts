@@ -36,7 +36,8 @@ Options:
   --out DIR              where reproducers and scratch files go (default fuzz-out); the case
                          process may write nowhere else
   --max-instructions N   guest instructions a case may run (default 20k)
-  --case-timeout TIME    a case taking longer is a hang (default 10s)
+  --case-timeout TIME    a case using more CPU time is a hang (default 10s; 10 times that of
+                         wall time ends it too)
   --memory-bound SIZE    memory a case may leave allocated (default 512M)
   --json                 one JSON object per surface
   -h, --help             this text
@@ -105,6 +106,20 @@ class LineReader {
   }
 }
 
+/** CPU time (user + system) the process `pid` has used, ms; undefined where /proc cannot tell. */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10; // utime, stime in clock ticks of 10 ms
+  } catch {
+    return undefined;
+  }
+}
+
+/** The most wall time a case may take whatever its CPU time, as a multiple of `--case-timeout`. */
+const WALL_LIMIT_FACTOR = 10;
+
 async function fuzzSurface(
   name: string,
   o: Options,
@@ -148,6 +163,7 @@ async function fuzzSurface(
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
+        "--no-prompt",
         "--v8-flags=--expose-gc",
         "--allow-read",
         `--allow-write=${o.out}`,
@@ -170,8 +186,23 @@ async function fuzzSurface(
     const lines = new LineReader(child.stdout);
     let ready = false;
     let finished = false;
+    let since = performance.now();
+    let cpuAtLine = cpuMs(child.pid);
     for (;;) {
-      const m = await lines.next(ready ? o.caseTimeoutMs : Math.max(120_000, o.caseTimeoutMs));
+      let m = await lines.next(ready ? o.caseTimeoutMs : Math.max(120_000, o.caseTimeoutMs));
+      // A case is timed by the CPU time its process uses: on a busy machine it may wait for a CPU
+      // much longer than it runs. Wall time still ends it at WALL_LIMIT_FACTOR x the bound.
+      while (m === "timeout" && ready) {
+        const cpu = cpuMs(child.pid);
+        const used = cpu === undefined || cpuAtLine === undefined ? Infinity : cpu - cpuAtLine;
+        if (used >= o.caseTimeoutMs || performance.now() - since >= WALL_LIMIT_FACTOR * o.caseTimeoutMs) {
+          break;
+        }
+        const wall = WALL_LIMIT_FACTOR * o.caseTimeoutMs - (performance.now() - since);
+        m = await lines.next(Math.max(1, Math.min(o.caseTimeoutMs - used, wall)));
+      }
+      since = performance.now();
+      cpuAtLine = cpuMs(child.pid);
       if (m === "timeout" || m === "end") {
         try {
           child.kill("SIGKILL");
@@ -186,7 +217,11 @@ async function fuzzSurface(
         }
         if (m === "timeout") {
           s.hangs++;
-          await save(next, "hang", `no end within ${o.caseTimeoutMs} ms`);
+          await save(
+            next,
+            "hang",
+            `no end within ${o.caseTimeoutMs} ms of CPU time (or ${WALL_LIMIT_FACTOR} times that of wall time)`,
+          );
         } else {
           s.crashes++;
           await save(next, "crash", `the case process died:\n${err}`);
@@ -196,6 +231,12 @@ async function fuzzSurface(
         break;
       }
       if (m.ready) {
+        if (m.outside !== "denied" && m.outside !== "prompt") {
+          child.kill("SIGKILL");
+          throw new Error(
+            `the ${name} case process may write outside ${o.out} (${m.outside}): refusing to run`,
+          );
+        }
         ready = true;
         continue;
       }

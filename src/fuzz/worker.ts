@@ -37,7 +37,15 @@ async function main(args: string[]): Promise<void> {
   const scratch = await Deno.makeTempDir({ dir: out, prefix: `scratch-${name}-` });
   gc();
   const baseline = heldBytes();
-  emit({ ready: true, corpus: corpus.length, corpusMs: Math.round(performance.now() - t0), baseline });
+  // the sandbox the parent asked for: writes outside the output directory must be refused
+  const outside = (await Deno.permissions.query({ name: "write", path: `${out}/../outside` })).state;
+  emit({
+    ready: true,
+    corpus: corpus.length,
+    corpusMs: Math.round(performance.now() - t0),
+    baseline,
+    outside,
+  });
   let current = -1;
   const crash = (e: unknown) => {
     emit({ i: current, r: "crash", ms: 0, d: `unhandled: ${(e as Error)?.stack ?? String(e)}` });

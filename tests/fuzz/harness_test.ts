@@ -63,19 +63,19 @@ Deno.test("deno task fuzz: a summary line per surface; a hang is caught, saved a
     /^vmcs-dump\s+40 cases\s+\d+ ran\s+\d+ refused\s+0 crashes\s+0 hangs\s+0 over memory/m.test(ok1.out),
     ok1.out,
   );
-  // every case "hangs" with a 1 ms bound (building a machine takes longer): the case process is
-  // killed, each case saved
-  const hung = await fuzz(["elf", "--cases", "2", "--case-timeout", "1ms"]);
+  // every case "hangs" with a bound of 0 ms (a replay takes longer): the case
+  // process is killed, each case saved
+  const hung = await fuzz(["replay-log", "--cases", "2", "--case-timeout", "0ms"]);
   equal(hung.code, 1, hung.err);
   ok(/2 hangs/.test(hung.out), hung.out);
-  const repro = `${out}/elf-seed1-case1.bin`;
+  const repro = `${out}/replay-log-seed1-case1.bin`;
   ok((await Deno.stat(repro)).size > 0);
   ok(
-    /^hang in surface elf, seed 1, case 1/.test(
-      await Deno.readTextFile(`${out}/elf-seed1-case1.txt`),
+    /^hang in surface replay-log, seed 1, case 1/.test(
+      await Deno.readTextFile(`${out}/replay-log-seed1-case1.txt`),
     ),
   );
-  const again = await fuzz(["elf", "--replay", repro]);
+  const again = await fuzz(["replay-log", "--replay", repro]);
   equal(again.code, 0, again.err);
   ok(/^(accepted|refused) in [\d.]+ ms: /.test(again.out), again.out);
   const bad = await fuzz(["no-such-surface"]);
