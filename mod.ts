@@ -10,3 +10,4 @@ export * from "./src/vm/mod.ts";
 export * as vmx from "./src/vmx/mod.ts";
 export * as migration from "./src/migration/mod.ts";
 export * as replay from "./src/replay/mod.ts";
+export * as gdb from "./src/gdb/mod.ts";
