@@ -123,8 +123,13 @@ export interface GuestRun {
    * compiled code's warm-up in V8 no longer dominates the time.
    */
   longCmdline?: string;
-  /** How the expected output was derived: "native" (the native twin's output) or "reasoned". */
-  oracle: "native" | "reasoned";
+  /**
+   * How the expected output was derived: "native" (the native twin's output), "reasoned" (by hand
+   * from the SDM) or "qemu" (QEMU's recorded output, `qemuOutput`, with the listed deviations).
+   */
+  oracle: "native" | "reasoned" | "qemu";
+  /** For the "qemu" oracle: the file holding QEMU's recorded output (guests/qemu_oracle.ts). */
+  qemuOutput?: string;
   /** Lines where QEMU (TCG) departs from the SDM, and so from the expected output. */
   qemuDeviations?: QemuDeviation[];
 }
@@ -164,6 +169,9 @@ export async function readManifest(root: string = REPO_ROOT): Promise<Manifest> 
     names.add(run.name);
     if (run.oracle === "native" && !build.native) {
       throw new Error(`${MANIFEST_PATH}: run ${run.name} wants a native oracle but its build has none`);
+    }
+    if (run.oracle === "qemu" && run.qemuOutput === undefined) {
+      throw new Error(`${MANIFEST_PATH}: run ${run.name} has the QEMU oracle but no qemuOutput file`);
     }
     if (run.oracle === "native" && run.exitReason !== "debug-exit") {
       throw new Error(`${MANIFEST_PATH}: run ${run.name}: a native oracle can only check "debug-exit"`);
@@ -280,6 +288,8 @@ export interface NativeResult {
   exitCode: number;
   /** "debug-exit", "triple-fault" or (QEMU only) "timeout". */
   exitReason: string;
+  /** QEMU only: the command line guests/qemu/run.sh ran (temporary paths shortened). */
+  command?: string;
 }
 
 /** Runs a native twin the way hvsim would run the guest: same cmdline words, same RAM size. */
@@ -371,7 +381,13 @@ export async function runQemu(run: GuestRun, root: string = REPO_ROOT): Promise<
   if (at < 0) throw new Error(`${run.name}: guests/qemu/run.sh printed no exit line`);
   const word = text.slice(at + 6).split(" ")[0];
   const code = /^\d+$/.test(word) ? Number(word) : 0;
-  return { console: text.slice(0, at), exitCode: code, exitReason: /^\d+$/.test(word) ? "debug-exit" : word };
+  const command = /^qemu command: (.*)$/m.exec(new TextDecoder().decode(out.stderr))?.[1];
+  return {
+    console: text.slice(0, at),
+    exitCode: code,
+    exitReason: /^\d+$/.test(word) ? "debug-exit" : word,
+    command,
+  };
 }
 
 /** Boots every run in QEMU and compares with the expected output (allowing the listed deviations). */

@@ -1,9 +1,10 @@
 #!/bin/sh
 # Boots a guest ELF in QEMU (TCG) through guests/qemu/multiboot.S and prints its console output,
 # then one line: "exit: N" with the code it wrote to port 0xF4, "exit: triple-fault" or
-# "exit: timeout". An independent check of expected output, above all for guests without a
-# native twin (the kernel guest). Needs qemu-system-x86_64 (Debian package qemu-system-x86);
-# `deno task guests --qemu-check` runs it on every run in guests/manifest.json.
+# "exit: timeout"; the QEMU command line goes to stderr. An independent check of expected output,
+# above all for guests without a native twin (the kernel and delivery guests). Needs
+# qemu-system-x86_64 (Debian package qemu-system-x86); `deno task guests --qemu-check` runs it on
+# every run in guests/manifest.json, `deno task qemu-oracle` records the delivery guest's output.
 #   usage: guests/qemu/run.sh GUEST.elf [RAM_MiB [CMDLINE]]
 set -eu
 elf=$1
@@ -20,9 +21,12 @@ gcc -c -o "$tmp/mb.o" -DGUEST_BLOB="\"$tmp/guest.bin\"" -DGUEST_LOAD="$load" -DG
 	-DRAM_SIZE="($ram_mib << 20)" -DCMDLINE="\"$cmdline\"" "$here/multiboot.S"
 ld -m elf_x86_64 -e start -Ttext=0x100000 --oformat binary -o "$tmp/boot.bin" "$tmp/mb.o"
 set +e
-timeout 60 qemu-system-x86_64 -M pc -cpu max -m "$ram_mib" -display none -no-reboot \
+set -- qemu-system-x86_64 -M pc -cpu max -m "$ram_mib" -display none -no-reboot \
 	-serial none -monitor none -kernel "$tmp/boot.bin" \
 	-debugcon "file:$tmp/console.txt" -device isa-debug-exit,iobase=0xf4,iosize=4
+# The exact command on stderr (without the temporary directory), for records of QEMU's output.
+echo "qemu command: $*" | sed "s|$tmp/||g" >&2
+timeout 60 "$@"
 status=$?
 set -e
 cat "$tmp/console.txt"

@@ -10,6 +10,7 @@ import {
   readManifest,
   REPO_ROOT,
 } from "../../guests/build.ts";
+import { applyQemuDeviations, parseQemuRecord, qemuOracleRuns } from "../../guests/qemu_oracle.ts";
 
 const gcc = await haveGcc();
 const manifest: Manifest = await readManifest();
@@ -130,6 +131,37 @@ Deno.test("reasoned expected outputs list the QEMU deviations they rely on, each
       assert.ok(d.why.length > 0);
     }
   }
+});
+
+Deno.test("a QEMU-oracle run's expected file is its recorded QEMU output with only the listed deviations", async () => {
+  const runs = qemuOracleRuns(manifest);
+  assert.ok(runs.length > 0);
+  for (const run of runs) {
+    const record = parseQemuRecord(await Deno.readTextFile(`${REPO_ROOT}/${run.qemuOutput}`));
+    assert.match(
+      record.header[0],
+      /^deno task qemu-oracle: guests\/qemu\/run\.sh /,
+      "the command that made it",
+    );
+    assert.match(record.header[1], /^qemu-system-x86_64 /);
+    assert.match(record.header[2], /^QEMU emulator version /);
+    const { text, unused } = applyQemuDeviations(record.console, run.qemuDeviations ?? []);
+    assert.deepEqual(unused, [], `${run.name}: deviations whose QEMU line is not in ${run.qemuOutput}`);
+    const expected = await Deno.readTextFile(`${REPO_ROOT}/${run.expected}`);
+    assert.deepEqual(expected.split("\n"), text.split("\n"), `${run.name}: ${run.expected}`);
+    const exit = run.exitReason === "debug-exit" ? `exit: ${run.exitCode}` : `exit: ${run.exitReason}`;
+    assert.equal(record.exit, exit, `${run.name}: QEMU's exit`);
+  }
+});
+
+Deno.test("applyQemuDeviations() replaces whole lines only and reports a deviation no line uses", () => {
+  const d = [
+    { qemu: "a: 0x812", expected: "a: 0x40a", why: "scaled by 16" },
+    { qemu: "c", expected: "C", why: "never printed" },
+  ];
+  const r = applyQemuDeviations("a: 0x812\nb: a: 0x812\n", d);
+  assert.equal(r.text, "a: 0x40a\nb: a: 0x812\n");
+  assert.deepEqual(r.unused, [d[1]]);
 });
 
 /** A copy of guests/ in a temp dir, with a manifest reduced to the hello build and its run. */
