@@ -77,7 +77,8 @@ export function saveCpuState(cpu: Cpu): CpuState {
     icount: cpu.icount,
     tscOffset: cpu.tscOffset,
     shadow: Math.max(0, cpu.shadowEnd - cpu.icount),
-    shadowMovSs: cpu.shadowMovSs,
+    // Blocking by MOV SS exists only while the shadow is open (SDM Vol. 3 §25.4.2, interruptibility state).
+    shadowMovSs: cpu.shadowEnd > cpu.icount && cpu.shadowMovSs,
     halted: cpu.halted,
   };
 }
