@@ -1,12 +1,22 @@
 /**
- * hvsim: an x86-64 hypervisor simulator. The public API re-exports each part's module.
+ * hvsim: an x86-64 hypervisor simulator. Each part is a module of its own (`@hvsim/hvsim/vm`,
+ * `/migration`, `/replay`, `/vmx`, `/cpu`); this root module re-exports them as namespaces.
+ *
+ * @example A deterministic test: record a guest's run, replay it, assert the same run
+ * ```ts
+ * import { replay } from "./mod.ts";
+ *
+ * const elf = Deno.readFileSync("guests/build/entropy.elf");
+ * const input = new replay.ByteInput(new TextEncoder().encode("Ada\n"));
+ * const rec = replay.recordGuest(elf, { entropy: "host", serialInput: () => input.next() });
+ * replay.assertSameRun(rec.result, replay.replayGuest(rec.log!, elf).result, ["recorded", "replayed"]);
+ * ```
  *
  * @module
  */
 
-export * from "./src/cpu/mod.ts";
-export * from "./src/devices/mod.ts";
-export * from "./src/vm/mod.ts";
+export * as cpu from "./src/cpu/mod.ts";
+export * as vm from "./src/vm/mod.ts";
 export * as vmx from "./src/vmx/mod.ts";
 export * as migration from "./src/migration/mod.ts";
 export * as replay from "./src/replay/mod.ts";

@@ -16,8 +16,6 @@
 import { parseArgs } from "node:util";
 import {
   connectMigration,
-  crc32c,
-  DirtyBitmap,
   inProcessTransport,
   listenForMigration,
   MigrationController,
@@ -26,6 +24,8 @@ import {
   SimulatedLink,
   writeSnapshotFile,
 } from "../src/migration/mod.ts";
+import { crc32c } from "../src/migration/crc32c.ts";
+import { DirtyBitmap } from "../src/migration/dirty_bitmap.ts";
 import type { TestVmOptions } from "../tests/migration/_test_vm.ts";
 import { TestVm } from "../tests/migration/_test_vm.ts";
 
@@ -240,7 +240,7 @@ function primitives(): Row[] {
 /** A real guest (memwrite, the lead's migration workload) on the real Machine. */
 async function realGuest(): Promise<Row[]> {
   const { Machine } = await import("../src/vm/mod.ts");
-  const { migrateInProcess } = await import("../src/cli/migrate_core.ts");
+  const { migrateInProcess } = await import("../src/migration/mod.ts");
   const file = await Deno.readFile(new URL("../guests/build/memwrite.elf", import.meta.url));
   const rows: Row[] = [];
   for (const cmdline of ["ws=8M rate=16 iters=0 quiet", "ws=4M rate=4 spin=20000 iters=0 quiet"]) {

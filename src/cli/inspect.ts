@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { runCli, UsageError } from "./_common.ts";
 import { loadKey } from "./_migrate_common.ts";
-import { inspectFile } from "./migrate_core.ts";
+import { inspectFile } from "../migration/mod.ts";
 
 const HELP = `Usage: deno task inspect <file> [options]
 

@@ -14,8 +14,8 @@ import {
   parseBandwidth,
   parseDurationMs,
   POLICY_NAMES,
-  wallClockMs,
 } from "../migration/mod.ts";
+import { wallClockMs } from "../migration/stats.ts";
 import type { MigrationProgress, ReportContext } from "../migration/mod.ts";
 import { formatSize, Machine } from "../vm/mod.ts";
 import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
@@ -30,13 +30,8 @@ import {
   stderrIsTerminal,
   writeReport,
 } from "./_migrate_common.ts";
-import {
-  formatProgress,
-  formatSummary,
-  migrateInProcess,
-  migrateToTcp,
-  receiveFromTcp,
-} from "./migrate_core.ts";
+import { migrateInProcess, migrateToTcp, receiveFromTcp } from "../migration/mod.ts";
+import { formatProgress, formatSummary } from "./_migrate_format.ts";
 
 const HELP = `Usage: deno task migrate <guest.elf> [options]                  in one process (deterministic)
        deno task migrate <guest.elf> --to HOST:PORT [options]     source side, over TCP

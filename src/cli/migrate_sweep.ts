@@ -8,7 +8,7 @@
 
 import { parseArgs } from "node:util";
 import { Machine } from "../vm/mod.ts";
-import { migrateInProcess } from "./migrate_core.ts";
+import { migrateInProcess } from "../migration/mod.ts";
 import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
 
 const HELP = `Usage: deno task migrate-sweep <guest.elf> [options]

@@ -8,12 +8,8 @@
 
 import { parseArgs } from "node:util";
 import { formatSize } from "../vm/mod.ts";
-import {
-  ByteInput,
-  DEFAULT_CHECKPOINT_INTERVAL,
-  DEFAULT_TRACE_INTERVAL,
-  recordGuest,
-} from "../replay/mod.ts";
+import { ByteInput, DEFAULT_CHECKPOINT_INTERVAL, recordGuest } from "../replay/mod.ts";
+import { DEFAULT_TRACE_INTERVAL } from "../replay/recorder.ts";
 import { Entropy } from "../devices/mod.ts";
 import type { EntropySource } from "../vm/mod.ts";
 import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";

@@ -9,15 +9,10 @@
 
 import { parseArgs } from "node:util";
 import { GPR_NAMES } from "../cpu/mod.ts";
-import {
-  inputKindName,
-  LogError,
-  NO_DIGEST,
-  readLog,
-  Replayer,
-  ReplayInputs,
-  textAt,
-} from "../replay/mod.ts";
+import { LogError, readLog, Replayer } from "../replay/mod.ts";
+import { ReplayInputs } from "../replay/inputs.ts";
+import { inputKindName, NO_DIGEST } from "../replay/log.ts";
+import { textAt } from "../replay/replayer.ts";
 import { Machine, parseSize } from "../vm/mod.ts";
 import { parseCount, readInput, runCli, UsageError } from "./_common.ts";
 import { GDB_HELP, GDB_OPTIONS, runUnderGdb } from "./_gdb.ts";

@@ -10,7 +10,7 @@ import { DestinationRefusedError, type ReceiveResult, StreamError } from "../mig
 import { Machine } from "../vm/mod.ts";
 import { parseCount, runCli, UsageError } from "./_common.ts";
 import { finish, guestStatus, loadKey, machineReport } from "./_migrate_common.ts";
-import { restoreFromFiles } from "./migrate_core.ts";
+import { restoreFromFiles } from "../migration/mod.ts";
 import { GDB_HELP, GDB_OPTIONS, runUnderGdb } from "./_gdb.ts";
 
 const HELP = `Usage: deno task restore <snapshot> [diff-snapshot...] [options]

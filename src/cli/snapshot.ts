@@ -7,11 +7,12 @@
 
 import { parseArgs } from "node:util";
 import type { ChainSnapshot } from "../migration/mod.ts";
-import { buildSnapshotReport, formatBytes, MigrationController, pageRuns } from "../migration/mod.ts";
+import { buildSnapshotReport, formatBytes, MigrationController } from "../migration/mod.ts";
+import { pageRuns } from "../migration/report.ts";
 import { Machine } from "../vm/mod.ts";
 import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
 import { commandText, guestRegions, loadKey, writeReport } from "./_migrate_common.ts";
-import { snapshotToFile } from "./migrate_core.ts";
+import { snapshotToFile } from "../migration/mod.ts";
 
 const HELP = `Usage: deno task snapshot <guest.elf> --out FILE [options]
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type OpSpec, opSpecs } from "../cpu/mod.ts";
+import { type OpSpec, opSpecs } from "../cpu/table.ts";
 import { opTable, SZ_BYTE, SZ_D64, SZ_F64, SZ_V, SZ_Y } from "../cpu/table.ts";
 import { hexToBytes, type TestCase } from "./case.ts";
 

@@ -80,9 +80,9 @@ import {
 import { exceptionExits } from "../vmx/exits.ts";
 
 /** `run()` stopped because the instruction budget ran out. */
-export const STOP_BUDGET = -1;
+export const STOP_BUDGET: number = -1;
 /** `run()` stopped because of a defect in the simulator itself (see {@linkcode Cpu.internalError}). */
-export const STOP_INTERNAL = -2;
+export const STOP_INTERNAL: number = -2;
 
 /** Access kind: data read. */
 export const ACC_READ = 0;
@@ -114,7 +114,14 @@ export interface GuestPhysicalMap {
 
 /** Guest-physical = host-physical offset `base`, bounded by `size`; no tracking. */
 export class IdentityMap implements GuestPhysicalMap {
+  /**
+   * A map of `size` bytes of guest-physical space onto host memory from `base`.
+   *
+   * @param base host-physical address of guest-physical 0
+   * @param size bytes of guest-physical space
+   */
   constructor(readonly base: number, readonly size: number) {}
+  /** Host-physical address of `gpa` (= `gpa` + `base`); an access beyond `size` exits as an EPT violation. */
   translate(cpu: Cpu, gpa: number, access: number, gla: number): number {
     if (gpa < 0 || gpa >= this.size) cpu.badPhysical(gpa, access, gla);
     return this.base + gpa;
@@ -166,22 +173,26 @@ export class Cpu {
   phys: GuestPhysicalMap;
 
   /** General registers as 32-bit halves: low of r at [2r], high at [2r+1]. */
-  readonly gpr = new Uint32Array(32);
+  readonly gpr: Uint32Array = new Uint32Array(32);
   /** RIP, as a canonical linear address held as a signed number. */
   rip = 0;
   /** RIP of the next instruction while one executes; branches set it. */
   nrip = 0;
-  /** RFLAGS with lazily evaluated arithmetic flags. */
-  readonly fl = new Flags();
+  /**
+   * RFLAGS with lazily evaluated arithmetic flags (read them with `getRflags()`).
+   *
+   * @internal
+   */
+  readonly fl: Flags = new Flags();
 
   /** Segment selectors (SEG_ES .. SEG_TR). */
-  readonly segSel = new Uint16Array(8);
+  readonly segSel: Uint16Array = new Uint16Array(8);
   /** Segment bases (canonical linear addresses as signed numbers). */
-  readonly segBase = new Float64Array(8);
+  readonly segBase: Float64Array = new Float64Array(8);
   /** Segment limits. */
-  readonly segLimit = new Uint32Array(8);
+  readonly segLimit: Uint32Array = new Uint32Array(8);
   /** Segment access rights in the VMCS format (SDM Vol. 3 §24.4.1; bit 16 = unusable). */
-  readonly segAr = new Uint32Array(8);
+  readonly segAr: Uint32Array = new Uint32Array(8);
   /** GDTR base. */
   gdtrBase = 0;
   /** GDTR limit. */
@@ -203,17 +214,21 @@ export class Cpu {
   /** IA32_EFER. */
   efer = 0;
   /** DR0-DR3, breakpoint linear addresses, as 32-bit halves: low of DRn at [2n], high at [2n+1]. */
-  readonly dr = new Uint32Array(8);
+  readonly dr: Uint32Array = new Uint32Array(8);
   /** DR6, debug status (SDM Vol. 3 §17.2.3). */
-  dr6 = DR6_FIXED1;
+  dr6: number = DR6_FIXED1;
   /** DR7, debug control (SDM Vol. 3 §17.2.4). */
-  dr7 = DR7_FIXED1;
+  dr7: number = DR7_FIXED1;
   /** Current privilege level. */
   cpl = 0;
-  /** The x87, MMX and SSE registers (XMM0-15, MXCSR, ST0-7 and the x87 control state). */
-  readonly fpu = new FpuState();
+  /**
+   * The x87, MMX and SSE registers (XMM0-15, MXCSR, ST0-7 and the x87 control state).
+   *
+   * @internal
+   */
+  readonly fpu: FpuState = new FpuState();
   /** Model-specific registers without a field of their own. */
-  readonly msrs = new Map<number, bigint>();
+  readonly msrs: Map<number, bigint> = new Map<number, bigint>();
   /** IA32_KERNEL_GS_BASE. */
   kernelGsBase = 0;
 
@@ -279,7 +294,7 @@ export class Cpu {
   /** Where RDRAND (`seed` false) and RDSEED (`seed` true) draw 64 random bits when they do not exit. */
   entropy: ((seed: boolean) => bigint) | null = null;
   /** Retired-instruction count at which an external (host) interrupt arrives, or Infinity. */
-  extIntAt = Infinity;
+  extIntAt: number = Infinity;
   /** Vector of that external interrupt. */
   extIntVector = 0;
 
@@ -345,18 +360,22 @@ export class Cpu {
    */
   debug: CpuDebug | null = null;
 
-  /** Decoded-block cache. */
+  /**
+   * Decoded-block cache (the simulator's own; for tests and statistics).
+   *
+   * @internal
+   */
   readonly blocks: BlockCache;
 
   // Software TLB: tags are linear page numbers (NaN = empty), values host-physical page addresses.
   /** Software TLB for reads: the linear page number cached in each slot (NaN: empty). */
-  readonly rTag = new Float64Array(TLB_SIZE).fill(NaN);
+  readonly rTag: Float64Array = new Float64Array(TLB_SIZE).fill(NaN);
   /** Host-physical page address of each read slot. */
-  readonly rHpa = new Float64Array(TLB_SIZE);
+  readonly rHpa: Float64Array = new Float64Array(TLB_SIZE);
   /** Software TLB for writes (a page enters it only once writable and already dirty). */
-  readonly wTag = new Float64Array(TLB_SIZE).fill(NaN);
+  readonly wTag: Float64Array = new Float64Array(TLB_SIZE).fill(NaN);
   /** Host-physical page address of each write slot. */
-  readonly wHpa = new Float64Array(TLB_SIZE);
+  readonly wHpa: Float64Array = new Float64Array(TLB_SIZE);
   private readonly xTag = new Float64Array(TLB_SIZE).fill(NaN);
   private readonly xHpa = new Float64Array(TLB_SIZE);
   // Global-page marks, one per entry kind: a slot's read, write and fetch entries can hold
@@ -573,6 +592,7 @@ export class Cpu {
     if (off + size > 4096) this.translate(lin - off + 4096, ACC_WRITE);
   }
 
+  /** A read that misses the read TLB or crosses a page: translates each page. */
   private readSlow(lin: number, size: number, acc: number): number {
     const off = lin & 0xfff;
     if (off + size <= 4096) {
@@ -605,6 +625,7 @@ export class Cpu {
     return lo >>> 0;
   }
 
+  /** A write that misses the write TLB or crosses a page: translates each page. */
   private writeSlow(lin: number, size: number, lo: number, hi: number): void {
     const off = lin & 0xfff;
     const p1 = this.translate(lin, ACC_WRITE);
@@ -624,6 +645,7 @@ export class Cpu {
     }
   }
 
+  /** Stores `size` bytes of `lo`/`hi` at host-physical `p`. */
   private storeBytes(p: number, size: number, lo: number, hi: number): void {
     switch (size) {
       case 1:
@@ -761,10 +783,12 @@ export class Cpu {
     return hpaPage + off;
   }
 
+  /** The page-table root of CR3 (bits 51:12). */
   private cr3Base(): number {
     return (this.cr3 - (this.cr3 % 4096)) % 2 ** 52;
   }
 
+  /** Raises #PF for `lin` with the error-code `bits` of access `acc` (CR2 set). */
   private pageFault(lin: number, acc: number, bits: number): never {
     let code = bits;
     if (acc === ACC_WRITE) code |= 2;
@@ -887,6 +911,7 @@ export class Cpu {
     }
   }
 
+  /** The run loop: blocks (compiled or interpreted) until `end`, an exit, or a stop. */
   private loop(end: number): number {
     this.endAt = end;
     const blocks = this.blocks;
@@ -1084,12 +1109,14 @@ export class Cpu {
     }
   }
 
+  /** Records why `run()` stopped and returns it. */
   private stop(reason: number): number {
     this.exitReason = reason;
     return reason;
   }
 
-  private decodeBlock() {
+  /** Decodes and caches the block at RIP. */
+  private decodeBlock(): Block {
     return this.blocks.decodeAt(this, this.rip, decode);
   }
 

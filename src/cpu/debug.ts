@@ -52,7 +52,7 @@ export class CpuDebug {
   /** Linear page numbers (as the software TLB tags them) that hold a watched byte. */
   readonly watchPages: Set<number> = new Set();
   /** Breakpoints are not checked before the instruction at this count (the one a resume starts on). */
-  resumeAt = -1;
+  resumeAt: number = -1;
   /** The hit that stopped the guest, until the debugger takes it. */
   stopped: DebugHit | null = null;
   /**
@@ -86,6 +86,7 @@ export class CpuDebug {
     return true;
   }
 
+  /** Rebuilds the set of pages that hold a watched address. */
   private rebuildPages(): void {
     this.watchPages.clear();
     for (const w of this.watches) {

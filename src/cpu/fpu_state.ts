@@ -27,7 +27,7 @@ export const FCW_DEFAULT = 0x37f;
 /** Size of an FXSAVE image. */
 export const FXSAVE_BYTES = 512;
 /** Size of the state's byte encoding: the FXSAVE image, then the full 16-bit tag word. */
-export const FPU_STATE_BYTES = FXSAVE_BYTES + 2;
+export const FPU_STATE_BYTES: number = FXSAVE_BYTES + 2;
 
 /** MXCSR.IE, invalid operation flag (SDM Vol. 1 Figure 10-3). */
 export const MX_IE = 1 << 0;
@@ -72,11 +72,11 @@ export class FpuState {
   /** The same bytes as double-precision lanes: XMMn low at 2n, high at 2n+1. */
   readonly xmmF64 = new Float64Array(this.xmm.buffer);
   /** MXCSR. */
-  mxcsr = MXCSR_DEFAULT;
+  mxcsr: number = MXCSR_DEFAULT;
   /** The x87 data registers R0-R7, 10 bytes each (64-bit significand, then sign and exponent), little-endian. */
   readonly st = new Uint8Array(80);
   /** FPU control word. */
-  fcw = FCW_DEFAULT;
+  fcw: number = FCW_DEFAULT;
   /** FPU status word (TOP in bits 13:11). */
   fsw = 0;
   /** Full FPU tag word, two bits per physical register (3 = empty). */

@@ -32,15 +32,15 @@ export class Insn {
   /** The r/m operand is memory. */
   mem = false;
   /** Base register of the memory operand, BASE_RIP, or NONE. */
-  base = NONE;
+  base: number = NONE;
   /** Index register of the memory operand, or NONE. */
-  index = NONE;
+  index: number = NONE;
   /** Index scale as a shift count, 0..3. */
   scale = 0;
   /** Displacement, sign-extended (int32). */
   disp = 0;
   /** Segment override (SEG_*), or NONE. */
-  seg = NONE;
+  seg: number = NONE;
   /** Immediate, low 32 bits (uint32), already sign- or zero-extended to the operand size. */
   imm = 0;
   /** Immediate, high 32 bits for 8-byte operands. */
@@ -58,6 +58,11 @@ export class Insn {
   /** Ends the decoded block (branches, mode changes). */
   ends = false;
 
+  /**
+   * A blank decoded instruction.
+   *
+   * @param h the handler that executes the instruction
+   */
   constructor(h: Handler) {
     this.h = h;
   }

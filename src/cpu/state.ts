@@ -16,35 +16,61 @@ export const CPU_STATE_VERSION = 2;
 
 /** The architectural state of a CPU as plain data. */
 export interface CpuState {
+  /** The 16 general-purpose registers as 32-bit halves, low then high (RAX low, RAX high, RCX low, ...). */
   gpr: number[];
+  /** RIP. */
   rip: number;
+  /** RFLAGS. */
   rflags: number;
+  /** Segment selectors, in SEG_* order (ES, CS, SS, DS, FS, GS, LDTR, TR). */
   segSel: number[];
+  /** Segment bases, in the same order. */
   segBase: number[];
+  /** Segment limits, in the same order. */
   segLimit: number[];
+  /** Segment access rights (VMX access-rights format), in the same order. */
   segAr: number[];
+  /** GDTR base. */
   gdtrBase: number;
+  /** GDTR limit. */
   gdtrLimit: number;
+  /** IDTR base. */
   idtrBase: number;
+  /** IDTR limit. */
   idtrLimit: number;
+  /** CR0. */
   cr0: number;
+  /** CR2. */
   cr2: number;
+  /** CR3. */
   cr3: number;
+  /** CR4. */
   cr4: number;
+  /** CR8 (task priority). */
   cr8: number;
+  /** IA32_EFER. */
   efer: number;
   /** DR0-DR3 as 32-bit halves (low of DRn at [2n]). */
   dr: number[];
+  /** DR6 (debug status). */
   dr6: number;
+  /** DR7 (debug control). */
   dr7: number;
+  /** Current privilege level. */
   cpl: number;
+  /** IA32_KERNEL_GS_BASE (SWAPGS). */
   kernelGsBase: number;
+  /** Other MSRs: [index, value as a hex string]. */
   msrs: [number, string][];
+  /** Retired instructions (virtual time). */
   icount: number;
+  /** TSC offset: the TSC reads icount + tscOffset. */
   tscOffset: number;
   /** Interrupt shadow left, in instructions (0 or 1). */
   shadow: number;
+  /** The open shadow is MOV SS's (else STI's). */
   shadowMovSs: boolean;
+  /** Halted (HLT) until an interrupt. */
   halted: boolean;
 }
 

@@ -32,8 +32,11 @@ export interface PingPongOptions {
 
 /** Process memory at one point (bytes), from `Deno.memoryUsage()`. */
 export interface MemorySample {
+  /** Resident set size, bytes. */
   rss: number;
+  /** JavaScript heap in use, bytes. */
   heapUsed: number;
+  /** Memory outside the JavaScript heap (ArrayBuffers: guest RAM), bytes. */
   external: number;
 }
 

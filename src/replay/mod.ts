@@ -15,9 +15,38 @@
  * @module
  */
 
-export * from "./log.ts";
-export * from "./inputs.ts";
-export * from "./run.ts";
-export * from "./recorder.ts";
-export * from "./replayer.ts";
-export * from "./api.ts";
+export {
+  type CheckpointRecord,
+  type EndRecord,
+  type FinePoint,
+  type InputRecord,
+  LogError,
+  type LogHeader,
+  LogWriter,
+  type MarkRecord,
+  MemoryLog,
+  readLog,
+  type ReplayLog,
+  type SnapshotRecord,
+} from "./log.ts";
+export { ByteInput, HostEntropy, type InputMismatch, seededEntropy } from "./inputs.ts";
+export { assertSameRun, diffRuns, type GuestOptions, resultOf, runGuest, type RunResult } from "./run.ts";
+export {
+  DEFAULT_CHECKPOINT_INTERVAL,
+  type PauseContext,
+  recordGuest,
+  recordGuestAsync,
+  type Recording,
+  type RecordOptions,
+  type RecordPause,
+} from "./recorder.ts";
+export {
+  type Divergence,
+  type NamedInstruction,
+  type RegisterDiff,
+  replay,
+  Replayer,
+  type ReplayResult,
+  type VerifiedSnapshot,
+} from "./replayer.ts";
+export { assertReplays, replayGuest } from "./api.ts";

@@ -82,6 +82,8 @@ export class EptMap implements GuestPhysicalMap {
   private lastWalkDirty = false;
 
   /**
+   * A guest-physical map over host memory `mem`.
+   *
    * @param mem host-physical memory
    * @param ramBase host-physical address of guest-physical 0
    * @param ramBytes guest RAM size

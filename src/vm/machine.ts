@@ -109,7 +109,9 @@ export type ExitReason = typeof EXIT_REASONS[number];
 
 /** The end of a run. */
 export interface RunExit {
+  /** How the run ended. */
   reason: ExitReason;
+  /** The exit status of the run (the guest's debug-exit code, or the CLI's status for a failure). */
   code: number;
   /** One line explaining a failure, when there is one. */
   message?: string;
@@ -172,20 +174,40 @@ export class Machine {
   readonly mem: Uint8Array;
   /** The vCPU. */
   readonly cpu: Cpu;
-  /** Port-I/O bus. */
-  readonly bus = new PortBus();
-  /** Debug console (port 0xE9; COM1 transmits into it too). */
-  readonly console = new DebugConsole();
-  /** Debug exit (port 0xF4). */
-  readonly debugExit = new DebugExit();
-  /** COM1. */
+  /**
+   * Port-I/O bus.
+   *
+   * @internal
+   */
+  readonly bus: PortBus = new PortBus();
+  /**
+   * Debug console (port 0xE9; COM1 transmits into it too); read it with `consoleText()`.
+   *
+   * @internal
+   */
+  readonly console: DebugConsole = new DebugConsole();
+  /**
+   * Debug exit (port 0xF4).
+   *
+   * @internal
+   */
+  readonly debugExit: DebugExit = new DebugExit();
+  /**
+   * COM1 (its input comes from `MachineOptions.serialInput`).
+   *
+   * @internal
+   */
   readonly serial: Serial;
   /** Entropy for RDRAND/RDSEED. */
   readonly entropy: EntropySource;
-  /** The local APIC (timer, interrupt controller). */
-  readonly lapic = new LocalApic();
+  /**
+   * The local APIC (timer, interrupt controller).
+   *
+   * @internal
+   */
+  readonly lapic: LocalApic = new LocalApic();
   /** VM exits handled, by basic exit reason. */
-  readonly exitCounts = new Map<number, number>();
+  readonly exitCounts: Map<number, number> = new Map<number, number>();
   /** How the guest ended, once it has. */
   exit: RunExit | null = null;
   /** EPT over guest RAM, with the dirty log. */
@@ -200,7 +222,12 @@ export class Machine {
   /** Host-physical address of the hypervisor's area (VMXON region, VMCS, bitmaps) above guest RAM. */
   readonly hvBase: number;
 
-  /** @throws RangeError when `opts.memory` is not a multiple of 2 MiB from 2 MiB to 16 GiB. */
+  /**
+   * A machine with blank RAM, its hypervisor set up and the vCPU ready for a guest.
+   *
+   * @param opts RAM size, command line, entropy and serial input
+   * @throws RangeError when `opts.memory` is not a multiple of 2 MiB from 2 MiB to 16 GiB.
+   */
   constructor(opts: MachineOptions = {}) {
     const ram = opts.memory ?? 64 * 2 ** 20;
     if (!Number.isSafeInteger(ram) || ram < GUEST_RAM_GRANULE || ram % GUEST_RAM_GRANULE !== 0) {
@@ -414,6 +441,7 @@ export class Machine {
     vcpu.injectEvent(v, 0);
   }
 
+  /** Counts an exit by its basic reason. */
   private count(reason: number): void {
     this.exitCounts.set(reason, (this.exitCounts.get(reason) ?? 0) + 1);
   }
@@ -423,10 +451,12 @@ export class Machine {
     this.vcpu.skipInstruction();
   }
 
+  /** Guest RIP in hex, for messages. */
   private ripText(): string {
     return "0x" + this.vcpu.rip().toString(16);
   }
 
+  /** Handles VM exit `r` as the hypervisor: emulates, completes the instruction or ends the run. */
   private handleExit(r: number): void {
     const cpu = this.cpu;
     const vmcs = this.vcpu.vmcs;
@@ -597,6 +627,7 @@ export class Machine {
     return n;
   }
 
+  /** Copies the PML index of the EPT log into the VMCS. */
   private syncPmlIndex(): void {
     if (this.ept.pml !== null) this.vcpu.vmcs.writeNumber(F.GUEST_PML_INDEX, this.ept.pml.index);
   }

@@ -8,7 +8,8 @@
  * @module
  */
 
-import { type Cpu, decode, disassemble, specOf } from "../cpu/mod.ts";
+import { type Cpu, decode, disassemble } from "../cpu/mod.ts";
+import { specOf } from "../cpu/table.ts";
 
 /** A device region in guest-physical space. */
 export interface MmioDevice {

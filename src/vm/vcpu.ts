@@ -99,6 +99,8 @@ export class VmxVcpu {
   private readonly noEpt: IdentityMap;
 
   /**
+   * A vCPU driving `cpu` through VM entries and exits.
+   *
    * @param cpu the processor
    * @param vmx the VMX instructions over host memory
    * @param ept the EPT walker (with the hypervisor's dirty log) used when "enable EPT" is set

@@ -1,5 +1,5 @@
 import { equal, ok } from "node:assert/strict";
-import { restoreFromFiles } from "../../src/cli/migrate_core.ts";
+import { restoreFromFiles } from "../../src/migration/mod.ts";
 import { MemorySink } from "../../src/migration/byte_io.ts";
 import { PageSender } from "../../src/migration/ram_pages.ts";
 import { encodeHeader, STREAM_FLAG_SNAPSHOT, StreamWriter } from "../../src/migration/stream.ts";

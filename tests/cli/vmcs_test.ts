@@ -114,7 +114,7 @@ Deno.test("deno task vmcs refuses bad input with one line and exit status 2", as
 });
 
 Deno.test("vmcsFromSnapshot() reads the VMCS section of a snapshot file that decodes field by field", async () => {
-  const { snapshotToFile } = await import("../../src/cli/migrate_core.ts");
+  const { snapshotToFile } = await import("../../src/migration/mod.ts");
   const { Machine } = await import("../../src/vm/mod.ts");
   const { vmcsFromSnapshot } = await import("../../src/cli/vmcs.ts");
   const { decodeVmcsRegion } = await import("../../src/vmx/vmcs_dump.ts");

@@ -12,7 +12,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Cpu, EFER_SCE, IF, RF, SEG_CS, SEG_SS, SEG_TR, STOP_BUDGET, TF } from "../../src/cpu/mod.ts";
+import { type Cpu, EFER_SCE, IF, RF, SEG_CS, SEG_SS, SEG_TR, STOP_BUDGET, TF } from "../../src/cpu/mod.ts";
 import { CODE_ADDR, hexBytes, load, makeCpu } from "./_harness.ts";
 import { EXIT_REASON_TRIPLE_FAULT } from "../../src/vmx/exit_reasons.ts";
 

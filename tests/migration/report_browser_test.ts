@@ -3,7 +3,7 @@
 // errors, no network requests, a layout that fits, and a screenshot in light and dark mode.
 
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { migrateInProcess } from "../../src/cli/migrate_core.ts";
+import { migrateInProcess } from "../../src/migration/mod.ts";
 import { RSP } from "../../src/cpu/mod.ts";
 import { buildMigrationReport } from "../../src/migration/report.ts";
 import { renderReportHtml } from "../../src/migration/report_html.ts";

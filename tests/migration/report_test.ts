@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { migrateInProcess, snapshotToFile } from "../../src/cli/migrate_core.ts";
+import { migrateInProcess, snapshotToFile } from "../../src/migration/mod.ts";
 import { RSP } from "../../src/cpu/mod.ts";
 import { MigrationController } from "../../src/migration/controller.ts";
 import { SimulatedLink } from "../../src/migration/link.ts";
@@ -13,7 +13,8 @@ import {
 } from "../../src/migration/report.ts";
 import { heatGroup, renderReportHtml } from "../../src/migration/report_html.ts";
 import { inProcessTransport } from "../../src/migration/transport.ts";
-import { BOOT_PML4, bootPageTablesEnd, guestMemoryMap, Machine, parseElf } from "../../src/vm/mod.ts";
+import { guestMemoryMap, Machine, parseElf } from "../../src/vm/mod.ts";
+import { BOOT_PML4, bootPageTablesEnd } from "../../src/vm/boot.ts";
 import type { TestVmOptions } from "./_test_vm.ts";
 import { TestVm } from "./_test_vm.ts";
 

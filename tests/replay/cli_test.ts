@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Machine } from "../../src/vm/mod.ts";
-import { LOG_RECORD_INPUT } from "../../src/replay/mod.ts";
+import { LOG_RECORD_INPUT } from "../../src/replay/log.ts";
 import { editRecord } from "./_tamper.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { crc32c } from "../../src/migration/crc32c.ts";
 import { encodeHeader } from "../../src/migration/stream.ts";
+import { LogError, readLog, recordGuest, Replayer } from "../../src/replay/mod.ts";
 import {
   decodeLogHeader,
   encodeLogHeader,
@@ -8,11 +9,7 @@ import {
   INPUT_RDSEED,
   LOG_RECORD_CHECKPOINT,
   LOG_RECORD_TRACE,
-  LogError,
-  readLog,
-  recordGuest,
-  Replayer,
-} from "../../src/replay/mod.ts";
+} from "../../src/replay/log.ts";
 import { editRecord } from "./_tamper.ts";
 
 const ENTROPY = Deno.readFileSync(new URL("../../guests/build/entropy.elf", import.meta.url));

@@ -4,13 +4,13 @@ import { Machine, parseSize } from "../../src/vm/mod.ts";
 import {
   assertSameRun,
   type PauseContext,
-  pausedVm,
   readLog,
   recordGuest,
   recordGuestAsync,
   replayGuest,
   runGuest,
 } from "../../src/replay/mod.ts";
+import { pausedVm } from "../../src/replay/recorder.ts";
 import { inProcessTransport, MigrationController, SimulatedLink } from "../../src/migration/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

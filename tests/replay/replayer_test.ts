@@ -4,15 +4,13 @@ import { GPR_NAMES } from "../../src/cpu/mod.ts";
 import {
   assertSameRun,
   ByteInput,
-  LOG_RECORD_CHECKPOINT,
-  LOG_RECORD_INPUT,
-  LOG_RECORD_SNAPSHOT,
-  MAX_KEPT_SNAPSHOTS,
   readLog,
   recordGuest,
   Replayer,
   replayGuest,
 } from "../../src/replay/mod.ts";
+import { LOG_RECORD_CHECKPOINT, LOG_RECORD_INPUT, LOG_RECORD_SNAPSHOT } from "../../src/replay/log.ts";
+import { MAX_KEPT_SNAPSHOTS } from "../../src/replay/replayer.ts";
 import { editPoint, editRecord } from "./_tamper.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;

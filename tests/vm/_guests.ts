@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { type GuestRun, readManifest, REPO_ROOT } from "../../guests/build.ts";
-import { migrateInProcess } from "../../src/cli/migrate_core.ts";
+import { migrateInProcess } from "../../src/migration/mod.ts";
 import { Machine, parseSize } from "../../src/vm/mod.ts";
 
 /** Every run of guests/manifest.json (read and validated once). */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CPUID_SIGNATURE, cpuidLeaf } from "../../src/vm/mod.ts";
+import { CPUID_SIGNATURE, cpuidLeaf } from "../../src/vm/cpuid.ts";
 
 function text(...words: number[]): string {
   return new TextDecoder().decode(new Uint8Array(new Uint32Array(words).buffer));

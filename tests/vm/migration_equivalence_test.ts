@@ -83,9 +83,10 @@ Deno.test(
 );
 
 Deno.test("a failed migration of a real guest leaves the source intact: it resumes and ends equal", async () => {
-  const { MigrationController, faultyTransport, inProcessTransport, SimulatedLink } = await import(
+  const { MigrationController, inProcessTransport, SimulatedLink } = await import(
     "../../src/migration/mod.ts"
   );
+  const { faultyTransport } = await import("../../src/migration/fault.ts");
   const elf = Deno.readFileSync(new URL("../../guests/build/memwrite.elf", import.meta.url));
   const make = () => Machine.fromElf(elf, { memory: 8 << 20, cmdline: "ws=1M iters=200 rate=64 quiet" });
   const ref = make();

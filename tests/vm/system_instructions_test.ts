@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { Entropy } from "../../src/devices/mod.ts";
-import { Machine } from "../../src/vm/mod.ts";
+import type { Machine } from "../../src/vm/mod.ts";
 import * as F from "../../src/vmx/fields.ts";
 import { PROC_INTERRUPT_WINDOW_EXITING } from "../../src/vmx/controls.ts";
 import { bootAsm, NEEDS_AS } from "./_asm.ts";

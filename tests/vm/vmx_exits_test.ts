@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Machine } from "../../src/vm/mod.ts";
+import type { Machine } from "../../src/vm/mod.ts";
 import * as F from "../../src/vmx/fields.ts";
 import {
   PIN_ACTIVATE_PREEMPTION_TIMER,

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Cpu } from "../cpu.ts";
+import type { Cpu } from "../cpu.ts";
 import type { Insn } from "../insn.ts";
 import { EXIT_REASON_DR_ACCESS } from "../../vmx/exit_reasons.ts";
 import { encodeDrAccessQualification } from "../../vmx/qualifications.ts";

@@ -1,17 +1,16 @@
 import { equal, ok, rejects } from "node:assert/strict";
 import {
-  formatProgress,
-  formatSummary,
   inspectFile,
   migrateInProcess,
   migrateToTcp,
   receiveFromTcp,
   restoreFromFiles,
   snapshotToFile,
-} from "../../src/cli/migrate_core.ts";
+} from "../../src/migration/mod.ts";
+import { formatProgress, formatSummary } from "../../src/cli/_migrate_format.ts";
 import { Machine } from "../../src/vm/mod.ts";
-import type { TestVmOptions } from "../migration/_test_vm.ts";
-import { diffVms, runToEnd, TestVm } from "../migration/_test_vm.ts";
+import type { TestVmOptions } from "./_test_vm.ts";
+import { diffVms, runToEnd, TestVm } from "./_test_vm.ts";
 
 const OPTS: TestVmOptions = { ramBytes: 4 << 20, workingSetPages: 300, writeEvery: 3000, endAt: 30_000_000 };
 

@@ -1,46 +1,31 @@
 /**
- * The library side of `deno task migrate`, `snapshot`, `restore` and `inspect`: functions over two
- * {@link MigratableVm} instances (or a VM and a file) that return statistics and results, plus the
- * progress line and summary table the commands print. No argument parsing, no process exit.
+ * Migrating a whole VM in one call: in process over a simulated link (deterministic), or between
+ * processes over TCP (source and destination). Each runs the source to a start point, drives a
+ * {@link MigrationController} and returns the statistics and, on success, the loaded destination;
+ * on failure the source is intact and resumable.
  *
  * @module
  */
 
-import type {
-  InspectSummary,
-  MigratableVm,
-  MigrationProgress,
-  MigrationResult,
-  MigrationStats,
-  ReceiveResult,
-  StreamHeader,
-} from "../migration/mod.ts";
-import {
-  connectMigration,
-  DEFAULT_BANDWIDTH,
-  DEFAULT_CLOCK_HZ,
-  formatBytes,
-  incomingFailure,
-  inProcessTransport,
-  inspectStream,
-  listenForMigration,
-  MigrationController,
-  queryMigrate,
-  RealTimeLink,
-  restoreSnapshotFiles,
-  SimulatedLink,
-  writeSnapshotFile,
-} from "../migration/mod.ts";
+import type { MigratableVm } from "./vm_interface.ts";
+import type { StreamHeader } from "./stream.ts";
+import { MigrationController, type MigrationProgress, type MigrationResult } from "./controller.ts";
+import { type MigrationStats, queryMigrate } from "./stats.ts";
+import { DEFAULT_BANDWIDTH, DEFAULT_CLOCK_HZ, RealTimeLink, SimulatedLink } from "./link.ts";
+import { inProcessTransport } from "./transport.ts";
+import { connectMigration, incomingFailure, listenForMigration } from "./tcp.ts";
+import type { ReceiveResult } from "./receiver.ts";
 
 /** A destination: a blank VM, or a factory called once the stream has verified. */
 export type Destination = MigratableVm | ((header: StreamHeader) => MigratableVm);
 
-function factory(d: Destination): (h: StreamHeader) => MigratableVm {
+/** The factory a {@link Destination} stands for. */
+export function factory(d: Destination): (h: StreamHeader) => MigratableVm {
   return typeof d === "function" ? d : () => d;
 }
 
 /** Options shared by the migration functions. */
-export interface MigrateCoreOptions {
+export interface VmMigrationOptions {
   /** Run the source to this retired-instruction count before migrating (if it has not ended). */
   at?: number;
   /** Switchover policy: "qemu" (default), "seed" or "xen". */
@@ -59,7 +44,7 @@ export interface MigrateCoreOptions {
   key?: CryptoKey;
   /** Pages per ram-pages record (default 64). */
   pagesPerRecord?: number;
-  /** Progress callback (e.g. {@link formatProgress} to a terminal). */
+  /** Progress callback (`deno task migrate` draws a progress bar with it). */
   onProgress?: (p: MigrationProgress) => void;
   /** Re-send all memory at the end so the destination can check it (see MigrateOptions.verify). */
   verify?: boolean;
@@ -67,8 +52,8 @@ export interface MigrateCoreOptions {
   stopAt?: number;
 }
 
-/** The outcome of a migration as the CLI reports it. */
-export interface MigrateCoreResult {
+/** The outcome of a migration, with its statistics. */
+export interface VmMigrationResult {
   /** Whether the destination confirmed and holds the VM. */
   ok: boolean;
   /** One line, when it failed. */
@@ -89,7 +74,8 @@ function runTo(vm: MigratableVm, at: number | undefined): void {
   while (!vm.finished && vm.instructions < at) vm.run(at - vm.instructions);
 }
 
-function report(r: MigrationResult, destination?: MigratableVm): MigrateCoreResult {
+/** A controller's result as a {@link VmMigrationResult}. */
+export function report(r: MigrationResult, destination?: MigratableVm): VmMigrationResult {
   return {
     ok: r.ok,
     error: r.error?.message,
@@ -107,8 +93,8 @@ function report(r: MigrationResult, destination?: MigratableVm): MigrateCoreResu
 export async function migrateInProcess(
   source: MigratableVm,
   destination: Destination,
-  opts: MigrateCoreOptions = {},
-): Promise<MigrateCoreResult> {
+  opts: VmMigrationOptions = {},
+): Promise<VmMigrationResult> {
   runTo(source, opts.at);
   const link = new SimulatedLink({
     bandwidth: opts.bandwidth ?? DEFAULT_BANDWIDTH,
@@ -137,7 +123,7 @@ export async function migrateInProcess(
 }
 
 /** Options of {@link migrateToTcp}. */
-export interface TcpSourceOptions extends MigrateCoreOptions {
+export interface TcpSourceOptions extends VmMigrationOptions {
   /** Destination host (default 127.0.0.1). */
   hostname?: string;
   /** Destination port. */
@@ -152,7 +138,7 @@ export interface TcpSourceOptions extends MigrateCoreOptions {
  * be reached, refuses, stalls or disconnects) the result is not ok and the source is intact and
  * resumable.
  */
-export async function migrateToTcp(source: MigratableVm, opts: TcpSourceOptions): Promise<MigrateCoreResult> {
+export async function migrateToTcp(source: MigratableVm, opts: TcpSourceOptions): Promise<VmMigrationResult> {
   runTo(source, opts.at);
   const transport = await connectMigration({
     hostname: opts.hostname,
@@ -230,96 +216,4 @@ export async function receiveFromTcp(
   } finally {
     l.close();
   }
-}
-
-/** Write a snapshot of `vm` (not running) to `path`; `diff` needs the same controller across calls. */
-export async function snapshotToFile(
-  vm: MigratableVm | MigrationController,
-  path: string,
-  opts: { key?: CryptoKey; diff?: boolean } = {},
-): Promise<MigrateCoreResult> {
-  const c = vm instanceof MigrationController ? vm : new MigrationController(vm);
-  return report(await writeSnapshotFile(c, path, { key: opts.key, diff: opts.diff }));
-}
-
-/**
- * Restore `paths` (a full snapshot, then diffs) into `destination`; rejects with the file and reason.
- * With `lazy`, the full snapshot's pages load from its file on first touch (see `restoreSnapshotFiles`).
- */
-export async function restoreFromFiles(
-  destination: Destination,
-  paths: string | string[],
-  opts: { key?: CryptoKey; expectRamBytes?: number; lazy?: boolean } = {},
-): Promise<ReceiveResult> {
-  return await restoreSnapshotFiles(paths, {
-    createVm: factory(destination),
-    key: opts.key,
-    expectRamBytes: opts.expectRamBytes,
-    lazy: opts.lazy,
-  });
-}
-
-/** Print a stream or snapshot file record by record (see `inspectStream`). */
-export async function inspectFile(
-  path: string,
-  opts: { key?: CryptoKey; write?: (line: string) => void; summaryOnly?: boolean } = {},
-): Promise<InspectSummary> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    throw new Error(`Cannot read ${path}: ${(e as Error).message}`);
-  }
-  return await inspectStream(bytes, opts);
-}
-
-/**
- * One progress line for a terminal, e.g.
- * `[#########.........]  45.2%  PreCopy round 1  12.0 MiB left  940 Mbit/s  eta 101 ms  throttle 0%`.
- */
-export function formatProgress(p: MigrationProgress, width = 30): string {
-  const filled = Math.round((p.percent / 100) * width);
-  const bar = "#".repeat(filled) + ".".repeat(width - filled);
-  const mbit = (p.bandwidth * 8 / 1e6).toFixed(0);
-  return `[${bar}] ${p.percent.toFixed(1).padStart(5)}%  ${p.state} round ${p.round}  ` +
-    `${formatBytes(Math.round(p.remaining))} left  ${mbit} Mbit/s  eta ${p.etaMs.toFixed(0)} ms  ` +
-    `throttle ${p.throttlePercent}%`;
-}
-
-/** The end-of-migration summary table (one row per round, then the totals). */
-export function formatSummary(s: MigrationStats): string {
-  const lines: string[] = [];
-  const ms = (x: number) => `${x.toFixed(3)} ms`;
-  lines.push(`status              ${s.status}${s.error ? `: ${s.error}` : ""}`);
-  lines.push(`policy              ${s.policy}: ${s.switchoverReason}`);
-  lines.push(
-    `link                ${
-      s.deterministic
-        ? `simulated ${(s.linkBandwidth * 8 / 1e6).toFixed(0)} Mbit/s, ` +
-          `latency ${s.linkLatencyMs} ms, guest clock ${s.clockHz / 1e9} GHz`
-        : "real time"
-    }`,
-  );
-  lines.push(`total-time          ${ms(s.totalTime)}`);
-  lines.push(`setup-time          ${ms(s.setupTime)}`);
-  lines.push(`downtime            ${ms(s.downtime)} (lower bound ${ms(s.downtimeLowerBound)})`);
-  lines.push(`expected-downtime   ${ms(s.expectedDowntime)}`);
-  lines.push(`transferred         ${s.transferred} bytes of ${s.total} bytes RAM`);
-  lines.push(
-    `pages               ${s.normal} normal, ${s.duplicate} zero (duplicate), ${s.normalBytes} normal-bytes`,
-  );
-  lines.push(`dirty-sync-count    ${s.dirtySyncCount}, dirty-pages-rate ${s.dirtyPagesRate} pages/s`);
-  lines.push(`mbps                ${s.mbps.toFixed(1)}, cpu-throttle ${s.cpuThrottlePercentage}%`);
-  lines.push("");
-  lines.push("round  pages    zero     bytes        ms         dirty after  throttle");
-  for (const r of s.rounds) {
-    lines.push(
-      `${(r.final ? "final" : String(r.round)).padEnd(6)} ${String(r.pages).padEnd(8)} ${
-        String(r.zeroPages).padEnd(8)
-      } ${String(r.bytes).padEnd(12)} ${r.durationMs.toFixed(3).padEnd(10)} ${
-        String(r.dirtyAfter).padEnd(12)
-      } ${r.throttlePercent}%`,
-    );
-  }
-  return lines.join("\n");
 }
