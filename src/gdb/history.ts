@@ -55,6 +55,7 @@ export class History {
   /** In-place restores done (statistics). */
   restores = 0;
 
+  /** Snapshot history of `machine` for reverse execution (see HistoryOptions for its limits). */
   constructor(readonly machine: Machine, opts: HistoryOptions = {}) {
     this.interval = opts.interval ?? 250_000;
     this.maxBytes = opts.maxBytes ?? 512 * 2 ** 20;
@@ -82,6 +83,7 @@ export class History {
     return this.snapshots[this.snapshots.length - 1].icount + this.interval;
   }
 
+  /** Adds the machine's dirty log to the pages written since the last snapshot and since the last `monitor dirty`. */
   private harvest(): void {
     const log = this.machine.takeDirtyLog();
     for (let w = 0; w < log.length; w++) {
@@ -90,6 +92,7 @@ export class History {
     }
   }
 
+  /** Takes the base snapshot the history starts from. */
   private takeBase(): void {
     const m = this.machine;
     this.harvest();
@@ -188,6 +191,7 @@ export class History {
     this.onRestore?.(snap.icount);
   }
 
+  /** Page `pfn` as snapshot `k` holds it, if the history has it. */
   private pageAt(pfn: number, k: number): Uint8Array | undefined {
     for (let j = k; j >= 0; j--) {
       const p = this.snapshots[j].pages.get(pfn);

@@ -25,7 +25,8 @@ import { readFeatures, REGISTERS } from "./target_description.ts";
 import type { DebugTarget } from "./target.ts";
 
 /** What the features reply advertises. */
-export const SUPPORTED = `PacketSize=${MAX_PACKET.toString(16)};QStartNoAckMode+;qXfer:features:read+;` +
+export const SUPPORTED: string =
+  `PacketSize=${MAX_PACKET.toString(16)};QStartNoAckMode+;qXfer:features:read+;` +
   "ReverseStep+;ReverseContinue+;swbreak+;hwbreak+;vContSupported+";
 
 /** How a session ended, when it has. */
@@ -47,6 +48,8 @@ export class GdbSession {
   private lastSent: Uint8Array | null = null;
 
   /**
+   * A session with one client.
+   *
    * @param target the guest
    * @param send writes bytes to the client
    * @param pause awaited between slices of a running guest (the connection's bytes are read then)
@@ -89,6 +92,7 @@ export class GdbSession {
     }
   }
 
+  /** Sends one packet. */
   private async reply(text: string): Promise<void> {
     const bytes = framePacket(text);
     this.lastSent = bytes;
@@ -163,11 +167,13 @@ export class GdbSession {
     }
   }
 
+  /** Shows the guest's progress (its console output) and returns the stop reply. */
   private afterRun(reply: string): string {
     this.progress();
     return reply;
   }
 
+  /** Steps or continues the guest until it stops. */
   private async resume(mode: "step" | "continue"): Promise<string> {
     this.interruptRequested = false;
     const t = this.target;
@@ -176,6 +182,7 @@ export class GdbSession {
     return this.afterRun(r);
   }
 
+  /** The `g` reply: every register in the target description's order. */
   private readAllRegisters(): string {
     let out = "";
     for (let n = 0; n < REGISTERS.length; n++) {
@@ -185,6 +192,7 @@ export class GdbSession {
     return out;
   }
 
+  /** `G`: writes every register. */
   private writeAllRegisters(hex: string): string {
     const bytes = fromHex(hex);
     if (bytes === null) return ERR_BAD;
@@ -204,6 +212,7 @@ export class GdbSession {
     return "OK";
   }
 
+  /** `p`: one register. */
   private readOneRegister(arg: string): string {
     const n = parseHexNumber(arg);
     if (n === null || n >= BigInt(REGISTERS.length)) return ERR_BAD;
@@ -211,6 +220,7 @@ export class GdbSession {
     return v === null ? "xx".repeat(REGISTERS[Number(n)].bits / 8) : toHex(registerBytes(Number(n), v));
   }
 
+  /** `P`: writes one register. */
   private writeOneRegister(arg: string): string {
     const eq = arg.indexOf("=");
     const n = parseHexNumber(arg.slice(0, eq));
@@ -223,12 +233,14 @@ export class GdbSession {
     return "OK";
   }
 
+  /** Parses `addr,length` (hex). */
   private parseAddrLen(arg: string): [bigint, number] | null {
     const m = /^([0-9a-fA-F]{1,16}),([0-9a-fA-F]{1,8})$/.exec(arg);
     if (!m) return null;
     return [BigInt("0x" + m[1]), parseInt(m[2], 16)];
   }
 
+  /** `m`: reads guest-virtual memory. */
   private readMem(arg: string): string {
     const al = this.parseAddrLen(arg);
     if (al === null) return ERR_BAD;
@@ -238,6 +250,7 @@ export class GdbSession {
     return toHex(bytes);
   }
 
+  /** `M`: writes guest-virtual memory (hex). */
   private writeMem(arg: string): string {
     const colon = arg.indexOf(":");
     const al = colon < 0 ? null : this.parseAddrLen(arg.slice(0, colon));
@@ -246,6 +259,7 @@ export class GdbSession {
     return this.store(al[0], bytes);
   }
 
+  /** `X`: writes guest-virtual memory (binary). */
   private writeBinary(data: Uint8Array): string {
     const colon = data.indexOf(0x3a);
     if (colon < 0) return ERR_BAD;
@@ -256,6 +270,7 @@ export class GdbSession {
     return this.store(al[0], bytes);
   }
 
+  /** Writes `bytes` at guest-virtual `addr`; `OK` or an error reply. */
   private store(addr: bigint, bytes: Uint8Array): string {
     if (bytes.length === 0) return "OK";
     if (!writeMemory(this.target.machine, addr, bytes, this.target.space)) return ERR_MEMORY;
@@ -263,6 +278,7 @@ export class GdbSession {
     return "OK";
   }
 
+  /** `Z`/`z`: inserts or removes a breakpoint or watchpoint. */
   private breakpoint(text: string): string {
     const m = /^([Zz])([0-4]),([0-9a-fA-F]{1,16}),([0-9a-fA-F]{1,8})(;.*)?$/.exec(text);
     if (!m) return ERR_BAD;
@@ -282,6 +298,7 @@ export class GdbSession {
     return "OK";
   }
 
+  /** `v` packets (vCont, vCont?). */
   private async vPacket(text: string): Promise<string> {
     if (text === "vCont?") return "vCont;c;C;s;S";
     if (text.startsWith("vCont;")) {
@@ -301,6 +318,7 @@ export class GdbSession {
     return "";
   }
 
+  /** `q` queries. */
   private query(text: string): string {
     const t = this.target;
     if (text.startsWith("qSupported")) return SUPPORTED;

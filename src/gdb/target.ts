@@ -74,6 +74,7 @@ export class DebugTarget {
   /** The history for reverse execution, or null. */
   readonly history: History | null;
 
+  /** A debug target over `machine`, with reverse-execution history unless `opts.noHistory`. */
   constructor(readonly machine: Machine, opts: TargetOptions = {}) {
     this.history = opts.noHistory ? null : new History(machine, opts);
     if (machine.exit !== null) this.lastStop = exitReply(machine.exit);
@@ -84,6 +85,7 @@ export class DebugTarget {
     return this.machine.exit !== null;
   }
 
+  /** Attaches the debug state to the CPU while a breakpoint or watchpoint is set (`flush`: flush the TLB too). */
   private sync(flush: boolean): void {
     const cpu = this.machine.cpu;
     cpu.debug = this.debug.active ? this.debug : null;
@@ -119,6 +121,7 @@ export class DebugTarget {
     this.history?.changed();
   }
 
+  /** Clears the last stop and marks where the next run resumes (a breakpoint there is not hit again). */
   private prepare(): void {
     this.debug.stopped = null;
     this.debug.pending = null;
@@ -126,6 +129,7 @@ export class DebugTarget {
     this.sync(false);
   }
 
+  /** After a run slice: the stop reply when the guest ended or hit a breakpoint or watchpoint, else null (a history snapshot may be taken). */
   private afterSlice(exit: RunExit | null): string | null {
     if (exit !== null) return this.lastStop = exitReply(exit);
     this.history?.maybeSnapshot();
