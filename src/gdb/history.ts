@@ -211,6 +211,15 @@ export class History {
     }
     if (n === m.instructions) return;
     this.restore(this.indexAtOrBefore(n));
+    // Snapshots on the way, at n - 2^j instructions (j >= 12), so that stepping back again from
+    // near n (reverse-step is many reverse-stepi) re-runs a few thousand instructions, not an interval.
+    for (let j = 30; j >= 12; j--) {
+      const p = n - 2 ** j;
+      if (p > m.instructions) {
+        this.runTo(p, null);
+        this.snapshot();
+      }
+    }
     this.runTo(n, null);
   }
 
