@@ -10,7 +10,7 @@ const root = new URL("../../", import.meta.url).pathname;
 
 Deno.test("every file in src/fuzz/surfaces is a surface under its own name", async () => {
   const names = surfaceNames();
-  for (const n of ["elf", "replay-log", "snapshot-chain", "stream-file", "stream-tcp", "vmcs-dump"]) {
+  for (const n of ["elf", "gdb", "replay-log", "snapshot-chain", "stream-file", "stream-tcp", "vmcs-dump"]) {
     ok(names.includes(n), n);
   }
   for (const n of names) equal((await loadSurface(n)).name, n);
