@@ -56,6 +56,9 @@ export interface FuzzSummary {
   memory: number;
   slowestMs: number;
   slowestCase: number;
+  /** The most CPU time one case used, ms, and which case. */
+  mostCpuMs: number;
+  mostCpuCase: number;
   seconds: number;
   /** Refusals grouped by their line with numbers blanked, most frequent first (top 12). */
   refusals: [string, number][];
@@ -136,6 +139,8 @@ async function fuzzSurface(
     memory: 0,
     slowestMs: 0,
     slowestCase: -1,
+    mostCpuMs: 0,
+    mostCpuCase: -1,
     seconds: 0,
     refusals: [],
     reproducers: [],
@@ -244,9 +249,15 @@ async function fuzzSurface(
         finished = true;
         break;
       }
-      const i = m.i as number, ms = m.ms as number, r = m.r as string;
+      const i = m.i as number, ms = m.ms as number, cpu = m.cpu as number;
+      // a case that ended but used more CPU time than the bound is a hang as well
+      const r = cpu > o.caseTimeoutMs && (m.r === "accepted" || m.r === "refused") ? "hang" : m.r as string;
       s.cases++;
       next = i + 1;
+      if (cpu > s.mostCpuMs) {
+        s.mostCpuMs = cpu;
+        s.mostCpuCase = i;
+      }
       if (ms > s.slowestMs) {
         s.slowestMs = ms;
         s.slowestCase = i;
@@ -262,6 +273,9 @@ async function fuzzSurface(
       } else if (r === "crash") {
         s.crashes++;
         await save(i, "crash", String(m.d));
+      } else if (r === "hang") {
+        s.hangs++;
+        await save(i, "hang", `ended (${m.r}) but used ${cpu.toFixed(1)} ms of CPU time, over the bound`);
       } else {
         s.memory++;
         await save(i, "memory", String(m.d));
@@ -290,7 +304,8 @@ function line(s: FuzzSummary): string {
     `${
       String(s.refused).padStart(7)
     } refused  ${s.crashes} crashes  ${s.hangs} hangs  ${s.memory} over memory  ` +
-    `slowest ${s.slowestMs.toFixed(0)} ms (case ${s.slowestCase})  ${s.seconds.toFixed(1)} s`;
+    `slowest ${s.slowestMs.toFixed(0)} ms (case ${s.slowestCase}), most CPU ${s.mostCpuMs.toFixed(0)} ms ` +
+    `(case ${s.mostCpuCase})  ${s.seconds.toFixed(1)} s`;
 }
 
 /** The `fuzz` command. */

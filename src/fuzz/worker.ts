@@ -9,6 +9,7 @@
  * @module
  */
 
+import process from "node:process";
 import { caseInput, runCase } from "./cases.ts";
 import { loadSurface } from "./registry.ts";
 
@@ -64,12 +65,21 @@ async function main(args: string[]): Promise<void> {
     // What the case allocated and still holds at its end (ArrayBuffers and heap; a collection during
     // the case can only make it look smaller). Housekeeping collections keep the total down.
     const before = heldBytes();
+    const cpu0 = process.cpuUsage();
     const r = await runCase(surface, input, { scratch, maxInstructions: Number(maxText) });
+    const used = process.cpuUsage(cpu0);
+    const cpu = (used.user + used.system) / 1000;
     const grew = heldBytes() - before;
-    if (r.result === "crash") emit({ i, r: "crash", ms: r.ms, d: r.detail });
+    if (r.result === "crash") emit({ i, r: "crash", ms: r.ms, cpu, d: r.detail });
     else if (grew > bound) {
-      emit({ i, r: "memory", ms: r.ms, d: `${Math.round(grew / 2 ** 20)} MiB allocated by the case` });
-    } else emit({ i, r: r.result, ms: r.ms, d: r.result === "refused" ? r.detail.slice(0, 160) : undefined });
+      emit({ i, r: "memory", ms: r.ms, cpu, d: `${Math.round(grew / 2 ** 20)} MiB allocated by the case` });
+    } else {emit({
+        i,
+        r: r.result,
+        ms: r.ms,
+        cpu,
+        d: r.result === "refused" ? r.detail.slice(0, 160) : undefined,
+      });}
     if (heldBytes() - baseline > 2 * bound) gc();
   }
   surface.close?.();

@@ -60,7 +60,8 @@ Deno.test("deno task fuzz: a summary line per surface; a hang is caught, saved a
   const ok1 = await fuzz(["vmcs-dump", "--cases", "40", "--seed", "3"]);
   equal(ok1.code, 0, ok1.err);
   ok(
-    /^vmcs-dump\s+40 cases\s+\d+ ran\s+\d+ refused\s+0 crashes\s+0 hangs\s+0 over memory/m.test(ok1.out),
+    /^vmcs-dump\s+40 cases\s+\d+ ran\s+\d+ refused\s+0 crashes\s+0 hangs\s+0 over memory\s+slowest \d+ ms \(case \d+\), most CPU \d+ ms/m
+      .test(ok1.out),
     ok1.out,
   );
   // every case "hangs" with a bound of 0 ms (a replay takes longer): the case
