@@ -18,10 +18,6 @@ import { decode } from "./decoder.ts";
 import type { CpuDebug } from "./debug.ts";
 import {
   CLASS_DOUBLE_FAULT,
-  EVENT_HARDWARE,
-  EVENT_NMI,
-  EVENT_PRIV_SOFT,
-  EVENT_SOFT_INT,
   eventClass,
   isDoubleFault,
   isFaultClass,
@@ -76,6 +72,10 @@ import {
   encodeEptViolationQualification,
   encodeInterruptionInfo,
   INTR_TYPE_EXTERNAL_INTERRUPT,
+  INTR_TYPE_HARDWARE_EXCEPTION,
+  INTR_TYPE_NMI,
+  INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION,
+  INTR_TYPE_SOFTWARE_INTERRUPT,
 } from "../vmx/qualifications.ts";
 import { exceptionExits } from "../vmx/exits.ts";
 
@@ -1031,7 +1031,7 @@ export class Cpu {
             this.excVector,
             this.excHasError,
             this.excError,
-            soft === 0 ? EVENT_HARDWARE : soft,
+            soft === 0 ? INTR_TYPE_HARDWARE_EXCEPTION : soft,
           );
           if (r >= 0) return r;
           // INT n / INT3 retire. A delivered exception counts as one tick of virtual time too:
@@ -1134,10 +1134,10 @@ export class Cpu {
     // delivery raises are (SDM Vol. 3 §27.6.1.1 in the VM-entry chapter).
     const injected = this.external && this.deliveringClass < 0;
     if (
-      type !== EVENT_SOFT_INT && !injected &&
+      type !== INTR_TYPE_SOFTWARE_INTERRUPT && !injected &&
       exceptionExits(c.exceptionBitmap, c.pfecMask, c.pfecMatch, vector, error)
     ) {
-      const t = type === EVENT_HARDWARE && vector === 2 ? EVENT_NMI : type;
+      const t = type === INTR_TYPE_HARDWARE_EXCEPTION && vector === 2 ? INTR_TYPE_NMI : type;
       this.exitIntrInfo = encodeInterruptionInfo({
         vector,
         type: t,
@@ -1182,7 +1182,7 @@ export class Cpu {
       }
       if (isDoubleFault(first, cls)) {
         this.deliveringClass = -1;
-        return this.raise(EXC_DF, true, 0, EVENT_HARDWARE);
+        return this.raise(EXC_DF, true, 0, INTR_TYPE_HARDWARE_EXCEPTION);
       }
     } else if (vector !== EXC_DF) {
       this.tripleFaultCause = `${EXCEPTION_NAMES[vector] ?? "vector " + vector} at rip 0x${
@@ -1194,7 +1194,7 @@ export class Cpu {
       this.deliver(vector, hasError, error, type, injected);
     } catch (e) {
       if (e === FAULT) {
-        const r = this.raise(this.excVector, this.excHasError, this.excError, EVENT_HARDWARE);
+        const r = this.raise(this.excVector, this.excHasError, this.excError, INTR_TYPE_HARDWARE_EXCEPTION);
         this.deliveringClass = -1;
         return r;
       }
@@ -1237,7 +1237,7 @@ export class Cpu {
     let flags = this.fl.get();
     // Fault-class exceptions push RF = 1 (SDM Vol. 3 §18.3.1.1); an injected event pushes RF as
     // loaded from the guest-state area (§27.6.1.1 in the VM-entry chapter).
-    if (type === EVENT_HARDWARE && !injected && isFaultClass(v)) flags |= RF;
+    if (type === INTR_TYPE_HARDWARE_EXCEPTION && !injected && isFaultClass(v)) flags |= RF;
     let rsp: bigint;
     const switched = ist !== 0 || newCpl < this.cpl;
     if (ist !== 0) rsp = this.tssRead64(36 + (ist - 1) * 8, ext);
@@ -1250,7 +1250,7 @@ export class Cpu {
     if (!canonical64(rsp) || !canonical64(rsp - frameBytes)) this.fault(EXC_SS, true, ext);
     // A non-canonical target RIP: #GP(0) (Vol. 2 INT n, 64-Bit Mode Exceptions).
     const target = this.canonical(((w1 & 0xffff0000) | (w0 & 0xffff)) >>> 0, w2);
-    const ret = soft || type === EVENT_PRIV_SOFT ? this.nrip : this.rip;
+    const ret = soft || type === INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION ? this.nrip : this.rip;
     const frame: bigint[] = [
       BigInt(oldSs),
       oldRsp,
@@ -1362,7 +1362,7 @@ export class Cpu {
 
   /**
    * INT n, INT3 and INT1 from an instruction: `vector` delivered as the event `type`
-   * (EVENT_SOFT_INT, EVENT_SOFT_EXC or EVENT_PRIV_SOFT), returning after the instruction.
+   * (INTR_TYPE_SOFTWARE_INTERRUPT, INTR_TYPE_SOFTWARE_EXCEPTION or INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION), returning after the instruction.
    */
   softwareInterrupt(vector: number, type: number): never {
     this.excVector = vector;

@@ -7,18 +7,14 @@
  * @module
  */
 
-/** Event type: external interrupt (VMX interruption type 0). */
-export const EVENT_EXTERNAL = 0;
-/** Event type: NMI (2). */
-export const EVENT_NMI = 2;
-/** Event type: hardware exception (3), raised by the processor itself. */
-export const EVENT_HARDWARE = 3;
-/** Event type: software interrupt, INT n (4). */
-export const EVENT_SOFT_INT = 4;
-/** Event type: privileged software exception, INT1 (ICEBP, f1) (5). */
-export const EVENT_PRIV_SOFT = 5;
-/** Event type: software exception, INT3 or INTO (6). */
-export const EVENT_SOFT_EXC = 6;
+import {
+  INTR_TYPE_HARDWARE_EXCEPTION,
+  INTR_TYPE_SOFTWARE_EXCEPTION,
+  INTR_TYPE_SOFTWARE_INTERRUPT,
+} from "../vmx/qualifications.ts";
+
+// Event types are the VMX interruption types (SDM Vol. 3 §25.8.3), defined once in
+// vmx/qualifications.ts; the CPU passes them with every event it delivers.
 
 /** Double-fault class: benign (Table 6-4: every vector not listed below, all INT n, all INTR). */
 export const CLASS_BENIGN = 0;
@@ -35,7 +31,7 @@ export const CLASS_DOUBLE_FAULT = 3;
  * NMIs are benign whatever their vector (Table 6-4 lists "All: INT n" and "All: INTR" as benign).
  */
 export function eventClass(vector: number, type: number): number {
-  if (type !== EVENT_HARDWARE) return CLASS_BENIGN;
+  if (type !== INTR_TYPE_HARDWARE_EXCEPTION) return CLASS_BENIGN;
   switch (vector) {
     case 0:
     case 10:
@@ -77,5 +73,5 @@ export function isFaultClass(vector: number): boolean {
 
 /** Software interrupts and software exceptions (INT n, INT3, INTO): the only events with EXT = 0 and a gate DPL check. */
 export function isSoftwareInterrupt(type: number): boolean {
-  return type === EVENT_SOFT_INT || type === EVENT_SOFT_EXC;
+  return type === INTR_TYPE_SOFTWARE_INTERRUPT || type === INTR_TYPE_SOFTWARE_EXCEPTION;
 }

@@ -8,7 +8,11 @@
 import type { Cpu } from "../cpu.ts";
 import type { Insn } from "../insn.ts";
 import { AF, CF, DF, EXC_BP, EXC_DB, PF, RCX, SF, ZF } from "../registers.ts";
-import { EVENT_PRIV_SOFT, EVENT_SOFT_EXC, EVENT_SOFT_INT } from "../exception_classes.ts";
+import {
+  INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION,
+  INTR_TYPE_SOFTWARE_EXCEPTION,
+  INTR_TYPE_SOFTWARE_INTERRUPT,
+} from "../../vmx/qualifications.ts";
 import { pop, push, readE, rspLinear, setRsp, splitLinear } from "./_operands.ts";
 
 const TWO47 = 140737488355328;
@@ -94,12 +98,12 @@ export function ud(cpu: Cpu, _i: Insn): void {
 
 /** INT3 (cc): #BP as a software exception, a trap (returns after the instruction). */
 export function int3(cpu: Cpu, _i: Insn): void {
-  cpu.softwareInterrupt(EXC_BP, EVENT_SOFT_EXC);
+  cpu.softwareInterrupt(EXC_BP, INTR_TYPE_SOFTWARE_EXCEPTION);
 }
 
 /** INT n (cd ib): a software interrupt, subject to the gate's DPL. */
 export function intN(cpu: Cpu, i: Insn): void {
-  cpu.softwareInterrupt(i.imm, EVENT_SOFT_INT);
+  cpu.softwareInterrupt(i.imm, INTR_TYPE_SOFTWARE_INTERRUPT);
 }
 
 /**
@@ -107,7 +111,7 @@ export function intN(cpu: Cpu, i: Insn): void {
  * and with EXT = 1 in the error codes of nested faults, as a hardware event (SDM Vol. 2 INT n).
  */
 export function int1(cpu: Cpu, _i: Insn): void {
-  cpu.softwareInterrupt(EXC_DB, EVENT_PRIV_SOFT);
+  cpu.softwareInterrupt(EXC_DB, INTR_TYPE_PRIVILEGED_SOFTWARE_EXCEPTION);
 }
 
 /** CLC, STC, CMC, CLD, STD (f8, f9, f5, fc, fd): `op` selects. */
