@@ -127,6 +127,7 @@ function decodeBody(_cpu: Cpu, _lin: number, next: () => number, length: () => n
   let modrm = -1;
   if (spec.modrm) {
     modrm = next();
+    if (spec.modIgnored) modrm |= 0xc0;
     if (spec.group) {
       const reg = (modrm >> 3) & 7;
       const g3 = spec.group3;

@@ -99,6 +99,12 @@ export interface OpSpec {
   memOnly: boolean;
   /** Only a register r/m is legal. */
   regOnly: boolean;
+  /**
+   * ModRM.mod is ignored: r/m always names a register and no SIB or displacement follows (MOV to and
+   * from control and debug registers, SDM Vol. 2 "MOV—Move to/from Control Registers" and "Debug
+   * Registers": "the 2 bits in the mod field are ignored").
+   */
+  modIgnored: boolean;
   /** LOCK is legal (memory destination read-modify-write). */
   lockable: boolean;
   /** Mandatory prefix (0 none, 0x66, 0xf3, 0xf2) selecting this entry, or -1 for entries without one. */
@@ -142,6 +148,7 @@ function def(mnemonic: string, map: number, opcode: number, h: Handler, o: Opts 
     byteReg: o.byteReg ?? false,
     memOnly: o.memOnly ?? false,
     regOnly: o.regOnly ?? false,
+    modIgnored: o.modIgnored ?? false,
     lockable: o.lockable ?? false,
     prefix: o.prefix ?? -1,
   };
@@ -378,10 +385,10 @@ def("wbinvd", 1, 0x09, sys.wbinvd);
 def("ud2", 1, 0x0b, ctl.ud, { ends: true });
 def("prefetchw", 1, 0x0d, ctl.nop, { modrm: true, memOnly: true });
 for (let opc = 0x18; opc <= 0x1f; opc++) def("nop", 1, opc, ctl.nop, { modrm: true });
-def("mov", 1, 0x20, sys.movFromCr, { modrm: true, size: SZ_F64, regOnly: true });
-def("mov", 1, 0x21, sys.movFromDr, { modrm: true, size: SZ_F64, regOnly: true });
-def("mov", 1, 0x22, sys.movToCr, { modrm: true, size: SZ_F64, ends: true, regOnly: true });
-def("mov", 1, 0x23, sys.movToDr, { modrm: true, size: SZ_F64, regOnly: true });
+def("mov", 1, 0x20, sys.movFromCr, { modrm: true, size: SZ_F64, modIgnored: true });
+def("mov", 1, 0x21, sys.movFromDr, { modrm: true, size: SZ_F64, modIgnored: true });
+def("mov", 1, 0x22, sys.movToCr, { modrm: true, size: SZ_F64, ends: true, modIgnored: true });
+def("mov", 1, 0x23, sys.movToDr, { modrm: true, size: SZ_F64, modIgnored: true });
 def("wrmsr", 1, 0x30, sys.wrmsr, { ends: true });
 def("rdtsc", 1, 0x31, sys.rdtsc);
 def("rdmsr", 1, 0x32, sys.rdmsr);

@@ -299,3 +299,23 @@ Deno.test("Cpu.run returns within its budget on random code with a random but va
     assert.ok(cpu.icount - start <= 300, "never more than the budget");
   }
 });
+
+Deno.test("decode() ignores ModRM.mod in MOV to and from CR and DR (SDM Vol. 2 MOV—Move to/from Control and Debug Registers)", () => {
+  const cpu = makeCpu();
+  // 0f 20 00: mod=00 reg=CR0 rm=RAX; the mod bits are ignored, so no SIB or displacement follows.
+  load(cpu, { code: hexBytes("0f2000"), regs: { rax: 0n } });
+  assert.equal(decode(cpu, CODE_ADDR, Infinity)!.len, 3);
+  assert.equal(cpu.run(1), -1);
+  assert.equal(cpu.rip, CODE_ADDR + 3);
+  assert.equal(cpu.getReg64(0), BigInt(cpu.cr0 >>> 0));
+  // 0f 23 47 (mod=01, which would take a disp8): MOV DR0, RDI in 3 bytes; then 0f 21 87 (mod=10, which
+  // would take a disp32): MOV RDI, DR0, also 3 bytes.
+  load(cpu, { code: hexBytes("0f23470f2187"), regs: { rdi: 0x1234_5678_9abcn } });
+  assert.equal(decode(cpu, CODE_ADDR, Infinity)!.len, 3);
+  assert.equal(cpu.run(1), -1);
+  assert.equal(cpu.rip, CODE_ADDR + 3);
+  cpu.setReg64(7, 0n);
+  assert.equal(cpu.run(1), -1);
+  assert.equal(cpu.rip, CODE_ADDR + 6);
+  assert.equal(cpu.getReg64(7), 0x1234_5678_9abcn);
+});
