@@ -50,3 +50,30 @@ export {
   type VerifiedSnapshot,
 } from "./replayer.ts";
 export { assertReplays, replayGuest } from "./api.ts";
+
+// The types that the exports above name from the other parts (their own modules document them),
+// so that this module's documentation is complete on its own.
+export type { Cpu, GuestPhysicalMap } from "../cpu/cpu.ts";
+export type { BreakKind, CpuDebug, DebugHit, Watch, WatchKind } from "../cpu/debug.ts";
+export type { Handler, Insn } from "../cpu/insn.ts";
+export type { SerialInput } from "../devices/serial.ts";
+export type { StateSection } from "../migration/vm_interface.ts";
+export type { DirtyLogMethod, EptMap, PageLoader } from "../vm/ept_map.ts";
+export type { EntropySource, EXIT_REASONS, ExitReason, Machine, RunExit } from "../vm/machine.ts";
+export type { VmEntryOutcome, VmxVcpu } from "../vm/vcpu.ts";
+export type { VmxCapabilities } from "../vmx/capabilities.ts";
+export type { PmlLog } from "../vmx/ept.ts";
+export type {
+  VmEntryFailure,
+  VmEntryResult,
+  VmFailInvalid,
+  VmFailValid,
+  VmPtrstResult,
+  VmReadResult,
+  VmSucceed,
+  Vmx,
+  VmxFault,
+  VmxResult,
+  VmxState,
+} from "../vmx/instructions.ts";
+export type { Vmcs, VmcsState } from "../vmx/vmcs.ts";

@@ -40,3 +40,25 @@ export { type DirtyLogMethod, EptMap, type PageLoader } from "./ept_map.ts";
 export { type VmEntryOutcome, VmxVcpu } from "./vcpu.ts";
 export { bootGuest } from "./boot.ts";
 export type { SerialInput } from "../devices/serial.ts";
+// The types that the exports above name from the CPU, VMX and migration parts (their own modules
+// document them), so that this module's documentation is complete on its own.
+export type { Cpu, GuestPhysicalMap } from "../cpu/cpu.ts";
+export type { Handler, Insn } from "../cpu/insn.ts";
+export type { BreakKind, CpuDebug, DebugHit, Watch, WatchKind } from "../cpu/debug.ts";
+export type { StateSection } from "../migration/vm_interface.ts";
+export type {
+  VmEntryFailure,
+  VmEntryResult,
+  VmFailInvalid,
+  VmFailValid,
+  VmPtrstResult,
+  VmReadResult,
+  VmSucceed,
+  Vmx,
+  VmxFault,
+  VmxResult,
+  VmxState,
+} from "../vmx/instructions.ts";
+export type { Vmcs, VmcsState } from "../vmx/vmcs.ts";
+export type { VmxCapabilities } from "../vmx/capabilities.ts";
+export type { PmlLog } from "../vmx/ept.ts";
