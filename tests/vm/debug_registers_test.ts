@@ -17,14 +17,7 @@ import {
 } from "../../src/vmx/controls.ts";
 import { decodeDrAccessQualification } from "../../src/vmx/qualifications.ts";
 import { bootAsm, NEEDS_AS } from "./_asm.ts";
-
-/** One VM entry with a generous preemption timer; returns the basic exit reason. */
-function enter(m: Machine, timer = 1_000_000): number {
-  m.vcpu.vmcs.writeNumber(F.VMX_PREEMPTION_TIMER_VALUE, timer);
-  const out = m.vcpu.enter();
-  assert.equal(out.kind, "exit", JSON.stringify(out));
-  return m.vcpu.vmcs.readNumber(F.VM_EXIT_REASON);
-}
+import { enter } from "./_vmx_entry.ts";
 
 const reg = (m: Machine, r: number) => m.cpu.getReg64(r);
 const q = (m: Machine) => Number(m.vcpu.vmcs.read(F.EXIT_QUALIFICATION));

@@ -16,14 +16,7 @@ import {
   PROC_USE_IO_BITMAPS,
 } from "../../src/vmx/controls.ts";
 import { bootAsm, NEEDS_AS } from "./_asm.ts";
-
-/** One VM entry with a generous preemption timer; returns the basic exit reason. */
-function enter(m: Machine, timer = 1_000_000): number {
-  m.vcpu.vmcs.writeNumber(F.VMX_PREEMPTION_TIMER_VALUE, timer);
-  const out = m.vcpu.enter();
-  assert.equal(out.kind, "exit", JSON.stringify(out));
-  return m.vcpu.vmcs.readNumber(F.VM_EXIT_REASON);
-}
+import { enter } from "./_vmx_entry.ts";
 
 const q = (m: Machine) => Number(m.vcpu.vmcs.read(F.EXIT_QUALIFICATION));
 const len = (m: Machine) => m.vcpu.vmcs.readNumber(F.VM_EXIT_INSTRUCTION_LEN);

@@ -10,14 +10,7 @@ import type { Machine } from "../../src/vm/mod.ts";
 import * as F from "../../src/vmx/fields.ts";
 import { PROC_CR3_LOAD_EXITING } from "../../src/vmx/controls.ts";
 import { bootAsm, NEEDS_AS } from "./_asm.ts";
-
-/** One VM entry with a generous preemption timer; returns the basic exit reason. */
-function enter(m: Machine, timer = 1_000_000): number {
-  m.vcpu.vmcs.writeNumber(F.VMX_PREEMPTION_TIMER_VALUE, timer);
-  const out = m.vcpu.enter();
-  assert.equal(out.kind, "exit", JSON.stringify(out));
-  return m.vcpu.vmcs.readNumber(F.VM_EXIT_REASON);
-}
+import { enter } from "./_vmx_entry.ts";
 
 const q = (m: Machine) => m.vcpu.vmcs.read(F.EXIT_QUALIFICATION);
 const vector = (m: Machine) => m.vcpu.vmcs.readNumber(F.VM_EXIT_INTR_INFO) & 0xff;
