@@ -20,6 +20,7 @@ import {
 } from "../../src/migration/stream.ts";
 import { Machine } from "../../src/vm/machine.ts";
 import { TestVm } from "./_test_vm.ts";
+import { concat } from "../../src/fuzz/mutate.ts";
 
 const OPTS = { ramBytes: 64 * 4096, workingSetPages: 8, writeEvery: 100 };
 
@@ -52,16 +53,6 @@ function record(type: number, index: number, length: number, payload = new Uint8
   b.set(payload, RECORD_HEADER_BYTES);
   v.setUint32(12, crc32c(payload, crc32c(b.subarray(0, 12))), true);
   return b;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 Deno.test("receiveStream() refuses a header for more RAM than the destination takes, before allocating", async () => {
