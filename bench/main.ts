@@ -8,10 +8,10 @@ import { measureMips, printMips } from "./cpu_mips.ts";
 import { measureTracking } from "./dirty_tracking.ts";
 import { runMigrationBenchmarks } from "./migration_bench.ts";
 
-printMips(measureMips(2));
+printMips(await measureMips(2));
 console.log();
 console.log("long runs (about 10x the work; the compiled code's warm-up in V8 is a small part)");
-printMips(measureMips(1, undefined, true));
+printMips(await measureMips(1, undefined, true));
 console.log();
 const rows = measureTracking(2);
 console.log("memwrite, dirty tracking   seconds   overhead");
