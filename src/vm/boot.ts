@@ -99,18 +99,47 @@ export function bootGuest(cpu: Cpu, ram: Uint8Array, entry: number, cmdline: str
   // GDT: null, code64 (0x08), data (0x10), 64-bit TSS (0x18, 16 bytes).
   dv.setBigUint64(BOOT_GDT + 0x08, 0x00af9b000000ffffn, true);
   dv.setBigUint64(BOOT_GDT + 0x10, 0x00cf93000000ffffn, true);
-  const tssLimit = 0x67;
-  const tssLo = BigInt(tssLimit) | (BigInt(BOOT_TSS & 0xffffff) << 16n) | (0x8bn << 40n) |
-    (BigInt((BOOT_TSS >>> 24) & 0xff) << 56n);
+  const [tssLo, tssHi] = tssDescriptor(BOOT_TSS);
   dv.setBigUint64(BOOT_GDT + 0x18, tssLo, true);
-  dv.setBigUint64(BOOT_GDT + 0x20, 0n, true);
+  dv.setBigUint64(BOOT_GDT + 0x20, tssHi, true);
   // TSS: I/O map base beyond the limit (no I/O bitmap).
   dv.setUint16(BOOT_TSS + 0x66, 0x68, true);
 
-  // Page tables: PML4 -> one PDPT -> one page directory per GiB, 2 MiB pages.
-  const pdpt = BOOT_PML4 + 0x1000;
+  writeIdentityMap(ram, BOOT_PML4);
+  const tablesEnd = bootPageTablesEnd(size);
+  if (tablesEnd > 0x100000) throw new RangeError("page tables do not fit below 1 MiB");
+
+  enterLongMode(cpu, {
+    cr0: CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG,
+    cr4: CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT,
+    efer: EFER_LME | EFER_LMA | EFER_NXE,
+    cr3: BOOT_PML4,
+    gdt: BOOT_GDT,
+    gdtLimit: 0x27,
+    cs: BOOT_CS,
+    ds: BOOT_DS,
+    tr: BOOT_TR,
+    tss: BOOT_TSS,
+  });
+  cpu.setReg64(RSP, BigInt(size));
+  cpu.setReg64(RDI, BigInt(size));
+  cpu.setReg64(RSI, BigInt(BOOT_CMDLINE));
+  cpu.rip = entry;
+  cpu.flushTlb();
+}
+
+/**
+ * Writes identity page tables over all of `ram` (guest-physical 0..size): a PML4 at `pml4`, one PDPT
+ * after it and a page directory per GiB after that, 2 MiB pages, present, writable, user, executable.
+ * The tables end at `pml4 + 0x1000 * (2 + GiB of RAM)`.
+ */
+export function writeIdentityMap(ram: Uint8Array, pml4: number): void {
+  const size = ram.length;
+  const dv = new DataView(ram.buffer, ram.byteOffset, ram.byteLength);
+  const pdpt = pml4 + 0x1000;
   const gib = Math.ceil(size / 2 ** 30);
-  dv.setBigUint64(BOOT_PML4, BigInt(pdpt) | 0x7n, true);
+  for (let a = pml4; a < pdpt + 0x1000 * (1 + gib); a += 8) dv.setBigUint64(a, 0n, true);
+  dv.setBigUint64(pml4, BigInt(pdpt) | 0x7n, true);
   for (let g = 0; g < gib; g++) {
     const pd = pdpt + 0x1000 * (1 + g);
     dv.setBigUint64(pdpt + 8 * g, BigInt(pd) | 0x7n, true);
@@ -120,18 +149,47 @@ export function bootGuest(cpu: Cpu, ram: Uint8Array, entry: number, cmdline: str
       dv.setBigUint64(pd + 8 * e, BigInt(addr) | 0x87n, true); // P, RW, US, PS
     }
   }
-  const tablesEnd = bootPageTablesEnd(size);
-  if (tablesEnd > 0x100000) throw new RangeError("page tables do not fit below 1 MiB");
+}
 
-  cpu.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-  cpu.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+/** The control and segment state {@link enterLongMode} puts the CPU in. */
+export interface LongModeState {
+  /** CR0 (PE and PG set). */
+  cr0: number;
+  /** CR4 (PAE set). */
+  cr4: number;
+  /** IA32_EFER (LME and LMA set). */
+  efer: number;
+  /** CR3: the PML4. */
+  cr3: number;
+  /** Guest-physical address of the GDT. */
+  gdt: number;
+  /** GDT limit. */
+  gdtLimit: number;
+  /** Flat 64-bit code selector. */
+  cs: number;
+  /** Flat data selector for DS, ES, SS, FS and GS. */
+  ds: number;
+  /** Selector of the 64-bit TSS (a VM entry needs a usable TR). */
+  tr: number;
+  /** Guest-physical address of the TSS (limit 0x67). */
+  tss: number;
+}
+
+/**
+ * Puts the CPU in 64-bit mode at CPL 0 with flat segments from `s`, no IDT (limit 0), no LDT,
+ * RFLAGS = 2 (interrupts off), the general registers zero and the x87/SSE state as after FNINIT.
+ * The caller sets RIP, RSP and the argument registers.
+ */
+export function enterLongMode(cpu: Cpu, s: LongModeState): void {
+  cpu.cr0 = s.cr0;
+  cpu.cr4 = s.cr4;
   cpu.fpu.reset();
   cpu.fpu.fninit();
-  cpu.efer = EFER_LME | EFER_LMA | EFER_NXE;
-  cpu.cr3 = BOOT_PML4;
+  cpu.efer = s.efer;
+  cpu.cr3 = s.cr3;
   cpu.cpl = 0;
-  cpu.gdtrBase = BOOT_GDT;
-  cpu.gdtrLimit = 0x27;
+  cpu.gdtrBase = s.gdt;
+  cpu.gdtrLimit = s.gdtLimit;
   cpu.idtrBase = 0;
   cpu.idtrLimit = 0;
   const flat = (seg: number, sel: number, ar: number) => {
@@ -140,21 +198,26 @@ export function bootGuest(cpu: Cpu, ram: Uint8Array, entry: number, cmdline: str
     cpu.segLimit[seg] = 0xffffffff;
     cpu.segAr[seg] = ar;
   };
-  flat(SEG_CS, BOOT_CS, 0xa09b);
-  for (const s of [SEG_DS, SEG_ES, SEG_SS, SEG_FS, SEG_GS]) flat(s, BOOT_DS, 0xc093);
+  flat(SEG_CS, s.cs, 0xa09b);
+  for (const seg of [SEG_DS, SEG_ES, SEG_SS, SEG_FS, SEG_GS]) flat(seg, s.ds, 0xc093);
   cpu.segSel[SEG_LDTR] = 0;
   cpu.segBase[SEG_LDTR] = 0;
   cpu.segLimit[SEG_LDTR] = 0;
   cpu.segAr[SEG_LDTR] = 0x10000;
-  cpu.segSel[SEG_TR] = BOOT_TR;
-  cpu.segBase[SEG_TR] = BOOT_TSS;
-  cpu.segLimit[SEG_TR] = tssLimit;
+  cpu.segSel[SEG_TR] = s.tr;
+  cpu.segBase[SEG_TR] = s.tss;
+  cpu.segLimit[SEG_TR] = 0x67;
   cpu.segAr[SEG_TR] = 0x8b;
   cpu.setRflags(0x2);
   cpu.gpr.fill(0);
-  cpu.setReg64(RSP, BigInt(size));
-  cpu.setReg64(RDI, BigInt(size));
-  cpu.setReg64(RSI, BigInt(BOOT_CMDLINE));
-  cpu.rip = entry;
-  cpu.flushTlb();
+}
+
+/**
+ * The 16-byte GDT descriptor of the 64-bit TSS at `base` with limit 0x67, marked busy as LTR leaves
+ * it (SDM Vol. 3A, 8.2.3 and 8.7), as [low, high] quadwords.
+ */
+export function tssDescriptor(base: number): [bigint, bigint] {
+  const lo = 0x67n | (BigInt(base & 0xffffff) << 16n) | (0x8bn << 40n) |
+    (BigInt((base >>> 24) & 0xff) << 56n);
+  return [lo, BigInt(Math.floor(base / 2 ** 32))];
 }

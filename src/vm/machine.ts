@@ -57,6 +57,7 @@ import { Vmx } from "../vmx/instructions.ts";
 import { Vmcs } from "../vmx/vmcs.ts";
 import { CR4_VMXE } from "../cpu/mod.ts";
 import { bootGuest } from "./boot.ts";
+import { LINUX_LAPIC_SETUP, type LinuxLayout, loadLinux, parseLinuxKernel } from "./linux_loader.ts";
 import { hypercallResult } from "./hypercall.ts";
 import { cpuidLeaf } from "./cpuid.ts";
 import { formatSize, parseElf } from "./elf.ts";
@@ -329,6 +330,31 @@ export class Machine {
     m.startVmx();
     return m;
   }
+
+  /**
+   * Creates a machine and loads a Linux kernel (bzImage or ELF vmlinux) with an optional initrd under
+   * the Linux/x86 64-bit boot protocol (src/vm/linux_loader.ts); the local APIC is set up as firmware
+   * leaves it (virtual wire: LINT0 ExtINT, LINT1 NMI). `opts.cmdline` is the kernel command line.
+   */
+  static fromLinux(
+    kernel: Uint8Array,
+    initrd: Uint8Array | undefined,
+    opts: MachineOptions = {},
+    name = "kernel",
+  ): Machine {
+    const m = new Machine(opts);
+    const image = parseLinuxKernel(kernel, m.ramBytes, name);
+    m.linuxLayout = loadLinux(m.cpu, m.mem.subarray(0, m.ramBytes), image, {
+      cmdline: opts.cmdline ?? "",
+      initrd,
+    });
+    for (const [offset, value] of LINUX_LAPIC_SETUP) m.lapic.write(offset, value, 0);
+    m.startVmx();
+    return m;
+  }
+
+  /** Where the Linux loader put the zero page, command line and initrd (null for other guests). */
+  linuxLayout: LinuxLayout | null = null;
 
   /**
    * Creates a machine from a raw flat binary loaded at guest-physical `loadAddr` (at or above
