@@ -2,11 +2,30 @@
  * The CPUID leaves the hypervisor reports (SDM Vol. 2 CPUID): only what hvsim implements.
  * Leaf 0x40000000 is the hypervisor leaf, naming hvsim (as KVM's "KVMKVMKVM").
  *
+ * hvsim presents an Intel CPU (the Ice Lake-SP signature below), so leaf 0 says "GenuineIntel":
+ * Linux reads the TSC and crystal clock of leaves 0x15/0x16 only from a CPU with that vendor
+ * (arch/x86/kernel/tsc.c, native_calibrate_tsc), and takes its generic paths for an unknown one.
+ *
  * @module
  */
 
 /** Vendor string of leaf 0 (12 bytes). */
-export const CPUID_VENDOR = "HvsimVirtCPU";
+export const CPUID_VENDOR = "GenuineIntel";
+/** Highest basic leaf (leaf 0 EAX): 0x16, the processor frequency leaf. */
+export const CPUID_MAX_BASIC_LEAF = 0x16;
+/**
+ * The TSC frequency in Hz: virtual time counts one TSC tick per retired instruction, and a
+ * guest second is 10^9 of them (a 1 GHz guest, the clock the migration link model uses too).
+ */
+export const TSC_HZ = 1_000_000_000;
+/**
+ * The core crystal clock in Hz (leaf 0x15 ECX). The local APIC timer counts at this rate (Linux
+ * sets its period from it, SDM Vol. 3A 11.5.4): hvsim's APIC timer counts TSC ticks, so the
+ * crystal runs at the TSC's rate and the TSC/crystal ratio (leaf 0x15 EBX/EAX) is 1/1.
+ */
+export const CRYSTAL_HZ = TSC_HZ;
+/** CPUID.6:EAX bits: ARAT, the APIC timer always runs, in every C-state (2). */
+export const CPUID6_EAX = 1 << 2;
 /** Hypervisor signature of leaf 0x40000000 (12 bytes). */
 export const HYPERVISOR_SIGNATURE = "hvsimhvsim\0\0";
 
@@ -40,18 +59,29 @@ export const CPUID81_ECX = 1;
  */
 export const CPUID_SIGNATURE = 0x000606a0;
 
-/** Returns [EAX, EBX, ECX, EDX] for `leaf`/`subleaf`. Unknown leaves above the maximum answer as the maximum basic leaf, as Intel CPUs do. */
+/**
+ * Returns [EAX, EBX, ECX, EDX] for `leaf`/`subleaf`. Basic leaves up to the maximum that hvsim has
+ * nothing for are zero; leaves above the maximum answer as the maximum basic leaf, as Intel CPUs do.
+ */
 export function cpuidLeaf(leaf: number, subleaf: number): [number, number, number, number] {
   const [v0, v1, v2] = words(CPUID_VENDOR);
   const [h0, h1, h2] = words(HYPERVISOR_SIGNATURE);
   switch (leaf) {
     case 0:
-      return [7, v0, v2, v1];
+      return [CPUID_MAX_BASIC_LEAF, v0, v2, v1];
     case 1:
       // The signature; one logical processor; APIC ID 0.
       return [CPUID_SIGNATURE, 0x00010800, CPUID1_ECX, CPUID1_EDX];
+    case 6:
+      return [CPUID6_EAX, 0, 0, 0];
     case 7:
       return subleaf === 0 ? [0, CPUID7_EBX, 0, 0] : [0, 0, 0, 0];
+    case 0x15:
+      // TSC/crystal ratio EBX/EAX and the crystal's frequency (SDM Vol. 2 CPUID, leaf 15H).
+      return [1, TSC_HZ / CRYSTAL_HZ, CRYSTAL_HZ, 0];
+    case 0x16:
+      // Base and maximum frequency in MHz, bus (reference) frequency in MHz (leaf 16H).
+      return [TSC_HZ / 1e6, TSC_HZ / 1e6, 100, 0];
     case 0x40000000:
       return [0x40000001, h0, h1, h2];
     case 0x40000001:
@@ -63,7 +93,9 @@ export function cpuidLeaf(leaf: number, subleaf: number): [number, number, numbe
     case 0x80000008:
       return [0x302e, 0, 0, 0]; // 46 physical (IA32_VMX's MAXPHYADDR), 48 linear address bits
     default:
-      if ((leaf >= 2 && leaf <= 6) || (leaf > 0x80000001 && leaf < 0x80000008)) return [0, 0, 0, 0];
-      return cpuidLeaf(7, subleaf);
+      if ((leaf >= 2 && leaf <= CPUID_MAX_BASIC_LEAF) || (leaf > 0x80000001 && leaf < 0x80000008)) {
+        return [0, 0, 0, 0];
+      }
+      return cpuidLeaf(CPUID_MAX_BASIC_LEAF, subleaf);
   }
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CPUID_SIGNATURE, cpuidLeaf } from "../../src/vm/cpuid.ts";
+import { CPUID_SIGNATURE, cpuidLeaf, TSC_HZ } from "../../src/vm/cpuid.ts";
 
 function text(...words: number[]): string {
   return new TextDecoder().decode(new Uint8Array(new Uint32Array(words).buffer));
@@ -7,8 +7,9 @@ function text(...words: number[]): string {
 
 Deno.test("cpuidLeaf() names the vendor and the hypervisor (leaf 0x40000000)", () => {
   const [max, b, c, d] = cpuidLeaf(0, 0);
-  assert.equal(text(b, d, c), "HvsimVirtCPU"); // EBX, EDX, ECX order (SDM Vol. 2 CPUID)
-  assert.ok(max >= 7);
+  // An Intel CPU: "GenuineIntel" in EBX, EDX, ECX order (SDM Vol. 2 CPUID, leaf 0).
+  assert.equal(text(b, d, c), "GenuineIntel");
+  assert.equal(max, 0x16, "the maximum basic leaf covers the frequency leaves 15H and 16H");
   const [top, h0, h1, h2] = cpuidLeaf(0x40000000, 0);
   assert.equal(top, 0x40000001);
   assert.equal(text(h0, h1, h2), "hvsimhvsim\0\0");
@@ -40,4 +41,20 @@ Deno.test("cpuidLeaf(1) EAX decodes to family 06_6AH, the Ice Lake-SP signature 
   // extended model (19:16) << 4 | model (7:4) for families 6 and 0xF.
   const family = (eax >>> 8) & 0xf, model = (((eax >>> 16) & 0xf) << 4) | ((eax >>> 4) & 0xf);
   assert.deepEqual({ family, model, stepping: eax & 0xf }, { family: 6, model: 0x6a, stepping: 0 });
+});
+
+Deno.test("cpuidLeaf() reports the TSC and crystal clock (leaves 15H, 16H), ARAT (leaf 6)", () => {
+  // SDM Vol. 2 CPUID leaf 15H: TSC frequency = ECX (crystal Hz) * EBX / EAX; EAX and EBX non-zero.
+  const [den, num, crystal] = cpuidLeaf(0x15, 0);
+  assert.ok(den > 0 && num > 0 && crystal > 0);
+  assert.equal(crystal * num / den, TSC_HZ);
+  // One retired instruction is one TSC tick; a guest second is 10^9 ticks (src/migration/link.ts's clock).
+  assert.equal(TSC_HZ, 1e9);
+  // Leaf 16H: base frequency in MHz (EAX bits 15:0), the TSC's.
+  assert.equal(cpuidLeaf(0x16, 0)[0] & 0xffff, TSC_HZ / 1e6);
+  // Leaf 6 EAX bit 2: ARAT, the APIC timer runs at a constant rate in every C-state.
+  assert.equal((cpuidLeaf(6, 0)[0] >>> 2) & 1, 1);
+  // Leaves between the known ones are zero; above the maximum, the maximum leaf's answer (leaf 0 EAX).
+  assert.deepEqual(cpuidLeaf(0xb, 0), [0, 0, 0, 0]);
+  assert.deepEqual(cpuidLeaf(0x17, 0), cpuidLeaf(0x16, 0));
 });
