@@ -5,7 +5,8 @@
  */
 
 import { parseSize } from "../vm/elf.ts";
-import { GUEST_RAM_GRANULE, MAX_GUEST_RAM_BYTES } from "../vm/machine.ts";
+import { GUEST_RAM_GRANULE, Machine, type MachineOptions, MAX_GUEST_RAM_BYTES } from "../vm/machine.ts";
+import { initrdFormat, isLinuxKernel } from "../vm/linux_loader.ts";
 
 /** A mistake the user made on the command line or in an input file (exit status 2). */
 export class UsageError extends Error {
@@ -62,4 +63,75 @@ export function parseMemory(text: string): number {
   }
   if (memory > MAX_GUEST_RAM_BYTES) throw new UsageError(`bad --memory ${text}: at most 16 GiB`);
   return memory;
+}
+
+/** The options for booting a Linux kernel, shared by every command that builds a VM. */
+export const LINUX_OPTIONS = {
+  initrd: { type: "string" },
+  append: { type: "string" },
+} as const;
+
+/** Help text of {@link LINUX_OPTIONS}. */
+export const LINUX_HELP =
+  `  --initrd FILE            with a Linux kernel (bzImage or vmlinux): the initramfs to load
+  --append TEXT            with a Linux kernel: its command line (the same as --cmdline)`;
+
+/** A guest as the command line names it: an hvsim ELF guest or a Linux kernel with its initrd. */
+export interface GuestSpec {
+  /** The guest's path, for messages. */
+  path: string;
+  /** The ELF guest or kernel. */
+  file: Uint8Array;
+  /** The initrd, for a Linux kernel. */
+  initrd?: Uint8Array;
+  /** The initrd's path. */
+  initrdPath?: string;
+  /** Whether `file` is a Linux kernel. */
+  linux: boolean;
+  /** The guest's (or kernel's) command line. */
+  cmdline: string;
+}
+
+/**
+ * Reads the guest at `path` and the Linux options: a bzImage or vmlinux boots under the Linux boot
+ * protocol, anything else is an hvsim ELF guest (for which --initrd and --append are errors).
+ */
+export function readGuest(
+  path: string,
+  values: { cmdline?: string; initrd?: string; append?: string },
+): GuestSpec {
+  const file = readInput(path, "guest");
+  const linux = isLinuxKernel(file);
+  if (!linux && values.initrd !== undefined) {
+    throw new UsageError(`--initrd is for a Linux kernel; ${path} is not a bzImage or vmlinux`);
+  }
+  if (!linux && values.append !== undefined) {
+    throw new UsageError(
+      `--append is for a Linux kernel; ${path} is not a bzImage or vmlinux (use --cmdline)`,
+    );
+  }
+  if (values.append !== undefined && values.cmdline) {
+    throw new UsageError("give the kernel command line once, with --append or --cmdline");
+  }
+  let initrd: Uint8Array | undefined;
+  if (values.initrd !== undefined) {
+    initrd = readInput(values.initrd, "initrd");
+    initrdFormat(initrd, values.initrd);
+  }
+  return {
+    path,
+    file,
+    initrd,
+    initrdPath: values.initrd,
+    linux,
+    cmdline: values.append ?? values.cmdline ?? "",
+  };
+}
+
+/** Builds a machine for `guest` with `opts` (its command line comes from the spec). */
+export function buildMachine(guest: GuestSpec, opts: MachineOptions): Machine {
+  const o = { ...opts, cmdline: guest.cmdline };
+  return guest.linux
+    ? Machine.fromLinux(guest.file, guest.initrd, o, guest.path)
+    : Machine.fromElf(guest.file, o, guest.path);
 }

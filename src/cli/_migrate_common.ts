@@ -6,7 +6,7 @@ import { readKeyFile, renderReportHtml } from "../migration/mod.ts";
 import type { Machine, RunExit } from "../vm/mod.ts";
 import { guestMemoryMap, parseElf } from "../vm/mod.ts";
 import { EXIT_REASON_SHORT_NAMES } from "../vmx/exit_reasons.ts";
-import { UsageError } from "./_common.ts";
+import { type GuestSpec, UsageError } from "./_common.ts";
 
 /** The `run --json` object (docs/cli-json.md) for a machine that has ended with `exit`. */
 export function machineReport(m: Machine, exit: RunExit): Record<string, unknown> {
@@ -68,8 +68,29 @@ export function stderrIsTerminal(): boolean {
 }
 
 /** The labelled memory of the guest in `elf` as `m` holds it now (its stack from the current RSP). */
-export function guestRegions(elf: Uint8Array, m: Machine, name: string): ReportRegion[] {
-  return guestMemoryMap(parseElf(elf, m.ramBytes, name), m.ramBytes, Number(m.cpu.getReg64(RSP)));
+export function guestRegions(guest: GuestSpec, m: Machine): ReportRegion[] {
+  const l = m.linuxLayout;
+  if (guest.linux && l !== null) {
+    const regions: ReportRegion[] = [
+      { name: "zero page", kind: "boot", start: l.zeroPage, end: l.zeroPage + 0x1000 },
+      { name: "command line", kind: "boot", start: l.cmdline, end: l.cmdline + guest.cmdline.length + 1 },
+      { name: `Linux ${l.kind}`, kind: "elf", start: l.kernel.start, end: l.kernel.end },
+    ];
+    if (l.initrd.size > 0) {
+      regions.push({
+        name: "initrd",
+        kind: "boot",
+        start: l.initrd.addr,
+        end: l.initrd.addr + l.initrd.size,
+      });
+    }
+    return regions.sort((a, b) => a.start - b.start);
+  }
+  return guestMemoryMap(
+    parseElf(guest.file, m.ramBytes, guest.path),
+    m.ramBytes,
+    Number(m.cpu.getReg64(RSP)),
+  );
 }
 
 /** The command as typed, e.g. `deno task migrate guests/build/memwrite.elf --cmdline "ws=8M"`. */

@@ -18,7 +18,16 @@ import {
 import { wallClockMs } from "../migration/stats.ts";
 import type { MigrationProgress, ReportContext } from "../migration/mod.ts";
 import { formatSize, Machine } from "../vm/mod.ts";
-import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
+import {
+  buildMachine,
+  LINUX_HELP,
+  LINUX_OPTIONS,
+  parseCount,
+  parseMemory,
+  readGuest,
+  runCli,
+  UsageError,
+} from "./_common.ts";
 import {
   commandText,
   finish,
@@ -45,6 +54,7 @@ the guest; the source reports the migration.
 Options:
   --memory SIZE            guest RAM (default 64M)
   --cmdline TEXT           guest command line (default empty)
+${LINUX_HELP}
   --max-instructions N     stop every run after N retired instructions in total
   --at N                   start migrating after N retired instructions (default 0)
   --stop-at N              switch over at exactly N retired instructions (the guest waits there)
@@ -84,6 +94,7 @@ export async function main(args: string[]): Promise<number> {
     options: {
       memory: { type: "string", default: "64M" },
       cmdline: { type: "string", default: "" },
+      ...LINUX_OPTIONS,
       "max-instructions": { type: "string" },
       at: { type: "string", default: "0" },
       "stop-at": { type: "string" },
@@ -134,8 +145,8 @@ export async function main(args: string[]): Promise<number> {
   if (clockHz <= 0) throw new UsageError(`bad --clock-hz ${values["clock-hz"]}: must be positive`);
   const key = await loadKey(values["key-file"]);
   const path = positionals[0];
-  const file = path === undefined ? undefined : readInput(path, "guest");
-  const make = () => Machine.fromElf(file!, { memory, cmdline: values.cmdline }, path);
+  const guest = path === undefined ? undefined : readGuest(path, values);
+  const make = () => buildMachine(guest!, { memory });
   const progress = !values.quiet && !values.json && stderrIsTerminal();
   const enc = new TextEncoder();
   const onProgress = progress
@@ -169,7 +180,7 @@ export async function main(args: string[]): Promise<number> {
       got = await receiveFromTcp((h) => new Machine({ memory: h.ramBytes }), {
         ...where,
         key,
-        expectRamBytes: file ? memory : undefined,
+        expectRamBytes: guest ? memory : undefined,
         maxRamBytes: memory,
         timeoutMs,
         keepListening: values["keep-listening"],
@@ -199,7 +210,7 @@ export async function main(args: string[]): Promise<number> {
       );
     }
     const exit = finish(dest, max);
-    if (!file) {
+    if (!guest) {
       if (values.json) {
         console.log(JSON.stringify({ ...machineReport(dest, exit), "downtime-seen-ms": seen }, null, 2));
       } else Deno.stdout.writeSync(dest.console.output());
@@ -225,9 +236,9 @@ export async function main(args: string[]): Promise<number> {
     endProgress();
     const data = r && buildMigrationReport(r.stats, {
       guestName: path,
-      cmdline: values.cmdline,
+      cmdline: guest!.cmdline,
       command: commandText("migrate", args),
-      regions: guestRegions(file!, src, path!),
+      regions: guestRegions(guest!, src),
       sourceInstructions: src.instructions,
     });
     if (data && values.report !== undefined) writeReport(values.report, data);
@@ -262,7 +273,7 @@ export async function main(args: string[]): Promise<number> {
     console.error(`[hvsim] migration failed: ${r.error}; the source resumes`);
     const exit = finish(src, max);
     report(src, exit, make, max, values.json!, r, undefined, {
-      ctx: { guestName: path, cmdline: values.cmdline, command: commandText("migrate", args) },
+      ctx: { guestName: path, cmdline: guest!.cmdline, command: commandText("migrate", args) },
       path: values.report,
     });
     return 3;
@@ -270,9 +281,9 @@ export async function main(args: string[]): Promise<number> {
   const dest = r.destination as Machine;
   const ctx: ReportContext = {
     guestName: path,
-    cmdline: values.cmdline,
+    cmdline: guest!.cmdline,
     command: commandText("migrate", args),
-    regions: guestRegions(file!, src, path!),
+    regions: guestRegions(guest!, src),
     sourceInstructions: src.instructions,
   };
   ctx.resumedAtWallMs = wallClockMs();

@@ -6,14 +6,28 @@
  */
 
 import { parseArgs } from "node:util";
-import { formatSize, Machine } from "../vm/mod.ts";
+import { formatSize } from "../vm/mod.ts";
 import { EXIT_REASON_SHORT_NAMES } from "../vmx/exit_reasons.ts";
-import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
+import {
+  buildMachine,
+  LINUX_HELP,
+  LINUX_OPTIONS,
+  parseCount,
+  parseMemory,
+  readGuest,
+  runCli,
+  UsageError,
+} from "./_common.ts";
+import { liveOutput, runOnTerminal, stdinSerialInput, TerminalInput } from "./_console.ts";
 import { GDB_HELP, GDB_OPTIONS, runUnderGdb } from "./_gdb.ts";
 
 const HELP = `Usage: deno task run <guest.elf> [options]
+       deno task run <bzImage|vmlinux> [--initrd FILE] [--append TEXT] [options]
 
-Runs an x86-64 ELF guest under boot protocol 1 and prints what it wrote to the console.
+Runs an x86-64 ELF guest under boot protocol 1 and prints what it wrote to the console, or boots a
+Linux kernel under the Linux/x86 64-bit boot protocol. A Linux guest's serial console (COM1) is the
+terminal, in raw mode (Ctrl-A X quits, Ctrl-A H lists the keys); when stdin is a pipe or a file, its
+bytes are COM1's input.
 
 Options:
   --memory SIZE            guest RAM, e.g. 64M, 1G (default 64M; a multiple of 2 MiB)
@@ -22,6 +36,7 @@ Options:
   --json                   print one JSON object: exit, instructions, console, digest, regs, exits,
                            dirtyPages
   --no-dirty-tracking      run without EPT dirty logging (for comparison; dirtyPages is then null)
+${LINUX_HELP}
 ${GDB_HELP}
   -h, --help               this text
 
@@ -39,6 +54,7 @@ export async function main(args: string[]): Promise<number> {
       "max-instructions": { type: "string" },
       json: { type: "boolean", default: false },
       "no-dirty-tracking": { type: "boolean", default: false },
+      ...LINUX_OPTIONS,
       ...GDB_OPTIONS,
       help: { type: "boolean", short: "h", default: false },
     },
@@ -53,8 +69,13 @@ export async function main(args: string[]): Promise<number> {
   const max = values["max-instructions"] === undefined
     ? Infinity
     : parseCount(values["max-instructions"], "--max-instructions");
-  const file = readInput(path, "guest");
-  const machine = Machine.fromElf(file, { memory, cmdline: values.cmdline }, path);
+  const guest = readGuest(path, values);
+  // A Linux guest's console is the terminal (raw mode) or stdin's bytes; other guests take no input.
+  const terminal = guest.linux && !values.json && values.gdb === undefined && Deno.stdin.isTerminal()
+    ? new TerminalInput()
+    : null;
+  const serialInput = guest.linux ? (terminal?.input ?? stdinSerialInput()) : undefined;
+  const machine = buildMachine(guest, { memory, serialInput });
   const tracking = !values["no-dirty-tracking"];
   if (tracking) machine.setDirtyTracking(true);
   if (values["gdb-wait"] && values.gdb === undefined) {
@@ -72,6 +93,20 @@ export async function main(args: string[]): Promise<number> {
     live = !values.json;
     const r = await runUnderGdb(machine, values.gdb, values["gdb-wait"]!, live);
     exit = r.exit;
+  } else if (terminal !== null) {
+    live = true;
+    terminal.start();
+    try {
+      exit = await runOnTerminal(machine, terminal, max) ??
+        { reason: "instruction-limit" as const, code: 0, message: "quit from the console (Ctrl-A X)" };
+    } finally {
+      terminal.stop();
+    }
+  } else if (guest.linux && !values.json) {
+    live = true;
+    const out = liveOutput(machine);
+    exit = machine.runToEnd(max);
+    out.flush();
   } else exit = machine.runToEnd(max);
   const seconds = (performance.now() - t0) / 1000;
   if (values.json) {

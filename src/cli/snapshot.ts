@@ -9,8 +9,16 @@ import { parseArgs } from "node:util";
 import type { ChainSnapshot } from "../migration/mod.ts";
 import { buildSnapshotReport, formatBytes, MigrationController } from "../migration/mod.ts";
 import { pageRuns } from "../migration/report.ts";
-import { Machine } from "../vm/mod.ts";
-import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
+import {
+  buildMachine,
+  LINUX_HELP,
+  LINUX_OPTIONS,
+  parseCount,
+  parseMemory,
+  readGuest,
+  runCli,
+  UsageError,
+} from "./_common.ts";
 import { commandText, guestRegions, loadKey, writeReport } from "./_migrate_common.ts";
 import { snapshotToFile } from "../migration/mod.ts";
 
@@ -30,6 +38,7 @@ Options:
   --diff-at N[,N...]       then diff snapshots at these counts (increasing, above --at)
   --memory SIZE            guest RAM (default 64M)
   --cmdline TEXT           guest command line (default empty)
+${LINUX_HELP}
   --key-file FILE          authenticate the snapshot with HMAC-SHA256
   --json                   print the snapshot statistics as JSON (a diff snapshot's "page-runs":
                            [first page, pages, 1] for the pages it holds)
@@ -50,6 +59,7 @@ export async function main(args: string[]): Promise<number> {
       "diff-at": { type: "string" },
       memory: { type: "string", default: "64M" },
       cmdline: { type: "string", default: "" },
+      ...LINUX_OPTIONS,
       "key-file": { type: "string" },
       json: { type: "boolean", default: false },
       report: { type: "string" },
@@ -67,8 +77,8 @@ export async function main(args: string[]): Promise<number> {
   const diffAt = parseDiffPoints(values["diff-at"], at);
   const key = await loadKey(values["key-file"]);
   const path = positionals[0];
-  const elf = readInput(path, "guest");
-  const m = Machine.fromElf(elf, { memory, cmdline: values.cmdline }, path);
+  const guest = readGuest(path, values);
+  const m = buildMachine(guest, { memory });
   // One controller for the chain: a diff snapshot sends what the guest wrote since the previous one.
   const c = new MigrationController(m);
   const diff = diffAt.length > 0;
@@ -102,9 +112,9 @@ export async function main(args: string[]): Promise<number> {
       values.report,
       buildSnapshotReport(chain, {
         guestName: path,
-        cmdline: values.cmdline,
+        cmdline: guest.cmdline,
         command: commandText("snapshot", args),
-        regions: guestRegions(elf, m, path),
+        regions: guestRegions(guest, m),
       }),
     );
   }
