@@ -60,6 +60,10 @@ export const MSR_TSC_DEADLINE = 0x6e0;
 
 /** LVT mask bit. */
 const LVT_MASKED = 1 << 16;
+/** LVT delivery mode ExtINT (bits 10:8 = 111, SDM Vol. 3 Figure 11-8). */
+const DELIVERY_EXTINT = 7;
+/** LVT delivery mode NMI (100). */
+const DELIVERY_NMI = 4;
 /** Timer mode one-shot (LVT timer bits 18:17 = 00). */
 export const TIMER_ONESHOT = 0;
 /** Timer mode periodic (01). */
@@ -221,6 +225,29 @@ export class LocalApic {
     const div = timerDivisor(this.divide);
     const elapsed = Math.floor((now - this.start) / div);
     return elapsed >= this.initialCount ? 0 : this.initialCount - elapsed;
+  }
+
+  /**
+   * Whether the 8259's INTR reaches the CPU through LINT0: with the APIC globally disabled
+   * (IA32_APIC_BASE bit 11 clear) LINT0 is the processor's INTR pin; otherwise LVT LINT0 must be
+   * unmasked in ExtINT delivery mode (SDM Vol. 3 §11.5.1; the rule KVM applies).
+   *
+   * @param hwEnabled IA32_APIC_BASE bit 11
+   */
+  acceptsPicInterrupt(hwEnabled: boolean): boolean {
+    if (!hwEnabled) return true;
+    const lint0 = this.lvt[3];
+    return (lint0 & LVT_MASKED) === 0 && ((lint0 >>> 8) & 7) === DELIVERY_EXTINT;
+  }
+
+  /**
+   * Programs LINT0 as ExtINT and LINT1 as NMI, both unmasked: the "virtual wire" mode a PC's
+   * firmware leaves for an operating system that finds no MP table (MultiProcessor Specification
+   * 1.4 §3.6.2.2), set here the way firmware does, before the APIC is software-enabled.
+   */
+  setVirtualWire(): void {
+    this.lvt[3] = DELIVERY_EXTINT << 8;
+    this.lvt[4] = DELIVERY_NMI << 8;
   }
 
   /** Reads IA32_TSC_DEADLINE. */

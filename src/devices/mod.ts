@@ -1,5 +1,5 @@
 /**
- * Port-I/O devices: debug console, debug exit, serial.
+ * Port-I/O devices: debug console, debug exit, serial, and the PC platform (PIC, PIT, port 0x61).
  *
  * @module
  */
@@ -10,3 +10,7 @@ export * from "./debug_exit.ts";
 export * from "./serial.ts";
 export * from "./entropy.ts";
 export * from "./lapic.ts";
+export * from "./platform_clock.ts";
+export * from "./pic.ts";
+export * from "./pit.ts";
+export * from "./system_control.ts";

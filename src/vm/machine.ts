@@ -22,13 +22,16 @@ import {
 import {
   DebugConsole,
   DebugExit,
+  DualPic,
   Entropy,
   LAPIC_BASE,
   LocalApic,
   MSR_TSC_DEADLINE,
+  Pit,
   PortBus,
   Serial,
   type SerialInput,
+  SystemControl,
 } from "../devices/mod.ts";
 import { emulateMmio } from "./mmio.ts";
 import { VmxVcpu } from "./vcpu.ts";
@@ -207,6 +210,19 @@ export class Machine {
    * @internal
    */
   readonly lapic: LocalApic = new LocalApic();
+  /**
+   * The 8259A pair (ports 0x20/0x21, 0xA0/0xA1, ELCR 0x4D0/0x4D1); its INTR reaches the CPU through
+   * the local APIC's LINT0 (see docs/architecture.md, "PC platform devices").
+   *
+   * @internal
+   */
+  readonly pic: DualPic = new DualPic();
+  /**
+   * The 8254 PIT (ports 0x40-0x43); counter 0 drives IRQ0.
+   *
+   * @internal
+   */
+  readonly pit: Pit;
   /** VM exits handled, by basic exit reason. */
   readonly exitCounts: Map<number, number> = new Map<number, number>();
   /** How the guest ended, once it has. */
@@ -247,6 +263,10 @@ export class Machine {
     this.bus.add(this.console);
     this.bus.add(this.debugExit);
     this.bus.add(this.serial);
+    this.pit = new Pit(() => this.now(), (level) => this.pic.setIrq(0, level));
+    this.bus.add(this.pic);
+    this.bus.add(this.pit);
+    this.bus.add(new SystemControl(this.pit, () => this.now()));
     this.vmx = new Vmx(this.mem);
     // The hypervisor's MSR bitmaps: RDMSR/WRMSR of IA32_TSC_DEADLINE exit (the local APIC is emulated).
     const msrBitmap = this.hvBase + HV_MSR_BITMAP;
@@ -414,7 +434,7 @@ export class Machine {
       // APIC's next timer event arrives as a host interrupt (an external-interrupt exit), as the host
       // timer that KVM arms for a guest's APIC timer does. Both in virtual time.
       vmcs.writeNumber(F.VMX_PREEMPTION_TIMER_VALUE, Math.max(1, Math.min(left, 0xffffffff)));
-      const untilEvent = this.lapic.nextEvent() - this.now();
+      const untilEvent = this.nextDeviceEvent() - this.now();
       if (untilEvent < left) {
         cpu.extIntAt = cpu.icount + Math.max(0, untilEvent);
         cpu.extIntVector = HOST_TIMER_VECTOR;
@@ -449,12 +469,34 @@ export class Machine {
     return this.run(max) ?? (this.exit = { reason: "instruction-limit", code: 0 });
   }
 
-  /** Queues the APIC's pending interrupt for VM entry if the guest can take it, else asks for an interrupt-window exit. */
+  /** Brings the timers up to `now`: their interrupts due by then are raised. */
+  private updateDevices(now: number): void {
+    this.lapic.update(now);
+    this.pit.update(now);
+  }
+
+  /** TSC of the next timer event of any device, or Infinity. */
+  private nextDeviceEvent(): number {
+    return Math.min(this.lapic.nextEvent(), this.pit.nextEvent());
+  }
+
+  /** The 8259's INTR reaches the CPU (through LINT0 in ExtINT mode, or with the APIC disabled). */
+  private picInterruptPending(): boolean {
+    const apicBase = this.cpu.msrs.get(0x1b) ?? 0xfee00900n;
+    return this.pic.intr() && this.lapic.acceptsPicInterrupt((apicBase & 0x800n) !== 0n);
+  }
+
+  /**
+   * Queues the pending interrupt for VM entry if the guest can take it, else asks for an
+   * interrupt-window exit. The 8259's ExtINT comes first (its vector from the INTA cycle), then
+   * the APIC's highest request, as KVM orders them.
+   */
   private deliverInterrupts(): void {
     const vcpu = this.vcpu;
-    this.lapic.update(this.now());
-    const v = this.lapic.pending();
-    if (v < 0) {
+    this.updateDevices(this.now());
+    const ext = this.picInterruptPending();
+    const v = ext ? -1 : this.lapic.pending();
+    if (!ext && v < 0) {
       vcpu.setProcControl(PROC_INTERRUPT_WINDOW_EXITING, false);
       return;
     }
@@ -463,8 +505,11 @@ export class Machine {
       return;
     }
     vcpu.setProcControl(PROC_INTERRUPT_WINDOW_EXITING, false);
-    this.lapic.acknowledge(v);
-    vcpu.injectEvent(v, 0);
+    if (ext) vcpu.injectEvent(this.pic.acknowledge(), 0);
+    else {
+      this.lapic.acknowledge(v);
+      vcpu.injectEvent(v, 0);
+    }
   }
 
   /** Counts an exit by its basic reason. */
@@ -519,9 +564,9 @@ export class Machine {
           return;
         }
         // Wait for the next interrupt: virtual time jumps to the timer's next event.
-        this.lapic.update(this.now());
-        if (this.lapic.pending() >= 0) return;
-        const next = this.lapic.nextEvent();
+        this.updateDevices(this.now());
+        if (this.lapic.pending() >= 0 || this.picInterruptPending()) return;
+        const next = this.nextDeviceEvent();
         if (next === Infinity) {
           this.exit = { reason: "hlt", code: 0, message: "HLT with interrupts enabled and no timer armed" };
           return;
