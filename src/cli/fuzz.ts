@@ -39,6 +39,8 @@ Options:
   --case-timeout TIME    a case using more CPU time is a hang (default 10s; 10 times that of
                          wall time ends it too)
   --memory-bound SIZE    memory a case may leave allocated (default 512M)
+  --jobs N               case processes running at once (default 1), each with its own
+                         chunk of the cases
   --json                 one JSON object per surface
   -h, --help             this text
 
@@ -73,6 +75,7 @@ interface Options {
   maxInstructions: number;
   caseTimeoutMs: number;
   memoryBound: number;
+  jobs: number;
 }
 
 /** Read `@@fz` lines from a child's stdout, each within `ms()` or null on timeout / end. */
@@ -120,6 +123,9 @@ function cpuMs(pid: number): number | undefined {
   }
 }
 
+/** Cases a case process runs at most before the next one starts (its corpus is built once per process). */
+const CHUNK_CASES = 5000;
+
 /** The most wall time a case may take whatever its CPU time, as a multiple of `--case-timeout`. */
 const WALL_LIMIT_FACTOR = 10;
 
@@ -147,14 +153,12 @@ async function fuzzSurface(
   };
   const reasons = new Map<string, number>();
   const t0 = performance.now();
-  let parent: { surface: FuzzSurface; corpus: Uint8Array[] } | undefined;
+  let parent: Promise<{ surface: FuzzSurface; corpus: Uint8Array[] }> | undefined;
   const save = async (i: number, kind: string, detail: string) => {
-    if (!parent) {
-      const surface = await loadSurface(name);
-      parent = { surface, corpus: await surface.corpus() };
-    }
+    parent ??= loadSurface(name).then(async (surface) => ({ surface, corpus: await surface.corpus() }));
+    const p = await parent;
     const base = `${o.out}/${name}-seed${o.seed}-case${i}`;
-    await Deno.writeFile(`${base}.bin`, caseInput(parent.surface, parent.corpus, o.seed, i));
+    await Deno.writeFile(`${base}.bin`, caseInput(p.surface, p.corpus, o.seed, i));
     await Deno.writeTextFile(
       `${base}.txt`,
       `${kind} in surface ${name}, seed ${o.seed}, case ${i}\n` +
@@ -162,136 +166,150 @@ async function fuzzSurface(
     );
     s.reproducers.push(`${base}.bin`);
   };
-  let next = 0;
   let lastProgress = performance.now();
-  while (next < o.cases) {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        "--v8-flags=--expose-gc",
-        "--allow-read",
-        `--allow-write=${o.out}`,
-        "--allow-net=127.0.0.1",
-        "--allow-env",
-        new URL("../fuzz/worker.ts", import.meta.url).pathname,
-        name,
-        String(o.seed),
-        String(next),
-        String(o.cases),
-        o.out,
-        String(o.maxInstructions),
-        String(o.memoryBound),
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const stderr = new Response(child.stderr).text();
-    const lines = new LineReader(child.stdout);
-    let ready = false;
-    let finished = false;
-    let since = performance.now();
-    let cpuAtLine = cpuMs(child.pid);
-    for (;;) {
-      let m = await lines.next(ready ? o.caseTimeoutMs : Math.max(120_000, o.caseTimeoutMs));
-      // A case is timed by the CPU time its process uses: on a busy machine it may wait for a CPU
-      // much longer than it runs. Wall time still ends it at WALL_LIMIT_FACTOR x the bound.
-      while (m === "timeout" && ready) {
-        const cpu = cpuMs(child.pid);
-        const used = cpu === undefined || cpuAtLine === undefined ? Infinity : cpu - cpuAtLine;
-        if (used >= o.caseTimeoutMs || performance.now() - since >= WALL_LIMIT_FACTOR * o.caseTimeoutMs) {
+  // Cases from..to-1 in one case process at a time (a new one after a hang or a crash).
+  const runRange = async (from: number, to: number) => {
+    let next = from;
+    while (next < to) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--no-prompt",
+          "--v8-flags=--expose-gc",
+          "--allow-read",
+          `--allow-write=${o.out}`,
+          "--allow-net=127.0.0.1",
+          "--allow-env",
+          new URL("../fuzz/worker.ts", import.meta.url).pathname,
+          name,
+          String(o.seed),
+          String(next),
+          String(to),
+          o.out,
+          String(o.maxInstructions),
+          String(o.memoryBound),
+        ],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const stderr = new Response(child.stderr).text();
+      const lines = new LineReader(child.stdout);
+      let ready = false;
+      let finished = false;
+      let since = performance.now();
+      let cpuAtLine = cpuMs(child.pid);
+      for (;;) {
+        let m = await lines.next(ready ? o.caseTimeoutMs : Math.max(120_000, o.caseTimeoutMs));
+        // A case is timed by the CPU time its process uses: on a busy machine it may wait for a CPU
+        // much longer than it runs. Wall time still ends it at WALL_LIMIT_FACTOR x the bound.
+        while (m === "timeout" && ready) {
+          const cpu = cpuMs(child.pid);
+          const used = cpu === undefined || cpuAtLine === undefined ? Infinity : cpu - cpuAtLine;
+          if (used >= o.caseTimeoutMs || performance.now() - since >= WALL_LIMIT_FACTOR * o.caseTimeoutMs) {
+            break;
+          }
+          const wall = WALL_LIMIT_FACTOR * o.caseTimeoutMs - (performance.now() - since);
+          m = await lines.next(Math.max(1, Math.min(o.caseTimeoutMs - used, wall)));
+        }
+        since = performance.now();
+        cpuAtLine = cpuMs(child.pid);
+        if (m === "timeout" || m === "end") {
+          try {
+            child.kill("SIGKILL");
+          } catch { /* gone */ }
+          lines.cancel();
+          const err = (await stderr).trim().split("\n").slice(-20).join("\n");
+          await child.status;
+          if (!ready) {
+            throw new Error(
+              `the ${name} case process did not start: ${err || "timed out building its corpus"}`,
+            );
+          }
+          if (m === "timeout") {
+            s.hangs++;
+            await save(
+              next,
+              "hang",
+              `no end within ${o.caseTimeoutMs} ms of CPU time (or ${WALL_LIMIT_FACTOR} times that of wall time)`,
+            );
+          } else {
+            s.crashes++;
+            await save(next, "crash", `the case process died:\n${err}`);
+          }
+          s.cases++;
+          next++;
           break;
         }
-        const wall = WALL_LIMIT_FACTOR * o.caseTimeoutMs - (performance.now() - since);
-        m = await lines.next(Math.max(1, Math.min(o.caseTimeoutMs - used, wall)));
-      }
-      since = performance.now();
-      cpuAtLine = cpuMs(child.pid);
-      if (m === "timeout" || m === "end") {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-        lines.cancel();
-        const err = (await stderr).trim().split("\n").slice(-20).join("\n");
-        await child.status;
-        if (!ready) {
-          throw new Error(
-            `the ${name} case process did not start: ${err || "timed out building its corpus"}`,
-          );
+        if (m.ready) {
+          if (m.outside !== "denied" && m.outside !== "prompt") {
+            child.kill("SIGKILL");
+            throw new Error(
+              `the ${name} case process may write outside ${o.out} (${m.outside}): refusing to run`,
+            );
+          }
+          ready = true;
+          continue;
         }
-        if (m === "timeout") {
-          s.hangs++;
-          await save(
-            next,
-            "hang",
-            `no end within ${o.caseTimeoutMs} ms of CPU time (or ${WALL_LIMIT_FACTOR} times that of wall time)`,
-          );
-        } else {
-          s.crashes++;
-          await save(next, "crash", `the case process died:\n${err}`);
+        if (m.done) {
+          finished = true;
+          break;
         }
+        const i = m.i as number, ms = m.ms as number, cpu = m.cpu as number;
+        // a case that ended but used more CPU time than the bound is a hang as well
+        const r = cpu > o.caseTimeoutMs && (m.r === "accepted" || m.r === "refused") ? "hang" : m.r as string;
         s.cases++;
-        next++;
-        break;
-      }
-      if (m.ready) {
-        if (m.outside !== "denied" && m.outside !== "prompt") {
-          child.kill("SIGKILL");
-          throw new Error(
-            `the ${name} case process may write outside ${o.out} (${m.outside}): refusing to run`,
-          );
+        next = i + 1;
+        if (cpu > s.mostCpuMs) {
+          s.mostCpuMs = cpu;
+          s.mostCpuCase = i;
         }
-        ready = true;
-        continue;
+        if (ms > s.slowestMs) {
+          s.slowestMs = ms;
+          s.slowestCase = i;
+        }
+        if (r === "accepted") s.accepted++;
+        else if (r === "refused") {
+          s.refused++;
+          const key = String(m.d ?? "").replace(/^\S*\/scratch-[^/]*\/\S*?: /, "").replace(
+            /0x[0-9a-f]+|\d+/g,
+            "N",
+          ).replace(/"[^"]*"/g, '"…"').slice(0, 100);
+          reasons.set(key, (reasons.get(key) ?? 0) + 1);
+        } else if (r === "crash") {
+          s.crashes++;
+          await save(i, "crash", String(m.d));
+        } else if (r === "hang") {
+          s.hangs++;
+          await save(i, "hang", `ended (${m.r}) but used ${cpu.toFixed(1)} ms of CPU time, over the bound`);
+        } else {
+          s.memory++;
+          await save(i, "memory", String(m.d));
+        }
+        if (performance.now() - lastProgress > 10_000) {
+          lastProgress = performance.now();
+          s.seconds = (performance.now() - t0) / 1000;
+          progress(s);
+        }
       }
-      if (m.done) {
-        finished = true;
-        break;
-      }
-      const i = m.i as number, ms = m.ms as number, cpu = m.cpu as number;
-      // a case that ended but used more CPU time than the bound is a hang as well
-      const r = cpu > o.caseTimeoutMs && (m.r === "accepted" || m.r === "refused") ? "hang" : m.r as string;
-      s.cases++;
-      next = i + 1;
-      if (cpu > s.mostCpuMs) {
-        s.mostCpuMs = cpu;
-        s.mostCpuCase = i;
-      }
-      if (ms > s.slowestMs) {
-        s.slowestMs = ms;
-        s.slowestCase = i;
-      }
-      if (r === "accepted") s.accepted++;
-      else if (r === "refused") {
-        s.refused++;
-        const key = String(m.d ?? "").replace(/^\S*\/scratch-[^/]*\/\S*?: /, "").replace(
-          /0x[0-9a-f]+|\d+/g,
-          "N",
-        ).replace(/"[^"]*"/g, '"…"').slice(0, 100);
-        reasons.set(key, (reasons.get(key) ?? 0) + 1);
-      } else if (r === "crash") {
-        s.crashes++;
-        await save(i, "crash", String(m.d));
-      } else if (r === "hang") {
-        s.hangs++;
-        await save(i, "hang", `ended (${m.r}) but used ${cpu.toFixed(1)} ms of CPU time, over the bound`);
-      } else {
-        s.memory++;
-        await save(i, "memory", String(m.d));
-      }
-      if (performance.now() - lastProgress > 10_000) {
-        lastProgress = performance.now();
-        s.seconds = (performance.now() - t0) / 1000;
-        progress(s);
+      if (finished) {
+        await child.status;
+        await stderr;
       }
     }
-    if (finished) {
-      await child.status;
-      await stderr;
+  };
+  // The cases in chunks, each run by one of --jobs case processes at a time.
+  const chunk = Math.max(1, Math.min(CHUNK_CASES, Math.ceil(o.cases / o.jobs)));
+  let nextChunk = 0;
+  const job = async () => {
+    while (nextChunk < o.cases) {
+      const from = nextChunk;
+      nextChunk = Math.min(o.cases, from + chunk);
+      await runRange(from, nextChunk);
     }
-  }
-  parent?.surface.close?.();
+  };
+  await Promise.all(Array.from({ length: o.jobs }, job));
+  if (parent) (await parent).surface.close?.();
   s.seconds = (performance.now() - t0) / 1000;
   s.refusals = [...reasons].sort((a, b) => b[1] - a[1]).slice(0, 12);
   return s;
@@ -322,6 +340,7 @@ export async function main(args: string[]): Promise<number> {
       "max-instructions": { type: "string", default: "20k" },
       "case-timeout": { type: "string", default: "10s" },
       "memory-bound": { type: "string", default: "512M" },
+      jobs: { type: "string", default: "1" },
       json: { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -340,7 +359,9 @@ export async function main(args: string[]): Promise<number> {
     maxInstructions: parseCount(values["max-instructions"]!, "--max-instructions"),
     caseTimeoutMs: parseDurationMs(values["case-timeout"]!),
     memoryBound: parseSize(values["memory-bound"]!, "--memory-bound"),
+    jobs: parseCount(values.jobs!, "--jobs"),
   };
+  if (o.jobs < 1) throw new UsageError("--jobs must be at least 1");
   for (const n of names) await loadSurface(n);
   await Deno.mkdir(o.out, { recursive: true });
   o.out = await Deno.realPath(o.out);

@@ -64,6 +64,12 @@ Deno.test("deno task fuzz: a summary line per surface; a hang is caught, saved a
       .test(ok1.out),
     ok1.out,
   );
+  // the same cases split over three case processes end the same way: each case depends only on
+  // the seed and its number
+  const counts = (o: string) => /(\d+) cases\s+(\d+) ran\s+(\d+) refused/.exec(o)?.slice(1);
+  const ok3 = await fuzz(["vmcs-dump", "--cases", "40", "--seed", "3", "--jobs", "3"]);
+  equal(ok3.code, 0, ok3.err);
+  deepEqual(counts(ok3.out), counts(ok1.out));
   // every case "hangs" with a bound of 0 ms (a replay takes longer): the case
   // process is killed, each case saved
   const hung = await fuzz(["replay-log", "--cases", "2", "--case-timeout", "0ms"]);
