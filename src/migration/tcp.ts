@@ -30,7 +30,15 @@ export const CONFIRM_ACCEPTED = 0;
 /** Confirmation status: the destination refused the stream or the state. */
 export const CONFIRM_REFUSED = 1;
 
-async function encodeConfirmation(status: number, message: string, key?: CryptoKey): Promise<Uint8Array> {
+/**
+ * The confirmation message a destination sends: `status` ({@link CONFIRM_ACCEPTED} or
+ * {@link CONFIRM_REFUSED}), `message` (at most 4,000 characters kept), tagged with `key` if given.
+ */
+export async function encodeConfirmation(
+  status: number,
+  message: string,
+  key?: CryptoKey,
+): Promise<Uint8Array> {
   const msg = new TextEncoder().encode(message.slice(0, 4000));
   const body = new Uint8Array(12 + msg.length);
   const v = new DataView(body.buffer);

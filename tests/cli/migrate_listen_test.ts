@@ -174,7 +174,7 @@ Deno.test("migrate --listen exits 2 for a refused stream, 3 for a stalled source
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("migrate --to: a destination that cannot be reached or stalls leaves the source running to its end", async () => {
+Deno.test("migrate --to: a destination that cannot be reached, stalls or disconnects leaves the source running to its end", async () => {
   // nobody listens
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = probe.addr.port;
@@ -224,6 +224,28 @@ Deno.test("migrate --to: a destination that cannot be reached or stalls leaves t
     r2.err,
   );
   equal(r2.out, r1.out);
+  // destinations that disconnect: mid-stream (after 40 KB of pre-copy), and after the whole stream
+  // without confirming
+  for (const [take, said] of [[40_000, /failed|closed/], [Infinity, /without a confirmation/]] as const) {
+    const d = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    (async () => {
+      const c = await d.accept();
+      const buf = new Uint8Array(1 << 16);
+      for (let got = 0; got < take;) {
+        const n = await c.read(buf.subarray(0, Math.min(buf.length, take - got)));
+        if (n === null) break;
+        got += n;
+      }
+      c.close();
+    })().catch(() => {});
+    const r3 = await run(d.addr.port);
+    d.close();
+    equal(r3.code, 3, r3.err);
+    noStack(r3.err);
+    ok(said.test(r3.err), r3.err);
+    ok(/migration failed: .*; the source is intact and resumes/.test(r3.err), r3.err);
+    equal(r3.out, r1.out);
+  }
 });
 
 Deno.test("migrate --to --report: the source writes the report with its own view of the downtime; the destination states its view", async () => {

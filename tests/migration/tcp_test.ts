@@ -2,8 +2,20 @@ import { equal, ok, rejects } from "node:assert/strict";
 import { MigrationController } from "../../src/migration/controller.ts";
 import { faultyTransport } from "../../src/migration/fault.ts";
 import { RealTimeLink } from "../../src/migration/link.ts";
-import { importStreamKey } from "../../src/migration/stream.ts";
-import { connectMigration, listenForMigration } from "../../src/migration/tcp.ts";
+import {
+  importStreamKey,
+  RECORD_END,
+  RECORD_HEADER_BYTES,
+  RECORD_ROUND,
+  RECORD_STATE_SECTION,
+  STREAM_HEADER_BYTES,
+} from "../../src/migration/stream.ts";
+import {
+  CONFIRM_REFUSED,
+  connectMigration,
+  encodeConfirmation,
+  listenForMigration,
+} from "../../src/migration/tcp.ts";
 import type { TestVmOptions } from "./_test_vm.ts";
 import { diffVms, runToEnd, TestVm } from "./_test_vm.ts";
 
@@ -264,6 +276,121 @@ Deno.test("TCP: a destination that stalls or disconnects at any step leaves the 
     ok(r2.ok, `${name}: retry: ${r2.error?.message}`);
     const d = (await accepted).vm as TestVm;
     l.close();
+    runToEnd(d);
+    equal(diffVms(d, ref), "", name);
+  }
+});
+
+/**
+ * A destination that follows the stream record by record (an unauthenticated stream) and, once the
+ * `nth` record of type `type` has arrived whole, misbehaves: closes the connection, stops reading
+ * ("stall"), or answers with a refusal and closes. `reached` says whether that record came.
+ */
+function phaseDestination(
+  type: number,
+  nth: number,
+  then: "close" | "stall" | "refuse",
+): { port: number; reached: Promise<boolean>; stop: () => void } {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let conn: Deno.Conn | undefined;
+  const reached = (async () => {
+    const c = conn = await l.accept();
+    let buf = new Uint8Array(0);
+    const take = async (n: number): Promise<Uint8Array | null> => {
+      const chunk = new Uint8Array(1 << 16);
+      while (buf.length < n) {
+        const k = await c.read(chunk);
+        if (k === null) return null;
+        const b = new Uint8Array(buf.length + k);
+        b.set(buf);
+        b.set(chunk.subarray(0, k), buf.length);
+        buf = b;
+      }
+      const out = buf.slice(0, n);
+      buf = buf.slice(n);
+      return out;
+    };
+    if ((await take(STREAM_HEADER_BYTES)) === null) return false;
+    let seen = 0;
+    for (;;) {
+      const h = await take(RECORD_HEADER_BYTES);
+      if (h === null) return false;
+      const v = new DataView(h.buffer);
+      if ((await take(v.getUint32(4, true))) === null) return false;
+      if (v.getUint16(0, true) === type && ++seen === nth) break;
+    }
+    if (then === "refuse") await c.write(await encodeConfirmation(CONFIRM_REFUSED, "no room for this guest"));
+    if (then !== "stall") c.close();
+    return true;
+  })().catch(() => false);
+  return {
+    port: l.addr.port,
+    reached,
+    stop() {
+      l.close();
+      try {
+        conn?.close();
+      } catch { /* closed */ }
+    },
+  };
+}
+
+Deno.test("TCP: a destination that refuses, stalls or disconnects in pre-copy, in stop-and-copy or before confirming leaves the source intact and resumable", async () => {
+  const failed = /failed|refused|closed/;
+  const stalled = /took no data for 300 ms|did not confirm within 300 ms/;
+  const table: [string, number, number, "close" | "stall" | "refuse", RegExp][] = [
+    // the second pre-copy round's record: the guest runs on at the source while it pre-copies
+    ["pre-copy round 2", RECORD_ROUND, 2, "close", failed],
+    ["pre-copy round 2", RECORD_ROUND, 2, "stall", stalled],
+    [
+      "pre-copy round 2",
+      RECORD_ROUND,
+      2,
+      "refuse",
+      /Destination refused the migration: no room for this guest/,
+    ],
+    // the first state section: stop-and-copy, the source's guest paused, its last pages sent
+    ["stop-and-copy", RECORD_STATE_SECTION, 1, "close", failed],
+    ["stop-and-copy", RECORD_STATE_SECTION, 1, "stall", stalled],
+    [
+      "stop-and-copy",
+      RECORD_STATE_SECTION,
+      1,
+      "refuse",
+      /Destination refused the migration: no room for this guest/,
+    ],
+    // the end record: all of the stream sent, the confirmation still to come
+    ["the end record", RECORD_END, 1, "close", /closed the connection without a confirmation/],
+    ["the end record", RECORD_END, 1, "stall", /did not confirm within 300 ms of the end of the stream/],
+  ];
+  const ref = new TestVm(OPTS);
+  runToEnd(ref);
+  for (const [phase, type, nth, then, msg] of table) {
+    const name = `${then} at ${phase}`;
+    const bad = phaseDestination(type, nth, then);
+    const src = new TestVm(OPTS);
+    src.run(1_000_000);
+    const c = new MigrationController(src);
+    const before = src.instructions;
+    const timeoutMs = then === "stall" ? 300 : 30_000;
+    const r = await c.migrate(await connectMigration({ port: bad.port, timeoutMs }), { link: link() });
+    equal(await bad.reached, true, `${name}: the stream reached that record`);
+    bad.stop();
+    equal(r.ok, false, name);
+    equal(c.state, "Failed", name);
+    ok(msg.test(r.error!.message), `${name}: ${r.error!.message}`);
+    ok(!r.error!.message.includes("\n"), `${name}: one line`);
+    ok(src.instructions >= before, name);
+    // resumable: the guest runs on at the source, then moves to a real destination and ends as the reference
+    src.run(50_000);
+    const dest = counting();
+    const l = listenForMigration({ port: 0, createVm: dest.createVm, expectRamBytes: OPTS.ramBytes });
+    const accepted = l.accept();
+    const r2 = await c.migrate(await connectMigration({ port: l.port }), { link: link() });
+    ok(r2.ok, `${name}: retry: ${r2.error?.message}`);
+    const d = (await accepted).vm as TestVm;
+    l.close();
+    equal(dest.created, 1, name);
     runToEnd(d);
     equal(diffVms(d, ref), "", name);
   }
