@@ -5,7 +5,8 @@
  */
 
 import { parseSize } from "../vm/elf.ts";
-import { GUEST_RAM_GRANULE, Machine, type MachineOptions, MAX_GUEST_RAM_BYTES } from "../vm/machine.ts";
+import { GUEST_RAM_GRANULE, type Machine, type MachineOptions, MAX_GUEST_RAM_BYTES } from "../vm/machine.ts";
+import { bootMachine } from "../vm/guest_boot.ts";
 import { initrdFormat, isLinuxKernel } from "../vm/linux_loader.ts";
 
 /** A mistake the user made on the command line or in an input file (exit status 2). */
@@ -130,8 +131,5 @@ export function readGuest(
 
 /** Builds a machine for `guest` with `opts` (its command line comes from the spec). */
 export function buildMachine(guest: GuestSpec, opts: MachineOptions): Machine {
-  const o = { ...opts, cmdline: guest.cmdline };
-  return guest.linux
-    ? Machine.fromLinux(guest.file, guest.initrd, o, guest.path)
-    : Machine.fromElf(guest.file, o, guest.path);
+  return bootMachine(guest.file, guest.initrd, { ...opts, cmdline: guest.cmdline }, guest.path);
 }

@@ -12,7 +12,16 @@ import { ByteInput, DEFAULT_CHECKPOINT_INTERVAL, recordGuest } from "../replay/m
 import { DEFAULT_TRACE_INTERVAL } from "../replay/recorder.ts";
 import { Entropy } from "../devices/mod.ts";
 import type { EntropySource } from "../vm/mod.ts";
-import { parseCount, parseMemory, readInput, runCli, UsageError } from "./_common.ts";
+import {
+  LINUX_HELP,
+  LINUX_OPTIONS,
+  parseCount,
+  parseMemory,
+  readGuest,
+  readInput,
+  runCli,
+  UsageError,
+} from "./_common.ts";
 
 const HELP = `Usage: deno task record <guest.elf> --log FILE [options]
 
@@ -24,6 +33,7 @@ Options:
   --log FILE               the replay log to write (required; written whole, then renamed into place)
   --memory SIZE            guest RAM, e.g. 64M, 1G (default 64M; a multiple of 2 MiB)
   --cmdline TEXT           command line handed to the guest (default empty)
+${LINUX_HELP}
   --entropy SOURCE         RDRAND/RDSEED source: "host" (the host's random generator, default),
                            "seed" (hvsim's fixed seed, as \`run\` uses) or "seed:N"
   --serial-input FILE      bytes COM1 receives, in order ("-" for stdin; default none)
@@ -54,6 +64,7 @@ export function main(args: string[]): number {
       log: { type: "string" },
       memory: { type: "string", default: "64M" },
       cmdline: { type: "string", default: "" },
+      ...LINUX_OPTIONS,
       entropy: { type: "string", default: "host" },
       "serial-input": { type: "string" },
       checkpoint: { type: "string" },
@@ -96,7 +107,7 @@ export function main(args: string[]): number {
     const input = new ByteInput(readInput(si, "serial input"));
     serial = () => input.next();
   }
-  const elf = readInput(path, "guest");
+  const guest = readGuest(path, values);
 
   const logPath = values.log;
   const partial = `${logPath}.partial`;
@@ -128,9 +139,11 @@ export function main(args: string[]): number {
   const t0 = performance.now();
   let rec;
   try {
-    rec = recordGuest(elf, {
+    rec = recordGuest(guest.file, {
       memory,
-      cmdline: values.cmdline,
+      cmdline: guest.cmdline,
+      initrd: guest.initrd,
+      initrdPath: guest.initrdPath,
       entropy,
       serialInput: serial,
       checkpointInterval: checkpoint,

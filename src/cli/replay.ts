@@ -13,7 +13,7 @@ import { LogError, readLog, Replayer } from "../replay/mod.ts";
 import { ReplayInputs } from "../replay/inputs.ts";
 import { inputKindName, NO_DIGEST } from "../replay/log.ts";
 import { textAt } from "../replay/replayer.ts";
-import { Machine, parseSize } from "../vm/mod.ts";
+import { bootMachine, parseSize } from "../vm/mod.ts";
 import { parseCount, readInput, runCli, UsageError } from "./_common.ts";
 import { GDB_HELP, GDB_OPTIONS, runUnderGdb } from "./_gdb.ts";
 
@@ -24,6 +24,7 @@ fine point, every checkpoint and the end. Prints the replayed console output.
 
 Options:
   --guest PATH     the guest ELF (default: the path stored in the log); it must be the recorded one
+  --initrd PATH    a Linux guest's initrd (default: the path stored in the log); the recorded one
   --seek N         replay to instruction N (from the nearest snapshot) and print the state there
   --max-memory SIZE  refuse a log for more guest RAM than this (default 16G, a machine's most)
   --info           print what the log holds (guest, intervals, inputs, checkpoints, marks) and stop
@@ -48,6 +49,7 @@ export async function main(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       guest: { type: "string" },
+      initrd: { type: "string" },
       seek: { type: "string" },
       "max-memory": { type: "string", default: "16G" },
       info: { type: "boolean", default: false },
@@ -80,6 +82,7 @@ export async function main(args: string[]): Promise<number> {
       const info = {
         version: `${h.major}.${h.minor}`,
         guest: { path: h.guestPath, sha256: h.elfSha256, memory: h.memory, cmdline: h.cmdline },
+        ...(h.initrd === undefined ? {} : { initrd: h.initrd }),
         intervals: { checkpoint: h.checkpointInterval, trace: h.traceInterval },
         end: log.end,
         inputs: Object.fromEntries(kinds),
@@ -95,8 +98,13 @@ export async function main(args: string[]): Promise<number> {
     }
     const guestPath = values.guest ?? log.header.guestPath;
     if (!guestPath) throw new UsageError(`${logPath} names no guest: give --guest PATH`);
+    const initrdPath = values.initrd ?? log.header.initrd?.path;
+    if (log.header.initrd !== undefined && !initrdPath) {
+      throw new UsageError(`${logPath} names no initrd: give --initrd PATH`);
+    }
     replayer = new Replayer(log, readInput(guestPath, "guest"), {
       maxMemory: parseSize(values["max-memory"]!, "--max-memory"),
+      initrd: initrdPath ? readInput(initrdPath, "initrd") : undefined,
     });
   } catch (e) {
     if (e instanceof LogError) throw new UsageError(`${logPath}: ${e.message}`);
@@ -109,12 +117,12 @@ export async function main(args: string[]): Promise<number> {
     // inputs at their instruction counts, repositioned whenever the debugger goes back.
     const log = replayer.log, h = log.header;
     const inputs = new ReplayInputs(log.inputs, h.entropyState);
-    const m = Machine.fromElf(readInput(values.guest ?? h.guestPath, "guest"), {
-      memory: h.memory,
-      cmdline: h.cmdline,
-      entropy: inputs.entropy,
-      serialInput: inputs.serial,
-    });
+    const initrdPath = values.initrd ?? h.initrd?.path;
+    const m = bootMachine(
+      readInput(values.guest ?? h.guestPath, "guest"),
+      h.initrd !== undefined && initrdPath ? readInput(initrdPath, "initrd") : undefined,
+      { memory: h.memory, cmdline: h.cmdline, entropy: inputs.entropy, serialInput: inputs.serial },
+    );
     inputs.machine = m;
     const end = await runUnderGdb(m, values.gdb, values["gdb-wait"]!, !values.json, {
       onRestore: (n) => inputs.seek(n),

@@ -11,7 +11,8 @@
  * | 4      | 2    | major version (a reader accepts only its own major)                |
  * | 6      | 2    | minor version (compatible additions)                               |
  * | 8      | 4    | header length in bytes, CRC included                               |
- * | 12     | 4    | flags (none defined in 2.0; must be 0)                             |
+ * | 12     | 4    | flags: bit 0 (2.1) the guest is a Linux kernel booted with an      |
+ * |        |      | initrd, whose SHA-256 and path follow the guest path; no others    |
  * | 16     | 32   | SHA-256 of the guest ELF file                                      |
  * | 48     | 8    | guest RAM size in bytes                                            |
  * | 56     | 8    | checkpoint interval N (instructions)                               |
@@ -21,6 +22,8 @@
  * | 74     | 2    | guest path length in bytes                                         |
  * | 76     | ...  | command line (UTF-8), the entropy source's initial state, the path |
  * |        |      | of the guest ELF as given to `record` (UTF-8; a hint for `replay`) |
+ * |        |      | with flag bit 0: the initrd's SHA-256 (32), its path length (u16)  |
+ * |        |      | and path (UTF-8; a hint for `replay`)                              |
  * | end-4  | 4    | CRC-32C of every header byte before it                             |
  *
  * Then records framed exactly as in the migration stream (`src/migration/stream.ts`): a 16-byte
@@ -70,8 +73,13 @@ export const LOG_MAGIC = 0x4c525648;
  * the earlier boot protocol, cannot replay and is refused with one line.
  */
 export const LOG_VERSION_MAJOR = 2;
-/** Minor version written. */
-export const LOG_VERSION_MINOR = 0;
+/**
+ * Minor version written: 1 when the header carries an initrd (2.1), else 0 (a 2.0 reader reads
+ * such a log byte for byte as before).
+ */
+export const LOG_VERSION_MINOR = 1;
+/** Header flag (2.1): the initrd's hash and path follow the guest path. */
+export const LOG_HEADER_FLAG_INITRD = 1;
 /** Size of the fixed part of the header. */
 export const LOG_HEADER_FIXED_BYTES = 76;
 /** Largest record payload a reader accepts (256 MiB). */
@@ -175,6 +183,8 @@ export interface LogHeader {
   entropyState: Uint8Array;
   /** Path of the guest ELF as given when recording (a default for replay; may be empty). */
   guestPath: string;
+  /** The initrd a Linux guest booted with (2.1): its SHA-256 (hex) and path as given (may be empty). */
+  initrd?: { sha256: string; path: string };
 }
 
 /** One consumed input. */
@@ -309,14 +319,17 @@ export function encodeLogHeader(h: Omit<LogHeader, "major" | "minor">): Uint8Arr
   const path = new TextEncoder().encode(h.guestPath);
   if (h.entropyState.length > 0xffff) throw new RangeError("entropy state longer than 65535 bytes");
   if (path.length > 0xffff) throw new RangeError("guest path longer than 65535 bytes");
-  const len = LOG_HEADER_FIXED_BYTES + cmd.length + h.entropyState.length + path.length + 4;
+  const initrdPath = new TextEncoder().encode(h.initrd?.path ?? "");
+  if (initrdPath.length > 0xffff) throw new RangeError("initrd path longer than 65535 bytes");
+  const extra = h.initrd === undefined ? 0 : 34 + initrdPath.length;
+  const len = LOG_HEADER_FIXED_BYTES + cmd.length + h.entropyState.length + path.length + extra + 4;
   const b = new Uint8Array(len);
   const v = new DataView(b.buffer);
   v.setUint32(0, LOG_MAGIC, true);
   v.setUint16(4, LOG_VERSION_MAJOR, true);
-  v.setUint16(6, LOG_VERSION_MINOR, true);
+  v.setUint16(6, h.initrd === undefined ? 0 : LOG_VERSION_MINOR, true);
   v.setUint32(8, len, true);
-  v.setUint32(12, 0, true);
+  v.setUint32(12, h.initrd === undefined ? 0 : LOG_HEADER_FLAG_INITRD, true);
   b.set(bytesOfHex(h.elfSha256, 32), 16);
   putU64(v, 48, h.memory);
   putU64(v, 56, h.checkpointInterval);
@@ -327,6 +340,12 @@ export function encodeLogHeader(h: Omit<LogHeader, "major" | "minor">): Uint8Arr
   b.set(cmd, LOG_HEADER_FIXED_BYTES);
   b.set(h.entropyState, LOG_HEADER_FIXED_BYTES + cmd.length);
   b.set(path, LOG_HEADER_FIXED_BYTES + cmd.length + h.entropyState.length);
+  if (h.initrd !== undefined) {
+    const at = LOG_HEADER_FIXED_BYTES + cmd.length + h.entropyState.length + path.length;
+    b.set(bytesOfHex(h.initrd.sha256, 32), at);
+    v.setUint16(at + 32, initrdPath.length, true);
+    b.set(initrdPath, at + 34);
+  }
   v.setUint32(len - 4, crc32c(b.subarray(0, len - 4)), true);
   return b;
 }
@@ -370,14 +389,23 @@ export function decodeLogHeader(b: Uint8Array): { header: LogHeader; bytes: numb
     );
   }
   const flags = v.getUint32(12, true);
-  if (flags !== 0) {
+  if ((flags & ~(minor >= 1 ? LOG_HEADER_FLAG_INITRD : 0)) !== 0) {
     throw new LogError(`Replay log header has unknown flags ${hex32(flags)} for version ${major}.${minor}`);
   }
   const cmdLen = v.getUint32(68, true), entLen = v.getUint16(72, true), pathLen = v.getUint16(74, true);
-  if (LOG_HEADER_FIXED_BYTES + cmdLen + entLen + pathLen + 4 !== len) {
+  const initrdAt = LOG_HEADER_FIXED_BYTES + cmdLen + entLen + pathLen;
+  const hasInitrd = (flags & LOG_HEADER_FLAG_INITRD) !== 0;
+  if (hasInitrd && initrdAt + 34 + 4 > len) {
+    throw new LogError(`Replay log header is inconsistent: its initrd fields lie beyond its ${len} bytes`);
+  }
+  const initrdPathLen = hasInitrd ? v.getUint16(initrdAt + 32, true) : 0;
+  const need = initrdAt + (hasInitrd ? 34 + initrdPathLen : 0) + 4;
+  if (need !== len) {
     throw new LogError(
-      `Replay log header is inconsistent: command line, entropy state and guest path need ` +
-        `${LOG_HEADER_FIXED_BYTES + cmdLen + entLen + pathLen + 4} bytes, the header has ${len}`,
+      `Replay log header is inconsistent: command line, entropy state${
+        hasInitrd ? ", guest path and initrd" : " and guest path"
+      } need ` +
+        `${need} bytes, the header has ${len}`,
     );
   }
   const utf8 = (at: number, n: number, what: string): string => {
@@ -399,6 +427,12 @@ export function decodeLogHeader(b: Uint8Array): { header: LogHeader; bytes: numb
     entropyState: b.slice(entAt, entAt + entLen),
     guestPath: utf8(entAt + entLen, pathLen, "guest path"),
   };
+  if (hasInitrd) {
+    header.initrd = {
+      sha256: hexOf(b.subarray(initrdAt, initrdAt + 32)),
+      path: utf8(initrdAt + 34, initrdPathLen, "initrd path"),
+    };
+  }
   if (header.checkpointInterval < 1 || header.traceInterval < 1) {
     throw new LogError("Replay log header: checkpoint and trace intervals must be at least 1");
   }

@@ -15,7 +15,7 @@
  * @module
  */
 
-import { type EntropySource, Machine } from "../vm/mod.ts";
+import { bootMachine, type EntropySource, type Machine } from "../vm/mod.ts";
 import type { SerialInput } from "../devices/mod.ts";
 import type { MigratableVm } from "../migration/vm_interface.ts";
 import { HostEntropy, type InputObserver, RecordingEntropy, recordingSerial } from "./inputs.ts";
@@ -151,6 +151,10 @@ export interface RecordOptions {
   finalDigest?: boolean;
   /** Path of the guest ELF, stored in the log as a hint for replay (default empty). */
   guestPath?: string;
+  /** The initrd, when the guest is a Linux kernel (its hash goes into the log). */
+  initrd?: Uint8Array;
+  /** Path of the initrd, stored in the log as a hint for replay (default empty). */
+  initrdPath?: string;
   /** Pauses at instruction counts (see {@linkcode RecordPause}). */
   pauses?: RecordPause[];
 }
@@ -248,6 +252,9 @@ function* recordSteps(
     cmdline,
     entropyState: inner.save(),
     guestPath: opts.guestPath ?? "",
+    ...(opts.initrd === undefined
+      ? {}
+      : { initrd: { sha256: sha256Hex(opts.initrd), path: opts.initrdPath ?? "" } }),
   });
 
   let points: FinePoint[] = [];
@@ -269,7 +276,7 @@ function* recordSteps(
   };
   const entropy = new RecordingEntropy(inner, observe);
   const serial = opts.serialInput ? recordingSerial(opts.serialInput, observe, () => machine) : undefined;
-  machine = Machine.fromElf(elf, { memory, cmdline, entropy, serialInput: serial });
+  machine = bootMachine(elf, opts.initrd, { memory, cmdline, entropy, serialInput: serial }, opts.guestPath);
   entropy.machine = machine;
   tracer = new StateTracer(machine);
   let m = machine;

@@ -52,7 +52,7 @@
  */
 
 import { decode, disassemble, GPR_NAMES } from "../cpu/mod.ts";
-import { formatSize, Machine, MAX_GUEST_RAM_BYTES } from "../vm/mod.ts";
+import { bootMachine, formatSize, type Machine, MAX_GUEST_RAM_BYTES } from "../vm/mod.ts";
 import type { StateSection } from "../migration/vm_interface.ts";
 import { ReplayInputs } from "./inputs.ts";
 import {
@@ -232,6 +232,7 @@ export class Replayer {
   #done = false;
   #result: ReplayResult | null = null;
   #inputsReplayed = 0;
+  readonly #initrd: Uint8Array | undefined;
   #pointsVerified = 0;
 
   /**
@@ -239,7 +240,7 @@ export class Replayer {
    * command line are not the ones recorded, or the log is for more guest RAM than
    * `opts.maxMemory` (default 16 GiB, the most a machine has) allows.
    */
-  constructor(log: ReplayLog, elf: Uint8Array, opts: { maxMemory?: number } = {}) {
+  constructor(log: ReplayLog, elf: Uint8Array, opts: { maxMemory?: number; initrd?: Uint8Array } = {}) {
     const max = opts.maxMemory ?? MAX_GUEST_RAM_BYTES;
     if (log.header.memory > max) {
       throw new LogError(
@@ -257,8 +258,25 @@ export class Replayer {
           `this ELF is ${sha.slice(0, 16)}...`,
       );
     }
+    const want = log.header.initrd?.sha256;
+    if (want === undefined && opts.initrd !== undefined) {
+      throw new LogError("Replay log was recorded without an initrd, but one was given");
+    }
+    if (want !== undefined) {
+      if (opts.initrd === undefined) {
+        throw new LogError("Replay log was recorded with an initrd: give it (replay --initrd FILE)");
+      }
+      const got = sha256Hex(opts.initrd);
+      if (got !== want) {
+        throw new LogError(
+          `Replay log was recorded with another initrd: log has sha256 ${want.slice(0, 16)}..., ` +
+            `this initrd is ${got.slice(0, 16)}...`,
+        );
+      }
+    }
     this.log = log;
     this.#elf = elf;
+    this.#initrd = opts.initrd;
     this.#inputs = new ReplayInputs(log.inputs, log.header.entropyState);
     this.machine = this.#freshMachine(this.#inputs);
     this.#tracer = new StateTracer(this.machine);
@@ -282,7 +300,7 @@ export class Replayer {
     const h = this.log.header;
     let m: Machine;
     try {
-      m = Machine.fromElf(this.#elf, {
+      m = bootMachine(this.#elf, this.#initrd, {
         memory: h.memory,
         cmdline: h.cmdline,
         entropy: inputs.entropy,

@@ -39,6 +39,18 @@ export { guestMemoryMap, type MemoryMapRegion } from "./memory_map.ts";
 export { type DirtyLogMethod, EptMap, type PageLoader } from "./ept_map.ts";
 export { type VmEntryOutcome, VmxVcpu } from "./vcpu.ts";
 export { bootGuest } from "./boot.ts";
+export { bootMachine } from "./guest_boot.ts";
+export {
+  type E820Entry,
+  initrdFormat,
+  isLinuxKernel,
+  linuxE820Map,
+  type LinuxKernel,
+  type LinuxLayout,
+  type LinuxLoadOptions,
+  loadLinux,
+  parseLinuxKernel,
+} from "./linux_loader.ts";
 export type { SerialInput } from "../devices/serial.ts";
 // The types that the exports above name from the CPU, VMX and migration parts (their own modules
 // document them), so that this module's documentation is complete on its own.
