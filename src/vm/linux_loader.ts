@@ -152,6 +152,8 @@ export interface LinuxLayout {
   kind: "bzImage" | "vmlinux";
   /** 64-bit entry point. */
   entry: number;
+  /** Where the kernel lies while it starts (its load address up to the end of its load area). */
+  kernel: { start: number; end: number };
   /** Zero page address. */
   zeroPage: number;
   /** Command line address. */
@@ -399,7 +401,16 @@ export function loadLinux(
   cpu.setReg64(RSP, BigInt(LINUX_BOOT_STACK));
   cpu.rip = kernel.entry;
   cpu.flushTlb();
-  return { kind: kernel.kind, entry: kernel.entry, zeroPage: zp, cmdline: LINUX_CMDLINE, initrd, e820 };
+  const start = Math.min(...kernel.segments.map((s) => s.addr));
+  return {
+    kind: kernel.kind,
+    entry: kernel.entry,
+    kernel: { start, end: kernel.end },
+    zeroPage: zp,
+    cmdline: LINUX_CMDLINE,
+    initrd,
+    e820,
+  };
 }
 
 /** Leading bytes of the formats an initrd may have: a newc/CRC cpio archive or one compressed. */
