@@ -66,16 +66,19 @@ export function parseMemory(text: string): number {
   return memory;
 }
 
-/** The options for booting a Linux kernel, shared by every command that builds a VM. */
+/** The options for booting a Linux kernel, and the platform's clock, shared by every command that builds a VM. */
 export const LINUX_OPTIONS = {
   initrd: { type: "string" },
   append: { type: "string" },
+  "rtc-start": { type: "string" },
 } as const;
 
 /** Help text of {@link LINUX_OPTIONS}. */
 export const LINUX_HELP =
   `  --initrd FILE            with a Linux kernel (bzImage or vmlinux): the initramfs to load
-  --append TEXT            with a Linux kernel: its command line (the same as --cmdline)`;
+  --append TEXT            with a Linux kernel: its command line (the same as --cmdline)
+  --rtc-start TIME         the CMOS clock's time at boot, ISO 8601 in UTC or with an offset
+                           (default 2026-01-01T00:00:00Z: runs repeat exactly)`;
 
 /** A guest as the command line names it: an hvsim ELF guest or a Linux kernel with its initrd. */
 export interface GuestSpec {
@@ -91,6 +94,30 @@ export interface GuestSpec {
   linux: boolean;
   /** The guest's (or kernel's) command line. */
   cmdline: string;
+  /** The CMOS clock's time at boot (seconds since the Unix epoch), when given. */
+  rtcStart?: number;
+}
+
+/**
+ * Parses a --rtc-start value: an ISO 8601 date and time with `Z` or an offset, 1970 to 2099.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseRtcStart } from "./_common.ts";
+ * assert.equal(parseRtcStart("2026-01-01T00:00:00Z"), 1767225600);
+ * assert.equal(parseRtcStart("2026-01-01T01:00:00+01:00"), 1767225600);
+ * ```
+ */
+export function parseRtcStart(text: string): number {
+  const ok = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text);
+  const ms = ok ? Date.parse(text) : NaN;
+  if (!Number.isFinite(ms) || ms < 0 || ms >= Date.UTC(2100, 0, 1)) {
+    throw new UsageError(
+      `bad --rtc-start "${text}": expected a time from 1970 to 2099 like 2026-01-01T00:00:00Z`,
+    );
+  }
+  return Math.floor(ms / 1000);
 }
 
 /**
@@ -99,7 +126,7 @@ export interface GuestSpec {
  */
 export function readGuest(
   path: string,
-  values: { cmdline?: string; initrd?: string; append?: string },
+  values: { cmdline?: string; initrd?: string; append?: string; "rtc-start"?: string },
 ): GuestSpec {
   const file = readInput(path, "guest");
   const linux = isLinuxKernel(file);
@@ -126,10 +153,16 @@ export function readGuest(
     initrdPath: values.initrd,
     linux,
     cmdline: values.append ?? values.cmdline ?? "",
+    rtcStart: values["rtc-start"] === undefined ? undefined : parseRtcStart(values["rtc-start"]),
   };
 }
 
 /** Builds a machine for `guest` with `opts` (its command line comes from the spec). */
 export function buildMachine(guest: GuestSpec, opts: MachineOptions): Machine {
-  return bootMachine(guest.file, guest.initrd, { ...opts, cmdline: guest.cmdline }, guest.path);
+  return bootMachine(
+    guest.file,
+    guest.initrd,
+    { ...opts, cmdline: guest.cmdline, rtcStart: guest.rtcStart },
+    guest.path,
+  );
 }

@@ -14,3 +14,4 @@ export * from "./platform_clock.ts";
 export * from "./pic.ts";
 export * from "./pit.ts";
 export * from "./system_control.ts";
+export * from "./rtc.ts";

@@ -29,6 +29,7 @@ import {
   MSR_TSC_DEADLINE,
   Pit,
   PortBus,
+  Rtc,
   Serial,
   type SerialInput,
   SystemControl,
@@ -140,6 +141,8 @@ export interface MachineOptions {
   serialInput?: SerialInput;
   /** Advise huge pages for guest RAM where the host supports it (default false; see allocateGuestMemory). */
   hugePages?: boolean;
+  /** The CMOS clock's time at TSC 0, in seconds since the Unix epoch, UTC (default 2026-01-01T00:00:00Z). */
+  rtcStart?: number;
 }
 
 /** What RDRAND and RDSEED draw from. */
@@ -223,6 +226,12 @@ export class Machine {
    * @internal
    */
   readonly pit: Pit;
+  /**
+   * The MC146818 RTC and CMOS RAM (ports 0x70/0x71); its interrupt is IRQ8.
+   *
+   * @internal
+   */
+  readonly rtc: Rtc;
   /** VM exits handled, by basic exit reason. */
   readonly exitCounts: Map<number, number> = new Map<number, number>();
   /** How the guest ended, once it has. */
@@ -267,6 +276,8 @@ export class Machine {
     this.bus.add(this.pic);
     this.bus.add(this.pit);
     this.bus.add(new SystemControl(this.pit, () => this.now()));
+    this.rtc = new Rtc(() => this.now(), (level) => this.pic.setIrq(8, level), opts.rtcStart);
+    this.bus.add(this.rtc);
     this.vmx = new Vmx(this.mem);
     // The hypervisor's MSR bitmaps: RDMSR/WRMSR of IA32_TSC_DEADLINE exit (the local APIC is emulated).
     const msrBitmap = this.hvBase + HV_MSR_BITMAP;
@@ -473,11 +484,12 @@ export class Machine {
   private updateDevices(now: number): void {
     this.lapic.update(now);
     this.pit.update(now);
+    this.rtc.update(now);
   }
 
   /** TSC of the next timer event of any device, or Infinity. */
   private nextDeviceEvent(): number {
-    return Math.min(this.lapic.nextEvent(), this.pit.nextEvent());
+    return Math.min(this.lapic.nextEvent(), this.pit.nextEvent(), this.rtc.nextEvent());
   }
 
   /** The 8259's INTR reaches the CPU (through LINT0 in ExtINT mode, or with the APIC disabled). */

@@ -88,6 +88,8 @@ Deno.test("run refuses bad input with one line on stderr and exit status 2", asy
     ],
     [[], /expected one guest ELF file/],
     [[`${root}guests/build/hello.elf`, "--bogus"], /Unknown option '--bogus'/],
+    [[`${root}guests/build/hello.elf`, "--rtc-start", "yesterday"], /bad --rtc-start "yesterday"/],
+    [[`${root}guests/build/hello.elf`, "--rtc-start", "2026-01-01T00:00:00"], /bad --rtc-start/],
   ];
   for (const [args, message] of cases) {
     const r = await run(args);

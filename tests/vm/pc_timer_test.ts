@@ -70,3 +70,44 @@ Deno.test(
     }
   },
 );
+
+function bootRtc(): Machine {
+  // 23:59:58 on 2026-12-31: the two updates cross into a new year.
+  const m = Machine.fromFlat(assemble("rtc_irq"), 0x100000, 0x100000, {
+    rtcStart: Date.UTC(2026, 11, 31, 23, 59, 58) / 1000,
+  });
+  m.lapic.setVirtualWire();
+  return m;
+}
+
+Deno.test(
+  "Machine delivers RTC update interrupts on IRQ8 through the slave 8259, one per TSC second",
+  NEEDS_AS,
+  () => {
+    const m = bootRtc();
+    const exit = m.runToEnd(1e6);
+    assert.equal(exit.reason, "hlt", exit.message);
+    assert.equal(m.cpu.getReg64(12), 2n);
+    // Register C: IRQF and UF, with PF (register A's reset rate runs the periodic flag) and AF (the
+    // alarm registers hold 00:00:00, which the update into midnight matches).
+    assert.equal(m.cpu.getReg64(14), 0xf0n);
+    assert.equal(m.cpu.getReg64(13), 0x00n, "seconds (BCD) after 23:59:58 + 2 s");
+    assert.ok(m.now() >= 2e9 && m.now() < 2e9 + 1000, `TSC ${m.now()}: the second update at 2 s`);
+    assert.ok(m.instructions < 200, "the halted seconds cost no instructions");
+  },
+);
+
+Deno.test("Machine state with an RTC interrupt pending round-trips at any point", NEEDS_AS, () => {
+  const ref = bootRtc();
+  ref.runToEnd(1e6);
+  for (let at = 30; at < ref.instructions; at += 7) {
+    const a = bootRtc();
+    a.run(at);
+    const b = new Machine();
+    b.restoreState(a.saveState());
+    b.mem.set(a.mem);
+    b.runToEnd(1e6);
+    assert.equal(b.instructions, ref.instructions, `resumed at ${at}`);
+    assert.equal(b.digest(), ref.digest(), `resumed at ${at}`);
+  }
+});
