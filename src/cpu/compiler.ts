@@ -22,6 +22,17 @@ import * as mov from "./ops/mov.ts";
 import * as sh from "./ops/shift.ts";
 import * as stk from "./ops/stack.ts";
 import { type Cpu, TLB_MASK } from "./cpu.ts";
+import {
+  type MemoryCode,
+  SSE_FIELDS,
+  SSE_GUARD,
+  SSE_HELPERS,
+  SSE_OFF,
+  SSE_SLOW,
+  sseKeepsFlags,
+  ssePure,
+  sseTemplate,
+} from "./compiler_sse.ts";
 
 /**
  * A compiled region: returns the last block that ran to its end (for block chaining), or null when
@@ -400,9 +411,14 @@ function stackCode(push: boolean, r: number): string {
   return `{ ${rsp} ${check("sp0")} const sp = sp0 + 8; ${readCode("sp0", 8, use)} }`;
 }
 
+/** Memory access code for the SSE templates (compiler_sse.ts). */
+const MEMORY_CODE: MemoryCode = { linear: linearCode, read: readCode, write: writeCode };
+
 /** The template for one instruction, or null when it runs through its handler. */
 function template(i: Insn, flags: FlagSource | null): string | null {
   const h = i.h;
+  const sse = sseTemplate(i, MEMORY_CODE);
+  if (sse !== undefined) return sse;
   const size = i.size;
   if ((h === stk.pushR || h === stk.popR) && size === 8) return stackCode(h === stk.pushR, i.reg);
   if (h === ctl.callRel) {
@@ -625,6 +641,7 @@ function moreTemplate(i: Insn): string | null | undefined {
 function flagSource(i: Insn, templated: boolean, before: FlagSource | null): FlagSource | null {
   if (!templated) return null;
   const h = i.h;
+  if (sseKeepsFlags(i)) return before;
   if (
     h === mov.movRI || h === mov.movEG || h === mov.movGE || h === mov.lea || h === ctl.nop ||
     h === mov.cmov || h === mov.xchgAR ||
@@ -683,7 +700,7 @@ function liveFlagStores(insns: Insn[], templates: (string | null)[]): boolean[] 
   for (let k = insns.length - 1; k >= 0; k--) {
     keep[k] = live;
     const t = templates[k];
-    if (t === null || !isPure(insns[k])) {
+    if (t === null || !isPure(insns[k]) || t.startsWith(SSE_GUARD)) {
       live = true;
       continue;
     }
@@ -764,11 +781,30 @@ function blockCode(block: Block, bi: number, names: string[], values: unknown[])
   }
   block.templated = templates.map((t) => t !== null);
   const live = liveFlagStores(insns, templates);
+  // The SSE enabling checks passed since the last handler call (only a handler changes CR0 or CR4).
+  let sseOn = false;
   for (let k = 0; k < insns.length; k++) {
     const i = insns[k];
-    const t = templates[k] === null ? null : templates[k]!.replace(live[k] ? MARKS : FLAG_STORE, "");
+    let t = templates[k] === null ? null : templates[k]!.replace(live[k] ? MARKS : FLAG_STORE, "");
+    let guard = "", slow = "";
+    if (t !== null && t.startsWith(SSE_GUARD)) {
+      // An SSE template: its handler runs for a failed enabling check (and raises the fault) and on
+      // the template's slow path. A pure one runs it with RIP, the count and the registers as they
+      // are at this instruction, then takes back RIP and the count (they are still pending).
+      t = t.slice(SSE_GUARD.length);
+      const h = `h${bi}_${k}`, a = `i${bi}_${k}`;
+      names.push(h, a);
+      values.push(i.h, i);
+      slow = isPure(i)
+        ? `{ c.rip += ${pendingBytes}; c.icount += ${pendingCount}; ${regs.writeBack()}` +
+          `c.nrip = c.rip + ${i.len}; ${h}(c, ${a}); c.rip -= ${pendingBytes}; c.icount -= ${pendingCount}; }`
+        : `${h}(c, ${a});`;
+      if (!sseOn) guard = `if (${SSE_OFF}) ${slow}\n`;
+      sseOn = true;
+    }
+    const use = (code: string) => regs.use(code).replaceAll(SSE_SLOW, slow);
     if (t !== null && isPure(i)) {
-      body += `${regs.use(t)}\n`;
+      body += `${guard}${use(t)}\n`;
       pendingBytes += i.len;
       pendingCount++;
       continue;
@@ -776,13 +812,14 @@ function blockCode(block: Block, bi: number, names: string[], values: unknown[])
     body += flush() + regs.spill();
     body += `c.nrip = c.rip + ${i.len};\n`;
     if (t !== null) {
-      body += `${regs.use(t)}\n`;
+      body += `${guard}${use(t)}\n`;
     } else {
       const h = `h${bi}_${k}`, a = `i${bi}_${k}`;
       names.push(h, a);
       values.push(i.h, i);
       body += `${h}(c, ${a});\n`;
       regs.forget();
+      sseOn = false;
     }
     body += `c.rip = c.nrip; c.icount++;\n`;
     // Handlers and memory accesses can end a block early: a store into decoded code (self-modifying
@@ -803,8 +840,8 @@ function blockCode(block: Block, bi: number, names: string[], values: unknown[])
  */
 export function compileRegion(entry: Block, epoch: number): CompiledBlock {
   const blocks = regionBlocks(entry, epoch);
-  const names: string[] = ["imul64", "mulWide", "w4"];
-  const values: unknown[] = [md.imul64, md.mulWide, new Uint32Array(4)];
+  const names: string[] = ["imul64", "mulWide", "w4", ...Object.keys(SSE_HELPERS)];
+  const values: unknown[] = [md.imul64, md.mulWide, new Uint32Array(4), ...Object.values(SSE_HELPERS)];
   let cases = "", loops = false;
   for (let bi = 0; bi < blocks.length; bi++) {
     const b = blocks[bi];
@@ -837,7 +874,7 @@ export function compileRegion(entry: Block, epoch: number): CompiledBlock {
 /** Declarations of the CPU state and the locals that the code `body` uses, and only those. */
 function prologue(body: string): string {
   const fields = ["g = c.gpr", "f = c.fl", "mem = c.mem", "dv = c.dv", "rTag = c.rTag", "rHpa = c.rHpa"];
-  fields.push("wTag = c.wTag", "wHpa = c.wHpa");
+  fields.push("wTag = c.wTag", "wHpa = c.wHpa", ...SSE_FIELDS);
   const used = (name: string) => new RegExp(`\\b${name}\\b`).test(body);
   const consts = fields.filter((d) => used(d.slice(0, d.indexOf(" "))));
   const lets = ["fa", "fah", "fb", "fbh", "fr", "frh"].filter(used);
@@ -869,5 +906,5 @@ function isPure(i: Insn): boolean {
     h === alu.aluEI || h === alu.testEG || h === sh.shiftGroup || h === mov.movzx || h === alu.incE ||
     h === alu.decE || h === ctl.nop || h === mov.cmov || h === mov.setcc || h === alu.testEI ||
     h === alu.testAI || h === alu.aluAI || h === mov.movsx || h === mov.cbw || h === mov.cwd ||
-    h === md.imulGE || h === md.mulE;
+    h === md.imulGE || h === md.mulE || ssePure(i);
 }

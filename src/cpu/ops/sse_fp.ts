@@ -200,7 +200,9 @@ function arithS(f: FpuState, op: number, ai: number, bi: number, oi: number): vo
   const va = x[ai], vb = x[bi];
   if ((f.mxcsr & FAST_BITS) === FAST_OK) {
     // Normal or zero operands (no zero divisor, no negative square root) and a normal result, or a
-    // zero that cannot come from underflow.
+    // zero that cannot come from underflow. A result of exactly the smallest normal may be tiny
+    // (tininess after rounding to the precision with an unbounded exponent, SDM Vol. 1 §4.9.1.5,
+    // so UE), and goes to the exact path.
     const ea = va & 0x7f800000, eb = vb & 0x7f800000;
     const za = (va & 0x7fffffff) === 0, zb = (vb & 0x7fffffff) === 0;
     if (
@@ -209,7 +211,7 @@ function arithS(f: FpuState, op: number, ai: number, bi: number, oi: number): vo
     ) {
       const r = Math.fround(compute(op, f.xmmF32[ai], f.xmmF32[bi]));
       const m = Math.abs(r);
-      if ((m >= MIN_NORMAL_S && m <= MAX_S) || (m === 0 && (op <= OP_SUB || za || zb || op === OP_SQRT))) {
+      if ((m > MIN_NORMAL_S && m <= MAX_S) || (m === 0 && (op <= OP_SUB || za || zb || op === OP_SQRT))) {
         f.xmmF32[oi] = r;
         return;
       }
@@ -247,7 +249,7 @@ function arithD(f: FpuState, op: number, ai: number, bi: number, oi: number): vo
     ) {
       const r = compute(op, f.xmmF64[ai], f.xmmF64[bi]);
       const m = Math.abs(r);
-      if ((m >= MIN_NORMAL_D && m < Infinity) || (m === 0 && (op <= OP_SUB || za || zb || op === OP_SQRT))) {
+      if ((m > MIN_NORMAL_D && m < Infinity) || (m === 0 && (op <= OP_SUB || za || zb || op === OP_SQRT))) {
         f.xmmF64[oi] = r;
         return;
       }

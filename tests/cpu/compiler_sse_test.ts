@@ -1,0 +1,486 @@
+/**
+ * The block compiler's SSE templates (src/cpu/compiler_sse.ts) give exactly the interpreter's
+ * results: every templated form runs compiled and interpreted on edge values (zeros of both signs,
+ * denormals, infinities, quiet and signalling NaNs, rounding ties, values out of an integer's
+ * range, byte and word patterns with their top bits set) under several MXCSR settings (precision
+ * flag clear or set, rounding up, DAZ and FTZ, exceptions unmasked), and must end in the same
+ * registers, XMM registers, MXCSR, RFLAGS, memory and exception. The compiled run must also have
+ * used the template for each form (not its handler). The interpreter's SSE semantics are checked
+ * against the host CPU and Unicorn by the conformance tests.
+ */
+
+import assert from "node:assert/strict";
+import { type Cpu, CR0_TS, CR4_OSFXSR, CR4_OSXMMEXCPT } from "../../src/cpu/mod.ts";
+import { disassemble } from "../../src/cpu/disasm.ts";
+import { CODE_ADDR, go, load, makeCpu, SCRATCH_ADDR } from "./_harness.ts";
+import { assembleText, NEEDS_AS } from "../vm/_asm.ts";
+
+/** One run's initial state: XMM registers (128-bit), MXCSR, RAX, RCX and the scratch bytes. */
+interface Case {
+  xmm: bigint[];
+  mxcsr: number;
+  rax?: bigint;
+  rcx?: bigint;
+  scratch: Uint8Array;
+}
+
+/** A CPU with SSE enabled (CR4.OSFXSR, OSXMMEXCPT) and the code of `text` then INT3 loaded. */
+function sseCpu(code: Uint8Array, compiled: boolean, extraPages: number[] = []): Cpu {
+  const cpu = makeCpu(extraPages);
+  cpu.cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+  cpu.compileThreshold = compiled ? 1 : Infinity;
+  load(cpu, { code });
+  return cpu;
+}
+
+/** Runs `c` from the start of the code (the compiled blocks kept); returns everything it can change. */
+function runCase(cpu: Cpu, c: Case, scratchAt = SCRATCH_ADDR): string {
+  for (let r = 0; r < 16; r++) cpu.setReg64(r, 0n);
+  cpu.setReg64(0, c.rax ?? 0n);
+  cpu.setReg64(1, c.rcx ?? 0n);
+  cpu.setReg64(3, BigInt(scratchAt));
+  cpu.setRflags(2);
+  cpu.rip = CODE_ADDR;
+  cpu.halted = false;
+  cpu.icount = 0;
+  cpu.shadowEnd = 0;
+  for (let r = 0; r < 16; r++) cpu.fpu.setXmmBig(r, c.xmm[r] ?? 0n);
+  cpu.fpu.mxcsr = c.mxcsr;
+  cpu.mem.set(c.scratch, scratchAt);
+  const out = go(cpu);
+  const xmm = [...Array(16).keys()].map((r) => cpu.fpu.xmmBig(r).toString(16));
+  const mem = [...cpu.mem.subarray(scratchAt, scratchAt + c.scratch.length)];
+  return JSON.stringify(
+    { ...out, xmm, mxcsr: cpu.fpu.mxcsr, mem },
+    (_k, v) => typeof v === "bigint" ? v.toString(16) : v,
+  );
+}
+
+/**
+ * Asserts that each instruction of every block `cpu` compiled ran as its template, except INT3
+ * (the end of the test code) and the instructions (disassembled) in `handlers`.
+ */
+function assertTemplated(cpu: Cpu, form: string, handlers: string[] = []): void {
+  let blocks = 0;
+  for (const b of cpu.blocks.all()) {
+    blocks++;
+    assert.ok(b.templated !== null, `${form}: a block was not compiled`);
+    b.insns.forEach((insn, k) => {
+      const text = disassemble(insn);
+      const handler = text === "int3" || handlers.includes(text);
+      assert.equal(
+        b.templated![k],
+        !handler,
+        `${form}: ${text}: ${handler ? "expected its handler" : "not templated"}`,
+      );
+    });
+  }
+  assert.ok(blocks > 0, form);
+}
+
+/** Runs every case of `form` both ways and compares; returns the number of cases. */
+function sameBothWays(form: string, cases: Case[], handlers: string[] = []): number {
+  const code = assembleText(form);
+  const compiled = sseCpu(code, true), interpreted = sseCpu(code, false);
+  for (const c of cases) {
+    assert.equal(runCase(compiled, c), runCase(interpreted, c), `${form} with ${JSON.stringify(c, hexer)}`);
+  }
+  assertTemplated(compiled, form, handlers);
+  return cases.length;
+}
+
+const hexer = (_k: string, v: unknown) =>
+  typeof v === "bigint" ? "0x" + v.toString(16) : v instanceof Uint8Array ? [...v] : v;
+
+/** Little-endian bytes of `v` (`n` bytes). */
+function bytesOf(v: bigint, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let k = 0; k < n; k++) out[k] = Number((v >> BigInt(8 * k)) & 0xffn);
+  return out;
+}
+
+const bits64 = (x: number) => {
+  const dv = new DataView(new ArrayBuffer(8));
+  dv.setFloat64(0, x, true);
+  return dv.getBigUint64(0, true);
+};
+const bits32 = (x: number) => {
+  const dv = new DataView(new ArrayBuffer(4));
+  dv.setFloat32(0, x, true);
+  return BigInt(dv.getUint32(0, true));
+};
+
+/** binary64 edge values as bit patterns. */
+const DOUBLES: bigint[] = [
+  ...[0, 1, -1, 1.5, 2.5, -2.5, 0.5, -0.5, 3, 0.1, 1 / 3, 1e300, -1e300, 1e-300, 1.0000000000000002].map(
+    bits64,
+  ),
+  ...[2147483647.5, 2147483648, -2147483648.5, -2147483649, 9223372036854775807, -9223372036854775808].map(
+    bits64,
+  ),
+  ...[1e19, 4503599627370497, 3.4028235677973366e38, 1.1754942807573643e-38, 1e-40, 1e-46].map(bits64),
+  0x8000000000000000n, // -0
+  0x3fefffffffffffffn, // 1 - 2^-53: times the smallest normal, tiny but rounded up to it
+  0x7fefffffffffffffn, // largest finite
+  0x0010000000000000n, // smallest normal
+  0x000fffffffffffffn, // largest denormal
+  0x0000000000000001n, // smallest denormal
+  0x7ff0000000000000n, // +inf
+  0xfff0000000000000n, // -inf
+  0x7ff8000000000000n, // default-like QNaN
+  0xfff8000000000001n, // negative QNaN with payload
+  0x7ff0000000000001n, // SNaN
+];
+
+/** binary32 edge values as bit patterns. */
+const FLOATS: bigint[] = [
+  ...[0, 1, -1, 1.5, 2.5, -2.5, 0.5, 3, 0.1, 16777217, 2147483648, -2147483648, 1e30, -1e-30].map(bits32),
+  0x80000000n, // -0
+  0x7f7fffffn, // largest finite
+  0x00800000n, // smallest normal
+  0x007fffffn, // largest denormal
+  0x00000001n, // smallest denormal
+  0x7f800000n, // +inf
+  0xff800000n, // -inf
+  0x7fc00000n, // QNaN
+  0x7f800001n, // SNaN
+];
+
+/** MXCSR values: default (PE clear), PE set, PE set with rounding up, DAZ|FTZ with PE set. */
+const MXCSRS = [0x1f80, 0x1fa0, 0x5fa0, 0x9fe0];
+/** The upper bits of an operand register, which scalar forms must keep. */
+const UPPER = 0xdeadbeef_01234567_00000000_00000000n;
+
+/** Cases for a scalar binary form on xmm1 (`a`) and xmm2 or [rbx] (`b`), every pair of `values`. */
+function scalarCases(values: bigint[], bytes: number, mxcsrs = MXCSRS): Case[] {
+  const out: Case[] = [];
+  for (const mxcsr of mxcsrs) {
+    for (const a of values) {
+      for (const b of values) {
+        out.push({ xmm: [0n, UPPER | a, UPPER | b, 0x55n], mxcsr, scratch: bytesOf(b, bytes) });
+      }
+    }
+  }
+  return out;
+}
+
+Deno.test(
+  "compiled scalar SSE arithmetic (ADD/SUB/MUL/DIV/SQRT SD and SS) matches the interpreter, MXCSR flags included",
+  NEEDS_AS,
+  () => {
+    let n = 0;
+    for (const op of ["add", "sub", "mul", "div", "sqrt"]) {
+      for (const [sfx, values, bytes] of [["sd", DOUBLES, 8], ["ss", FLOATS, 4]] as const) {
+        n += sameBothWays(`${op}${sfx} xmm1, xmm2`, scalarCases(values, bytes));
+        n += sameBothWays(`${op}${sfx} xmm1, [rbx]`, scalarCases(values, bytes));
+        n += sameBothWays(`${op}${sfx} xmm2, xmm2`, scalarCases(values, bytes, [0x1fa0]));
+      }
+    }
+    // A chain: the first inexact result sets PE (slow path), the next ones take the fast path.
+    n += sameBothWays(
+      "divsd xmm1, xmm2\naddsd xmm1, xmm2\nmulsd xmm2, xmm1\nsubss xmm3, xmm2\nsqrtsd xmm4, xmm1",
+      scalarCases(DOUBLES, 8, [0x1f80]),
+    );
+    assert.ok(n > 30000);
+  },
+);
+
+Deno.test(
+  "compiled conversions and compares (CVTSI2SD/SS, CVT(T)SD2SI, CVT(T)SS2SI, CVTSD2SS, CVTSS2SD, (U)COMISD/SS) match the interpreter",
+  NEEDS_AS,
+  () => {
+    const ints = [
+      0n,
+      1n,
+      -1n,
+      0x7fffffffn,
+      -0x80000000n,
+      16777217n,
+      -16777217n,
+      (1n << 53n) + 1n,
+      -(1n << 62n),
+    ];
+    ints.push(0x7fffffffffffffffn, -0x8000000000000000n, 123456789n, (1n << 53n) - 1n);
+    const intCases: Case[] = [];
+    for (const mxcsr of MXCSRS) {
+      for (const v of ints) {
+        intCases.push({ xmm: [0n, UPPER | 7n], mxcsr, rax: BigInt.asUintN(64, v), scratch: bytesOf(v, 8) });
+      }
+    }
+    for (
+      const form of ["cvtsi2sd xmm1, eax", "cvtsi2sd xmm1, rax", "cvtsi2ss xmm1, eax", "cvtsi2ss xmm1, rax"]
+    ) {
+      sameBothWays(form, intCases);
+    }
+    for (const form of ["cvtsi2sd xmm1, dword ptr [rbx]", "cvtsi2sd xmm1, qword ptr [rbx]"]) {
+      sameBothWays(form, intCases);
+    }
+    sameBothWays("cvtsi2ss xmm1, dword ptr [rbx]", intCases);
+    sameBothWays("cvtsi2ss xmm1, qword ptr [rbx]", intCases);
+    const one = (values: bigint[], bytes: number): Case[] =>
+      MXCSRS.flatMap((mxcsr) =>
+        values.map((b) => ({ xmm: [0n, UPPER | b], mxcsr, rcx: 0x1234567890n, scratch: bytesOf(b, bytes) }))
+      );
+    for (const t of ["", "t"]) {
+      for (const r of ["eax", "rax"]) {
+        sameBothWays(`cvt${t}sd2si ${r}, xmm1`, one(DOUBLES, 8));
+        sameBothWays(`cvt${t}sd2si ${r}, qword ptr [rbx]`, one(DOUBLES, 8));
+        sameBothWays(`cvt${t}ss2si ${r}, xmm1`, one(FLOATS, 4));
+        sameBothWays(`cvt${t}ss2si ${r}, dword ptr [rbx]`, one(FLOATS, 4));
+      }
+    }
+    sameBothWays("cvtsd2ss xmm2, xmm1", one(DOUBLES, 8));
+    sameBothWays("cvtsd2ss xmm2, qword ptr [rbx]", one(DOUBLES, 8));
+    sameBothWays("cvtss2sd xmm2, xmm1", one(FLOATS, 4));
+    sameBothWays("cvtss2sd xmm2, dword ptr [rbx]", one(FLOATS, 4));
+    for (const op of ["comisd", "ucomisd"]) {
+      sameBothWays(`${op} xmm1, xmm2\nsetb cl\nsete ch`, scalarCases(DOUBLES, 8, [0x1f80, 0x1fc0]));
+      sameBothWays(`${op} xmm1, [rbx]`, scalarCases(DOUBLES, 8, [0x1f80]));
+    }
+    for (const op of ["comiss", "ucomiss"]) {
+      sameBothWays(`${op} xmm1, xmm2\nsetp cl`, scalarCases(FLOATS, 4, [0x1f80, 0x1fc0]));
+      sameBothWays(`${op} xmm1, [rbx]`, scalarCases(FLOATS, 4, [0x1f80]));
+    }
+  },
+);
+
+/** 128-bit patterns for the integer forms: edges of bytes, words and dwords, and pseudo-random ones. */
+function vectors(): bigint[] {
+  const out = [
+    0n,
+    (1n << 128n) - 1n,
+    0x80808080_80808080_80808080_80808080n,
+    0x7f7f7f7f_7f7f7f7f_7f7f7f7f_7f7f7f7fn,
+    0x80008000_7fff7fff_ffff0000_00010001n,
+    0x80000000_7fffffff_ffffffff_00000001n,
+    0x00ff00ff_ff00ff00_01fe01fe_fe01fe01n,
+    0x8000000000000000_7fffffffffffffffn,
+  ];
+  let s = 0x9e3779b97f4a7c15n;
+  for (let k = 0; k < 8; k++) {
+    let v = 0n;
+    for (let w = 0; w < 2; w++) {
+      s ^= (s << 13n) & 0xffffffffffffffffn;
+      s ^= s >> 7n;
+      s ^= (s << 17n) & 0xffffffffffffffffn;
+      v = (v << 64n) | s;
+    }
+    out.push(v);
+  }
+  // Equal bytes in some lanes, for the compares.
+  out.push(out[9] ^ 0xff0000ff_00000000_0000ff00_00ff0000n, out[9]);
+  return out;
+}
+
+/** Cases for a 128-bit form on xmm1 and xmm2 or [rbx] (16-byte aligned), every pair of vectors. */
+function vectorCases(): Case[] {
+  const vs = vectors(), out: Case[] = [];
+  for (const a of vs) {
+    for (const b of vs) out.push({ xmm: [0n, a, b, a ^ b], mxcsr: 0x1f80, scratch: bytesOf(b, 32) });
+  }
+  return out;
+}
+
+Deno.test("compiled SSE2 integer, logic, shuffle and unpack forms match the interpreter", NEEDS_AS, () => {
+  const cases = vectorCases();
+  const ops = [
+    "pxor",
+    "pand",
+    "pandn",
+    "por",
+    "xorps",
+    "xorpd",
+    "andpd",
+    "andnps",
+    "orps",
+    "paddb",
+    "paddw",
+    "paddd",
+    "paddq",
+    "psubb",
+    "psubw",
+    "psubd",
+    "psubq",
+    "pcmpeqb",
+    "pcmpeqw",
+    "pcmpeqd",
+    "pcmpgtd",
+    "punpcklbw",
+    "punpcklwd",
+    "punpckldq",
+    "punpcklqdq",
+    "punpckhbw",
+    "punpckhwd",
+    "punpckhdq",
+    "punpckhqdq",
+  ];
+  for (const op of ops) {
+    sameBothWays(`${op} xmm1, xmm2`, cases);
+    sameBothWays(`${op} xmm1, [rbx]`, cases);
+    sameBothWays(`${op} xmm1, xmm1`, cases.slice(0, 20));
+  }
+  for (const imm of [0, 0x1b, 0xe4, 0x4e, 0xff, 0x39]) {
+    sameBothWays(`pshufd xmm1, xmm2, ${imm}`, cases);
+    sameBothWays(`pshufd xmm1, [rbx], ${imm}`, cases.slice(0, 40));
+    sameBothWays(`pshufd xmm2, xmm2, ${imm}`, cases.slice(0, 40));
+  }
+  sameBothWays("pmovmskb eax, xmm2\npmovmskb r9d, xmm1", cases);
+  for (const op of ["psrlw", "psraw", "psllw", "psrld", "psrad", "pslld", "psrlq", "psllq"]) {
+    for (const n of [0, 1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 200, 255]) {
+      sameBothWays(`${op} xmm2, ${n}`, cases.slice(0, 40));
+    }
+  }
+});
+
+Deno.test(
+  "compiled SSE moves (MOVDQA/DQU/APS/UPS/APD/UPD, MOVSD, MOVSS, MOVQ, MOVD) match the interpreter",
+  NEEDS_AS,
+  () => {
+    const cases = vectorCases().slice(0, 60).map((c, k) => ({
+      ...c,
+      rax: 0x8877665544332211n * BigInt(k + 1),
+    }));
+    const forms = [
+      "movdqa xmm3, xmm2",
+      "movdqa xmm3, [rbx+16]",
+      "movdqa [rbx+16], xmm2",
+      "movdqu xmm4, [rbx+1]",
+      "movdqu [rbx+3], xmm1",
+      "movaps xmm6, xmm2",
+      "movaps xmm6, [rbx]",
+      "movaps [rbx], xmm1",
+      "movups xmm8, [rbx+5]",
+      "movups [rbx+7], xmm2",
+      "movapd xmm10, [rbx]",
+      "movapd xmm10, xmm1",
+      "movupd [rbx+9], xmm2",
+      "movupd xmm15, [rbx+2]",
+      "movsd xmm1, xmm2",
+      "movsd xmm3, [rbx+8]",
+      "movsd [rbx+8], xmm2",
+      "movsd xmm2, xmm2",
+      "movss xmm1, xmm2",
+      "movss xmm5, [rbx+4]",
+      "movss [rbx+12], xmm2",
+      "movq xmm1, xmm2",
+      "movq xmm2, xmm2",
+      "movq xmm3, [rbx]",
+      "movq [rbx+8], xmm2",
+      "movq xmm5, rax",
+      "movq rcx, xmm2",
+      "movq r12, xmm1",
+      "movd xmm7, eax",
+      "movd ecx, xmm2",
+      "movd r13d, xmm1",
+      "movd xmm9, [rbx+4]",
+      "movd [rbx+4], xmm2",
+      "movq xmm11, qword ptr [rbx]",
+      "movdqa xmm0, xmm1\nmovdqa xmm1, xmm2\nmovdqa xmm2, xmm0\npxor xmm0, xmm0",
+    ];
+    for (const form of forms) sameBothWays(form, cases);
+  },
+);
+
+Deno.test(
+  "compiled SSE templates fault as the handlers do: #UD, #NM, #GP on alignment, #PF, #XM",
+  NEEDS_AS,
+  () => {
+    const c: Case = { xmm: [0n, 1n, bits64(3), bits64(0)], mxcsr: 0x1f80, scratch: new Uint8Array(32) };
+    const forms = [
+      "paddd xmm1, xmm2",
+      "movdqa xmm1, [rbx]",
+      "addsd xmm1, xmm2",
+      "mov eax, 1\npxor xmm1, xmm1",
+    ];
+    for (const form of forms) {
+      for (const [cr0, cr4, vector] of [[0, CR4_OSFXSR, 3], [CR0_TS, CR4_OSFXSR, 7], [0, 0, 6]]) {
+        const outs = [true, false].map((compiled) => {
+          const cpu = sseCpu(assembleText(form), compiled);
+          cpu.cr0 |= cr0;
+          cpu.cr4 = (cpu.cr4 & ~CR4_OSFXSR) | cr4;
+          const out = runCase(cpu, c);
+          assert.equal(JSON.parse(out).vector, vector, `${form}, CR0 ${cr0}, CR4 ${cr4}`);
+          return out;
+        });
+        assert.equal(outs[0], outs[1], form);
+      }
+    }
+    // Misaligned MOVDQA/MOVAPS/PXOR m128: #GP(0); MOVDQU across a page into an unmapped one: #PF.
+    const page = SCRATCH_ADDR & ~0xfff;
+    for (
+      const [form, at, vector] of [
+        ["movdqa xmm1, [rbx]", SCRATCH_ADDR + 8, 13],
+        ["movaps [rbx], xmm1", SCRATCH_ADDR + 4, 13],
+        ["pxor xmm1, [rbx]", SCRATCH_ADDR + 1, 13],
+        ["movdqu xmm1, [rbx]", page + 0xff8, 14],
+        ["movdqu [rbx], xmm1", page + 0xffc, 14],
+        ["movsd xmm1, [rbx]", page + 0xffc, 14],
+        ["addsd xmm1, [rbx]", page + 0xffc, 14],
+        ["cvtsi2sd xmm1, qword ptr [rbx]", page + 0xffe, 14],
+      ] as const
+    ) {
+      const small = { ...c, scratch: new Uint8Array(4) };
+      const outs = [true, false].map((compiled) => runCase(sseCpu(assembleText(form), compiled), small, at));
+      assert.equal(JSON.parse(outs[0]).vector, vector, form);
+      assert.equal(outs[0], outs[1], form);
+    }
+    // MOVDQU across two mapped pages runs (the TLB's miss path).
+    const next = page + 0x1000;
+    for (const form of ["movdqu xmm1, [rbx]", "movdqu [rbx], xmm2", "movsd xmm3, [rbx+4]"]) {
+      const outs = [true, false].map((compiled) => {
+        const cpu = makeCpu([next]);
+        cpu.cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+        cpu.compileThreshold = compiled ? 1 : Infinity;
+        load(cpu, { code: assembleText(form) });
+        return runCase(cpu, {
+          ...c,
+          xmm: [0n, 0n, 0x0102030405060708_090a0b0c0d0e0f10n],
+          scratch: new Uint8Array(4),
+        }, page + 0xffa);
+      });
+      assert.equal(JSON.parse(outs[0]).vector, 3, form);
+      assert.equal(outs[0], outs[1], form);
+    }
+    // Unmasked exceptions: #XM from the slow path, destination and MXCSR as the handler leaves them.
+    for (
+      const [form, mxcsr] of [
+        ["divsd xmm1, xmm3", 0x1d80],
+        ["addsd xmm1, xmm2", 0x0f80],
+        ["cvttsd2si eax, xmm2", 0x0f80],
+      ] as const
+    ) {
+      const outs = [true, false].map((compiled) =>
+        runCase(sseCpu(assembleText(`mov ecx, 5\n${form}`), compiled), {
+          ...c,
+          xmm: [0n, bits64(1), bits64(0.1), 0n],
+          mxcsr,
+        })
+      );
+      assert.equal(outs[0], outs[1], form);
+    }
+  },
+);
+
+Deno.test(
+  "a result rounded up to the smallest normal is still tiny: UE (values from the host CPU)",
+  NEEDS_AS,
+  () => {
+    // Host CPU (gcc, x86-64): 0x3fefffffffffffff * 0x0010000000000000 = 0x0010000000000000 with
+    // MXCSR 0x1f80 -> 0x1fb0; (float) 0x380fffffe0000000 = 0x00800000 with MXCSR 0x1fa0 -> 0x1fb0.
+    for (const compiled of [true, false]) {
+      const mul = sseCpu(assembleText("mulsd xmm1, xmm2"), compiled);
+      const c: Case = {
+        xmm: [0n, 0x3fefffffffffffffn, 0x0010000000000000n],
+        mxcsr: 0x1fa0,
+        scratch: new Uint8Array(0),
+      };
+      const out = JSON.parse(runCase(mul, c));
+      assert.equal(out.xmm[1], "10000000000000");
+      assert.equal(out.mxcsr, 0x1fb0);
+      const cvt = sseCpu(assembleText("cvtsd2ss xmm2, xmm1"), compiled);
+      const d = JSON.parse(runCase(cvt, { ...c, xmm: [0n, 0x380fffffe0000000n, 0n] }));
+      assert.equal(d.xmm[2], "800000");
+      assert.equal(d.mxcsr, 0x1fb0);
+    }
+  },
+);
