@@ -15,3 +15,5 @@ export * from "./pic.ts";
 export * from "./pit.ts";
 export * from "./system_control.ts";
 export * from "./rtc.ts";
+export * from "./i8042.ts";
+export * from "./post_code.ts";

@@ -40,6 +40,7 @@ export function exitReply(exit: RunExit): string {
     case "debug-exit":
       return "W" + (exit.code & 0xff).toString(16).padStart(2, "0");
     case "hlt":
+    case "reset":
     case "instruction-limit":
       return "W00";
     case "triple-fault":

@@ -20,15 +20,18 @@ import {
   saveCpuState,
 } from "../cpu/mod.ts";
 import {
+  COM1_IRQ,
   DebugConsole,
   DebugExit,
   DualPic,
   Entropy,
+  I8042,
   LAPIC_BASE,
   LocalApic,
   MSR_TSC_DEADLINE,
   Pit,
   PortBus,
+  PostCode,
   Rtc,
   Serial,
   type SerialInput,
@@ -102,6 +105,7 @@ export const MACHINE_STATE_VERSION = 1;
 export const EXIT_REASONS = [
   "debug-exit",
   "hlt",
+  "reset",
   "instruction-limit",
   "triple-fault",
   "bad-physical-access",
@@ -232,6 +236,12 @@ export class Machine {
    * @internal
    */
   readonly rtc: Rtc;
+  /**
+   * The i8042 keyboard controller (ports 0x60, 0x64); its reset command ends the run as "reset".
+   *
+   * @internal
+   */
+  readonly i8042: I8042 = new I8042();
   /** VM exits handled, by basic exit reason. */
   readonly exitCounts: Map<number, number> = new Map<number, number>();
   /** How the guest ended, once it has. */
@@ -267,7 +277,11 @@ export class Machine {
     });
     this.ept = new EptMap(this.mem, 0, this.ramBytes, this.hvBase + HV_EPT, this.hvBase + HV_PML);
     this.cpu = new Cpu(this.mem, this.ept);
-    this.serial = new Serial((b) => this.console.append(b), opts.serialInput);
+    this.serial = new Serial(
+      (b) => this.console.append(b),
+      opts.serialInput,
+      (level) => this.pic.setIrq(COM1_IRQ, level),
+    );
     this.entropy = opts.entropy ?? new Entropy(opts.entropySeed);
     this.bus.add(this.console);
     this.bus.add(this.debugExit);
@@ -278,6 +292,8 @@ export class Machine {
     this.bus.add(new SystemControl(this.pit, () => this.now()));
     this.rtc = new Rtc(() => this.now(), (level) => this.pic.setIrq(8, level), opts.rtcStart);
     this.bus.add(this.rtc);
+    this.bus.add(this.i8042);
+    this.bus.add(new PostCode());
     this.vmx = new Vmx(this.mem);
     // The hypervisor's MSR bitmaps: RDMSR/WRMSR of IA32_TSC_DEADLINE exit (the local APIC is emulated).
     const msrBitmap = this.hvBase + HV_MSR_BITMAP;
@@ -558,6 +574,9 @@ export class Machine {
         }
         this.complete();
         if (this.debugExit.code !== null) this.exit = { reason: "debug-exit", code: this.debugExit.code };
+        else if (this.i8042.resetRequested) {
+          this.exit = { reason: "reset", code: 0, message: "the guest reset the machine (i8042 reset line)" };
+        }
         return;
       }
       case EXIT_REASON_CPUID: {
