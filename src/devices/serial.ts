@@ -157,7 +157,6 @@ export class Serial implements PortDevice {
         if (dlab) return this.dll;
         this.poll();
         v = this.rx.shift() ?? 0;
-        this.poll();
         break;
       case 1:
         return dlab ? this.dlm : this.ier;
