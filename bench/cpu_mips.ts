@@ -23,6 +23,7 @@ interface Run {
   memory: string;
   benchmark: boolean;
   longCmdline?: string;
+  generalRegs?: string;
 }
 
 /** One guest's result. */
@@ -33,6 +34,8 @@ export interface MipsResult {
   mips: number;
   /** Unicorn's best time on the same run, when it was measured. */
   unicornSeconds?: number;
+  /** For a default-flags (SSE2) build: the run of its `-mgeneral-regs-only` build. */
+  generalRegs?: string;
 }
 
 /** One run of `elf` under Unicorn (bench/unicorn_guest.py): seconds, or an error. */
@@ -93,6 +96,7 @@ export async function measureMips(
       seconds: best,
       mips: instructions / best / 1e6,
       ...(python !== undefined ? { unicornSeconds: ucBest } : {}),
+      ...(run.generalRegs !== undefined ? { generalRegs: run.generalRegs } : {}),
     });
   }
   return out;
@@ -118,15 +122,39 @@ export function printMips(rows: MipsResult[]): void {
   }
 }
 
+/**
+ * Prints each default-flags (SSE2) build of `rows` beside its `-mgeneral-regs-only` build (both
+ * measured in `rows`): MIPS of each, and how much faster the default-flags build finishes (the
+ * general-register build's seconds over its own; the two may retire different instruction counts,
+ * vectorized code fewer).
+ */
+export function printDefaultFlags(rows: MipsResult[]): void {
+  const pairs = rows.flatMap((r) => {
+    const twin = rows.find((t) => t.name === r.generalRegs);
+    return twin === undefined ? [] : [[r, twin] as const];
+  });
+  if (pairs.length === 0) return;
+  console.log("default flags (SSE2)    MIPS  Unicorn | -mgeneral-regs-only      MIPS | speed-up (time)");
+  for (const [r, g] of pairs) {
+    const uc = r.unicornSeconds === undefined ? "" : (r.instructions / r.unicornSeconds / 1e6).toFixed(1);
+    console.log(
+      `${r.name.padEnd(20)} ${r.mips.toFixed(1).padStart(7)} ${uc.padStart(8)} | ${g.name.padEnd(20)} ${
+        g.mips.toFixed(1).padStart(7)
+      } | ${(g.seconds / r.seconds).toFixed(2).padStart(14)}x`,
+    );
+  }
+}
+
 if (import.meta.main) {
   const only = Deno.args.filter((a) => !a.startsWith("-"));
   const long = Deno.args.includes("--long");
-  printMips(
-    await measureMips(
-      long ? 1 : 2,
-      only.length ? only : undefined,
-      long,
-      !Deno.args.includes("--no-unicorn"),
-    ),
+  const rows = await measureMips(
+    long ? 1 : 2,
+    only.length ? only : undefined,
+    long,
+    !Deno.args.includes("--no-unicorn"),
   );
+  printMips(rows);
+  console.log();
+  printDefaultFlags(rows);
 }

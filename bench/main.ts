@@ -1,17 +1,24 @@
 /**
- * `deno task bench`: guest MIPS on every benchmark guest (default and long runs), the cost of
- * dirty tracking, then the migration benchmarks (bench/migration_bench.ts: downtime against its
- * bound, a 1 GiB guest's migration, snapshot and restore, TCP on loopback, CRC and bitmap).
+ * `deno task bench`: guest MIPS on every benchmark guest (default and long runs; default-flags builds
+ * beside their general-register builds), the cost of dirty tracking, then the migration benchmarks
+ * (bench/migration_bench.ts: downtime against its bound, a 1 GiB guest's migration, snapshot and
+ * restore, TCP on loopback, CRC and bitmap).
  */
 
-import { measureMips, printMips } from "./cpu_mips.ts";
+import { measureMips, printDefaultFlags, printMips } from "./cpu_mips.ts";
 import { measureTracking } from "./dirty_tracking.ts";
 import { runMigrationBenchmarks } from "./migration_bench.ts";
 
-printMips(await measureMips(2));
+const short = await measureMips(2);
+printMips(short);
+console.log();
+printDefaultFlags(short);
 console.log();
 console.log("long runs (about 10x the work; the compiled code's warm-up in V8 is a small part)");
-printMips(await measureMips(1, undefined, true));
+const long = await measureMips(1, undefined, true);
+printMips(long);
+console.log();
+printDefaultFlags(long);
 console.log();
 const rows = measureTracking(2);
 console.log("memwrite, dirty tracking   seconds   overhead");

@@ -124,6 +124,11 @@ export interface GuestRun {
    */
   longCmdline?: string;
   /**
+   * For a benchmark built with gcc's default flags (SSE2): the run of the same program built with
+   * `-mgeneral-regs-only`, on the same command lines, which `deno task bench` shows beside it.
+   */
+  generalRegs?: string;
+  /**
    * How the expected output was derived: "native" (the native twin's output), "reasoned" (by hand
    * from the SDM) or "qemu" (QEMU's recorded output, `qemuOutput`, with the listed deviations).
    */
@@ -172,6 +177,17 @@ export async function readManifest(root: string = REPO_ROOT): Promise<Manifest> 
     }
     if (run.oracle === "qemu" && run.qemuOutput === undefined) {
       throw new Error(`${MANIFEST_PATH}: run ${run.name} has the QEMU oracle but no qemuOutput file`);
+    }
+    if (run.generalRegs !== undefined) {
+      const twin = manifest.runs.find((r) => r.name === run.generalRegs);
+      if (
+        twin === undefined || !twin.benchmark || !run.benchmark || manifest.builds[twin.build].sse === true ||
+        twin.cmdline !== run.cmdline || twin.longCmdline !== run.longCmdline
+      ) {
+        throw new Error(
+          `${MANIFEST_PATH}: run ${run.name}: generalRegs must name a general-register benchmark run with its command lines`,
+        );
+      }
     }
     if (run.oracle === "native" && run.exitReason !== "debug-exit") {
       throw new Error(`${MANIFEST_PATH}: run ${run.name}: a native oracle can only check "debug-exit"`);
