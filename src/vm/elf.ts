@@ -29,10 +29,12 @@ export interface GuestImage {
 }
 
 /**
- * Parses an ELF64 x86-64 executable and checks that it fits `ramBytes` of guest RAM.
+ * Parses an ELF64 x86-64 executable and checks that it fits `ramBytes` of guest RAM. Segments are
+ * placed at their virtual addresses (p_vaddr; an hvsim guest is identity-mapped), or with
+ * `physical` at their physical ones (p_paddr; a Linux vmlinux, linked high, loads low).
  * @throws RangeError with one line saying what is wrong.
  */
-export function parseElf(file: Uint8Array, ramBytes: number, name = "guest"): GuestImage {
+export function parseElf(file: Uint8Array, ramBytes: number, name = "guest", physical = false): GuestImage {
   const fail = (what: string): never => {
     throw new RangeError(`Cannot load ${name}: ${what}`);
   };
@@ -58,7 +60,7 @@ export function parseElf(file: Uint8Array, ramBytes: number, name = "guest"): Gu
     const o = phoff + k * phentsize;
     if (dv.getUint32(o, true) !== 1) continue; // PT_LOAD only
     const offset = num(dv, o + 8, fail);
-    const paddr = num(dv, o + 16, fail);
+    const paddr = num(dv, o + (physical ? 24 : 16), fail);
     const filesz = num(dv, o + 32, fail);
     const memsz = num(dv, o + 40, fail);
     if (memsz === 0) continue;

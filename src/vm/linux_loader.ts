@@ -215,7 +215,7 @@ export function parseLinuxKernel(file: Uint8Array, ramBytes: number, name = "ker
   };
   if (!isBzImage(file)) {
     if (file.length >= 4 && file[0] === 0x7f && file[1] === 0x45 && file[2] === 0x4c && file[3] === 0x46) {
-      const image = parseElf(file, ramBytes, name);
+      const image = parseElf(file, ramBytes, name, true);
       const end = Math.max(...image.segments.map((s) => s.addr + s.memSize));
       return {
         kind: "vmlinux",

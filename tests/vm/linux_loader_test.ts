@@ -169,3 +169,59 @@ Deno.test("Machine.fromLinux wires the local APIC as firmware leaves it: enabled
   assert.equal(m.lapic.read(APIC_SVR, 0) & 0x100, 0x100);
   assert.equal(m.linuxLayout?.entry, 0x100200);
 });
+
+/** A minimal vmlinux-like ELF: one PT_LOAD linked at 0xffffffff81000000, loaded at 16 MiB, and a "Linux" note. */
+function vmlinux(withNote = true): Uint8Array {
+  const code = new Uint8Array(0x200).fill(0x90);
+  const note = new Uint8Array(12 + 8 + 4);
+  const nv = new DataView(note.buffer);
+  nv.setUint32(0, 6, true); // namesz "Linux\0"
+  nv.setUint32(4, 4, true); // descsz
+  nv.setUint32(8, 6, true); // type
+  note.set(new TextEncoder().encode("Linux\0"), 12);
+  const phoff = 64, phnum = withNote ? 2 : 1, dataAt = 0x1000;
+  const b = new Uint8Array(dataAt + code.length + note.length);
+  const dv = new DataView(b.buffer);
+  b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
+  dv.setUint16(16, 2, true); // ET_EXEC
+  dv.setUint16(18, 62, true); // x86-64
+  dv.setUint32(20, 1, true);
+  dv.setBigUint64(24, 0x1000000n, true); // e_entry: physical startup_64
+  dv.setBigUint64(32, BigInt(phoff), true);
+  dv.setUint16(52, 64, true);
+  dv.setUint16(54, 56, true);
+  dv.setUint16(56, phnum, true);
+  const ph = (k: number, type: number, off: number, vaddr: bigint, paddr: bigint, size: number) => {
+    const o = phoff + 56 * k;
+    dv.setUint32(o, type, true);
+    dv.setUint32(o + 4, 5, true);
+    dv.setBigUint64(o + 8, BigInt(off), true);
+    dv.setBigUint64(o + 16, vaddr, true);
+    dv.setBigUint64(o + 24, paddr, true);
+    dv.setBigUint64(o + 32, BigInt(size), true);
+    dv.setBigUint64(o + 40, BigInt(size), true);
+  };
+  ph(0, 1, dataAt, 0xffffffff81000000n, 0x1000000n, code.length);
+  if (withNote) ph(1, 4, dataAt + code.length, 0xffffffff81000200n, 0x1000200n, note.length);
+  b.set(code, dataAt);
+  b.set(note, dataAt + code.length);
+  return b;
+}
+
+Deno.test("an ELF vmlinux loads by physical address and is entered at e_entry; a Linux note marks it", () => {
+  const file = vmlinux();
+  assert.ok(isLinuxKernel(file));
+  assert.equal(isLinuxKernel(vmlinux(false)), false, "an ELF without a Linux note is an hvsim guest");
+  const ram = new Uint8Array(64 * MiB);
+  const cpu = new Cpu(ram);
+  const layout = loadLinux(cpu, ram, parseLinuxKernel(file, ram.length), { cmdline: "x" });
+  assert.equal(layout.kind, "vmlinux");
+  assert.equal(cpu.rip, 0x1000000);
+  assert.equal(ram[0x1000000], 0x90);
+  const zp = Number(cpu.getReg64(RSI));
+  const dv = new DataView(ram.buffer);
+  // No setup header in an ELF: the loader writes the fields the kernel reads (boot_flag, "HdrS").
+  assert.equal(dv.getUint16(zp + 0x1fe, true), 0xaa55);
+  assert.equal(dv.getUint32(zp + 0x202, true), 0x53726448);
+  assert.equal(ram[zp + 0x210], 0xff);
+});
