@@ -140,6 +140,12 @@ const MSR_DEFAULTS = new Map<number, bigint>([
   [0x175, 0n], // IA32_SYSENTER_ESP
   [0x176, 0n], // IA32_SYSENTER_EIP
   [0x277, 0x0007040600070406n], // IA32_PAT
+  // IA32_MISC_ENABLE (SDM Vol. 4 Table 2-2): fast strings (0) on; BTS (11) and PEBS (12) unavailable;
+  // no performance monitoring (7), MONITOR FSM (18) or XD disable (34). Linux reads it on Intel CPUs.
+  [0x1a0, 0x1801n],
+  // IA32_BIOS_SIGN_ID (SDM Vol. 4 Table 2-2): the microcode update signature in bits 63:32; hvsim
+  // has no microcode, so 0 (software writes 0 before CPUID.01H and reads it back; Linux does).
+  [0x8b, 0n],
   [0xc0000081, 0n], // IA32_STAR
   [0xc0000082, 0n], // IA32_LSTAR
   [0xc0000083, 0n], // IA32_CSTAR
