@@ -261,6 +261,7 @@ function integerTemplate(i: Insn, mem: MemoryCode): string | null | undefined {
         return `(${a} & 0xff) | ((${b} & 0xff) << 8) | ((${a} & 0xff00) << 8) | ((${b} & 0xff00) << 16)`;
       }));
   }
+  if (h === si.pmisc) return pmiscTemplate(i, mem);
   if (h === si.pshiftImm) {
     const kind = i.op >> 4, size = i.op & 15, n = i.imm & 0xff, r = i.rm;
     const all = (f: (v: string) => string) =>
@@ -299,6 +300,61 @@ function integerTemplate(i: Insn, mem: MemoryCode): string | null | undefined {
   return undefined;
 }
 
+/** Words `k` (0: bits 15:0, 1: bits 31:16) of dword `v`, signed or unsigned. */
+const word = (v: string, k: number, signed: boolean) =>
+  signed
+    ? (k === 0 ? `((${v} << 16) >> 16)` : `(${v} >> 16)`)
+    : (k === 0 ? `(${v} & 0xffff)` : `(${v} >>> 16)`);
+
+/** PMULLW/PMULHW/PMULHUW, PMINUB/PMAXUB, PMINSW/PMAXSW, PACKUSWB (the other `pmisc` forms use the handler). */
+function pmiscTemplate(i: Insn, mem: MemoryCode): string | null {
+  const d = i.reg, op = i.op;
+  const words = (f: (x: string, y: string) => string, signed: boolean) =>
+    withSrc128(
+      i,
+      mem,
+      (s) =>
+        perLane(d, s, (a, b) =>
+          `(${f(word(a, 0, signed), word(b, 0, signed))} & 0xffff) | (${
+            f(word(a, 1, signed), word(b, 1, signed))
+          } << 16)`),
+    );
+  switch (op) {
+    case si.PM_MULLW:
+      return words((x, y) => `Math.imul(${x}, ${y})`, false);
+    case si.PM_MULHW:
+      return words((x, y) => `((${x} * ${y}) >> 16)`, true);
+    case si.PM_MULHUW:
+      return words((x, y) => `((${x} * ${y}) >>> 16)`, false);
+    case si.PM_MINSW:
+    case si.PM_MAXSW: {
+      const c = op === si.PM_MAXSW ? ">" : "<";
+      return words((x, y) => `(${x} ${c} ${y} ? ${x} : ${y})`, true);
+    }
+    case si.PM_MINUB:
+    case si.PM_MAXUB: {
+      const c = op === si.PM_MAXUB ? ">" : "<";
+      return withSrc128(i, mem, (s) =>
+        perLane(d, s, (a, b) =>
+          [0, 1, 2, 3].map((k) => {
+            const x = `((${a} >>> ${8 * k}) & 0xff)`, y = `((${b} >>> ${8 * k}) & 0xff)`;
+            return `((${x} ${c} ${y} ? ${x} : ${y}) << ${8 * k})`;
+          }).join(" | ")));
+    }
+    case si.PM_PACKUSWB: {
+      // Result dword k packs words 4k..4k+3 of destination:source (signed, saturated to 0..255).
+      const sat = (v: string) => `((${v}) < 0 ? 0 : (${v}) > 255 ? 255 : (${v}))`;
+      return withSrc128(i, mem, (s) =>
+        perLane(d, s, (_a, _b, k) => {
+          const r = k < 2 ? d : s, j = 2 * (k & 1);
+          const bytes = [0, 1, 2, 3].map((n) => sat(word(lane(r, j + (n >> 1)), n & 1, true)));
+          return bytes.map((b, n) => `(${b} << ${8 * n})`).join(" | ");
+        }));
+    }
+  }
+  return null;
+}
+
 /**
  * A floating-point template reading a `bytes`-byte source (r/m): `body(lo, hi, value)` gets the
  * source's low dword, its high dword (8 bytes) and its value as a JavaScript number (binary64 or
@@ -322,6 +378,93 @@ function withFpSource(
     `bv = dv.${bytes === 8 ? "getFloat64" : "getFloat32"}(p, true); ${
       body("bl", "bh", "bv")
     } } else $SLOW; }`;
+}
+
+/**
+ * A template computing into XMM register `i.reg` from a 128-bit floating-point source (register, or
+ * memory that must be 16-byte aligned): `body(s)` with `s` the register holding it. A memory
+ * operand that is misaligned or misses the TLB runs the handler (which raises the #GP).
+ */
+function withPackedSource(i: Insn, mem: MemoryCode, body: (s: number) => string): string | null {
+  if (!i.mem) return `${SSE_GUARD}{ ${body(i.rm)} }`;
+  const lin = mem.linear(i);
+  if (lin === null) return null;
+  const put = [0, 1, 2, 3].map((k) => `${lane(T_SRC, k)} = dv.getUint32(p + ${4 * k}, true);`).join(" ");
+  return `${SSE_GUARD}{ ${lin} const off = lin & 4095, vpn = (lin - off) / 4096, s = vpn & ${TLB_MASK}; ` +
+    `if ((lin & 15) === 0 && rTag[s] === vpn) { const p = rHpa[s] + off; ${put} ${
+      body(T_SRC)
+    } } else $SLOW; }`;
+}
+
+/** Lane `k`'s high bits (the exponent's dword) and whether it is zero, as JavaScript, for XMM register `r`. */
+function laneBits(double: boolean, r: number, k: number): { hi: string; zero: string } {
+  if (double) {
+    const hi = lane(r, 2 * k + 1);
+    return { hi, zero: `((${hi} & 0x7fffffff) | ${lane(r, 2 * k)}) === 0` };
+  }
+  const v = lane(r, k);
+  return { hi: v, zero: `(${v} & 0x7fffffff) === 0` };
+}
+
+/** Lane `k`'s value, for XMM register `r`. */
+const laneValue = (double: boolean, r: number, k: number) => double ? `XD[${2 * r + k}]` : `XS[${4 * r + k}]`;
+
+/** Packed ADD/SUB/MUL/DIV/SQRT PD and PS: every lane on the fast case (as the scalar forms), else the handler. */
+function packedArith(i: Insn, mem: MemoryCode): string | null {
+  const op = i.op & 7, double = (i.op & sf.OPF_DOUBLE) !== 0, d = i.reg, n = double ? 2 : 4;
+  const expMask = double ? "0x7ff00000" : "0x7f800000";
+  const [minNormal, maxTest] = double ? [MIN_NORMAL_D, "< Infinity"] : [MIN_NORMAL_S, `<= ${MAX_S}`];
+  return withPackedSource(i, mem, (s) => {
+    const oks: string[] = [], rs: string[] = [], checks: string[] = [], puts: string[] = [];
+    for (let k = 0; k < n; k++) {
+      const a = laneBits(double, op === OP_SQRT ? s : d, k), b = laneBits(double, s, k);
+      const ea = `(${a.hi} & ${expMask})`, eb = `(${b.hi} & ${expMask})`;
+      if (op === OP_SQRT) {
+        oks.push(`(${eb} !== 0 || ${b.zero}) && ${eb} !== ${expMask} && ${b.hi} < 0x80000000`);
+        rs.push(`Math.sqrt(${laneValue(double, s, k)})`);
+      } else {
+        const bOk = op === OP_DIV ? `${eb} !== 0` : `(${eb} !== 0 || ${b.zero})`;
+        oks.push(`(${ea} !== 0 || ${a.zero}) && ${ea} !== ${expMask} && ${bOk} && ${eb} !== ${expMask}`);
+        rs.push(opCode(op, laneValue(double, d, k), laneValue(double, s, k)));
+      }
+      const zeroOk = op === OP_ADD || op === OP_SUB || op === OP_SQRT ? "true" : `${a.zero} || ${b.zero}`;
+      checks.push(`((m${k} > ${minNormal} && m${k} ${maxTest}) || (m${k} === 0 && (${zeroOk})))`);
+      puts.push(`${laneValue(double, d, k)} = r${k};`);
+    }
+    const results = rs.map((r, k) =>
+      `const r${k} = ${double ? r : `Math.fround(${r})`}, m${k} = Math.abs(r${k});`
+    );
+    return `if ((FP.mxcsr & ${FAST_BITS}) === ${FAST_OK} && ${oks.map((c) => `(${c})`).join(" && ")}) { ` +
+      `${results.join(" ")} if (${checks.join(" && ")}) { ${puts.join(" ")} } else $SLOW; } else $SLOW;`;
+  });
+}
+
+/** MIN/MAX PD, PS, SD, SS: operands neither NaN (IE) nor denormal (DE, DAZ); the second one when equal. */
+function minMax(i: Insn, mem: MemoryCode): string | null {
+  const max = (i.op & 1) !== 0, double = (i.op & sf.OPF_DOUBLE) !== 0, scalar = (i.op & sf.OPF_SCALAR) !== 0;
+  const d = i.reg, n = scalar ? 1 : double ? 2 : 4;
+  const expMask = double ? "0x7ff00000" : "0x7f800000";
+  const usual = (x: { hi: string; zero: string }) =>
+    `((${x.hi} & ${expMask}) !== 0 || ${x.zero}) && (${x.hi} & ${expMask}) !== ${expMask}`;
+  const body = (s: number) => {
+    const oks: string[] = [], puts: string[] = [];
+    for (let k = 0; k < n; k++) {
+      oks.push(`(${usual(laneBits(double, d, k))}) && (${usual(laneBits(double, s, k))})`);
+      const a = laneValue(double, d, k), b = laneValue(double, s, k);
+      puts.push(`{ const a = ${a}, b = ${b}; ${a} = a ${max ? ">" : "<"} b ? a : b; }`);
+    }
+    return `if (${oks.join(" && ")}) { ${puts.join(" ")} } else $SLOW;`;
+  };
+  if (!scalar) return withPackedSource(i, mem, body);
+  if (!i.mem) return `${SSE_GUARD}{ ${body(i.rm)} }`;
+  const lin = mem.linear(i);
+  if (lin === null) return null;
+  const bytes = double ? 8 : 4;
+  const put = [...Array(bytes / 4).keys()].map((k) => `${lane(T_SRC, k)} = dv.getUint32(p + ${4 * k}, true);`)
+    .join(" ");
+  return `${SSE_GUARD}{ ${lin} const off = lin & 4095, vpn = (lin - off) / 4096, s = vpn & ${TLB_MASK}; ` +
+    `if (rTag[s] === vpn && off <= ${4096 - bytes}) { const p = rHpa[s] + off; ${put} ${body(T_SRC)} } ` +
+    `else $SLOW; }`;
 }
 
 /** JavaScript for `a op b` (`b` unused for SQRT). */
@@ -365,6 +508,8 @@ function floatTemplate(i: Insn, mem: MemoryCode): string | null | undefined {
         } = r; else $SLOW; } else $SLOW;`;
     });
   }
+  if (h === sf.fpArith) return packedArith(i, mem);
+  if (h === sf.fpMinMax) return minMax(i, mem);
   if (h === sf.cvtFromSi) {
     const double = (i.op & sf.OPF_DOUBLE) !== 0, limit = double ? 9007199254740992 : 16777216;
     const put = (lo: string, hi: string) => {
@@ -471,7 +616,14 @@ export function sseTemplate(i: Insn, mem: MemoryCode): string | null | undefined
   return floatTemplate(i, mem);
 }
 
-const FLOAT_HANDLERS = new Set<unknown>([sf.fpArith, sf.cvtFromSi, sf.cvtToSi, sf.cvtPacked, sf.fpComi]);
+const FLOAT_HANDLERS = new Set<unknown>([
+  sf.fpArith,
+  sf.fpMinMax,
+  sf.cvtFromSi,
+  sf.cvtToSi,
+  sf.cvtPacked,
+  sf.fpComi,
+]);
 const SSE_HANDLERS = new Set<unknown>([
   sm.movXE,
   sm.movEX,
@@ -488,6 +640,7 @@ const SSE_HANDLERS = new Set<unknown>([
   sm.pshuf,
   sm.unpack,
   si.pshiftImm,
+  si.pmisc,
   ...FLOAT_HANDLERS,
 ]);
 
