@@ -49,6 +49,11 @@ export class TerminalInput {
   quit = false;
   #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
 
+  /** Whether typed bytes are waiting. */
+  waiting(): boolean {
+    return this.#queue.length > 0;
+  }
+
   /** The serial input: the next typed byte, or -1 when none is waiting. */
   readonly input: SerialInput = () => this.#queue.length > 0 ? this.#queue.shift()! : -1;
 
@@ -121,6 +126,8 @@ export async function runOnTerminal(
       if (machine.instructions >= stopAt) return machine.runToEnd(0);
       if (terminal.quit) return null;
       await new Promise((r) => setTimeout(r, 0));
+      // Keys that arrived: the UART takes them now (an idle guest reads nothing until interrupted).
+      if (terminal.waiting()) machine.serial.poll();
     }
   } finally {
     out.flush();

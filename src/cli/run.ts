@@ -6,7 +6,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { formatSize } from "../vm/mod.ts";
+import { formatSize, type Machine } from "../vm/mod.ts";
+import { listeningInput } from "../devices/mod.ts";
 import { EXIT_REASON_SHORT_NAMES } from "../vmx/exit_reasons.ts";
 import {
   buildMachine,
@@ -74,8 +75,12 @@ export async function main(args: string[]): Promise<number> {
   const terminal = guest.linux && !values.json && values.gdb === undefined && Deno.stdin.isTerminal()
     ? new TerminalInput()
     : null;
-  const serialInput = guest.linux ? (terminal?.input ?? stdinSerialInput()) : undefined;
-  const machine = buildMachine(guest, { memory, serialInput });
+  // Its bytes reach COM1 once the guest's driver listens (src/devices/serial_gate.ts).
+  let built: Machine | null = null;
+  const serialInput = guest.linux
+    ? listeningInput(() => built?.serial ?? null, terminal?.input ?? stdinSerialInput())
+    : undefined;
+  const machine = built = buildMachine(guest, { memory, serialInput });
   const tracking = !values["no-dirty-tracking"];
   if (tracking) machine.setDirtyTracking(true);
   if (values["gdb-wait"] && values.gdb === undefined) {

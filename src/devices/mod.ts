@@ -8,6 +8,7 @@ export * from "./port_device.ts";
 export * from "./debug_console.ts";
 export * from "./debug_exit.ts";
 export * from "./serial.ts";
+export * from "./serial_gate.ts";
 export * from "./entropy.ts";
 export * from "./lapic.ts";
 export * from "./platform_clock.ts";

@@ -103,6 +103,11 @@ export class Serial implements PortDevice {
     private readonly irq: (level: boolean) => void = () => {},
   ) {}
 
+  /** The guest has the received-data interrupt enabled (IER bit 0): its driver is listening. */
+  receiveInterruptEnabled(): boolean {
+    return (this.ier & IER_RX) !== 0;
+  }
+
   private capacity(): number {
     return (this.fcr & 1) !== 0 ? FIFO_SIZE : 1;
   }
