@@ -4,7 +4,8 @@
 # "exit: timeout"; the QEMU command line goes to stderr. An independent check of expected output,
 # above all for guests without a native twin (the kernel and delivery guests). Needs
 # qemu-system-x86_64 (Debian package qemu-system-x86); `deno task guests --qemu-check` runs it on
-# every run in guests/manifest.json, `deno task qemu-oracle` records the delivery guest's output.
+# every run in guests/manifest.json, `deno task qemu-oracle` records the delivery and pcdev guests' output.
+# COM1 is present (-serial null: a 16550A whose output is dropped); the console is the debug port 0xE9.
 #   usage: guests/qemu/run.sh GUEST.elf [RAM_MiB [CMDLINE]]
 set -eu
 elf=$1
@@ -22,7 +23,7 @@ gcc -c -o "$tmp/mb.o" -DGUEST_BLOB="\"$tmp/guest.bin\"" -DGUEST_LOAD="$load" -DG
 ld -m elf_x86_64 -e start -Ttext=0x100000 --oformat binary -o "$tmp/boot.bin" "$tmp/mb.o"
 set +e
 set -- qemu-system-x86_64 -M pc -cpu max -m "$ram_mib" -display none -no-reboot \
-	-serial none -monitor none -kernel "$tmp/boot.bin" \
+	-serial null -monitor none -kernel "$tmp/boot.bin" \
 	-debugcon "file:$tmp/console.txt" -device isa-debug-exit,iobase=0xf4,iosize=4
 # The exact command on stderr (without the temporary directory), for records of QEMU's output.
 echo "qemu command: $*" | sed "s|$tmp/||g" >&2
