@@ -10,6 +10,9 @@
  *                                  from the committed expectation
  * deno task guests --qemu-check    boot every committed ELF in QEMU (TCG) through guests/qemu/run.sh;
  *                                  fail if output or exit code differs (needs qemu-system-x86_64)
+ * deno task guests --linux         rebuild guests/linux/bzImage and initramfs.cpio.gz (guests/linux/
+ *                                  build.sh; minutes: a kernel build)
+ * deno task guests --check --linux rebuild them in a temp dir; fail if a committed file differs
  * ```
  *
  * Paths are resolved against the repository root, and gcc runs with the root as working
@@ -319,6 +322,50 @@ export async function runNative(path: string, run: GuestRun): Promise<NativeResu
   return { console: new TextDecoder().decode(out.stdout), exitCode: out.code, exitReason: "debug-exit" };
 }
 
+/** The committed Linux guest files that guests/linux/build.sh writes, relative to the repository root. */
+export const LINUX_FILES: readonly string[] = ["guests/linux/bzImage", "guests/linux/initramfs.cpio.gz"];
+
+/**
+ * Runs guests/linux/build.sh with a scratch directory (`HVSIM_LINUX_SCRATCH`, default a temp dir,
+ * removed after) writing into `out`.
+ */
+export async function buildLinux(out: string, root: string = REPO_ROOT): Promise<void> {
+  const given = Deno.env.get("HVSIM_LINUX_SCRATCH");
+  const scratch = given ?? await Deno.makeTempDir({ prefix: "hvsim-linux-" });
+  try {
+    const r = await new Deno.Command(`${root}/guests/linux/build.sh`, {
+      args: [scratch, out],
+      cwd: root,
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (!r.success) throw new Error(`guests/linux/build.sh failed (exit ${r.code})`);
+  } finally {
+    if (given === undefined) await Deno.remove(scratch, { recursive: true });
+  }
+}
+
+/** Rebuilds the Linux guest files in a temp dir and compares them with the committed ones. */
+export async function checkLinux(root: string = REPO_ROOT): Promise<string[]> {
+  const tmp = await Deno.makeTempDir({ prefix: "hvsim-linux-out-" });
+  try {
+    await buildLinux(tmp, root);
+    const problems: string[] = [];
+    for (const f of LINUX_FILES) {
+      const name = f.slice(f.lastIndexOf("/") + 1);
+      const committed = await Deno.readFile(`${root}/${f}`).catch(() => null);
+      if (committed === null) {
+        problems.push(`${f} is missing (run \`deno task guests --linux\` and commit it)`);
+      } else if (!equalBytes(committed, await Deno.readFile(`${tmp}/${name}`))) {
+        problems.push(`${f} differs from what guests/linux/build.sh builds`);
+      }
+    }
+    return problems;
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
 /** Compares each committed ELF with a fresh build; returns one line per difference. */
 export async function checkElfs(manifest: Manifest, root: string = REPO_ROOT): Promise<string[]> {
   const tmp = await Deno.makeTempDir({ prefix: "hvsim-guests-" });
@@ -456,6 +503,7 @@ async function main(): Promise<number> {
       check: { type: "boolean", default: false },
       "native-check": { type: "boolean", default: false },
       "qemu-check": { type: "boolean", default: false },
+      linux: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -465,8 +513,23 @@ async function main(): Promise<number> {
         "  (no option)     build guests/build/*.elf and write expected outputs from the native builds\n" +
         "  --check         fail if a committed ELF differs from what its sources build\n" +
         "  --native-check  fail if a native build's output differs from the committed expected output\n" +
-        "  --qemu-check    fail if a committed ELF booted in QEMU prints other than the expected output",
+        "  --qemu-check    fail if a committed ELF booted in QEMU prints other than the expected output\n" +
+        "  --linux         rebuild guests/linux/bzImage and initramfs.cpio.gz (a kernel build: minutes);\n" +
+        "                  with --check, rebuild them in a temp dir and fail if a committed file differs",
     );
+    return 0;
+  }
+  if (values.linux) {
+    if (values.check) {
+      const problems = await checkLinux();
+      for (const p of problems) console.error(`guests: ${p}`);
+      if (problems.length === 0) {
+        console.log("guests: the Linux kernel and initramfs match guests/linux/build.sh");
+      }
+      return problems.length === 0 ? 0 : 1;
+    }
+    await buildLinux(`${REPO_ROOT}/guests/linux`);
+    console.log("guests: built guests/linux/bzImage and guests/linux/initramfs.cpio.gz");
     return 0;
   }
   if (!(await haveGcc())) {
