@@ -53,7 +53,9 @@ export async function main(args: string[]): Promise<number> {
   });
   const survey = new Survey();
   for (const inp of inputs) await survey.addBinary(inp);
-  const quoted = args.map((a) => /[\s"']/.test(a) ? `"${a}"` : a).join(" ");
+  // The command as run, with each binary's directory left out (the document names no path outside the repository).
+  const shown = args.map((a) => a.replace(/^([A-Za-z0-9_.-]+=)[^=]*\/([^=/]+)(=|$)/, "$1$2$3"));
+  const quoted = shown.map((a) => /[\s"']/.test(a) ? `"${a}"` : a).join(" ");
   const md = surveyMarkdown(survey, inputs, `deno task survey ${quoted}`);
   if (values.out === undefined) {
     console.log(md);

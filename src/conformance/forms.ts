@@ -25,6 +25,8 @@
  * - `bitscan` BSF BSR: all but ZF undefined, destination undefined for a zero source.
  * - `bittest` BT BTS BTR BTC: OF SF AF PF undefined.
  * - `sse` SSE/SSE2 forms (sse_forms.ts): flags all defined; XMM0-15 and MXCSR set and compared.
+ * - `cmpxchg8b` CMPXCHG8B/16B: EDX:EAX (RDX:RAX) often equal to the memory operand; only ZF written.
+ * - `xlat` XLAT: RBX at the scratch area, so [RBX + AL] is in it.
  * - `cmpxchg`, `string`, `push`, `pop`, `pushf`, `popf`, `leave`, `branch` (Jcc/JMP/CALL rel), `ijmp`
  *   (JMP/CALL through a register or memory), `ret`, `trap` (UD2, INT3).
  */
@@ -41,6 +43,8 @@ export type Family =
   | "bitscan"
   | "bittest"
   | "cmpxchg"
+  | "cmpxchg8b"
+  | "xlat"
   | "string"
   | "push"
   | "pop"
@@ -236,6 +240,9 @@ export function buildForms(): InstructionForm[] {
   });
   add("bswap", "none", 32, "bswap <r32>");
   add("bswap", "none", 64, "bswap <r64>");
+  add("cmpxchg8b", "cmpxchg8b", 64, "cmpxchg8b <m64>", "lock cmpxchg8b <m64>");
+  add("cmpxchg16b", "cmpxchg8b", 64, "cmpxchg16b <m128>", "lock cmpxchg16b <m128>");
+  add("xlat", "xlat", 8, "xlat");
 
   // Bit test and scan.
   for (const op of ["bt", "bts", "btr", "btc"]) {
@@ -360,6 +367,8 @@ export function buildForms(): InstructionForm[] {
 
   // Traps.
   add("ud2", "trap", 64, "ud2");
+  add("ud1", "trap", 32, "ud1 <r32>, <r32>", "ud1 <m32>, <r32>");
+  add("ud0", "trap", 32, "ud0 <r32>, <r32>");
   add("int3", "trap", 64, "int3");
   for (const f of buildSseForms()) {
     if (seen.has(f.template)) throw new RangeError(`Duplicate conformance form "${f.template}"`);

@@ -18,7 +18,7 @@ import {
   type TestCase,
   type Undefined,
 } from "./case.ts";
-import { RAX, RBP, RCX, RDI, RDX, RSI, RSP } from "../cpu/registers.ts";
+import { RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP } from "../cpu/registers.ts";
 import { buildForms, type InstructionForm } from "./forms.ts";
 import { Prng } from "./prng.ts";
 import { undefinedFlags } from "./undefined_flags.ts";
@@ -728,6 +728,23 @@ function family(b: Built, ops: Operand[], rng: Prng): number {
       if (rng.chance(0.5)) setReg(b, RAX, size, getOp(b, ops[1]));
       return 0;
     }
+    case "cmpxchg8b": {
+      // Equal halves half of the time: EDX:EAX (RDX:RAX) = the memory operand.
+      if (rng.chance(0.5)) {
+        const wide = f.mnemonic === "cmpxchg16b";
+        const m = ops[0];
+        if (m.kind !== "mem") return 0;
+        const half = wide ? 64 : 32;
+        const lo = getOp(b, { ...m, bits: half });
+        const hi = getOp(b, { ...m, bits: half, off: m.off + half / 8 });
+        setReg(b, RAX, half, lo);
+        setReg(b, RDX, half, hi);
+      }
+      return 0;
+    }
+    case "xlat":
+      b.regs[RBX] = BigInt(SCRATCH_ADDR);
+      return 0;
     case "string": {
       const rep = /^(addr32 )?rep/.test(f.template);
       const a32 = f.template.startsWith("addr32");

@@ -357,7 +357,10 @@ export class Cpu {
   /** A decoded block is compiled to JavaScript on its this-many-th run (1: at once; Infinity: never); 16 keeps V8 from compiling lukewarm blocks. */
   compileThreshold = 16;
   /** CR4 bits this CPU implements (others raise #GP). */
-  cr4Allowed = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x2000 | 0x10000;
+  cr4Allowed = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x2000 | 0x10000 |
+    0x40000;
+  /** XCR0, the XSAVE feature mask (SDM Vol. 1 §13.3): bit 0 x87, bit 1 SSE; 1 after reset. */
+  xcr0 = 1;
   /** Pending event: 0 for an exception, else its event type (INT n 4, INT1 5, INT3 6). */
   excSoft = 0;
   /**

@@ -151,6 +151,8 @@ export const CR4_VMXE = 1 << 13;
 export const CR4_FSGSBASE = 1 << 16;
 /** CR4.PCIDE: process-context identifiers (SDM Vol. 3 §2.5). */
 export const CR4_PCIDE = 1 << 17;
+/** CR4.OSXSAVE: XSAVE and processor extended states enabled (SDM Vol. 3 §2.5). */
+export const CR4_OSXSAVE = 1 << 18;
 
 /** DR6 B0-B3: breakpoint condition 0-3 detected (SDM Vol. 3 §17.2.3). */
 export const DR6_B0_B3 = 0xf;

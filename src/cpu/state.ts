@@ -7,12 +7,14 @@
 
 import type { Cpu } from "./cpu.ts";
 import { DR6_FIXED1 } from "./registers.ts";
+import { XCR0_RESET, xcr0Valid } from "./ops/xsave.ts";
 
 /**
  * Version of the byte format of {@linkcode encodeCpuState}. 2 added the debug registers DR0-DR3
- * and DR6; {@linkcode decodeCpuState} still reads version 1, with those at their reset values.
+ * and DR6, 3 XCR0; {@linkcode decodeCpuState} still reads versions 1 and 2, with those at their
+ * reset values.
  */
-export const CPU_STATE_VERSION = 2;
+export const CPU_STATE_VERSION = 3;
 
 /** The architectural state of a CPU as plain data. */
 export interface CpuState {
@@ -72,6 +74,8 @@ export interface CpuState {
   shadowMovSs: boolean;
   /** Halted (HLT) until an interrupt. */
   halted: boolean;
+  /** XCR0 (XSAVE feature mask). */
+  xcr0: number;
 }
 
 /** Captures the CPU's architectural state. */
@@ -106,6 +110,7 @@ export function saveCpuState(cpu: Cpu): CpuState {
     // Blocking by MOV SS exists only while the shadow is open (SDM Vol. 3 §25.4.2, interruptibility state).
     shadowMovSs: cpu.shadowEnd > cpu.icount && cpu.shadowMovSs,
     halted: cpu.halted,
+    xcr0: cpu.xcr0,
   };
 }
 
@@ -143,6 +148,7 @@ export function restoreCpuState(cpu: Cpu, s: CpuState): void {
   cpu.shadowEnd = s.icount + s.shadow;
   cpu.shadowMovSs = s.shadowMovSs;
   cpu.halted = s.halted;
+  cpu.xcr0 = s.xcr0;
   cpu.flushTlb();
   cpu.blocks.clear();
 }
@@ -157,9 +163,9 @@ export function encodeCpuState(s: CpuState): Uint8Array {
  * throws a clear error on damage or another version.
  */
 export function decodeCpuState(b: Uint8Array, version = CPU_STATE_VERSION): CpuState {
-  if (version !== 1 && version !== CPU_STATE_VERSION) {
+  if (version !== 1 && version !== 2 && version !== CPU_STATE_VERSION) {
     throw new RangeError(
-      `CPU state is version ${version}; this hvsim reads versions 1 and ${CPU_STATE_VERSION}`,
+      `CPU state is version ${version}; this hvsim reads versions 1 to ${CPU_STATE_VERSION}`,
     );
   }
   let s: CpuState;
@@ -179,6 +185,8 @@ export function decodeCpuState(b: Uint8Array, version = CPU_STATE_VERSION): CpuS
   } else if (!Array.isArray(s.dr) || s.dr.length !== 8 || typeof s.dr6 !== "number") {
     throw new RangeError("CPU state section lacks the debug registers DR0-DR3 and DR6");
   }
+  // Versions 1 and 2 had no XCR0: it held its reset value (SDM Vol. 1 §13.3).
+  if (version < 3) s.xcr0 = XCR0_RESET;
   checkCpuState(s);
   return s;
 }
@@ -233,6 +241,7 @@ function checkCpuState(s: CpuState): void {
   for (const [k, lo, hi] of scalars) if (!within(s[k], lo, hi)) bad(k);
   if (typeof s.shadowMovSs !== "boolean") bad("shadowMovSs");
   if (typeof s.halted !== "boolean") bad("halted");
+  if (typeof s.xcr0 !== "number" || !xcr0Valid(s.xcr0, 0)) bad("XCR0");
   if (
     !Array.isArray(s.msrs) ||
     !s.msrs.every((m) =>

@@ -22,6 +22,9 @@ import * as sys from "./ops/system.ts";
 import * as sf from "./ops/sse_fp.ts";
 import * as si from "./ops/sse_int.ts";
 import * as sm from "./ops/sse_move.ts";
+import * as xs from "./ops/xsave.ts";
+import * as sio from "./ops/string_io.ts";
+import * as dc from "./ops/descriptor_checks.ts";
 import { OP_ADD, OP_DIV, OP_MUL, OP_SQRT, OP_SUB } from "./softfloat.ts";
 
 /** No immediate. */
@@ -269,6 +272,7 @@ def("mov", 0, 0x8c, sys.movFromSeg, { modrm: true });
 def("lea", 0, 0x8d, mov.lea, { modrm: true, memOnly: true });
 def("mov", 0, 0x8e, sys.movToSeg, { modrm: true, size: SZ_W, ends: true });
 def("pop", 0, 0x8f, stk.popE, { ext: 0, size: SZ_D64 });
+def("xlat", 0, 0xd7, mov.xlat, { size: SZ_BYTE });
 def("cbw", 0, 0x98, mov.cbw);
 def("cwd", 0, 0x99, mov.cwd);
 def("pushf", 0, 0x9c, stk.pushf, { size: SZ_D64 });
@@ -290,6 +294,10 @@ for (const [name, opc, op] of STRINGS) {
   def(name, 0, opc, str.stringOp, { size: SZ_BYTE, arg: op });
   def(name, 0, opc + 1, str.stringOp, { arg: op });
 }
+def("ins", 0, 0x6c, sio.stringIo, { size: SZ_BYTE, arg: 0, ends: true });
+def("ins", 0, 0x6d, sio.stringIo, { arg: 0, ends: true });
+def("outs", 0, 0x6e, sio.stringIo, { size: SZ_BYTE, arg: sio.STRING_IO_OUT, ends: true });
+def("outs", 0, 0x6f, sio.stringIo, { arg: sio.STRING_IO_OUT, ends: true });
 def("test", 0, 0xa8, alu.testAI, { size: SZ_BYTE, imm: IMM_B });
 def("test", 0, 0xa9, alu.testAI, { imm: IMM_Z });
 
@@ -361,7 +369,9 @@ def("dec", 0, 0xfe, alu.decE, { ext: 1, size: SZ_BYTE, lockable: true });
 def("inc", 0, 0xff, alu.incE, { ext: 0, lockable: true });
 def("dec", 0, 0xff, alu.decE, { ext: 1, lockable: true });
 def("call", 0, 0xff, ctl.callE, { ext: 2, size: SZ_F64, ends: true });
+def("lcall", 0, 0xff, sys.farIndirect, { ext: 3, memOnly: true, arg: 1, ends: true });
 def("jmp", 0, 0xff, ctl.jmpE, { ext: 4, size: SZ_F64, ends: true });
+def("ljmp", 0, 0xff, sys.farIndirect, { ext: 5, memOnly: true, arg: 0, ends: true });
 def("push", 0, 0xff, stk.pushE, { ext: 6, size: SZ_D64 });
 
 // Two-byte map.
@@ -369,10 +379,16 @@ def("sldt", 1, 0x00, sys.segmentTable, { ext: 0, arg: 0 });
 def("str", 1, 0x00, sys.segmentTable, { ext: 1, arg: 1 });
 def("lldt", 1, 0x00, sys.segmentTable, { ext: 2, arg: 2, ends: true });
 def("ltr", 1, 0x00, sys.segmentTable, { ext: 3, arg: 3, ends: true });
+def("verr", 1, 0x00, dc.descriptorCheck, { ext: 4, size: SZ_W, arg: dc.CHECK_VERR });
+def("verw", 1, 0x00, dc.descriptorCheck, { ext: 5, size: SZ_W, arg: dc.CHECK_VERW });
+def("lar", 1, 0x02, dc.descriptorCheck, { modrm: true, arg: dc.CHECK_LAR });
+def("lsl", 1, 0x03, dc.descriptorCheck, { modrm: true, arg: dc.CHECK_LSL });
 def("sgdt", 1, 0x01, sys.descriptorTable, { ext: 0, arg: 0, memOnly: true });
 def("sidt", 1, 0x01, sys.descriptorTable, { ext: 1, arg: 1, memOnly: true });
 def("lgdt", 1, 0x01, sys.descriptorTable, { ext: 2, arg: 2, memOnly: true, ends: true });
 def("lidt", 1, 0x01, sys.descriptorTable, { ext: 3, arg: 3, memOnly: true, ends: true });
+def("smsw", 1, 0x01, sys.smsw, { ext: 4 });
+def("lmsw", 1, 0x01, sys.lmsw, { ext: 6, size: SZ_W, ends: true });
 def("invlpg", 1, 0x01, sys.descriptorTable, { ext: 7, arg: 7, memOnly: true, ends: true });
 def("vmcall", 1, 0x01, sys.vmcall, { ext: 0, rmExt: 1, ends: true });
 def("swapgs", 1, 0x01, sys.swapgs, { ext: 7, rmExt: 0, ends: true });
@@ -383,6 +399,9 @@ def("sysret", 1, 0x07, sys.sysret, { ends: true });
 def("invd", 1, 0x08, sys.wbinvd);
 def("wbinvd", 1, 0x09, sys.wbinvd);
 def("ud2", 1, 0x0b, ctl.ud, { ends: true });
+// UD1 and UD0 take a ModRM operand and always raise #UD (SDM Vol. 2 UD); Linux uses UD1 for its own traps.
+def("ud1", 1, 0xb9, ctl.ud, { modrm: true, ends: true });
+def("ud0", 1, 0xff, ctl.ud, { modrm: true, ends: true });
 def("prefetchw", 1, 0x0d, ctl.nop, { modrm: true, memOnly: true });
 for (let opc = 0x18; opc <= 0x1f; opc++) def("nop", 1, opc, ctl.nop, { modrm: true });
 def("mov", 1, 0x20, sys.movFromCr, { modrm: true, size: SZ_F64, modIgnored: true });
@@ -402,6 +421,18 @@ def("bts", 1, 0xab, bit.btEG, { modrm: true, arg: 1, lockable: true });
 def("lfence", 1, 0xae, ctl.nop, { ext: 5, rmExt: 0 });
 def("mfence", 1, 0xae, ctl.nop, { ext: 6, rmExt: 0 });
 def("sfence", 1, 0xae, ctl.nop, { ext: 7, rmExt: 0 });
+// The fences ignore ModRM.rm: 0f ae e8-ef, f0-f7 and f8-ff are one entry each (SDM Vol. 2 LFENCE,
+// MFENCE, SFENCE: "the processor ignores the r/m field").
+for (let ext = 5; ext <= 7; ext++) {
+  const g3 = opTable[0x100 + 0xae]!.group3!;
+  for (let rm = 1; rm < 8; rm++) g3[ext * 8 + rm] = g3[ext * 8];
+}
+def("xsave", 1, 0xae, xs.xsave, { ext: 4, memOnly: true, arg: xs.KIND_XSAVE });
+def("xrstor", 1, 0xae, xs.xrstor, { ext: 5, memOnly: true });
+def("xsaveopt", 1, 0xae, xs.xsave, { ext: 6, memOnly: true, arg: xs.KIND_XSAVEOPT });
+def("xsavec", 1, 0xc7, xs.xsave, { ext: 4, memOnly: true, arg: xs.KIND_XSAVEC });
+def("xgetbv", 1, 0x01, xs.xgetbv, { ext: 2, rmExt: 0 });
+def("xsetbv", 1, 0x01, xs.xsetbv, { ext: 2, rmExt: 1, ends: true });
 def("clflush", 1, 0xae, ctl.nop, { ext: 7, memOnly: true });
 def("imul", 1, 0xaf, md.imulGE, { modrm: true, arg: 0 });
 def("cmpxchg", 1, 0xb0, atomic.cmpxchg, { modrm: true, size: SZ_BYTE, lockable: true });
@@ -420,6 +451,7 @@ def("movsx", 1, 0xbe, mov.movsx, { modrm: true, arg: 1, byteRm: true });
 def("movsx", 1, 0xbf, mov.movsx, { modrm: true, arg: 2 });
 def("xadd", 1, 0xc0, atomic.xadd, { modrm: true, size: SZ_BYTE, lockable: true });
 def("xadd", 1, 0xc1, atomic.xadd, { modrm: true, lockable: true });
+def("cmpxchg8b", 1, 0xc7, atomic.cmpxchg8b16b, { ext: 1, size: SZ_Y, memOnly: true, lockable: true });
 def("rdrand", 1, 0xc7, sys.rdrand, { ext: 6, regOnly: true, arg: 6 });
 def("rdseed", 1, 0xc7, sys.rdrand, { ext: 7, regOnly: true, arg: 7 });
 

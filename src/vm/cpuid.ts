@@ -9,6 +9,9 @@
  * @module
  */
 
+import { CR4_OSXSAVE } from "../cpu/registers.ts";
+import { XCR0_SUPPORTED, XSAVE_AREA_BYTES } from "../cpu/ops/xsave.ts";
+
 /** Vendor string of leaf 0 (12 bytes). */
 export const CPUID_VENDOR = "GenuineIntel";
 /** Highest basic leaf (leaf 0 EAX): 0x16, the processor frequency leaf. */
@@ -36,14 +39,25 @@ function words(s: string): [number, number, number] {
 }
 
 /**
- * CPUID.1:EDX bits: TSC(4), MSR(5), PAE(6), APIC(9), PGE(13), CMOV(15), PAT(16), FXSR(24), SSE(25),
- * SSE2(26). Not MMX (23) nor FPU (0): the x87 and MMX instructions, and so the forms of SSE/SSE2
- * integer instructions on MMX registers, raise #UD.
+ * CPUID.1:EDX bits: PSE(3; large pages, which IA-32e paging always has), TSC(4), MSR(5), PAE(6),
+ * CX8(8), APIC(9), PGE(13), CMOV(15), PAT(16), FXSR(24), SSE(25), SSE2(26). Not MMX (23) nor FPU (0):
+ * the x87 and MMX instructions, and so the forms of SSE/SSE2 integer instructions on MMX registers,
+ * raise #UD.
  */
-export const CPUID1_EDX = (1 << 4) | (1 << 5) | (1 << 6) | (1 << 9) | (1 << 13) | (1 << 15) | (1 << 16) |
-  (1 << 24) | (1 << 25) | (1 << 26);
-/** CPUID.1:ECX bits: TSC-deadline (24), RDRAND (30), hypervisor present (31). */
-export const CPUID1_ECX = ((1 << 24) | (1 << 30) | (1 << 31)) >>> 0;
+export const CPUID1_EDX = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 9) | (1 << 13) |
+  (1 << 15) | (1 << 16) | (1 << 24) | (1 << 25) | (1 << 26);
+/**
+ * CPUID.1:ECX bits: CX16 (13), TSC-deadline (24), XSAVE (26), RDRAND (30), hypervisor present (31).
+ * OSXSAVE (27) is added while CR4.OSXSAVE is set.
+ */
+export const CPUID1_ECX = ((1 << 13) | (1 << 24) | (1 << 26) | (1 << 30) | (1 << 31)) >>> 0;
+/** CPUID.1:ECX.OSXSAVE: mirrors CR4.OSXSAVE (SDM Vol. 2 CPUID, Table 3-10). */
+export const CPUID1_ECX_OSXSAVE = 1 << 27;
+/**
+ * CPUID.(EAX=0DH,ECX=1):EAX: XSAVEOPT (0), XSAVEC and compacted XRSTOR (1), XGETBV with ECX = 1 (2);
+ * not XSAVES (3). See src/cpu/ops/xsave.ts.
+ */
+export const CPUID_D1_EAX = 0b111;
 /** CPUID.7.0:EBX bits: RDSEED (18). */
 export const CPUID7_EBX = 1 << 18;
 /** CPUID.80000001:EDX bits: SYSCALL (11), NX (20), 1-GiB pages (26), RDTSCP (27), LM (29). */
@@ -60,10 +74,11 @@ export const CPUID81_ECX = 1;
 export const CPUID_SIGNATURE = 0x000606a0;
 
 /**
- * Returns [EAX, EBX, ECX, EDX] for `leaf`/`subleaf`. Basic leaves up to the maximum that hvsim has
- * nothing for are zero; leaves above the maximum answer as the maximum basic leaf, as Intel CPUs do.
+ * Returns [EAX, EBX, ECX, EDX] for `leaf`/`subleaf`; `cr4` is the guest's CR4 (for OSXSAVE). Basic
+ * leaves up to the maximum that hvsim has nothing for are zero; leaves above the maximum answer as the
+ * maximum basic leaf, as Intel CPUs do.
  */
-export function cpuidLeaf(leaf: number, subleaf: number): [number, number, number, number] {
+export function cpuidLeaf(leaf: number, subleaf: number, cr4 = 0): [number, number, number, number] {
   const [v0, v1, v2] = words(CPUID_VENDOR);
   const [h0, h1, h2] = words(HYPERVISOR_SIGNATURE);
   switch (leaf) {
@@ -71,9 +86,22 @@ export function cpuidLeaf(leaf: number, subleaf: number): [number, number, numbe
       return [CPUID_MAX_BASIC_LEAF, v0, v2, v1];
     case 1:
       // The signature; one logical processor; APIC ID 0.
-      return [CPUID_SIGNATURE, 0x00010800, CPUID1_ECX, CPUID1_EDX];
+      return [
+        CPUID_SIGNATURE,
+        0x00010800,
+        ((cr4 & CR4_OSXSAVE) !== 0 ? CPUID1_ECX | CPUID1_ECX_OSXSAVE : CPUID1_ECX) >>> 0,
+        CPUID1_EDX,
+      ];
     case 6:
       return [CPUID6_EAX, 0, 0, 0];
+    case 0xd:
+      // Subleaf 0: the supported XCR0 bits; the area size for XCR0's components and for all of
+      // them (the legacy region and the header: x87 and SSE state live in the legacy region).
+      // Subleaf 1: the XSAVE extensions, the area size for XCR0 | IA32_XSS, no IA32_XSS bits.
+      // Subleaves 2 and up describe components 2 and up, which this processor does not have.
+      if (subleaf === 0) return [XCR0_SUPPORTED, XSAVE_AREA_BYTES, XSAVE_AREA_BYTES, 0];
+      if (subleaf === 1) return [CPUID_D1_EAX, XSAVE_AREA_BYTES, 0, 0];
+      return [0, 0, 0, 0];
     case 7:
       return subleaf === 0 ? [0, CPUID7_EBX, 0, 0] : [0, 0, 0, 0];
     case 0x15:
@@ -96,6 +124,6 @@ export function cpuidLeaf(leaf: number, subleaf: number): [number, number, numbe
       if ((leaf >= 2 && leaf <= CPUID_MAX_BASIC_LEAF) || (leaf > 0x80000001 && leaf < 0x80000008)) {
         return [0, 0, 0, 0];
       }
-      return cpuidLeaf(CPUID_MAX_BASIC_LEAF, subleaf);
+      return cpuidLeaf(CPUID_MAX_BASIC_LEAF, subleaf, cr4);
   }
 }

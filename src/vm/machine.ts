@@ -40,7 +40,12 @@ import {
 import { emulateMmio } from "./mmio.ts";
 import { VmxVcpu } from "./vcpu.ts";
 import * as F from "../vmx/fields.ts";
-import { decodeIoQualification, decodeRandomInstructionInfo } from "../vmx/qualifications.ts";
+import {
+  decodeIoQualification,
+  decodeRandomInstructionInfo,
+  decodeStringIoInstructionInfo,
+} from "../vmx/qualifications.ts";
+import { ioIteration } from "../cpu/ops/string_io.ts";
 import {
   ENTRY_IA32E_MODE_GUEST,
   ENTRY_LOAD_DEBUG_CONTROLS,
@@ -88,7 +93,9 @@ import {
   EXIT_REASON_SHORT_NAMES,
   EXIT_REASON_TRIPLE_FAULT,
   EXIT_REASON_VMCALL,
+  EXIT_REASON_XSETBV,
 } from "../vmx/exit_reasons.ts";
+import { emulateXsetbv } from "../cpu/ops/xsave.ts";
 
 /**
  * Version of the "fpu" state section: the x87/MMX/SSE registers as the 512-byte FXSAVE image of
@@ -562,9 +569,16 @@ export class Machine {
     this.count(r);
     switch (r) {
       case EXIT_REASON_IO_INSTRUCTION: {
-        const { size, in: isIn, port } = decodeIoQualification(
-          Number(vmcs.read(F.EXIT_QUALIFICATION) & 0xffffffffn),
-        );
+        const q = decodeIoQualification(Number(vmcs.read(F.EXIT_QUALIFICATION) & 0xffffffffn));
+        if (q.string) {
+          // INS/OUTS: one iteration per exit; RIP moves on when the last one is done.
+          const info = decodeStringIoInstructionInfo(vmcs.readNumber(F.VMX_INSTRUCTION_INFO));
+          const gla = Number(BigInt.asIntN(64, vmcs.read(F.GUEST_LINEAR_ADDRESS)));
+          if (ioIteration(cpu, !q.in, q.size, info.addressSize, q.rep, gla, this.bus)) this.complete();
+          else cpu.icount++;
+          return;
+        }
+        const { size, in: isIn, port } = q;
         if (isIn) {
           const v = this.bus.read(port, size);
           cpu.writeReg(size, RAX, v, 0);
@@ -580,7 +594,7 @@ export class Machine {
         return;
       }
       case EXIT_REASON_CPUID: {
-        const [a, b, c, d] = cpuidLeaf(cpu.gpr[2 * RAX], cpu.gpr[2 * RCX]);
+        const [a, b, c, d] = cpuidLeaf(cpu.gpr[2 * RAX], cpu.gpr[2 * RCX], cpu.cr4);
         cpu.writeReg(4, RAX, a, 0);
         cpu.writeReg(4, RBX, b, 0);
         cpu.writeReg(4, RCX, c, 0);
@@ -651,6 +665,11 @@ export class Machine {
         this.vcpu.injectEvent(13, 3, 0); // #GP(0), as hardware without the MSR
         return;
       }
+      case EXIT_REASON_XSETBV:
+        // XCR0 is the guest's own; the value is checked as the processor would (SDM Vol. 2 XSETBV).
+        if (emulateXsetbv(cpu)) this.complete();
+        else this.vcpu.injectEvent(13, 3, 0); // #GP(0)
+        return;
       case EXIT_REASON_TRIPLE_FAULT:
         this.exit = { reason: "triple-fault", code: 3, message: `triple fault (${cpu.tripleFaultCause})` };
         return;

@@ -32,7 +32,14 @@ import {
   PROC_USE_TSC_OFFSETTING,
 } from "../vmx/controls.ts";
 import { ioAccessExits, msrAccessExits, recordVmExit, storeIa32eModeGuest } from "../vmx/exits.ts";
-import { decodeInterruptionInfo, encodeInterruptionInfo, INTR_INFO_VALID } from "../vmx/qualifications.ts";
+import {
+  CR_ACCESS_LMSW,
+  decodeCrAccessQualification,
+  decodeInterruptionInfo,
+  decodeIoQualification,
+  encodeInterruptionInfo,
+  INTR_INFO_VALID,
+} from "../vmx/qualifications.ts";
 import {
   ACTIVITY_ACTIVE,
   ACTIVITY_HLT,
@@ -53,10 +60,12 @@ import {
 import { IdentityMap } from "../cpu/mod.ts";
 import type { EptMap } from "./ept_map.ts";
 import {
+  EXIT_REASON_CR_ACCESS,
   EXIT_REASON_EPT_MISCONFIG,
   EXIT_REASON_EPT_VIOLATION,
   EXIT_REASON_EXCEPTION_NMI,
   EXIT_REASON_EXTERNAL_INTERRUPT,
+  EXIT_REASON_IO_INSTRUCTION,
   EXIT_REASON_PREEMPTION_TIMER,
 } from "../vmx/exit_reasons.ts";
 
@@ -70,6 +79,20 @@ export type VmEntryOutcome =
   | { kind: "internal"; message: string };
 
 const TWO32 = 4294967296;
+
+/**
+ * Whether an exit writes the guest-linear address field (SDM Vol. 3 §28.2.1): EPT violations with a
+ * linear address, INS/OUTS, and LMSW with a memory operand.
+ */
+function definesLinearAddress(reason: number, qualification: number): boolean {
+  if (reason === EXIT_REASON_EPT_VIOLATION) return true;
+  if (reason === EXIT_REASON_IO_INSTRUCTION) return decodeIoQualification(qualification).string;
+  if (reason === EXIT_REASON_CR_ACCESS) {
+    const q = decodeCrAccessQualification(qualification);
+    return q.accessType === CR_ACCESS_LMSW && q.lmswMemory;
+  }
+  return false;
+}
 
 function toSigned(v: bigint): number {
   return Number(BigInt.asIntN(64, v));
@@ -320,7 +343,7 @@ export class VmxVcpu {
       // The guest-physical and guest-linear address fields are written only by the exits that
       // define them (SDM Vol. 3 §28.2.1); for the others they keep their old contents.
       guestPhysicalAddress: ept ? toUnsigned(cpu.exitGpa) : undefined,
-      guestLinearAddress: reason === EXIT_REASON_EPT_VIOLATION ? toUnsigned(cpu.exitGla) : undefined,
+      guestLinearAddress: definesLinearAddress(reason, cpu.exitQual) ? toUnsigned(cpu.exitGla) : undefined,
       interruption: {
         info: event ? cpu.exitIntrInfo >>> 0 : 0,
         errorCode: reason === EXIT_REASON_EXCEPTION_NMI ? cpu.exitIntrError >>> 0 : 0,

@@ -356,3 +356,40 @@ export function decodeRandomInstructionInfo(info: number): RandomInstructionInfo
   if (code === 3) throw new RangeError("Instruction information has operand-size code 3: expected 0, 1 or 2");
   return { reg: (info >>> 3) & 15, size: code === 0 ? 2 : code === 1 ? 4 : 8 };
 }
+
+// ---------------------------------------------------------------------------------------------
+// VM-exit instruction information for INS and OUTS (exit reason 30 with a string instruction),
+// SDM Vol. 3 §28.2.5, "Format of the VM-Exit Instruction-Information Field as Used for INS and
+// OUTS": bits 9:7 the address size (0 = 16, 1 = 32, 2 = 64 bit), bits 17:15 the segment register
+// (OUTS only; 0 ES, 1 CS, 2 SS, 3 DS, 4 FS, 5 GS). Reported because IA32_VMX_BASIC bit 54 is set.
+
+/** Decoded INS/OUTS instruction information. */
+export interface StringIoInstructionInfo {
+  /** Address size in bytes. */
+  addressSize: 2 | 4 | 8;
+  /** Segment register of the memory operand (SEG_* numbering: ES 0 ... GS 5). */
+  segment: number;
+}
+
+/**
+ * Encodes INS/OUTS VM-exit instruction information.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { encodeStringIoInstructionInfo } from "./qualifications.ts";
+ * equal(encodeStringIoInstructionInfo({ addressSize: 8, segment: 3 }), 0x18100); // OUTS, 64-bit, DS
+ * ```
+ */
+export function encodeStringIoInstructionInfo(i: StringIoInstructionInfo): number {
+  return ((i.addressSize === 2 ? 0 : i.addressSize === 4 ? 1 : 2) << 7) | ((i.segment & 7) << 15);
+}
+
+/** Decodes INS/OUTS VM-exit instruction information; throws a RangeError for an address-size code above 2. */
+export function decodeStringIoInstructionInfo(info: number): StringIoInstructionInfo {
+  const code = (info >>> 7) & 7;
+  if (code > 2) {
+    throw new RangeError(`Instruction information has address-size code ${code}: expected 0, 1 or 2`);
+  }
+  return { addressSize: code === 0 ? 2 : code === 1 ? 4 : 8, segment: (info >>> 15) & 7 };
+}

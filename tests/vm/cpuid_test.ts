@@ -17,13 +17,15 @@ Deno.test("cpuidLeaf() names the vendor and the hypervisor (leaf 0x40000000)", (
 
 Deno.test("cpuidLeaf() reports only what the interpreter implements", () => {
   const [, , ecx, edx] = cpuidLeaf(1, 0);
-  // No x87, MMX, SSE3..SSE4.2, AVX, CMPXCHG8B/16B, POPCNT, MOVBE, XSAVE, VMX (SDM Vol. 2 Table 3-10/3-11).
-  for (const bit of [0, 8, 23]) assert.equal((edx >>> bit) & 1, 0, `EDX bit ${bit}`);
-  // FXSAVE/FXRSTOR, SSE and SSE2 (src/cpu/ops/sse_*.ts).
-  for (const bit of [24, 25, 26]) assert.equal((edx >>> bit) & 1, 1, `EDX bit ${bit}`);
-  for (const bit of [0, 5, 9, 13, 19, 20, 22, 23, 26, 28]) {
+  // No x87, MMX, SSE3..SSE4.2, AVX, POPCNT, MOVBE, VMX (SDM Vol. 2 Table 3-10/3-11).
+  for (const bit of [0, 23]) assert.equal((edx >>> bit) & 1, 0, `EDX bit ${bit}`);
+  // PSE, CX8 (CMPXCHG8B), FXSAVE/FXRSTOR, SSE and SSE2 (src/cpu/ops/).
+  for (const bit of [3, 8, 24, 25, 26]) assert.equal((edx >>> bit) & 1, 1, `EDX bit ${bit}`);
+  for (const bit of [0, 5, 9, 19, 20, 22, 23, 27, 28]) {
     assert.equal((ecx >>> bit) & 1, 0, `ECX bit ${bit}`);
   }
+  assert.equal((ecx >>> 13) & 1, 1, "CMPXCHG16B");
+  assert.equal((ecx >>> 26) & 1, 1, "XSAVE");
   assert.equal((ecx >>> 31) & 1, 1, "hypervisor present");
   assert.equal((ecx >>> 30) & 1, 1, "RDRAND (through the hypervisor's entropy source)");
   assert.equal((ecx >>> 24) & 1, 1, "TSC-deadline timer");
@@ -32,6 +34,28 @@ Deno.test("cpuidLeaf() reports only what the interpreter implements", () => {
   const [, ebx7] = cpuidLeaf(7, 0);
   assert.equal(ebx7 & ~(1 << 18), 0, "leaf 7: only RDSEED (no BMI1/BMI2/AVX2/...)");
   assert.equal(cpuidLeaf(0x80000008, 0)[0] & 0xff, 46, "MAXPHYADDR matches IA32_VMX and EPT");
+});
+
+Deno.test("cpuidLeaf(1) ECX.OSXSAVE follows CR4.OSXSAVE (SDM Vol. 2 CPUID Table 3-10)", () => {
+  assert.equal((cpuidLeaf(1, 0, 0)[2] >>> 27) & 1, 0);
+  assert.equal((cpuidLeaf(1, 0, 1 << 18)[2] >>> 27) & 1, 1);
+});
+
+Deno.test("cpuidLeaf(0xD) describes XSAVE with XCR0 = x87 | SSE (SDM Vol. 1 §13.2, Vol. 2 CPUID)", () => {
+  assert.equal(cpuidLeaf(0, 0)[0], 0xd, "leaf 0xD is the highest basic leaf");
+  // Subleaf 0: XCR0 bits 0 and 1; the area is the 512-byte legacy region plus the 64-byte header.
+  assert.deepEqual(cpuidLeaf(0xd, 0), [3, 576, 576, 0]);
+  // Subleaf 1: XSAVEOPT, XSAVEC, XGETBV with ECX = 1; no XSAVES, no IA32_XSS bits.
+  assert.deepEqual(cpuidLeaf(0xd, 1), [7, 576, 0, 0]);
+  // Components 2 and up do not exist.
+  assert.deepEqual(cpuidLeaf(0xd, 2), [0, 0, 0, 0]);
+  assert.deepEqual(cpuidLeaf(0xd, 63), [0, 0, 0, 0]);
+  // Leaves 8..0xC are reserved or describe what this processor does not have.
+  for (const leaf of [8, 9, 0xa, 0xb, 0xc]) {
+    assert.deepEqual(cpuidLeaf(leaf, 0), [0, 0, 0, 0], `leaf ${leaf}`);
+  }
+  // A leaf above the maximum answers as the highest basic leaf (SDM Vol. 2 CPUID).
+  assert.deepEqual(cpuidLeaf(0x20, 0), cpuidLeaf(0xd, 0));
 });
 
 Deno.test("cpuidLeaf(1) EAX decodes to family 06_6AH, the Ice Lake-SP signature the module names", () => {

@@ -7,7 +7,8 @@
 
 import type { Cpu } from "../cpu.ts";
 import type { Insn } from "../insn.ts";
-import { RAX, RDX } from "../registers.ts";
+import { RAX, RBX, RDX } from "../registers.ts";
+import { NONE } from "../insn.ts";
 import { readE, readEForWrite, writeBackE, writeE } from "./_operands.ts";
 
 /** MOV Eb/Ev, Gb/Gv (88, 89). */
@@ -136,4 +137,15 @@ export function cwd(cpu: Cpu, i: Insn): void {
     const s = (g[1] | 0) < 0 ? 0xffffffff : 0;
     cpu.writeReg(8, RDX, s, s);
   }
+}
+
+/**
+ * XLAT/XLATB (d7): AL = the byte at [RBX + AL] (EBX with a 67 prefix), in DS or the segment an
+ * override names (SDM Vol. 2 XLAT). The entry has no ModRM: the operand is set up here each time.
+ */
+export function xlat(cpu: Cpu, i: Insn): void {
+  i.base = RBX;
+  i.index = NONE;
+  i.disp = cpu.gpr[2 * RAX] & 0xff;
+  cpu.writeReg(1, RAX, cpu.read(cpu.linear(i), 1), 0);
 }

@@ -27,7 +27,7 @@ export const STR_SCAS = 4;
 const TWO32 = 4294967296;
 
 /** Reads an address register (RSI/RDI) as a linear address at the address size. */
-function addrReg(cpu: Cpu, r: number, a32: boolean): number {
+export function addrReg(cpu: Cpu, r: number, a32: boolean): number {
   const g = cpu.gpr;
   if (a32) return g[2 * r];
   const hi = g[2 * r + 1] | 0;
@@ -42,7 +42,7 @@ function canonicalReg(cpu: Cpu, r: number, a32: boolean): boolean {
 }
 
 /** Advances an address register by `delta` bytes at the address size. */
-function stepReg(cpu: Cpu, r: number, delta: number, a32: boolean): void {
+export function stepReg(cpu: Cpu, r: number, delta: number, a32: boolean): void {
   const g = cpu.gpr;
   const t = g[2 * r] + delta;
   g[2 * r] = t >>> 0;

@@ -52,6 +52,7 @@ import {
 import { pop, readE, rspLinear, setRsp, writeE } from "./_operands.ts";
 import {
   CR_ACCESS_CLTS,
+  CR_ACCESS_LMSW,
   CR_ACCESS_MOV_FROM_CR,
   CR_ACCESS_MOV_TO_CR,
   encodeCrAccessQualification,
@@ -328,6 +329,56 @@ export function clts(cpu: Cpu, _i: Insn): void {
   cpu.cr0 &= ~CR0_TS;
 }
 
+/** The CR0 value a guest reads: host-owned bits (the CR0 guest/host mask) from the read shadow. */
+function cr0AsRead(cpu: Cpu): number {
+  const c = cpu.ctl;
+  return ((cpu.cr0 & ~c.cr0Mask) | (c.cr0Shadow & c.cr0Mask)) >>> 0;
+}
+
+/**
+ * SMSW Ew (0f 01 /4): the machine status word, CR0 as the guest reads it (host-owned bits from the
+ * read shadow). A memory destination takes bits 15:0; a register takes as many bits of CR0 as its
+ * size (SDM Vol. 2 SMSW; CR0 bits 63:32 are 0). Not privileged (hvsim has no CR4.UMIP).
+ */
+export function smsw(cpu: Cpu, i: Insn): void {
+  const v = cr0AsRead(cpu);
+  if (i.mem) cpu.write(cpu.linear(i), 2, v & 0xffff, 0);
+  else cpu.writeReg(i.size, i.rm, i.size === 2 ? v & 0xffff : v, 0);
+}
+
+/**
+ * LMSW Ew (0f 01 /6): loads CR0 bits 3:0 (PE, MP, EM, TS) from the source; PE can be set but not
+ * cleared (SDM Vol. 2 LMSW). CPL 0 only. In VMX non-root operation it exits when a host-owned bit
+ * of 3:0 would differ from the read shadow, or PE is host-owned, clear in the shadow and set in the
+ * source (SDM Vol. 3 §26.1.3), with the LMSW exit qualification (Table 28-3).
+ */
+export function lmsw(cpu: Cpu, i: Insn): void {
+  cpl0(cpu);
+  const lin = i.mem ? cpu.linear(i) : 0;
+  const src = i.mem ? cpu.read(lin, 2) : cpu.readReg(2, i.rm);
+  const c = cpu.ctl;
+  const m = c.cr0Mask & 0xf;
+  if (
+    ((src ^ c.cr0Shadow) & m & 0xe) !== 0 || ((m & 1) !== 0 && (c.cr0Shadow & 1) === 0 && (src & 1) !== 0)
+  ) {
+    if (i.mem) cpu.exitGla = lin;
+    cpu.vmExit(
+      EXIT_REASON_CR_ACCESS,
+      encodeCrAccessQualification({
+        cr: 0,
+        accessType: CR_ACCESS_LMSW,
+        lmswMemory: i.mem,
+        gpr: 0, // bits 11:8 name MOV CR's register only
+        lmswData: src & 0xffff,
+      }),
+    );
+  }
+  // Host-owned bits keep their value; PE stays set once set.
+  const bits = (src & 0xf & ~m) | (cpu.cr0 & 1);
+  cpu.cr0 = ((cpu.cr0 & ~(0xe & ~m)) | bits) >>> 0;
+  cpu.brk = true;
+}
+
 /** MOV Ew, Sreg (8c). */
 export function movFromSeg(cpu: Cpu, i: Insn): void {
   if ((i.reg & 7) > 5) cpu.ud();
@@ -524,6 +575,39 @@ export function retFar(cpu: Cpu, i: Insn): void {
   setRsp(cpu, newSp);
   cpu.nrip = t;
   cpu.setCpl(rpl);
+  cpu.brk = true;
+}
+
+/**
+ * JMP far m16:16/m16:32/m16:64 (ff /5) and CALL far (ff /3; `op` 1 for CALL): the offset, then the
+ * selector, from memory; REX.W makes the offset 64 bits (SDM Vol. 2 JMP, CALL, IA-32e mode). The
+ * selector must name a 64-bit code segment in the GDT: conforming with DPL <= CPL, or non-conforming
+ * with RPL <= CPL and DPL = CPL (else #GP(selector); null #GP(0); not present #NP(selector)); the
+ * CPL does not change and CS.RPL becomes the CPL. Call gates, task gates and TSS selectors, which
+ * 64-bit Linux does not use, raise #GP(selector). A CALL pushes CS, then the return RIP, each of the
+ * operand size. Every check and read happens before anything changes.
+ */
+export function farIndirect(cpu: Cpu, i: Insn): void {
+  const size = i.size;
+  const lin = cpu.linear(i);
+  const offLo = cpu.read(lin, size), offHi = size === 8 ? cpu.hi : 0;
+  const sel = cpu.read(lin + size, 2);
+  if ((sel & 0xfffc) === 0) cpu.gp0();
+  const ar = cpu.codeSegmentAr(sel, 0);
+  const dpl = (ar >>> 5) & 3, cpl = cpu.cpl;
+  if ((ar & 4) !== 0 ? dpl > cpl : (sel & 3) > cpl || dpl !== cpl) cpu.fault(13, true, sel & 0xfffc);
+  const t = cpu.canonical(offLo, offHi);
+  const cs = (sel & 0xfffc) | cpl;
+  if (i.op === 1) {
+    const sp = rspLinear(cpu, -2 * size);
+    cpu.probeWrite(sp, 2 * size);
+    const next = cpu.nrip;
+    cpu.write(sp + size, size, cpu.segSel[SEG_CS], 0);
+    cpu.write(sp, size, next >>> 0, size === 8 ? Math.floor(next / TWO32) >>> 0 : 0);
+    setRsp(cpu, sp);
+  }
+  setCodeSegment(cpu, cs, ar);
+  cpu.nrip = size === 8 ? t : size === 4 ? offLo >>> 0 : offLo & 0xffff;
   cpu.brk = true;
 }
 

@@ -665,6 +665,35 @@ export function atomicSpecs(): Spec[] {
       out.push({ asm: `cmpxchg${sfx} %${R[bits][1]}, %${R[bits][0]}`, regs });
     }
   }
+  // CMPXCHG8B/16B: equal and unequal halves, with and without LOCK; upper register halves kept or
+  // zero-extended (SDM Vol. 2A CMPXCHG8B/CMPXCHG16B).
+  const m64 = 0x1122334455667788n;
+  for (const lock of ["", "lock "]) {
+    for (
+      const [eax, edx] of [[0x55667788n, 0x11223344n], [0x55667788n, 0x11223345n], [0x55667789n, 0x11223344n]]
+    ) {
+      out.push({
+        asm: `${lock}cmpxchg8b 8(%rbx)`,
+        regs: {
+          rax: BG | eax,
+          rdx: (~BG & mask(64) & ~mask(32)) | edx,
+          rcx: 0xabcdef0123456789n,
+          rbx: 0x300800n,
+        },
+        mem: [[8, m64, 8]],
+      });
+    }
+    const lo = 0x0123456789abcdefn, hi = 0xfedcba9876543210n;
+    for (const [rax, rdx] of [[lo, hi], [lo, hi ^ (1n << 63n)], [lo ^ 1n, hi]]) {
+      out.push({
+        asm: `${lock}cmpxchg16b 16(%rbx)`,
+        regs: { rax, rdx, rcx: 0x1111222233334444n, rbx: 0x300800n },
+        mem: [[16, lo, 8], [24, hi, 8]],
+      });
+    }
+  }
+  out.push({ asm: "xlat", regs: { rax: 0xdeadbeefcafef005n }, mem: [[5, 0x7en, 1]] });
+  out.push({ asm: "xlat", regs: { rax: 0x80n, rbx: 0x300800n - 0x70n }, mem: [[0x10, 0x42n, 1]] });
   out.push({ asm: "cmpxchgb %ah, %bh", regs: { rax: 0x1234n, rbx: 0x3412n } });
   out.push({ asm: "cmpxchgb %ah, %bh", regs: { rax: 0x1234n, rbx: 0x3434n } });
   out.push({ asm: "lock addq %rcx, 8(%rbx)", regs: { rcx: 5n }, mem: [[8, 7n, 8]] });
