@@ -36,7 +36,8 @@ Deno.test("encodingClass() names the encoding spaces beyond the one- and two-byt
   assert.equal(encodingClass(hexToBytes("62f17c481107"), "vmovups"), "EVEX (AVX-512)");
   assert.equal(encodingClass(hexToBytes("d9e8"), "fld1"), "x87");
   assert.equal(encodingClass(hexToBytes("660f3800c2"), "pshufb"), "0f 38 map");
-  assert.equal(encodingClass(hexToBytes("0f01d6"), "xtest"), "RTM");
+  assert.equal(encodingClass(hexToBytes("0f01d6"), "xtest"), "RTM/HLE (CPUID.7:EBX.4/11)");
+  assert.equal(encodingClass(hexToBytes("0f01ca"), "clac"), "SMAP (CPUID.7:EBX.20)");
   assert.equal(encodingClass(hexToBytes("0fefc0"), "pxor"), "MMX");
   assert.equal(encodingClass(hexToBytes("660fefc0"), "pxor"), "");
   assert.equal(encodingClass(hexToBytes("4801d8"), "add"), "");

@@ -286,9 +286,9 @@ Deno.test(
     assert.deepEqual([...d.cpu.dr], [0, 0, 0, 0, 0, 0, 0, 0], "DR0-DR3 at their reset value 0");
     assert.equal(d.cpu.dr6, 0xffff0ff0, "DR6 at its reset value");
     assert.equal(d.cpu.dr7, m.cpu.dr7, "DR7 was in version 1 already");
-    const future = m.saveState().map((s) => s.name === "cpu" ? { ...s, version: 3 } : s);
+    const future = m.saveState().map((s) => s.name === "cpu" ? { ...s, version: 4 } : s);
     assert.throws(() => new Machine({ memory: m.ramBytes }).restoreState(future), {
-      message: 'state section "cpu" is version 3; this hvsim reads version 1 to 2',
+      message: 'state section "cpu" is version 4; this hvsim reads version 1 to 3',
     });
   },
 );

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { Machine } from "../../src/vm/mod.ts";
+import { Machine } from "../../src/vm/mod.ts";
 import { bootAsm, NEEDS_AS } from "./_asm.ts";
 
 const reg = (m: Machine, r: number) => m.cpu.getReg64(r);
@@ -114,3 +114,33 @@ Deno.test("XSETBV of an illegal XCR0 (AVX without support) gets #GP(0) from the 
   assert.match(exit.message ?? "", /#GP|triple/);
   assert.equal(m.cpu.xcr0, 1);
 });
+
+Deno.test(
+  "XCR0 is part of the saved CPU state (version 3); a version-2 section restores XCR0 = 1",
+  NEEDS_AS,
+  () => {
+    const m = bootAsm(`
+    mov rax, cr4
+    or eax, 1 << 18
+    mov cr4, rax
+    xor ecx, ecx
+    mov eax, 3
+    xor edx, edx
+    xsetbv
+    hlt`);
+    m.runToEnd(100);
+    assert.equal(m.cpu.xcr0, 3);
+    const d = new Machine({ memory: m.ramBytes });
+    d.restoreState(m.saveState());
+    assert.equal(d.cpu.xcr0, 3);
+    const v2 = m.saveState().map((s) => {
+      if (s.name !== "cpu") return s;
+      const json = JSON.parse(new TextDecoder().decode(s.data));
+      delete json.xcr0;
+      return { name: "cpu", version: 2, data: new TextEncoder().encode(JSON.stringify(json)) };
+    });
+    const e = new Machine({ memory: m.ramBytes });
+    e.restoreState(v2);
+    assert.equal(e.cpu.xcr0, 1, "XCR0's reset value (SDM Vol. 1 §13.3)");
+  },
+);
