@@ -6,8 +6,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { formatSize, type Machine } from "../vm/mod.ts";
-import { listeningInput } from "../devices/mod.ts";
+import { formatSize } from "../vm/mod.ts";
+import { runPollingSerial, SerialLine } from "../devices/mod.ts";
 import { EXIT_REASON_SHORT_NAMES } from "../vmx/exit_reasons.ts";
 import {
   buildMachine,
@@ -75,12 +75,10 @@ export async function main(args: string[]): Promise<number> {
   const terminal = guest.linux && !values.json && values.gdb === undefined && Deno.stdin.isTerminal()
     ? new TerminalInput()
     : null;
-  // Its bytes reach COM1 once the guest's driver listens (src/devices/serial_gate.ts).
-  let built: Machine | null = null;
-  const serialInput = guest.linux
-    ? listeningInput(() => built?.serial ?? null, terminal?.input ?? stdinSerialInput())
-    : undefined;
-  const machine = built = buildMachine(guest, { memory, serialInput });
+  // Its bytes reach COM1 as a line that opens once the guest's driver listens (src/devices/serial_gate.ts).
+  const line = guest.linux ? new SerialLine(terminal?.input ?? stdinSerialInput()) : null;
+  const machine = buildMachine(guest, { memory, serialInput: line?.input });
+  line?.attach(machine);
   const tracking = !values["no-dirty-tracking"];
   if (tracking) machine.setDirtyTracking(true);
   if (values["gdb-wait"] && values.gdb === undefined) {
@@ -107,11 +105,11 @@ export async function main(args: string[]): Promise<number> {
     } finally {
       terminal.stop();
     }
-  } else if (guest.linux && !values.json) {
-    live = true;
-    const out = liveOutput(machine);
-    exit = machine.runToEnd(max);
-    out.flush();
+  } else if (guest.linux) {
+    live = !values.json;
+    const out = live ? liveOutput(machine) : null;
+    exit = runPollingSerial(machine, max) ?? machine.runToEnd(0);
+    out?.flush();
   } else exit = machine.runToEnd(max);
   const seconds = (performance.now() - t0) / 1000;
   if (values.json) {

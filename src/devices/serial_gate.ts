@@ -1,20 +1,79 @@
 /**
- * A host's byte stream for COM1 held back until the guest's driver listens: bytes are offered only
- * while the UART's received-data interrupt is enabled (IER bit 0). Linux's 8250 driver clears the
- * FIFO and reads RBR when it opens the port, before it enables that interrupt, and the console's
- * output path polls LSR (which takes received bytes into the FIFO) long before; offered from the
- * first instruction, the start of a piped script would be lost there, as a user's keys would be if
- * typed before the machine is on. Deterministic: when the gate opens depends only on the guest.
+ * A host's byte stream for COM1 (a pipe, a file, a terminal) as a serial line that starts sending
+ * once the guest's driver listens: bytes are offered only after the UART's received-data interrupt
+ * (IER bit 0) has been enabled for one character time at 115200 baud (86,806 TSC ticks at 1 GHz,
+ * 10 bits a character), and not while it is off. Linux's 8250 driver probes IER, clears the FIFO
+ * and enables it (which clears it too) right around enabling that interrupt; a byte offered from
+ * the first instruction on, or at the moment the interrupt comes on, is lost there, as a key
+ * typed before a machine is on would be. Deterministic: when the line opens depends only on the
+ * guest and its instruction count.
+ *
+ * The UART takes bytes when the guest reads it or when {@linkcode Serial.poll} is called; an idle
+ * guest reads nothing, so a runner polls between slices ({@linkcode runPollingSerial}).
  *
  * @module
  */
 
 import type { Serial, SerialInput } from "./serial.ts";
 
-/** `source`'s bytes, offered only while `serial()`'s received-data interrupt is enabled. */
-export function listeningInput(serial: () => Serial | null, source: SerialInput): SerialInput {
-  return () => {
-    const s = serial();
-    return s !== null && s.receiveInterruptEnabled() ? source() : -1;
+/** One character time at 115200 baud (10 bits: start, 8 data, stop) in TSC ticks at 1 GHz. */
+export const CHAR_TICKS = 86_806;
+
+/** What the line looks at: the UART and the virtual time. */
+export interface SerialLineHost {
+  /** The UART. */
+  readonly serial: Serial;
+  /** Virtual time (TSC). */
+  now(): number;
+}
+
+/** `source`'s bytes as a line that sends once the guest's driver has listened for a character time. */
+export class SerialLine {
+  #host: SerialLineHost | null = null;
+  #since = -1;
+
+  /** @param source the host's bytes (-1: none now) */
+  constructor(private readonly source: SerialInput) {}
+
+  /** Connects the line to its machine (once the machine exists). */
+  attach(host: SerialLineHost): void {
+    this.#host = host;
+  }
+
+  /** The UART's input: the next byte once the line is open, else -1. */
+  readonly input: SerialInput = () => {
+    const h = this.#host;
+    if (h === null || !h.serial.receiveInterruptEnabled()) {
+      this.#since = -1;
+      return -1;
+    }
+    const now = h.now();
+    if (this.#since < 0) this.#since = now;
+    return now - this.#since >= CHAR_TICKS ? this.source() : -1;
   };
+}
+
+/** Something that runs in slices and has a UART. */
+export interface SliceRunner<E> {
+  /** Runs at most `max` instructions; the end, or null if the budget ran out. */
+  run(max: number): E | null;
+  /** Retired instructions so far. */
+  readonly instructions: number;
+  /** The UART. */
+  readonly serial: Serial;
+}
+
+/**
+ * Runs `m` until it ends or `max` instructions have retired, in slices of `slice` instructions,
+ * polling the UART between slices so a waiting byte reaches an idle guest. Returns the end, or
+ * null at the budget.
+ */
+export function runPollingSerial<E>(m: SliceRunner<E>, max: number, slice = 1_000_000): E | null {
+  const stopAt = m.instructions + max;
+  while (m.instructions < stopAt) {
+    const exit = m.run(Math.min(slice, stopAt - m.instructions));
+    if (exit !== null) return exit;
+    m.serial.poll();
+  }
+  return null;
 }
