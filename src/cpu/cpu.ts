@@ -10,6 +10,16 @@
  */
 
 import { Flags } from "./flags.ts";
+import {
+  SharedMemory,
+  STATE_BYTES,
+  STATE_GPR,
+  STATE_RHPA,
+  STATE_RTAG,
+  STATE_TLB_ENTRIES,
+  STATE_WHPA,
+  STATE_WTAG,
+} from "./shared_memory.ts";
 import { FpuState } from "./fpu_state.ts";
 import { Insn } from "./insn.ts";
 import { type Block, BlockCache } from "./blocks.ts";
@@ -153,8 +163,8 @@ const MSR_DEFAULTS = new Map<number, bigint>([
   [0xc0000103, 0n], // IA32_TSC_AUX
 ]);
 
-const TLB_BITS = 12;
-const TLB_SIZE = 1 << TLB_BITS;
+/** Entries of each software-TLB array (a power of two; the state area holds the read and write ones). */
+const TLB_SIZE = STATE_TLB_ENTRIES;
 /** Mask of a software-TLB slot index (the block compiler inlines the TLB's hit path). */
 export const TLB_MASK = TLB_SIZE - 1;
 const TWO32 = 4294967296;
@@ -178,8 +188,13 @@ export class Cpu {
   /** Guest-physical to host-physical translation. */
   phys: GuestPhysicalMap;
 
-  /** General registers as 32-bit halves: low of r at [2r], high at [2r+1]. */
-  readonly gpr: Uint32Array = new Uint32Array(32);
+  /**
+   * General registers as 32-bit halves: low of r at [2r], high at [2r+1] (a view on the state
+   * area of {@linkcode shared}, where register r is a little-endian 64-bit slot).
+   */
+  readonly gpr: Uint32Array;
+  /** The WebAssembly memory holding host memory and this CPU's state area, when there is one. */
+  readonly shared: SharedMemory | null;
   /** RIP, as a canonical linear address held as a signed number. */
   rip = 0;
   /** RIP of the next instruction while one executes; branches set it. */
@@ -378,13 +393,13 @@ export class Cpu {
 
   // Software TLB: tags are linear page numbers (NaN = empty), values host-physical page addresses.
   /** Software TLB for reads: the linear page number cached in each slot (NaN: empty). */
-  readonly rTag: Float64Array = new Float64Array(TLB_SIZE).fill(NaN);
+  readonly rTag: Float64Array;
   /** Host-physical page address of each read slot. */
-  readonly rHpa: Float64Array = new Float64Array(TLB_SIZE);
+  readonly rHpa: Float64Array;
   /** Software TLB for writes (a page enters it only once writable and already dirty). */
-  readonly wTag: Float64Array = new Float64Array(TLB_SIZE).fill(NaN);
+  readonly wTag: Float64Array;
   /** Host-physical page address of each write slot. */
-  readonly wHpa: Float64Array = new Float64Array(TLB_SIZE);
+  readonly wHpa: Float64Array;
   private readonly xTag = new Float64Array(TLB_SIZE).fill(NaN);
   private readonly xHpa = new Float64Array(TLB_SIZE);
   // Global-page marks, one per entry kind: a slot's read, write and fetch entries can hold
@@ -397,10 +412,21 @@ export class Cpu {
   private external = false;
 
   /**
-   * Creates a CPU over host-physical memory `mem`; guest-physical addresses map through `phys`
-   * (by default: the identity over all of `mem`).
+   * Creates a CPU over host-physical memory `mem` (bytes, or a {@linkcode SharedMemory} whose
+   * state area then holds the registers and the TLB); guest-physical addresses map through `phys`
+   * (by default: the identity over all of the host memory).
    */
-  constructor(mem: Uint8Array, phys?: GuestPhysicalMap) {
+  constructor(host: Uint8Array | SharedMemory, phys?: GuestPhysicalMap) {
+    const shared = host instanceof SharedMemory ? host : null;
+    const mem = shared !== null ? shared.bytes : host as Uint8Array;
+    const buf = shared !== null ? shared.stateBuffer : new ArrayBuffer(STATE_BYTES);
+    const at = shared !== null ? shared.stateOffset : 0;
+    this.shared = shared;
+    this.gpr = new Uint32Array(buf, at + STATE_GPR, 32);
+    this.rTag = new Float64Array(buf, at + STATE_RTAG, TLB_SIZE).fill(NaN);
+    this.rHpa = new Float64Array(buf, at + STATE_RHPA, TLB_SIZE);
+    this.wTag = new Float64Array(buf, at + STATE_WTAG, TLB_SIZE).fill(NaN);
+    this.wHpa = new Float64Array(buf, at + STATE_WHPA, TLB_SIZE);
     this.mem = mem;
     this.dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
     this.phys = phys ?? new IdentityMap(0, mem.byteLength);

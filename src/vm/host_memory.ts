@@ -16,6 +16,8 @@
  * @module
  */
 
+import { SharedMemory } from "../cpu/shared_memory.ts";
+
 /** Size of a transparent huge page on x86-64 Linux (PMD-mapped, 2 MiB). */
 export const HUGE_PAGE_SIZE = 2 * 1024 * 1024;
 
@@ -45,6 +47,17 @@ export function allocateGuestMemory(bytes: number, opts: GuestMemoryOptions = {}
   const mem = new Uint8Array(bytes);
   if (opts.hugePages ?? false) adviseHugePages(mem);
   return mem;
+}
+
+/**
+ * Zeroed host memory of `bytes` bytes in one WebAssembly memory with the CPU's state area after it
+ * (see {@link SharedMemory}), advised as huge pages if `hugePages` is true (as
+ * {@link allocateGuestMemory}).
+ */
+export function allocateSharedMemory(bytes: number, opts: GuestMemoryOptions = {}): SharedMemory {
+  const shared = new SharedMemory(bytes);
+  if (opts.hugePages ?? false) adviseHugePages(shared.bytes);
+  return shared;
 }
 
 /**

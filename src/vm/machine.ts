@@ -74,7 +74,7 @@ import { hypercallResult } from "./hypercall.ts";
 import { cpuidLeaf } from "./cpuid.ts";
 import { formatSize, parseElf } from "./elf.ts";
 import { type DirtyLogMethod, EptMap, eptTableBytes, type PageLoader } from "./ept_map.ts";
-import { allocateGuestMemory } from "./host_memory.ts";
+import { allocateSharedMemory } from "./host_memory.ts";
 import { CPU_STATE_VERSION, decodeCpuState, FpuState, restoreCpuState } from "../cpu/mod.ts";
 import {
   EXIT_REASON_CPUID,
@@ -150,7 +150,7 @@ export interface MachineOptions {
   entropy?: EntropySource;
   /** Where COM1's received bytes come from (default: none). */
   serialInput?: SerialInput;
-  /** Advise huge pages for guest RAM where the host supports it (default false; see allocateGuestMemory). */
+  /** Advise huge pages for guest RAM where the host supports it (default false; see allocateSharedMemory). */
   hugePages?: boolean;
   /** The CMOS clock's time at TSC 0, in seconds since the Unix epoch, UTC (default 2026-01-01T00:00:00Z). */
   rtcStart?: number;
@@ -279,11 +279,12 @@ export class Machine {
     if (ram > MAX_GUEST_RAM_BYTES) throw new RangeError(`guest RAM of ${formatSize(ram)}: at most 16 GiB`);
     this.ramBytes = ram;
     this.hvBase = this.ramBytes;
-    this.mem = allocateGuestMemory(this.ramBytes + HV_EPT + eptTableBytes(this.ramBytes), {
+    const host = allocateSharedMemory(this.ramBytes + HV_EPT + eptTableBytes(this.ramBytes), {
       hugePages: opts.hugePages,
     });
+    this.mem = host.bytes;
     this.ept = new EptMap(this.mem, 0, this.ramBytes, this.hvBase + HV_EPT, this.hvBase + HV_PML);
-    this.cpu = new Cpu(this.mem, this.ept);
+    this.cpu = new Cpu(host, this.ept);
     this.serial = new Serial(
       (b) => this.console.append(b),
       opts.serialInput,
