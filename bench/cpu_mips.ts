@@ -1,6 +1,8 @@
 /**
  * Guest MIPS (retired instructions per second of wall time) on each benchmark guest of
- * guests/manifest.json (`--long`: on its long command line), next to Unicorn 2.0.1 (QEMU's TCG,
+ * guests/manifest.json (`--long`: on its long command line), with hot code compiled by the
+ * JavaScript block compiler and by the WebAssembly backend (`--backend js` or `wasm`: only that one),
+ * next to Unicorn 2.0.1 (QEMU's TCG,
  * Debian's python3-unicorn) running the same ELF with the same command line (`--no-unicorn`: hvsim
  * only). Each guest runs once to warm the JIT (not the long runs), then `repeat` timed times; the
  * best run counts (the least disturbed by other work on the machine). Unicorn's runs alternate with
@@ -32,6 +34,8 @@ export interface MipsResult {
   instructions: number;
   seconds: number;
   mips: number;
+  /** Best time with the WebAssembly backend, when it was measured. */
+  wasmSeconds?: number;
   /** Unicorn's best time on the same run, when it was measured. */
   unicornSeconds?: number;
   /** For a default-flags (SSE2) build: the run of its `-mgeneral-regs-only` build. */
@@ -66,6 +70,7 @@ export async function measureMips(
   only?: string[],
   long = false,
   unicorn = true,
+  backends: ("js" | "wasm")[] = ["js", "wasm"],
 ): Promise<MipsResult[]> {
   const root = new URL("../", import.meta.url);
   const manifest = JSON.parse(Deno.readTextFileSync(new URL("guests/manifest.json", root)));
@@ -76,25 +81,34 @@ export async function measureMips(
     const cmdline = long ? run.longCmdline ?? run.cmdline : run.cmdline;
     const elfPath = new URL(run.elf, root).pathname;
     const elf = Deno.readFileSync(elfPath);
-    let best = Infinity, ucBest = Infinity, instructions = 0;
+    const best = { js: Infinity, wasm: Infinity };
+    let ucBest = Infinity, instructions = 0, console = "";
     const first = long ? 0 : 1; // a long run is its own warm-up
     for (let k = 0; k < first + repeat; k++) {
-      const m = Machine.fromElf(elf, { memory: parseSize(run.memory), cmdline }, run.name);
-      const t0 = performance.now();
-      m.runToEnd(5e9);
-      const s = (performance.now() - t0) / 1000;
-      instructions = m.instructions;
-      if (k >= first && s < best) best = s;
+      for (const backend of backends) {
+        const m = Machine.fromElf(elf, { memory: parseSize(run.memory), cmdline, backend }, run.name);
+        const t0 = performance.now();
+        m.runToEnd(5e9);
+        const s = (performance.now() - t0) / 1000;
+        if (console !== "" && (m.instructions !== instructions || m.console.text() !== console)) {
+          throw new Error(`${run.name}: the ${backend} backend's run differs`);
+        }
+        instructions = m.instructions;
+        console = m.console.text();
+        if (k >= first && s < best[backend]) best[backend] = s;
+      }
       if (python !== undefined && k >= first) {
-        const u = await runUnicorn(python, elfPath, parseSize(run.memory), cmdline, m.console.text());
+        const u = await runUnicorn(python, elfPath, parseSize(run.memory), cmdline, console);
         if (u < ucBest) ucBest = u;
       }
     }
+    const seconds = backends.includes("js") ? best.js : best.wasm;
     out.push({
       name: run.name,
       instructions,
-      seconds: best,
-      mips: instructions / best / 1e6,
+      seconds,
+      mips: instructions / seconds / 1e6,
+      ...(backends.includes("js") && backends.includes("wasm") ? { wasmSeconds: best.wasm } : {}),
       ...(python !== undefined ? { unicornSeconds: ucBest } : {}),
       ...(run.generalRegs !== undefined ? { generalRegs: run.generalRegs } : {}),
     });
@@ -102,21 +116,26 @@ export async function measureMips(
   return out;
 }
 
-/** Prints `rows` as a table (with Unicorn's columns when it was measured). */
+/** Prints `rows` as a table (with the wasm backend's and Unicorn's columns when they were measured). */
 export function printMips(rows: MipsResult[]): void {
+  const w = rows.some((r) => r.wasmSeconds !== undefined);
   const uc = rows.some((r) => r.unicornSeconds !== undefined);
   console.log(
-    `guest            instructions   seconds    MIPS${uc ? "   Unicorn  MIPS  hvsim/Unicorn" : ""}`,
+    `guest            instructions   seconds    MIPS${w ? "  wasm: s    MIPS" : ""}${
+      uc ? "   Unicorn  MIPS  hvsim/Unicorn" : ""
+    }${uc && w ? "  wasm/Unicorn" : ""}`,
   );
+  const f = (x: number, n: number, d: number) => x.toFixed(d).padStart(n);
   for (const r of rows) {
-    let line = `${r.name.padEnd(16)} ${String(r.instructions).padStart(12)} ${
-      r.seconds.toFixed(3).padStart(9)
-    } ${r.mips.toFixed(1).padStart(7)}`;
+    let line = `${r.name.padEnd(16)} ${String(r.instructions).padStart(12)} ${f(r.seconds, 9, 3)} ${
+      f(r.mips, 7, 1)
+    }`;
+    const wmips = r.wasmSeconds === undefined ? 0 : r.instructions / r.wasmSeconds / 1e6;
+    if (r.wasmSeconds !== undefined) line += ` ${f(r.wasmSeconds, 9, 3)} ${f(wmips, 7, 1)}`;
     if (r.unicornSeconds !== undefined) {
       const umips = r.instructions / r.unicornSeconds / 1e6;
-      line += ` ${r.unicornSeconds.toFixed(3).padStart(9)} ${umips.toFixed(1).padStart(6)} ${
-        (r.mips / umips).toFixed(2).padStart(13)
-      }x`;
+      line += ` ${f(r.unicornSeconds, 9, 3)} ${f(umips, 6, 1)} ${f(r.mips / umips, 13, 2)}x`;
+      if (r.wasmSeconds !== undefined) line += ` ${f(wmips / umips, 12, 2)}x`;
     }
     console.log(line);
   }
@@ -146,13 +165,20 @@ export function printDefaultFlags(rows: MipsResult[]): void {
 }
 
 if (import.meta.main) {
-  const only = Deno.args.filter((a) => !a.startsWith("-"));
   const long = Deno.args.includes("--long");
+  const b = Deno.args.indexOf("--backend");
+  const backends = b >= 0 ? [Deno.args[b + 1] as "js" | "wasm"] : ["js" as const, "wasm" as const];
+  if (!backends.every((x) => x === "js" || x === "wasm")) {
+    console.error("cpu_mips: --backend js or --backend wasm");
+    Deno.exit(2);
+  }
+  const only = Deno.args.filter((a, k) => !a.startsWith("-") && Deno.args[k - 1] !== "--backend");
   const rows = await measureMips(
     long ? 1 : 2,
     only.length ? only : undefined,
     long,
     !Deno.args.includes("--no-unicorn"),
+    backends,
   );
   printMips(rows);
   console.log();

@@ -38,6 +38,7 @@ Options:
                            dirtyPages
   --no-dirty-tracking      run without EPT dirty logging (for comparison; dirtyPages is then null)
 ${LINUX_HELP}
+  --backend js|wasm        compiler for hot code: JavaScript (default) or WebAssembly regions
 ${GDB_HELP}
   -h, --help               this text
 
@@ -56,6 +57,7 @@ export async function main(args: string[]): Promise<number> {
       json: { type: "boolean", default: false },
       "no-dirty-tracking": { type: "boolean", default: false },
       ...LINUX_OPTIONS,
+      backend: { type: "string", default: "js" },
       ...GDB_OPTIONS,
       help: { type: "boolean", short: "h", default: false },
     },
@@ -70,6 +72,10 @@ export async function main(args: string[]): Promise<number> {
   const max = values["max-instructions"] === undefined
     ? Infinity
     : parseCount(values["max-instructions"], "--max-instructions");
+  const backend = values.backend;
+  if (backend !== "js" && backend !== "wasm") {
+    throw new UsageError(`--backend ${backend}: expected js or wasm`);
+  }
   const guest = readGuest(path, values);
   // A Linux guest's console is the terminal (raw mode) or stdin's bytes; other guests take no input.
   const terminal = guest.linux && !values.json && values.gdb === undefined && Deno.stdin.isTerminal()
@@ -77,7 +83,7 @@ export async function main(args: string[]): Promise<number> {
     : null;
   // Its bytes reach COM1 as a line that opens once the guest's driver listens (src/devices/serial_gate.ts).
   const line = guest.linux ? new SerialLine(terminal?.input ?? stdinSerialInput()) : null;
-  const machine = buildMachine(guest, { memory, serialInput: line?.input });
+  const machine = buildMachine(guest, { memory, serialInput: line?.input, backend });
   line?.attach(machine);
   const tracking = !values["no-dirty-tracking"];
   if (tracking) machine.setDirtyTracking(true);

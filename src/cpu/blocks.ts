@@ -39,6 +39,8 @@ export class Block {
    * the last block that ran to its end, or null when an instruction ended its block early.
    */
   compiled: ((cpu: Cpu) => Block | null) | null = null;
+  /** Which compiler compiled the region starting at this block, once one did. */
+  compiledBy: "js" | "wasm" | null = null;
   /**
    * Set when a region holding the block is compiled: per instruction, whether its code is the
    * compiler's template (true) or a call of its handler (false). Written at compile time only,

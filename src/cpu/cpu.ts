@@ -25,6 +25,7 @@ import { Insn } from "./insn.ts";
 import { type Block, BlockCache } from "./blocks.ts";
 import { compileBlock, type CompiledBlock, compileRegion } from "./compiler.ts";
 import { decode } from "./decoder.ts";
+import { WasmBackend } from "./wasm/runtime.ts";
 import type { CpuDebug } from "./debug.ts";
 import {
   CLASS_DOUBLE_FAULT,
@@ -371,6 +372,18 @@ export class Cpu {
   endAt = 0;
   /** A decoded block is compiled to JavaScript on its this-many-th run (1: at once; Infinity: never); 16 keeps V8 from compiling lukewarm blocks. */
   compileThreshold = 16;
+  /**
+   * Which compiler hot blocks go to: "js" (compiler.ts), or "wasm" (src/cpu/wasm/, where it compiles
+   * the region's entry block; else the JavaScript compiler). "wasm" needs the host memory in a
+   * WebAssembly memory (a {@linkcode SharedMemory}); without one it is "js".
+   */
+  backend: "js" | "wasm" = "js";
+  /**
+   * The WebAssembly backend, once the first region went to it (for tests and statistics).
+   *
+   * @internal
+   */
+  wasm: WasmBackend | null = null;
   /** CR4 bits this CPU implements (others raise #GP). */
   cr4Allowed = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x20 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x2000 | 0x10000 |
     0x40000;
@@ -1136,12 +1149,15 @@ export class Cpu {
     const epoch = this.blocks.epoch;
     block.runs = 0;
     block.compiledEpoch = epoch;
-    if (++block.compilations <= MAX_REGION_COMPILATIONS) {
-      block.compiled = compileRegion(block, epoch);
-    } else {
-      block.compiled = compileBlock(block);
-      block.runs = -Infinity;
+    const alone = ++block.compilations > MAX_REGION_COMPILATIONS;
+    if (this.backend === "wasm" && this.wasm === null && WasmBackend.available(this)) {
+      this.wasm = new WasmBackend(this);
     }
+    // The WebAssembly backend takes the region when it compiles every instruction of its entry block.
+    const fn = this.backend === "wasm" ? this.wasm?.compile(block, alone ? -1 : epoch) ?? null : null;
+    block.compiledBy = fn !== null ? "wasm" : "js";
+    block.compiled = fn ?? (alone ? compileBlock(block) : compileRegion(block, epoch));
+    if (alone) block.runs = -Infinity;
   }
 
   /** Records why `run()` stopped and returns it. */

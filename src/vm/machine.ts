@@ -154,6 +154,11 @@ export interface MachineOptions {
   hugePages?: boolean;
   /** The CMOS clock's time at TSC 0, in seconds since the Unix epoch, UTC (default 2026-01-01T00:00:00Z). */
   rtcStart?: number;
+  /**
+   * The compiler for hot guest code: "js" (the JavaScript block compiler, the default) or "wasm"
+   * (WebAssembly regions where every instruction of the entry block has a template; see `Cpu.backend`).
+   */
+  backend?: "js" | "wasm";
 }
 
 /** What RDRAND and RDSEED draw from. */
@@ -285,6 +290,7 @@ export class Machine {
     this.mem = host.bytes;
     this.ept = new EptMap(this.mem, 0, this.ramBytes, this.hvBase + HV_EPT, this.hvBase + HV_PML);
     this.cpu = new Cpu(host, this.ept);
+    this.cpu.backend = opts.backend ?? "js";
     this.serial = new Serial(
       (b) => this.console.append(b),
       opts.serialInput,
