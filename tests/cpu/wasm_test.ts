@@ -176,6 +176,7 @@ Deno.test(
       "mov qword ptr [0x200000], rbx\nadd qword ptr [0x200000], rax\nsub dword ptr [0x200004], 7\nxor word ptr [0x200002], ax\nor byte ptr [0x200001], al\nand dword ptr [0x200000], eax\ninc qword ptr [0x200000]\ndec byte ptr [0x200007]\nneg word ptr [0x200002]\nnot dword ptr [0x200004]\nmov rcx, qword ptr [0x200000]",
       "neg rax\nnot ebx\nneg bl\nnot ax",
       "imul rax, rbx\nimul ebx, eax",
+      "mov ecx, 8\njmp 4f\n4:\nshr rax, cl\nmovzx eax, al", // CL set in another region
       "mul rbx",
       "mov rcx, rax\nmul rcx\nmul ebx",
       "mov qword ptr [0x200000], rbx\nmul qword ptr [0x200000]",

@@ -24,7 +24,7 @@
 import type { Block } from "../blocks.ts";
 import { FLAGS_ADD, FLAGS_DEC, FLAGS_EAGER, FLAGS_INC, FLAGS_LOGIC, FLAGS_SUB } from "../flags.ts";
 import { BASE_RIP, type Insn, NONE } from "../insn.ts";
-import { ARITH_FLAGS, RAX, RDX, RSP, SEG_FS, SEG_GS } from "../registers.ts";
+import { ARITH_FLAGS, RAX, RCX, RDX, RSP, SEG_FS, SEG_GS } from "../registers.ts";
 import * as alu from "../ops/alu.ts";
 import * as ctl from "../ops/control.ts";
 import * as md from "../ops/muldiv.ts";
@@ -101,7 +101,7 @@ interface FlagKind {
 
 const MASK: Record<number, bigint> = { 1: 0xffn, 2: 0xffffn, 4: 0xffffffffn, 8: -1n };
 
-/** The registers instruction `i` names (read or written), 0..15. */
+/** The registers instruction `i` names (read or written), 0..15, with RAX, RCX, RDX and RSP, which some read implicitly. */
 function regsOf(i: Insn, out: Set<number>): void {
   const add = (r: number) => {
     if (r >= 0 && r < 16) out.add(r);
@@ -114,6 +114,7 @@ function regsOf(i: Insn, out: Set<number>): void {
     if (i.index >= 0) out.add(i.index);
   }
   out.add(RAX);
+  out.add(RCX); // shifts by CL
   out.add(RDX);
   out.add(RSP);
 }
