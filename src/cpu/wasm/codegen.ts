@@ -15,8 +15,9 @@
  * Function type: (rip: f64, left: i32) -> i32. `rip` is the entry block's linear RIP, `left` the
  * instructions the budget allows from the entry (at least the entry block's length). Returns 0
  * when a block ran to its end and the region was left (exit record: next RIP, instructions
- * retired, that block's index), 1 when an instruction needs the slow path (exit record: its RIP,
- * instructions retired before it, its block and its index in the block).
+ * retired, that block's index), 1 when an instruction needs the slow path (exit record: the RIP of
+ * its block, instructions retired before that block, the block's index and the instruction's index
+ * in it).
  *
  * @module
  */
@@ -48,7 +49,7 @@ export const WASM_DONE = 0;
 export const WASM_SLOW = 1;
 
 /** Most blocks in one region. */
-export const MAX_WASM_REGION_BLOCKS = 16;
+export const MAX_WASM_REGION_BLOCKS = 8;
 
 const ALU_TEMPLATED = new Set([alu.ALU_ADD, alu.ALU_OR, alu.ALU_AND, alu.ALU_SUB, alu.ALU_XOR, alu.ALU_CMP]);
 
@@ -143,6 +144,7 @@ class RegionEmitter {
   private readonly p: number; // i32 scratch (host address)
   private readonly over: number; // i32 scratch (IMUL overflow)
   private exitLabel!: Label;
+  private bailLabel!: Label;
   private fk: FlagKind | null = null;
   private bi = 0;
   private k = 0;
@@ -201,6 +203,7 @@ class RegionEmitter {
     c.i32(0).mem(Op.i32Load, 2, F + 36).set(this.frf);
     c.get(0).op(Op.i64TruncF64S).set(this.rip);
     this.exitLabel = c.block();
+    this.bailLabel = c.block();
     const loop = c.loop();
     const labels: Label[] = [];
     for (let b = this.blocks.length - 1; b >= 0; b--) labels[b] = c.block();
@@ -210,6 +213,8 @@ class RegionEmitter {
       this.block(b, loop);
     }
     c.end(); // loop
+    c.end(); // bail: the current block's RIP and index; runtime.ts adds the instruction's offset
+    c.i32(WASM_SLOW).set(this.status).get(this.pc).set(this.last).get(this.rip).set(this.exitRip);
     c.end(); // exit
     // Exit: registers, flags and the exit record back to the state area.
     for (const r of this.names) c.i32(0).get(this.regs[r]).mem(Op.i64Store, 3, S + STATE_GPR + 8 * r);
@@ -263,11 +268,7 @@ class RegionEmitter {
 
   /** The slow path for the current instruction: the state is exact at its start. */
   private bail(): void {
-    const c = this.c;
-    c.get(this.rip).i64(this.off).op(Op.i64Add).set(this.exitRip);
-    c.get(this.n).i32(this.k).op(Op.i32Add).set(this.n);
-    c.i32(this.bi).set(this.last).i32(this.k).set(this.bailAt).i32(WASM_SLOW).set(this.status);
-    c.br(this.exitLabel);
+    this.c.i32(this.k).set(this.bailAt).br(this.bailLabel);
   }
 
   /** Bails unless the i32 on the stack is non-zero. */

@@ -112,9 +112,27 @@ export function uleb(out: number[], v: number): void {
   } while (v !== 0);
 }
 
+/** Signed LEB128 of a 32-bit integer (a number). */
+export function sleb32(out: number[], v: number): void {
+  v |= 0;
+  for (;;) {
+    const b = v & 0x7f;
+    v >>= 7;
+    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return;
+    }
+    out.push(b | 0x80);
+  }
+}
+
 /** Signed LEB128 of a 64-bit value. */
 export function sleb(out: number[], v: bigint): void {
   v = BigInt.asIntN(64, v);
+  if (v >= -0x80000000n && v < 0x80000000n) {
+    sleb32(out, Number(v));
+    return;
+  }
   for (;;) {
     const b = Number(v & 0x7fn);
     v >>= 7n;
@@ -158,14 +176,16 @@ export class Code {
   /** `i32.const v`. */
   i32(v: number): this {
     this.bytes.push(Op.i32Const);
-    sleb(this.bytes, BigInt(v | 0));
+    sleb32(this.bytes, v);
     return this;
   }
 
   /** `i64.const v` (a bigint, or a safe integer). */
   i64(v: bigint | number): this {
     this.bytes.push(Op.i64Const);
-    sleb(this.bytes, typeof v === "bigint" ? v : BigInt(v));
+    if (typeof v === "number" && v >= -0x80000000 && v < 0x80000000 && Number.isInteger(v)) {
+      sleb32(this.bytes, v);
+    } else sleb(this.bytes, typeof v === "bigint" ? v : BigInt(v));
     return this;
   }
 
@@ -344,8 +364,10 @@ export class ModuleBuilder {
       uleb(b, e.func);
     }
     section(7, b);
-    b = [];
-    uleb(b, this.funcs.length);
+    const head: number[] = [];
+    uleb(head, this.funcs.length);
+    const parts: (number[] | Uint8Array)[] = [head];
+    let codeLength = head.length;
     for (const f of this.funcs) {
       const body: number[] = [];
       // Locals as runs of one type.
@@ -359,12 +381,24 @@ export class ModuleBuilder {
         uleb(body, n);
         body.push(t);
       }
-      for (const x of f.code.bytes) body.push(x);
-      body.push(Op.end);
-      uleb(b, body.length);
-      for (const x of body) b.push(x);
+      const total = body.length + f.code.bytes.length + 1;
+      const size: number[] = [];
+      uleb(size, total);
+      const code = new Uint8Array(f.code.bytes.length + 1);
+      code.set(f.code.bytes);
+      code[code.length - 1] = Op.end;
+      parts.push(size, body, code);
+      codeLength += size.length + body.length + code.length;
     }
-    section(10, b);
-    return new Uint8Array(out);
+    out.push(10);
+    uleb(out, codeLength);
+    const bytes = new Uint8Array(out.length + codeLength);
+    bytes.set(out);
+    let at = out.length;
+    for (const p of parts) {
+      bytes.set(p, at);
+      at += p.length;
+    }
+    return bytes;
   }
 }

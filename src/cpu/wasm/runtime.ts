@@ -81,6 +81,16 @@ export class WasmBackend {
   private wrap(fn: RegionFn, blocks: Block[], epoch: number): CompiledBlock {
     const fx = this.fx, exRip = this.exRip, exInfo = this.exInfo;
     const entryLength = blocks[0].insns.length;
+    // Offsets of each block's instructions from its start, for the slow path's RIP.
+    const offsets = blocks.map((b) => {
+      const o: number[] = [];
+      let at = 0;
+      for (const i of b.insns) {
+        o.push(at);
+        at += i.len;
+      }
+      return o;
+    });
     return (c: Cpu): Block | null => {
       const f = c.fl;
       fx[0] = f.op;
@@ -117,8 +127,10 @@ export class WasmBackend {
       const b = blocks[exInfo[1]];
       if (status === WASM_DONE) return b;
       this.slowPaths++;
-      const insns = b.insns;
-      for (let k = exInfo[2]; k < insns.length; k++) {
+      const insns = b.insns, at = exInfo[2];
+      c.rip += offsets[exInfo[1]][at];
+      c.icount += at;
+      for (let k = at; k < insns.length; k++) {
         const i = insns[k];
         c.nrip = c.rip + i.len;
         i.h(c, i);
