@@ -177,6 +177,11 @@ Deno.test(
       "neg rax\nnot ebx\nneg bl\nnot ax",
       "imul rax, rbx\nimul ebx, eax",
       "mov ecx, 8\njmp 4f\n4:\nshr rax, cl\nmovzx eax, al", // CL set in another region
+      // Rotates change only CF and OF: the flags of the CMP before must survive in the others.
+      ...[1, 5, 31, 32, 33, 63].flatMap((
+        n,
+      ) => [`cmp rbx, rax\nrol rax, ${n}`, `cmp rbx, rax\nror rax, ${n}`]),
+      ...[1, 7, 31].flatMap((n) => [`cmp ebx, eax\nrol eax, ${n}`, `add ebx, eax\nror eax, ${n}`]),
       "mul rbx",
       "mov rcx, rax\nmul rcx\nmul ebx",
       "mov qword ptr [0x200000], rbx\nmul qword ptr [0x200000]",

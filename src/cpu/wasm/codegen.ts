@@ -76,9 +76,10 @@ export function wasmSupports(i: Insn): boolean {
   if (h === md.imulGE || h === md.mulE) return e && size >= 4;
   if (h === sh.shiftGroup) {
     const kind = i.op & 7, form = i.op >> 3;
-    if (i.mem || !(kind === sh.SH_SHL || kind === sh.SH_SAL || kind === sh.SH_SHR || kind === sh.SH_SAR)) {
-      return false;
-    }
+    if (i.mem) return false;
+    const rotate = kind === sh.SH_ROL || kind === sh.SH_ROR;
+    if (rotate) return form !== 1 && size >= 4 && ((form === 0 ? 1 : i.imm) & (size === 8 ? 63 : 31)) !== 0;
+    if (!(kind === sh.SH_SHL || kind === sh.SH_SAL || kind === sh.SH_SHR || kind === sh.SH_SAR)) return false;
     if (form === 1) return size >= 4;
     const n = (form === 0 ? 1 : i.imm) & (size === 8 ? 63 : 31);
     return n !== 0 && n < size * 8;
@@ -662,6 +663,49 @@ class RegionEmitter {
   }
 
   /**
+   * ROL and ROR of a register by a constant at 4 and 8 bytes: only CF and OF change (OF as the
+   * handler leaves it: defined for a count of 1, else 0), so the flags before are evaluated first.
+   */
+  private rotate(i: Insn): void {
+    const c = this.c, size = i.size, bits = size * 8, left = (i.op & 7) === sh.SH_ROL;
+    const n = ((i.op >> 3) === 0 ? 1 : i.imm) & (bits - 1);
+    const [t0, , t2] = this.t;
+    this.readReg(size, i.rm);
+    c.set(t0);
+    if (size === 8) c.get(t0).i64(n).op(left ? Op.i64Rotl : Op.i64Rotr).set(t2);
+    else {
+      const [l, r] = left ? [n, bits - n] : [bits - n, n];
+      c.get(t0).i64(l).op(Op.i64Shl).get(t0).i64(r).op(Op.i64ShrU, Op.i64Or).i64(MASK[size]).op(Op.i64And)
+        .set(t2);
+    }
+    const bit = (at: number) => c.get(t2).i64(at).op(Op.i64ShrU, Op.i32WrapI64).i32(1).op(Op.i32And);
+    // CF | OF << 11 into `over`.
+    if (left) {
+      bit(0);
+      if (n === 1) {
+        bit(bits - 1);
+        bit(0);
+        c.op(Op.i32Xor).i32(11).op(Op.i32Shl, Op.i32Or);
+      }
+    } else {
+      bit(bits - 1);
+      if (n === 1) {
+        bit(bits - 1);
+        bit(bits - 2);
+        c.op(Op.i32Xor).i32(11).op(Op.i32Shl, Op.i32Or);
+      }
+    }
+    c.set(this.over);
+    // RFLAGS: the record's arithmetic flags with CF and OF replaced.
+    c.get(this.frf).i32(~ARITH_FLAGS).op(Op.i32And);
+    this.flagsWord();
+    c.i32(~0x801).op(Op.i32And, Op.i32Or).get(this.over).op(Op.i32Or).set(this.frf);
+    c.i32(FLAGS_EAGER).set(this.fop);
+    this.fk = { kind: "eager", size };
+    this.writeReg(size, i.rm, t2);
+  }
+
+  /**
    * SHL/SAL, SHR and SAR of a register by CL at 4 and 8 bytes: a masked count of 0 changes no flag
    * (a 32-bit register is still zero-extended), so what records the flags after it is not known.
    */
@@ -840,6 +884,8 @@ class RegionEmitter {
       this.mul(i);
     } else if (h === sh.shiftGroup && (i.op >> 3) === 1) {
       this.shiftByCl(i);
+    } else if (h === sh.shiftGroup && ((i.op & 7) === sh.SH_ROL || (i.op & 7) === sh.SH_ROR)) {
+      this.rotate(i);
     } else if (h === sh.shiftGroup) {
       const kind = i.op & 7;
       const n = ((i.op >> 3) === 0 ? 1 : i.imm) & (size === 8 ? 63 : 31);
