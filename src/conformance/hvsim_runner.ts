@@ -7,6 +7,7 @@
  */
 
 import { Cpu, STOP_BUDGET, STOP_INTERNAL } from "../cpu/mod.ts";
+import { SharedMemory } from "../cpu/shared_memory.ts";
 import { bootGuest } from "../vm/boot.ts";
 import {
   type CaseResult,
@@ -34,16 +35,19 @@ export const HVSIM_MAX_STEPS = 10000;
 export class HvsimRunner implements Runner {
   /** Runner name in reports ("hvsim", or as given). */
   readonly name: string;
-  readonly #ram = new Uint8Array(HVSIM_RAM_BYTES);
-  readonly #cpu = new Cpu(this.#ram);
+  readonly #shared = new SharedMemory(HVSIM_RAM_BYTES);
+  readonly #ram = this.#shared.bytes;
+  readonly #cpu = new Cpu(this.#shared);
 
   /**
    * @param opts.compileThreshold the CPU's block-compile threshold: 1 runs every case through the
    *   block compiler's code, the default (16) through the interpreter loop (a case runs once)
    * @param opts.name the runner's name in reports (default "hvsim")
+   * @param opts.backend the compiler compiled blocks go to: "js" (default) or "wasm" (`Cpu.backend`)
    */
-  constructor(opts: { compileThreshold?: number; name?: string } = {}) {
+  constructor(opts: { compileThreshold?: number; name?: string; backend?: "js" | "wasm" } = {}) {
     this.name = opts.name ?? "hvsim";
+    this.#cpu.backend = opts.backend ?? "js";
     if (opts.compileThreshold !== undefined) this.#cpu.compileThreshold = opts.compileThreshold;
   }
 
