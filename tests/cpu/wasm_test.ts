@@ -182,6 +182,11 @@ Deno.test(
         n,
       ) => [`cmp rbx, rax\nrol rax, ${n}`, `cmp rbx, rax\nror rax, ${n}`]),
       ...[1, 7, 31].flatMap((n) => [`cmp ebx, eax\nrol eax, ${n}`, `add ebx, eax\nror eax, ${n}`]),
+      // ADC and SBB take the carry of the record before (fused, from the record, or another ADC/SBB).
+      "cmp rax, rbx\nadc rcx, rbx\nsbb rdx, rax\nadc al, bl\nsbb ebx, 1\nadc si, ax",
+      "add rax, rbx\nadc rcx, 0\nadc rdx, rdx\nsub rbx, rax\nsbb rsi, 0\nsbb edi, edi",
+      "cmp eax, ebx\njmp 4f\n4:\nadc rcx, rax\nsbb rdx, rbx",
+      "mov qword ptr [0x200000], rbx\ncmp rbx, rax\nadc qword ptr [0x200000], rax\nsbb rcx, qword ptr [0x200000]",
       "mul rbx",
       "mov rcx, rax\nmul rcx\nmul ebx",
       "mov qword ptr [0x200000], rbx\nmul qword ptr [0x200000]",

@@ -23,7 +23,16 @@
  */
 
 import type { Block } from "../blocks.ts";
-import { FLAGS_ADD, FLAGS_DEC, FLAGS_EAGER, FLAGS_INC, FLAGS_LOGIC, FLAGS_SUB } from "../flags.ts";
+import {
+  FLAGS_ADC,
+  FLAGS_ADD,
+  FLAGS_DEC,
+  FLAGS_EAGER,
+  FLAGS_INC,
+  FLAGS_LOGIC,
+  FLAGS_SBB,
+  FLAGS_SUB,
+} from "../flags.ts";
 import { BASE_RIP, type Insn, NONE } from "../insn.ts";
 import { ARITH_FLAGS, RAX, RCX, RDX, RSP, SEG_FS, SEG_GS } from "../registers.ts";
 import * as alu from "../ops/alu.ts";
@@ -51,7 +60,16 @@ export const WASM_SLOW = 1;
 /** Most blocks in one region. */
 export const MAX_WASM_REGION_BLOCKS = 8;
 
-const ALU_TEMPLATED = new Set([alu.ALU_ADD, alu.ALU_OR, alu.ALU_AND, alu.ALU_SUB, alu.ALU_XOR, alu.ALU_CMP]);
+const ALU_TEMPLATED = new Set([
+  alu.ALU_ADD,
+  alu.ALU_OR,
+  alu.ALU_ADC,
+  alu.ALU_SBB,
+  alu.ALU_AND,
+  alu.ALU_SUB,
+  alu.ALU_XOR,
+  alu.ALU_CMP,
+]);
 
 /** A memory operand the generator handles: 64-bit addressing, no FS/GS base. */
 function plainMem(i: Insn): boolean {
@@ -97,7 +115,7 @@ export function wasmSupports(i: Insn): boolean {
 
 /** The flag-setting operation last emitted in the current block, known at compile time. */
 interface FlagKind {
-  kind: "add" | "sub" | "logic" | "incdec" | "eager";
+  kind: "add" | "sub" | "adc" | "sbb" | "logic" | "incdec" | "eager";
   size: number;
 }
 
@@ -502,7 +520,7 @@ class RegionEmitter {
           default:
             done = false;
         }
-      } else if (fk.kind === "add" || fk.kind === "incdec") {
+      } else if (fk.kind === "add" || fk.kind === "incdec" || fk.kind === "adc" || fk.kind === "sbb") {
         done = true;
         if (base === 4) z();
         else if (base === 8) this.sign(this.fr, fk.size);
@@ -523,7 +541,19 @@ class RegionEmitter {
     else if (fk?.kind === "add") c.get(this.fr).get(this.fa).op(Op.i64LtU);
     else if (fk?.kind === "logic") c.i32(0);
     else if (fk?.kind === "incdec") c.get(this.fcin);
-    else {
+    else if (fk?.kind === "adc") {
+      c.get(this.fr).get(this.fa).op(Op.i64LtU).get(this.fcin).get(this.fr).get(this.fa).op(
+        Op.i64Eq,
+        Op.i32And,
+        Op.i32Or,
+      );
+    } else if (fk?.kind === "sbb") {
+      c.get(this.fa).get(this.fb).op(Op.i64LtU).get(this.fcin).get(this.fa).get(this.fb).op(
+        Op.i64Eq,
+        Op.i32And,
+        Op.i32Or,
+      );
+    } else {
       this.flagsWord();
       c.i32(1).op(Op.i32And);
     }
@@ -826,16 +856,35 @@ class RegionEmitter {
       }
       c.set(t1);
       const op = i.op;
+      const withCarry = op === alu.ALU_ADC || op === alu.ALU_SBB;
+      if (withCarry) {
+        // The carry-in, from the record before (ADC/SBB record it as `cin`, as the handler does).
+        this.carry();
+        c.set(this.over);
+      }
       c.get(t0).get(t1);
-      if (op === alu.ALU_ADD) c.op(Op.i64Add);
+      if (op === alu.ALU_ADC) c.op(Op.i64Add).get(this.over).op(Op.i64ExtendI32U, Op.i64Add);
+      else if (op === alu.ALU_SBB) c.op(Op.i64Sub).get(this.over).op(Op.i64ExtendI32U, Op.i64Sub);
+      else if (op === alu.ALU_ADD) c.op(Op.i64Add);
       else if (op === alu.ALU_SUB || op === alu.ALU_CMP) c.op(Op.i64Sub);
       else if (op === alu.ALU_AND) c.op(Op.i64And);
       else if (op === alu.ALU_OR) c.op(Op.i64Or);
       else c.op(Op.i64Xor);
       if (size !== 8) c.i64(m).op(Op.i64And);
       c.set(t2);
-      const kind = op === alu.ALU_ADD ? "add" : op === alu.ALU_SUB || op === alu.ALU_CMP ? "sub" : "logic";
-      this.record(kind === "add" ? FLAGS_ADD : kind === "sub" ? FLAGS_SUB : FLAGS_LOGIC, size, t0, t1, t2);
+      const kind = op === alu.ALU_ADD
+        ? "add"
+        : op === alu.ALU_SUB || op === alu.ALU_CMP
+        ? "sub"
+        : op === alu.ALU_ADC
+        ? "adc"
+        : op === alu.ALU_SBB
+        ? "sbb"
+        : "logic";
+      const code =
+        { add: FLAGS_ADD, sub: FLAGS_SUB, adc: FLAGS_ADC, sbb: FLAGS_SBB, logic: FLAGS_LOGIC }[kind];
+      this.record(code, size, t0, t1, t2);
+      if (withCarry) c.get(this.over).set(this.fcin);
       this.fk = { kind, size };
       if (rmw) this.writeRmw(i, size, t2);
       else if (op !== alu.ALU_CMP) this.writeReg(size, dst, t2);
