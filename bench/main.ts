@@ -1,13 +1,14 @@
 /**
  * `deno task bench`: guest MIPS on every benchmark guest (default and long runs; default-flags builds
- * beside their general-register builds), the cost of dirty tracking, then the migration benchmarks
- * (bench/migration_bench.ts: downtime against its bound, a 1 GiB guest's migration, snapshot and
- * restore, TCP on loopback, CRC and bitmap).
+ * beside their general-register builds), the cost of dirty tracking, Linux's boot to the shell prompt
+ * (bench/linux_boot.ts), then the migration benchmarks (bench/migration_bench.ts: downtime against its
+ * bound, a 1 GiB guest's migration, snapshot and restore, TCP on loopback, CRC and bitmap).
  */
 
 import { measureMips, printDefaultFlags, printMips } from "./cpu_mips.ts";
 import { measureTracking } from "./dirty_tracking.ts";
 import { runMigrationBenchmarks } from "./migration_bench.ts";
+import { measureLinuxBoot, printLinuxBoot } from "./linux_boot.ts";
 
 const short = await measureMips(2);
 printMips(short);
@@ -29,5 +30,7 @@ for (const r of rows) {
     } ${((r.seconds / rows[0].seconds - 1) * 100).toFixed(1).padStart(8)} %`,
   );
 }
+console.log();
+printLinuxBoot(measureLinuxBoot());
 console.log();
 await runMigrationBenchmarks();
