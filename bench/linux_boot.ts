@@ -41,7 +41,11 @@ export function measureLinuxBoot(maxInstructions = 3e9): { milestones: BootMiles
   const m = Machine.fromLinux(
     Deno.readFileSync(`${REPO_ROOT}/guests/linux/bzImage`),
     Deno.readFileSync(`${REPO_ROOT}/guests/linux/initramfs.cpio.gz`),
-    { memory: 128 * 2 ** 20, cmdline: "console=ttyS0 panic=-1 hvsim.workload=shell", serialInput: line.input },
+    {
+      memory: 128 * 2 ** 20,
+      cmdline: "console=ttyS0 panic=-1 hvsim.workload=shell",
+      serialInput: line.input,
+    },
     "bzImage",
   );
   line.attach(m);
