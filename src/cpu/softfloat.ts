@@ -69,52 +69,89 @@ function roundsUp(lsb: boolean, round: boolean, sticky: boolean, neg: boolean, r
   }
 }
 
+/** Result kind of {@linkcode roundBits}: a finite value q * 2^exp (q = 0 for a zero). */
+export const RB_FINITE = 0;
+/** Overflow (masked) to infinity. */
+export const RB_INF = 1;
+/** Overflow (masked) to the largest finite value, (2^p - 1) * 2^(emax - p + 1). */
+export const RB_MAX = 2;
 /**
- * Rounds (-1)^neg * (m + sticky) * 2^e to `fmt`: `sticky` says nonzero bits lie below m's last bit
- * (m must then carry at least p + 2 bits). `masks` are MXCSR's exception mask bits (12:7) shifted
- * down to the flags' positions. `ftz` flushes tiny results to zero when underflow is masked; with
- * underflow unmasked, a tiny result raises UE whether exact or not, and PE only when rounding it to
- * p bits with an unbounded exponent is inexact; likewise OE with overflow unmasked (as the host CPU
- * does; such a result is not delivered).
+ * Overflow or underflow with that exception unmasked: q * 2^exp is the value rounded to p bits
+ * with an unbounded exponent (the x87 FPU delivers it with its exponent adjusted, SDM Vol. 1
+ * §8.5.4 and §8.5.5; SSE delivers nothing).
  */
-export function roundExact(
+export const RB_UNMASKED = 3;
+
+/** A significand rounded to a precision: what {@linkcode roundBits} returns. */
+export interface RoundedBits {
+  /** RB_FINITE, RB_INF, RB_MAX or RB_UNMASKED. */
+  kind: number;
+  /** The integer significand (at most p bits). */
+  q: bigint;
+  /** Its exponent: the value is (-1)^neg * q * 2^exp. */
+  exp: number;
+  /** MXCSR / x87 status-word flag bits (PE, UE, OE: the same positions in both). */
+  flags: number;
+  /** The magnitude was rounded up (the x87 FPU reports it in C1, SDM Vol. 1 §8.1.3.3). */
+  up: boolean;
+}
+
+/**
+ * Rounds (-1)^neg * (m + sticky) * 2^e to p significand bits with normal exponents emin..emax
+ * under rounding control `rc`: the one rounding core of the SSE and x87 slow paths. `sticky` says
+ * nonzero bits lie below m's last bit (m must then carry at least p + 2 bits). `masks` are the
+ * exception mask bits shifted to the flags' positions. `ftz` flushes tiny results to zero when
+ * underflow is masked. With underflow unmasked a tiny result raises UE whether exact or not, and
+ * PE only when rounding it to p bits with an unbounded exponent is inexact; likewise OE with
+ * overflow unmasked (as the host CPU does).
+ */
+export function roundBits(
   neg: boolean,
   m: bigint,
   e: number,
   sticky: boolean,
-  fmt: BinaryFormat,
+  p: number,
+  emin: number,
+  emax: number,
   rc: number,
   ftz: boolean,
   masks: number,
-): Rounded {
-  const ueMasked = (masks & MX_UE) !== 0;
-  if (m === 0n) return { value: neg ? -0 : 0, flags: 0 };
-  const P = fmt.p;
+): RoundedBits {
+  if (m === 0n) return { kind: RB_FINITE, q: 0n, exp: 0, flags: 0, up: false };
   const L = bitLength(m);
   const E = e + L - 1;
-  // Tininess after rounding with an unbounded exponent.
-  let e1 = E;
-  let inexactUnbounded = false;
-  if (L > P || sticky) {
-    const sh = L - P;
-    let q: bigint, rb: boolean, st: boolean;
-    if (sh > 0) {
-      q = m >> BigInt(sh);
-      rb = ((m >> BigInt(sh - 1)) & 1n) === 1n;
-      st = sticky || (m & ((1n << BigInt(sh - 1)) - 1n)) !== 0n;
-    } else {
-      q = m;
-      rb = false;
-      st = sticky;
-    }
-    inexactUnbounded = rb || st;
-    if (roundsUp((q & 1n) === 1n, rb, st, neg, rc) && q + 1n === 1n << BigInt(P)) e1 = E + 1;
+  // Rounding with an unbounded exponent (tininess is detected after rounding).
+  const ub = roundAt(neg, m, e, sticky, E - p + 1, rc);
+  const e1 = bitLength(ub.q) + ub.exp - 1;
+  const tiny = e1 < emin;
+  if (tiny && (masks & MX_UE) === 0) {
+    return { kind: RB_UNMASKED, q: ub.q, exp: ub.exp, flags: MX_UE | (ub.inexact ? MX_PE : 0), up: ub.up };
   }
-  const tiny = e1 < fmt.emin;
-  let flags = 0;
-  if (tiny && !ueMasked) return { value: 0, flags: MX_UE | (inexactUnbounded ? MX_PE : 0) };
-  if (tiny && ftz) return { value: neg ? -0 : 0, flags: MX_UE | MX_PE };
-  const lsbExp = Math.max(E - P + 1, fmt.emin - P + 1);
+  if (tiny && ftz) return { kind: RB_FINITE, q: 0n, exp: 0, flags: MX_UE | MX_PE, up: false };
+  const r = E - p + 1 >= emin - p + 1 ? ub : roundAt(neg, m, e, sticky, emin - p + 1, rc);
+  if (e1 > emax) {
+    if ((masks & MX_OE) === 0) {
+      return { kind: RB_UNMASKED, q: ub.q, exp: ub.exp, flags: MX_OE | (ub.inexact ? MX_PE : 0), up: ub.up };
+    }
+    const toInf = rc === RC_NEAREST || (rc === RC_UP && !neg) || (rc === RC_DOWN && neg);
+    return toInf
+      ? { kind: RB_INF, q: 0n, exp: 0, flags: MX_OE | MX_PE, up: true }
+      : { kind: RB_MAX, q: (1n << BigInt(p)) - 1n, exp: emax - p + 1, flags: MX_OE | MX_PE, up: false };
+  }
+  let flags = r.inexact ? MX_PE : 0;
+  if (tiny && r.inexact) flags |= MX_UE;
+  return { kind: RB_FINITE, q: r.q, exp: r.exp, flags, up: r.up };
+}
+
+/** Rounds m * 2^e (+ sticky) to a multiple of 2^lsbExp. */
+function roundAt(
+  neg: boolean,
+  m: bigint,
+  e: number,
+  sticky: boolean,
+  lsbExp: number,
+  rc: number,
+): { q: bigint; exp: number; inexact: boolean; up: boolean } {
   const sh = lsbExp - e;
   let q: bigint, rb: boolean, st: boolean;
   if (sh > 0) {
@@ -126,18 +163,34 @@ export function roundExact(
     rb = false;
     st = sticky;
   }
-  const inexact = rb || st;
-  if (roundsUp((q & 1n) === 1n, rb, st, neg, rc)) q += 1n;
-  if (bitLength(q) + lsbExp - 1 > fmt.emax) {
-    if ((masks & MX_OE) === 0) return { value: 0, flags: MX_OE | (inexactUnbounded ? MX_PE : 0) };
-    const toInf = rc === RC_NEAREST || (rc === RC_UP && !neg) || (rc === RC_DOWN && neg);
-    const v = toInf ? Infinity : fmt.max;
-    return { value: neg ? -v : v, flags: MX_OE | MX_PE };
-  }
-  if (inexact) flags |= MX_PE;
-  if (tiny && inexact) flags |= MX_UE;
-  const v = Number(q) * 2 ** lsbExp;
-  return { value: neg ? -v : v, flags };
+  const up = roundsUp((q & 1n) === 1n, rb, st, neg, rc);
+  if (up) q += 1n;
+  return { q, exp: lsbExp, inexact: rb || st, up };
+}
+
+/**
+ * Rounds (-1)^neg * (m + sticky) * 2^e to `fmt` ({@linkcode roundBits} with the format's
+ * precision and range), as a number: `masks` are MXCSR's exception mask bits (12:7) shifted down
+ * to the flags' positions; a result with an unmasked OE or UE is not delivered (value 0).
+ */
+export function roundExact(
+  neg: boolean,
+  m: bigint,
+  e: number,
+  sticky: boolean,
+  fmt: BinaryFormat,
+  rc: number,
+  ftz: boolean,
+  masks: number,
+): Rounded {
+  if (m === 0n) return { value: neg ? -0 : 0, flags: 0 };
+  const r = roundBits(neg, m, e, sticky, fmt.p, fmt.emin, fmt.emax, rc, ftz, masks);
+  let v: number;
+  if (r.kind === RB_UNMASKED) v = 0;
+  else if (r.kind === RB_INF) v = Infinity;
+  else if (r.kind === RB_MAX) v = fmt.max;
+  else v = Number(r.q) * 2 ** r.exp;
+  return { value: neg ? -v : v, flags: r.flags };
 }
 
 /** Splits a finite nonzero double into an integer significand and exponent: |x| = m * 2^e. */
