@@ -154,6 +154,7 @@ function decodeBody(_cpu: Cpu, _lin: number, next: () => number, length: () => n
   insn.seg = seg;
   insn.ends = spec.ends;
   insn.asize = asize32 ? 4 : 8;
+  if (modrm >= 0) insn.modrm = modrm;
   switch (spec.size) {
     case SZ_BYTE:
       insn.size = 1;

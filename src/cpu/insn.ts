@@ -55,6 +55,8 @@ export class Insn {
   op = 0;
   /** Index of the instruction-table entry (for the disassembler and statistics). */
   entry = 0;
+  /** The ModRM byte (0 without one): the x87 FPU records it in FOP. */
+  modrm = 0;
   /** Ends the decoded block (branches, mode changes). */
   ends = false;
 

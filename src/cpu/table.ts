@@ -26,6 +26,8 @@ import * as xs from "./ops/xsave.ts";
 import * as sio from "./ops/string_io.ts";
 import * as dc from "./ops/descriptor_checks.ts";
 import { OP_ADD, OP_DIV, OP_MUL, OP_SQRT, OP_SUB } from "./softfloat.ts";
+import { fwait } from "./ops/x87.ts";
+import { X87_FORMS } from "./x87_table.ts";
 
 /** No immediate. */
 export const IMM_NONE = 0;
@@ -644,6 +646,18 @@ def("fxsave", 1, 0xae, sm.fxsave, { ext: 0, memOnly: true });
 def("fxrstor", 1, 0xae, sm.fxrstor, { ext: 1, memOnly: true });
 def("ldmxcsr", 1, 0xae, sm.ldmxcsr, { ext: 2, memOnly: true });
 def("stmxcsr", 1, 0xae, sm.stmxcsr, { ext: 3, memOnly: true });
+
+// x87 (d8-df, 9b): x87_table.ts lists the encodings.
+for (const f of X87_FORMS) {
+  def(f.mnemonic, 0, f.opcode, f.h, {
+    ext: f.ext,
+    rmExt: f.rm < 0 ? -1 : f.rm,
+    arg: f.arg,
+    memOnly: f.rm === -1,
+    regOnly: f.rm === -2,
+  });
+}
+def("fwait", 0, 0x9b, fwait);
 
 /** The entry a decoded instruction came from. */
 export function specOf(insn: Insn): OpSpec {
