@@ -71,7 +71,16 @@ export interface Undefined {
    * most 1.5 * 2^-12): binary32 lanes 0..lanes-1 of register `xmm`.
    */
   approx?: { xmm: number; lanes: number };
+  /**
+   * x87 results the SDM bounds within 1 ulp of extended precision (Vol. 1 §8.3.10: the
+   * transcendental instructions): ST0-ST7 may differ by `ulp` units in the last place, and the FSW
+   * bits in `sw` (C1, which reports the rounding's direction) may differ.
+   */
+  x87?: { ulp: number; sw: number };
 }
+
+/** FSW.C1 (SDM Vol. 1 Figure 8-4). */
+export const X87_C1 = 0x200;
 
 /** One test case: an instruction and the complete state it starts from. */
 export interface TestCase {
@@ -95,6 +104,12 @@ export interface TestCase {
   xmm?: string;
   /** SSE forms: initial MXCSR, as `0x` hex. */
   mxcsr?: string;
+  /**
+   * x87 forms: the initial x87 state, 86 bytes as hex: FCW, FSW (TOP in bits 13:11), the full tag
+   * word (2 bytes each, little-endian), then ST0-ST7 in stack order, 10 bytes each (significand,
+   * then sign and exponent). Without it the x87 state is FNINIT's.
+   */
+  x87?: string;
 }
 
 /** Exception mnemonics by vector (SDM Vol. 3, Table 6-1). */
@@ -143,6 +158,11 @@ export interface CaseResult {
   xmm?: string;
   /** Final MXCSR (cases with SSE state). */
   mxcsr?: string;
+  /**
+   * Final x87 state (cases with x87 state), as the case's `x87`. The tag word is the full one
+   * rebuilt from FXSAVE's abridged tags and the registers' contents (SDM Vol. 1 §10.5.1.1).
+   */
+  x87?: string;
 }
 
 /** Formats a bigint or number as `0x` lower-case hex. */

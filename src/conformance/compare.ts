@@ -56,6 +56,7 @@ export function compareResults(c: TestCase, a: CaseResult, b: CaseResult): Diffe
       out.push({ field: "mxcsr", a: hexOf(a.mxcsr), b: hexOf(b.mxcsr) });
     }
   }
+  if (c.x87 !== undefined) out.push(...compareX87(c, a.x87, b.x87));
   for (const r of REG_NAMES) {
     const mask = ~BigInt(c.undef.regs?.[r] ?? 0) & 0xffffffffffffffffn;
     const x = BigInt(a.regs?.[r] ?? -1) & mask;
@@ -113,6 +114,62 @@ export function approxEqual(x: string, y: string, lanes: number): boolean {
     if (Math.abs(u - v) > 3 * 2 ** -12 * Math.max(Math.abs(u), Math.abs(v))) return false;
   }
   return true;
+}
+
+/**
+ * The differences of two final x87 states (case.ts `x87`): FCW, FSW (less the bits the case marks
+ * undefined), the tag word, and ST0-ST7, each within the case's ulp tolerance.
+ */
+export function compareX87(c: TestCase, a: string | undefined, b: string | undefined): Difference[] {
+  if (a === undefined || b === undefined || a.length !== 172 || b.length !== 172) {
+    return a === b ? [] : [{ field: "x87", a: a ?? "-", b: b ?? "-" }];
+  }
+  const out: Difference[] = [];
+  const word = (s: string, k: number) =>
+    parseInt(s.slice(2 * k + 2, 2 * k + 4) + s.slice(2 * k, 2 * k + 2), 16);
+  const swMask = ~(c.undef.x87?.sw ?? 0) & 0xffff;
+  const names = ["fcw", "fsw", "ftw"];
+  for (let k = 0; k < 3; k++) {
+    const m = k === 1 ? swMask : 0xffff;
+    if ((word(a, 2 * k) & m) !== (word(b, 2 * k) & m)) {
+      out.push({
+        field: names[k],
+        a: "0x" + word(a, 2 * k).toString(16),
+        b: "0x" + word(b, 2 * k).toString(16),
+      });
+    }
+  }
+  const ulp = BigInt(c.undef.x87?.ulp ?? 0);
+  for (let i = 0; i < 8; i++) {
+    const x = stOf(a, i), y = stOf(b, i);
+    if (x === y) continue;
+    if (ulp > 0n && x >> 79n === y >> 79n) {
+      const d = extOrdinal(x) - extOrdinal(y);
+      if (d >= -ulp && d <= ulp) continue;
+    }
+    out.push({ field: `st${i}`, a: "0x" + x.toString(16), b: "0x" + y.toString(16) });
+  }
+  return out;
+}
+
+/** ST(i) of an x87 state string as an 80-bit integer (sign and exponent above the significand). */
+export function stOf(x87: string, i: number): bigint {
+  let v = 0n;
+  for (let k = 9; k >= 0; k--) {
+    v = (v << 8n) | BigInt(parseInt(x87.slice(12 + 20 * i + 2 * k, 14 + 20 * i + 2 * k), 16));
+  }
+  return v;
+}
+
+/**
+ * The position of an 80-bit value's magnitude among the extended values (consecutive values differ
+ * by 1, denormals and the smallest normals included), for ulp distances; unsupported encodings have
+ * no position of their own and compare as their bits.
+ */
+function extOrdinal(v: bigint): bigint {
+  const exp = (v >> 64n) & 0x7fffn, sig = v & 0xffffffffffffffffn;
+  if (exp === 0n || sig >> 63n === 0n) return sig | (exp << 64n);
+  return exp * (1n << 63n) + (sig - (1n << 63n));
 }
 
 /** XMM register `r` of a case's or result's `xmm` bytes as 0x hex (most significant first), or `-`. */

@@ -27,6 +27,7 @@
  * - `sse` SSE/SSE2 forms (sse_forms.ts): flags all defined; XMM0-15 and MXCSR set and compared.
  * - `cmpxchg8b` CMPXCHG8B/16B: EDX:EAX (RDX:RAX) often equal to the memory operand; only ZF written.
  * - `xlat` XLAT: RBX at the scratch area, so [RBX + AL] is in it.
+ * - `x87` x87 forms (x87_forms.ts): flags all defined; the x87 state set and compared.
  * - `cmpxchg`, `string`, `push`, `pop`, `pushf`, `popf`, `leave`, `branch` (Jcc/JMP/CALL rel), `ijmp`
  *   (JMP/CALL through a register or memory), `ret`, `trap` (UD2, INT3).
  */
@@ -55,9 +56,11 @@ export type Family =
   | "ijmp"
   | "ret"
   | "trap"
-  | "sse";
+  | "sse"
+  | "x87";
 
 import { buildSseForms, type Lanes } from "./sse_forms.ts";
+import { buildX87Forms } from "./x87_forms.ts";
 
 /** One instruction form: an AT&T template and what the generator needs to know about it. */
 export interface InstructionForm {
@@ -370,7 +373,7 @@ export function buildForms(): InstructionForm[] {
   add("ud1", "trap", 32, "ud1 <r32>, <r32>", "ud1 <m32>, <r32>");
   add("ud0", "trap", 32, "ud0 <r32>, <r32>");
   add("int3", "trap", 64, "int3");
-  for (const f of buildSseForms()) {
+  for (const f of [...buildSseForms(), ...buildX87Forms()]) {
     if (seen.has(f.template)) throw new RangeError(`Duplicate conformance form "${f.template}"`);
     seen.add(f.template);
     forms.push(f);

@@ -23,6 +23,8 @@ import { buildForms, type InstructionForm } from "./forms.ts";
 import { Prng } from "./prng.ts";
 import { undefinedFlags } from "./undefined_flags.ts";
 import { assembleLines } from "./assembler.ts";
+import { x87Setup } from "./x87_setup.ts";
+import { X87_C1 } from "./case.ts";
 
 const R8L = ["al", "cl", "dl", "bl", "ah", "ch", "dh", "bh"];
 const R8X = [
@@ -124,12 +126,16 @@ interface XmmOp {
   kind: "xmm";
   reg: number;
 }
+interface StOp {
+  kind: "st" | "mm";
+  reg: number;
+}
 interface MoffOp {
   kind: "moff";
   bits: number;
   off: number;
 }
-type Operand = RegOp | MemOp | ImmOp | RelOp | MoffOp | XmmOp;
+type Operand = RegOp | MemOp | ImmOp | RelOp | MoffOp | XmmOp | StOp;
 
 /** Options for `generateCases`. */
 export interface GenerateOptions {
@@ -179,6 +185,7 @@ export async function generateCases(opts: GenerateOptions): Promise<TestCase[]> 
   return built.map((b, i) => {
     const undef: Undefined = { flags: b.undefFlags };
     if (b.approx !== undefined) undef.approx = b.approx;
+    if (b.x87Approx) undef.x87 = { ulp: 1, sw: X87_C1 };
     if (Object.keys(b.undefRegs).length > 0) undef.regs = b.undefRegs;
     if (b.undefMem.length > 0) undef.mem = b.undefMem;
     const regs = {} as Record<RegName, string>;
@@ -197,6 +204,7 @@ export async function generateCases(opts: GenerateOptions): Promise<TestCase[]> 
       c.xmm = Array.from(b.xmm, (x) => x.toString(16).padStart(2, "0")).join("");
       c.mxcsr = "0x" + b.mxcsr!.toString(16);
     }
+    if (b.x87 !== undefined) c.x87 = Array.from(b.x87, (x) => x.toString(16).padStart(2, "0")).join("");
     return c;
   });
 }
@@ -218,6 +226,10 @@ interface Built {
   mxcsr?: number;
   /** SSE forms with bounded approximations (RCP, RSQRT): the destination and its approximate lanes. */
   approx?: { xmm: number; lanes: number };
+  /** x87 forms: the x87 state (case.ts `x87`). */
+  x87?: Uint8Array;
+  /** x87 forms whose results the SDM bounds within 1 ulp (the transcendentals). */
+  x87Approx?: boolean;
 }
 
 /** Edge values of binary32 (bit patterns): zeros, ones, denormals, extremes, infinities, NaNs, integer limits. */
@@ -446,6 +458,16 @@ function buildCase(form: InstructionForm, rng: Prng): Built {
     if (op.kind === "reg" || op.kind === "mem" || op.kind === "moff") setOp(b, op, edgeValue(rng, op.bits));
   }
   if (form.family === "sse") sseSetup(b, ops, rng);
+  if (form.family === "x87") {
+    const mems = ops.flatMap((o) => (o.kind === "mem" ? [{ off: o.off, bits: o.bits }] : []));
+    const x = x87Setup(rng, form.template, b.mem, mems);
+    b.x87 = x.state;
+    b.x87Approx = x.approx;
+    b.undefMem.push(...x.undefMem);
+    if (form.template.startsWith("maskmovq")) {
+      b.regs[RDI] = BigInt(SCRATCH_ADDR + 8 * rng.int(SCRATCH_SIZE / 8));
+    }
+  }
   const count = family(b, ops, rng);
   flags = b.flags;
   // Memory operands: make the effective address land on the chosen scratch offset.
@@ -461,10 +483,11 @@ function buildCase(form: InstructionForm, rng: Prng): Built {
 
 function resolve(ph: string, form: InstructionForm, rng: Prng, regPool: number, avoid: number[]): Operand {
   const m =
-    /^(r8l|r8x|r16|r32|r64|a32m|a32m8|a32m16|a32m32|a32m64|m|m8|m16|m32|m64|m128|i8|i16|i32|i64|u8|u16|u3|rel8|rel32|moff8|moff16|moff32|moff64|x)$/
+    /^(r8l|r8x|r16|r32|r64|a32m|a32m8|a32m16|a32m32|a32m64|m|m8|m16|m32|m64|m80|m128|m224|m864|i8|i16|i32|i64|u8|u16|u3|rel8|rel32|moff8|moff16|moff32|moff64|x|st|mm)$/
       .exec(ph);
   if (!m) throw new RangeError(`Unknown placeholder <${ph}> in form "${form.template}"`);
   if (ph === "x") return { kind: "xmm", reg: rng.int(16) };
+  if (ph === "st" || ph === "mm") return { kind: ph, reg: rng.int(8) };
   if (ph === "u3") return { kind: "imm", bits: 8, value: BigInt(rng.int(8)), unsigned: true };
   if (ph === "r8l") {
     const i = rng.int(8);
@@ -566,6 +589,10 @@ function text(op: Operand): string {
       return "%" + regName(op);
     case "xmm":
       return "%xmm" + op.reg;
+    case "st":
+      return `%st(${op.reg})`;
+    case "mm":
+      return `%mm${op.reg}`;
     case "imm":
       return "$" + (op.unsigned ? op.value.toString() : signed(op.value, op.bits).toString());
     case "rel":

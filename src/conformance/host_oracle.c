@@ -50,12 +50,13 @@ static const int greg_index[NREGS] = {REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RS
                                       REG_R8,  REG_R9,  REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15};
 
 /* Input state; enter_case reads it at fixed offsets: regs[i] at 8*i, rflags at 128, mxcsr at 136,
-   XMM0-15 at 144 + 16*i. */
+   XMM0-15 at 144 + 16*i, the x87 state as an FNSAVE image (32-bit layout, 108 bytes) at 400. */
 struct state {
   uint64_t regs[NREGS];
   uint64_t rflags;
   uint32_t mxcsr, pad;
   uint8_t xmm[256];
+  uint8_t fsave[108];
 };
 struct state case_state;
 uint64_t case_entry = CODE_ADDR;
@@ -64,6 +65,8 @@ uint64_t case_entry = CODE_ADDR;
 static volatile uint64_t out_regs[NREGS], out_rip, out_rflags, out_trapno;
 static volatile uint32_t out_mxcsr;
 static uint8_t out_xmm[256];
+/* The x87 state in the case format: FCW, FSW, full FTW, ST0-ST7 (86 bytes). */
+static uint8_t out_x87[86];
 static volatile int out_sig;
 static sigjmp_buf back;
 
@@ -72,6 +75,7 @@ __asm__(
     ".text\n"
     ".globl enter_case\n"
     "enter_case:\n"
+    "  frstor 400(%rdi)\n"
     "  ldmxcsr 136(%rdi)\n"
     "  movdqu 144(%rdi), %xmm0\n"
     "  movdqu 160(%rdi), %xmm1\n"
@@ -121,6 +125,28 @@ static void on_signal(int sig, siginfo_t *si, void *ctx) {
   if (uc->uc_mcontext.fpregs) {
     out_mxcsr = uc->uc_mcontext.fpregs->mxcsr;
     memcpy(out_xmm, uc->uc_mcontext.fpregs->_xmm, sizeof out_xmm);
+    const struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
+    uint16_t fsw = fp->swd, ftw = 0;
+    int top = (fsw >> 11) & 7;
+    for (int i = 0; i < 8; i++) {
+      const uint8_t *r = (const uint8_t *)&fp->_st[i];
+      memcpy(out_x87 + 6 + 10 * i, r, 10);
+      /* The full tag of physical register p = (TOP + i) mod 8 from the abridged tag and contents. */
+      int p = (top + i) & 7, t = 3;
+      if (fp->ftw & (1 << p)) {
+        uint64_t sig;
+        memcpy(&sig, r, 8);
+        int exp = (r[8] | r[9] << 8) & 0x7fff;
+        t = exp == 0x7fff ? 2 : exp == 0 ? (sig == 0 ? 1 : 2) : (sig >> 63) ? 0 : 2;
+      }
+      ftw |= (uint16_t)(t << (2 * p));
+    }
+    out_x87[0] = (uint8_t)fp->cwd;
+    out_x87[1] = (uint8_t)(fp->cwd >> 8);
+    out_x87[2] = (uint8_t)fsw;
+    out_x87[3] = (uint8_t)(fsw >> 8);
+    out_x87[4] = (uint8_t)ftw;
+    out_x87[5] = (uint8_t)(ftw >> 8);
   }
   out_sig = sig;
   siglongjmp(back, 1);
@@ -309,6 +335,18 @@ int main(void) {
     if (ok && has_sse) ok = get_bytes(obj, "xmm", case_state.xmm, 256) == 256 && get_u64(obj, "mxcsr", &mx) && mx <= 0xffff;
     else memset(case_state.xmm, 0, sizeof case_state.xmm);
     case_state.mxcsr = (uint32_t)mx;
+    /* x87 state: optional ("x87", 86 bytes: FCW, FSW, full FTW, ST0-ST7); without it FNINIT's. */
+    struct span s87;
+    int has_x87 = get_member(obj, "x87", &s87);
+    uint8_t x87[86] = {0x7f, 0x03, 0, 0, 0xff, 0xff};
+    if (ok && has_x87) ok = get_bytes(obj, "x87", x87, 86) == 86;
+    memset(case_state.fsave, 0, sizeof case_state.fsave);
+    for (int k = 0; k < 3; k++) {
+      case_state.fsave[4 * k] = x87[2 * k];
+      case_state.fsave[4 * k + 1] = x87[2 * k + 1];
+      case_state.fsave[4 * k + 2] = case_state.fsave[4 * k + 3] = 0xff;
+    }
+    memcpy(case_state.fsave + 28, x87 + 6, 80);
     if (!ok) {
       printf("{\"id\":%.*s,\"exception\":\"error\",\"detail\":\"malformed case: needs bytes (1..15), mem (%d bytes), "
              "regs rax..r15 and rflags as 0x hex\"}\n",
@@ -352,6 +390,11 @@ int main(void) {
       printf(",\"xmm\":\"");
       put_hex_bytes(out_xmm, sizeof out_xmm);
       printf("\",\"mxcsr\":\"0x%x\"", (unsigned)out_mxcsr);
+    }
+    if (has_x87) {
+      printf(",\"x87\":\"");
+      put_hex_bytes(out_x87, sizeof out_x87);
+      printf("\"");
     }
     printf("}\n");
     fflush(stdout);

@@ -24,6 +24,7 @@ import {
   type TestCase,
 } from "./case.ts";
 import type { Runner } from "./runner.ts";
+import type { FpuState } from "../cpu/fpu_state.ts";
 import { EXIT_REASON_EXCEPTION_NMI } from "../vmx/exit_reasons.ts";
 
 /** Guest RAM for the conformance machine: covers the code region and the scratch page. */
@@ -92,6 +93,13 @@ export class HvsimRunner implements Runner {
       cpu.fpu.xmmU8.set(x);
       cpu.fpu.mxcsr = Number(c.mxcsr);
     }
+    if (c.x87 !== undefined) {
+      try {
+        setX87(cpu.fpu, hexToBytes(c.x87));
+      } catch {
+        return { id: c.id, exception: "error", detail: "malformed case" };
+      }
+    }
     cpu.rip = CODE_ADDR;
 
     let stop: number;
@@ -133,6 +141,34 @@ export class HvsimRunner implements Runner {
       out.xmm = Array.from(cpu.fpu.xmmU8.subarray(0, 256), (x) => x.toString(16).padStart(2, "0")).join("");
       out.mxcsr = "0x" + cpu.fpu.mxcsr.toString(16);
     }
+    if (c.x87 !== undefined) {
+      out.x87 = Array.from(getX87(cpu.fpu), (x) => x.toString(16).padStart(2, "0")).join("");
+    }
     return out;
   }
+}
+
+/** Loads a case's x87 state (case.ts `x87`: FCW, FSW, full FTW, ST0-ST7) into the FPU. */
+function setX87(f: FpuState, b: Uint8Array): void {
+  if (b.length !== 86) throw new RangeError("x87 state size");
+  const dv = new DataView(b.buffer, b.byteOffset, b.length);
+  f.fcw = dv.getUint16(0, true);
+  f.fsw = dv.getUint16(2, true);
+  f.ftw = dv.getUint16(4, true);
+  const top = (f.fsw >>> 11) & 7;
+  for (let i = 0; i < 8; i++) f.st.set(b.subarray(6 + 10 * i, 16 + 10 * i), 10 * ((top + i) & 7));
+}
+
+/** The FPU's x87 state in the case format. */
+function getX87(f: FpuState): Uint8Array {
+  const b = new Uint8Array(86);
+  const dv = new DataView(b.buffer);
+  dv.setUint16(0, f.fcw, true);
+  dv.setUint16(2, f.fsw, true);
+  dv.setUint16(4, f.ftw, true);
+  const top = (f.fsw >>> 11) & 7;
+  for (let i = 0; i < 8; i++) {
+    b.set(f.st.subarray(10 * ((top + i) & 7), 10 * ((top + i) & 7) + 10), 6 + 10 * i);
+  }
+  return b;
 }

@@ -7,7 +7,7 @@
 
 import { disassemble } from "./assembler.ts";
 import { type CaseResult, REG_NAMES, type RegName, type TestCase } from "./case.ts";
-import { flagsText, xmmOf } from "./compare.ts";
+import { flagsText, stOf, xmmOf } from "./compare.ts";
 import { hostCpuName } from "./host_runner.ts";
 import type { ConformanceReport, MismatchGroup } from "./session.ts";
 import { UNICORN_DEVIATIONS } from "./unicorn_deviations.ts";
@@ -35,6 +35,8 @@ function fieldValue(r: CaseResult | undefined, field: string): string {
   const x = /^xmm(\d+)$/.exec(field);
   if (x) return xmmOf(r.xmm, Number(x[1]));
   if (field === "mxcsr") return r.mxcsr ?? "-";
+  const x87 = x87Field(r.x87, field);
+  if (x87 !== undefined) return x87;
   return r.regs?.[field as RegName] ?? "-";
 }
 
@@ -52,7 +54,23 @@ export function formatInitialState(c: TestCase): string[] {
     }
     lines.push(`mxcsr=${c.mxcsr}`);
   }
+  if (c.x87 !== undefined) {
+    lines.push(["fcw", "fsw", "ftw"].map((f) => `${f}=${x87Field(c.x87, f)}`).join(" "));
+    for (let i = 0; i < 8; i += 2) {
+      lines.push(`st${i}=${x87Field(c.x87, `st${i}`)} st${i + 1}=${x87Field(c.x87, `st${i + 1}`)}`);
+    }
+  }
   return lines;
+}
+
+/** A field of an x87 state (case.ts `x87`): fcw, fsw, ftw or st0-st7, as hex; undefined for other fields. */
+function x87Field(x87: string | undefined, field: string): string | undefined {
+  const k = ["fcw", "fsw", "ftw"].indexOf(field);
+  const st = /^st([0-7])$/.exec(field);
+  if (k < 0 && !st) return undefined;
+  if (x87 === undefined || x87.length !== 172) return "-";
+  if (st) return "0x" + stOf(x87, Number(st[1])).toString(16).padStart(20, "0");
+  return "0x" + (x87.slice(4 * k + 2, 4 * k + 4) + x87.slice(4 * k, 4 * k + 2));
 }
 
 async function formatGroup(g: MismatchGroup, runnerNames: string[]): Promise<string[]> {

@@ -41,6 +41,90 @@ export const UNICORN_DEVIATIONS: readonly UnicornDeviation[] = [
     },
   },
   {
+    id: "x87-status-word",
+    summary: "x87 status word: Unicorn 2.0.1 (QEMU 5.0's x87 helpers) sets no exception flags (IE, DE, ZE, " +
+      "OE, UE, PE, SF, ES) and no C1 from arithmetic, and so never raises #MF for a pending unmasked " +
+      "exception; values are QEMU's floatx80 and are compared. Every difference confined to FSW, or an " +
+      "exception the host raised where Unicorn completed in a case whose FSW or operation has an " +
+      "unmasked exception, is put down to this.",
+    evidence: "dc c3  fadd %st, %st(3) with FSW 0x1200: host FSW 0x1000 (C1 cleared), Unicorn 0x1200; " +
+      "d9 f6  fdecstp with FSW 0xb883 (ES set): host #MF, Unicorn completes (seed 4, 3,000 x87 cases).",
+    explains(c, diffs) {
+      if (c.x87 === undefined) return false;
+      return diffs.every((d) => d.field === "fsw" || d.field === "exception");
+    },
+  },
+  {
+    id: "x87-transcendental-double",
+    summary: "x87 transcendentals: Unicorn 2.0.1 (QEMU 5.0) computes FSIN, FCOS, FSINCOS, FPTAN, FPATAN, " +
+      "F2XM1, FYL2X and FYL2XP1 in the host's double precision, so their results have 53 good bits and " +
+      "no precision flag, where the host CPU's are within 1 ulp of extended precision.",
+    evidence: "d9 fe  fsin: host ST(0) 0x3fefeed33131eada7052 FSW 0x2820, Unicorn 0x3fefeed33131eada7000 " +
+      "FSW 0x2800; d9 f1  fyl2x: host 0xc0d3d071f92e01d9b4c7, Unicorn 0xc0d3d071f92e01d9b000 (seed 1).",
+    explains(c) {
+      return c.x87 !== undefined && /^(fsin|fcos|fsincos|fptan|fpatan|f2xm1|fyl2x|fyl2xp1)$/.test(c.asm);
+    },
+  },
+  {
+    id: "x87-stack-fault",
+    summary:
+      "x87 stack faults: Unicorn 2.0.1 reads an empty register as its stale contents and pushes onto " +
+      "a full stack without the masked response (the real indefinite) or the tag changes; the host CPU " +
+      "raises #IS and delivers the indefinite. Differences in a case where a register the instruction " +
+      "reads (ST(0), ST(1), the ST(i) operand) is empty, or a push meets a full stack, are put down to this.",
+    evidence: "d9 e1  fabs with ST(0) empty: host ST(0) = 0xffffc000000000000000 (indefinite), FSW 0x0841; " +
+      "Unicorn leaves ST(0) 0x7fff800000cecf143c5a and FSW 0x0800 (seed 4).",
+    explains(c) {
+      if (c.x87 === undefined) return false;
+      const h = (k: number) => parseInt(c.x87!.slice(2 * k, 2 * k + 2), 16);
+      const fsw = h(2) | (h(3) << 8), ftw = h(4) | (h(5) << 8);
+      const top = (fsw >> 11) & 7;
+      const empty = (i: number) => ((ftw >> (2 * ((top + i) & 7))) & 3) === 3;
+      const m = /%st\((\d)\)/.exec(c.asm);
+      const pushes = /^(fld|fild|fbld|fxtract|fsincos|fptan)/.test(c.asm);
+      return empty(0) || empty(1) || (pushes && !empty(7)) || (m !== null && empty(Number(m[1])));
+    },
+  },
+  {
+    id: "x87-qemu5",
+    summary:
+      "x87 beyond plain values: Unicorn 2.0.1 (QEMU 5.0's x87 helpers) ignores FCW's exception masks " +
+      "(an unmasked #IA still writes, stores and pops), stores an SNaN to memory without quieting it, loads " +
+      "the constants (FLDPI, FLDL2E, FLDL2T, FLDLG2, FLDLN2) rounded to nearest whatever the rounding " +
+      "control, keeps FCW's reserved bits on FLDCW, stores 0 in the environment's reserved halves " +
+      "(FNSTENV, FNSAVE), sets AF in FCOMI/FUCOMI, and differs from the host CPU on FPREM/FPREM1 condition " +
+      "codes, FSCALE, FXTRACT of infinities, FISTTP and FBSTP out of range, and computes with a pseudo-denormal " +
+      "as if its exponent were 0 rather than 1. Cases with an unmasked x87 exception, an SNaN in ST(0) or " +
+      "ST(1), a pseudo-denormal register, or one of these instructions are compared with the host only.",
+    evidence:
+      "d9 eb  fldpi with FCW 0x047f (round down): host ST(0) 0x4000c90fdaa22168c234, Unicorn ...c235; " +
+      "dc 04 f5 b5 fb 2f 00  faddl with FCW 0x0b4e and an SNaN: host leaves ST(0), Unicorn writes a QNaN; " +
+      "dd 14 25 4f 08 30 00  fstl of an SNaN: host stores 0xfff8..., Unicorn 0xfff0...; d9 74 be 5a  fnstenv: " +
+      "host reserved halves 0xffff, Unicorn 0; db f2  fcomi: Unicorn sets AF (seed 4, 3,000 x87 cases); d8 c0  " +
+      "fadd %st(0), %st of the pseudo-denormal 0x0000800000a155fa87b0: host 0x0002800000a155fa87b0, Unicorn " +
+      "0x000000000142abf50f60 (seed 12).",
+    explains(c) {
+      if (c.x87 === undefined) return false;
+      const h = (k: number) => parseInt(c.x87!.slice(2 * k, 2 * k + 2), 16);
+      if (((h(0) | (h(1) << 8)) & 0x3f) !== 0x3f) return true;
+      // A pseudo-denormal (exponent 0, J = 1) anywhere: QEMU 5 adds it as a denormal of exponent 0.
+      for (let i = 0; i < 8; i++) {
+        if ((h(14 + 10 * i) | (h(15 + 10 * i) & 0x7f)) === 0 && h(13 + 10 * i) >= 0x80) return true;
+      }
+      for (const i of [0, 1]) {
+        const se = h(14 + 10 * i) | (h(15 + 10 * i) << 8), b7 = h(13 + 10 * i);
+        if (
+          (se & 0x7fff) === 0x7fff && (b7 & 0xc0) === 0x80 &&
+          c.x87!.slice(12 + 20 * i, 26 + 20 * i) !== "00000000000000"
+        ) {
+          return true;
+        }
+      }
+      return /^(fnstenv|fnsave|fu?comip?|fld(pi|l2e|l2t|lg2|ln2|cw)|fprem1?|fscale|fxtract|fisttp|fbstp|fsts|fstps|fstl|fstpl|flds|fldl)/
+        .test(c.asm);
+    },
+  },
+  {
     id: "lock-neg-flags",
     summary:
       "LOCK NEG m8/m16/m32/m64 sets SF, ZF, PF and AF from the wrong value (the stored result and CF " +

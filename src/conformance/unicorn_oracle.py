@@ -93,6 +93,9 @@ def main():
             for i in range(16):
                 mu.reg_write(X.UC_X86_REG_XMM0 + i, int.from_bytes(xmm[16 * i:16 * i + 16], "little"))
             mu.reg_write(X.UC_X86_REG_MXCSR, int(case["mxcsr"], 16))
+        has_x87 = "x87" in case
+        if has_x87:
+            write_x87(mu, bytes.fromhex(case["x87"]))
         mu.reg_write(X.UC_X86_REG_RFLAGS, rflags)
         state.clear()
         err = None
@@ -125,8 +128,46 @@ def main():
             res["xmm"] = b"".join(mu.reg_read(X.UC_X86_REG_XMM0 + i).to_bytes(16, "little")
                                   for i in range(16)).hex()
             res["mxcsr"] = hex(mu.reg_read(X.UC_X86_REG_MXCSR))
+        if has_x87:
+            res["x87"] = read_x87(mu).hex()
         out.write(json.dumps(res, separators=(",", ":")) + "\n")
         out.flush()
+
+
+def write_x87(mu, b):
+    """Loads a case's x87 state (FCW, FSW, full FTW, ST0-ST7 in stack order) into Unicorn."""
+    if len(b) != 86:
+        raise ValueError("x87 state size")
+    fcw, fsw, ftw = (int.from_bytes(b[2 * k:2 * k + 2], "little") for k in range(3))
+    mu.reg_write(X.UC_X86_REG_FPCW, fcw)
+    mu.reg_write(X.UC_X86_REG_FPSW, fsw)
+    top = (fsw >> 11) & 7
+    for i in range(8):
+        r = b[6 + 10 * i:16 + 10 * i]
+        mu.reg_write(X.UC_X86_REG_FP0 + ((top + i) & 7),
+                     (int.from_bytes(r[:8], "little"), int.from_bytes(r[8:], "little")))
+    mu.reg_write(X.UC_X86_REG_FPTAG, ftw)
+
+
+def read_x87(mu):
+    """The x87 state in the case format; tags of non-empty registers from their contents."""
+    fcw = mu.reg_read(X.UC_X86_REG_FPCW)
+    fsw = mu.reg_read(X.UC_X86_REG_FPSW)
+    tags = mu.reg_read(X.UC_X86_REG_FPTAG)
+    top = (fsw >> 11) & 7
+    out = bytearray(86)
+    ftw = 0
+    for p in range(8):
+        sig, exp = mu.reg_read(X.UC_X86_REG_FP0 + p)
+        t = 3
+        if (tags >> (2 * p)) & 3 != 3:
+            e = exp & 0x7fff
+            t = 2 if e == 0x7fff else (1 if sig == 0 else 2) if e == 0 else (0 if sig >> 63 else 2)
+        ftw |= t << (2 * p)
+        i = (p - top) & 7
+        out[6 + 10 * i:16 + 10 * i] = sig.to_bytes(8, "little") + (exp & 0xffff).to_bytes(2, "little")
+    out[0:6] = fcw.to_bytes(2, "little") + fsw.to_bytes(2, "little") + ftw.to_bytes(2, "little")
+    return bytes(out)
 
 
 if __name__ == "__main__":

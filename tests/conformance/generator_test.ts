@@ -134,7 +134,14 @@ Deno.test({
       // SSE cases may also fault as they are meant to: #GP for a misaligned m128 or a reserved MXCSR
       // bit (LDMXCSR), #XM for an unmasked SIMD exception.
       r.exception &&
-        !["DE", "UD", "BP", ...(cases[i].xmm !== undefined ? ["GP", "XM"] : [])].includes(r.exception)
+        ![
+          "DE",
+          "UD",
+          "BP",
+          ...(cases[i].xmm !== undefined ? ["GP", "XM"] : []),
+          // x87 cases whose status word has a pending unmasked exception: #MF at a waiting instruction.
+          ...(cases[i].x87 !== undefined ? ["MF"] : []),
+        ].includes(r.exception)
         ? [`${cases[i].asm}: ${r.exception}`]
         : []
     );
