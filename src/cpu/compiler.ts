@@ -795,10 +795,14 @@ function blockCode(block: Block, bi: number, names: string[], values: unknown[])
       const h = `h${bi}_${k}`, a = `i${bi}_${k}`;
       names.push(h, a);
       values.push(i.h, i);
+      // The general-register halves the template writes (so kept in locals): the handler writes
+      // them in the register file, from where they are loaded again.
+      const reload = [...new Set([...t.matchAll(/g\[(\d+)\] = (?!=)/g)].map((m) => m[1]))]
+        .map((n) => ` r${n} = g[${n}];`).join("");
       slow = isPure(i)
         ? `{ c.rip += ${pendingBytes}; c.icount += ${pendingCount}; ${regs.writeBack()}` +
-          `c.nrip = c.rip + ${i.len}; ${h}(c, ${a}); c.rip -= ${pendingBytes}; c.icount -= ${pendingCount}; }`
-        : `${h}(c, ${a});`;
+          `c.nrip = c.rip + ${i.len}; ${h}(c, ${a}); c.rip -= ${pendingBytes}; c.icount -= ${pendingCount};${reload} }`
+        : `{ ${h}(c, ${a});${reload} }`;
       if (!sseOn) guard = `if (${SSE_OFF}) ${slow}\n`;
       sseOn = true;
     }

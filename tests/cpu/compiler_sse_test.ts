@@ -534,3 +534,33 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "compiled SSE templates that write a general register keep it on their slow path (a TLB miss, the exact path)",
+  NEEDS_AS,
+  () => {
+    // Each case starts with an empty TLB, so a memory operand takes the handler; RCX starts nonzero.
+    const forms = [
+      "cvttsd2si rcx, qword ptr [rbx]",
+      "cvtsd2si ecx, qword ptr [rbx]",
+      "cvttss2si rcx, dword ptr [rbx]",
+      "cvtss2si ecx, dword ptr [rbx]",
+      "cvttsd2si rcx, xmm1",
+      "mov rdx, rcx\ncvttsd2si ecx, xmm1\nadd rcx, rdx",
+    ];
+    for (const form of forms) {
+      const code = assembleText(form);
+      const cpus = [sseCpu(code, true), sseCpu(code, false)];
+      for (const v of [bits64(2.5), bits64(-0), bits64(1e30), DOUBLES[7], bits32(-2.5), 0x80000000n]) {
+        for (const mxcsr of [0x1f80, 0x1fa0]) {
+          const c: Case = { xmm: [0n, v], mxcsr, rcx: 0x1234567890n, scratch: bytesOf(v, 8) };
+          const outs = cpus.map((cpu) => {
+            cpu.flushTlb();
+            return runCase(cpu, c);
+          });
+          assert.equal(outs[0], outs[1], `${form} with 0x${v.toString(16)}, MXCSR 0x${mxcsr.toString(16)}`);
+        }
+      }
+    }
+  },
+);
