@@ -7,7 +7,7 @@
  */
 
 import { type OpSpec, opSpecs } from "../cpu/table.ts";
-import { opTable, SZ_BYTE, SZ_D64, SZ_F64, SZ_V, SZ_Y } from "../cpu/table.ts";
+import { MAP_PREFIX, opTable, SZ_BYTE, SZ_D64, SZ_F64, SZ_V, SZ_Y } from "../cpu/table.ts";
 import { hexToBytes, type TestCase } from "./case.ts";
 
 /** Where one encoding falls in the table. */
@@ -41,6 +41,7 @@ export function lookupEncoding(bytes: Uint8Array): EncodingInfo {
   if (bytes[i] === 0x0f) {
     map = 1;
     i++;
+    if (bytes[i] === 0x38 || bytes[i] === 0x3a) map = bytes[i++] === 0x38 ? 2 : 3;
   }
   const opcode = bytes[i++];
   let spec = opTable[map * 256 + opcode];
@@ -174,7 +175,7 @@ export const EXCLUDED_ENTRIES: Record<string, string> = {
 
 /** A table entry's name as the coverage report prints it: `mnemonic [0f ]opcode[/ext]`. */
 export function entryName(spec: OpSpec): string {
-  return `${spec.mnemonic} ${spec.map === 1 ? "0f " : ""}${spec.opcode.toString(16).padStart(2, "0")}${
+  return `${spec.mnemonic} ${MAP_PREFIX[spec.map]}${spec.opcode.toString(16).padStart(2, "0")}${
     spec.ext >= 0 ? "/" + spec.ext : ""
   }`;
 }

@@ -110,8 +110,9 @@ function decodeBody(_cpu: Cpu, _lin: number, next: () => number, length: () => n
     map = 1;
     b = next();
     if (b === 0x38 || b === 0x3a) {
-      next();
-      return finish(new Insn(udHandler), length(), true);
+      // Three-byte opcodes (SDM Vol. 2 §2.1.2, App. A.3 Tables ): maps 2 and 3.
+      map = b === 0x38 ? 2 : 3;
+      b = next();
     }
   }
   let spec: OpSpec | undefined = opTable[map * 256 + b];

@@ -25,6 +25,8 @@ import * as sm from "./ops/sse_move.ts";
 import * as xs from "./ops/xsave.ts";
 import * as sio from "./ops/string_io.ts";
 import * as dc from "./ops/descriptor_checks.ts";
+import * as s3 from "./ops/sse3.ts";
+import * as ss3 from "./ops/ssse3.ts";
 import { OP_ADD, OP_DIV, OP_MUL, OP_SQRT, OP_SUB } from "./softfloat.ts";
 import { fwait } from "./ops/x87.ts";
 import { X87_FORMS } from "./x87_table.ts";
@@ -74,7 +76,7 @@ export interface OpSpec {
   index: number;
   /** Mnemonic, lower case (as GNU objdump prints it, without size suffix). */
   mnemonic: string;
-  /** Opcode map: 0 one-byte, 1 two-byte (0f). */
+  /** Opcode map: 0 one-byte, 1 two-byte (0f), 2 three-byte 0f 38, 3 three-byte 0f 3a. */
   map: number;
   /** Opcode byte. */
   opcode: number;
@@ -132,7 +134,7 @@ type Opts = Partial<
 /** Every encoding, in definition order. */
 export const opSpecs: OpSpec[] = [];
 /** Dispatch: map * 256 + opcode -> entry (group heads hold their members). */
-export const opTable: (OpSpec | undefined)[] = new Array(512).fill(undefined);
+export const opTable: (OpSpec | undefined)[] = new Array(1024).fill(undefined);
 
 function def(mnemonic: string, map: number, opcode: number, h: Handler, o: Opts = {}): void {
   const spec: OpSpec = {
@@ -219,8 +221,11 @@ function place(table: (OpSpec | undefined)[], key: number, spec: OpSpec, map: nu
 }
 
 function hex(map: number, opcode: number): string {
-  return (map === 1 ? "0f " : "") + opcode.toString(16).padStart(2, "0");
+  return MAP_PREFIX[map] + opcode.toString(16).padStart(2, "0");
 }
+
+/** How each opcode map's escape bytes are written before the opcode: "", "0f ", "0f 38 ", "0f 3a ". */
+export const MAP_PREFIX: readonly string[] = ["", "0f ", "0f 38 ", "0f 3a "];
 
 const ALU_NAMES = ["add", "or", "adc", "sbb", "and", "sub", "xor", "cmp"];
 const CC = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
@@ -642,6 +647,43 @@ const ADDSUB: [string, number, number][] = [
   ["paddd", 0xfe, 4],
 ];
 for (const [name, opc, arg] of ADDSUB) sse(name, opc, P66, si.paddsub, { arg });
+
+// SSE3 (SDM Vol. 2 App. A.3, Table A-3).
+sse("addsubpd", 0xd0, P66, s3.addsub, { arg: s3.SSE3_DOUBLE });
+sse("addsubps", 0xd0, PF2, s3.addsub, { arg: 0 });
+sse("haddpd", 0x7c, P66, s3.horizontal, { arg: s3.SSE3_DOUBLE });
+sse("haddps", 0x7c, PF2, s3.horizontal, { arg: 0 });
+sse("hsubpd", 0x7d, P66, s3.horizontal, { arg: s3.SSE3_DOUBLE | s3.SSE3_SUB });
+sse("hsubps", 0x7d, PF2, s3.horizontal, { arg: s3.SSE3_SUB });
+sse("movsldup", 0x12, PF3, s3.movdup, { arg: 0 });
+sse("movshdup", 0x16, PF3, s3.movdup, { arg: 1 });
+sse("movddup", 0x12, PF2, s3.movdup, { arg: 2 });
+sse("lddqu", 0xf0, PF2, sm.movXE, { arg: 0, memOnly: true });
+
+// Three-byte maps 0f 38 (map 2) and 0f 3a (map 3): SSSE3 and later (SDM Vol. 2 App. A.3, Tables ).
+function sse38(mnemonic: string, opcode: number, prefix: number, h: Handler, o: Opts = {}): void {
+  def(mnemonic, 2, opcode, h, { modrm: true, size: SZ_Y, prefix, ...o });
+}
+function sse3a(mnemonic: string, opcode: number, prefix: number, h: Handler, o: Opts = {}): void {
+  def(mnemonic, 3, opcode, h, { modrm: true, size: SZ_Y, prefix, imm: IMM_UB, ...o });
+}
+sse38("pshufb", 0x00, P66, ss3.pshufb);
+sse38("phaddw", 0x01, P66, ss3.phaddsub, { arg: 2 });
+sse38("phaddd", 0x02, P66, ss3.phaddsub, { arg: 4 });
+sse38("phaddsw", 0x03, P66, ss3.phaddsub, { arg: 2 | ss3.PH_SAT });
+sse38("pmaddubsw", 0x04, P66, ss3.pmaddubsw);
+sse38("phsubw", 0x05, P66, ss3.phaddsub, { arg: 2 | ss3.PH_SUB });
+sse38("phsubd", 0x06, P66, ss3.phaddsub, { arg: 4 | ss3.PH_SUB });
+sse38("phsubsw", 0x07, P66, ss3.phaddsub, { arg: 2 | ss3.PH_SUB | ss3.PH_SAT });
+sse38("psignb", 0x08, P66, ss3.psign, { arg: 1 });
+sse38("psignw", 0x09, P66, ss3.psign, { arg: 2 });
+sse38("psignd", 0x0a, P66, ss3.psign, { arg: 4 });
+sse38("pmulhrsw", 0x0b, P66, ss3.pmulhrsw);
+sse38("pabsb", 0x1c, P66, ss3.pabs, { arg: 1 });
+sse38("pabsw", 0x1d, P66, ss3.pabs, { arg: 2 });
+sse38("pabsd", 0x1e, P66, ss3.pabs, { arg: 4 });
+sse3a("palignr", 0x0f, P66, ss3.palignr);
+
 def("fxsave", 1, 0xae, sm.fxsave, { ext: 0, memOnly: true });
 def("fxrstor", 1, 0xae, sm.fxrstor, { ext: 1, memOnly: true });
 def("ldmxcsr", 1, 0xae, sm.ldmxcsr, { ext: 2, memOnly: true });

@@ -21,6 +21,7 @@ const ROWS: [string, string, number, boolean][] = [
   ["6650", "push 50", 16, false],
   ["0faee8", "lfence 0f ae/5", 64, false],
   ["f4", "hlt f4", 32, false],
+  ["66410f3800c1", "pshufb 0f 38 00", 32, false],
 ];
 
 for (const [hex, name, size, memory] of ROWS) {
@@ -28,7 +29,7 @@ for (const [hex, name, size, memory] of ROWS) {
     const info = lookupEncoding(hexToBytes(hex));
     assert.ok(info.spec, hex);
     assert.equal(entryName(info.spec), name);
-    if (!name.startsWith("lfence") && !name.startsWith("hlt")) assert.equal(info.size, size);
+    if (!name.startsWith("lfence") && !name.startsWith("hlt")) assert.equal(info.size, size, hex);
     assert.equal(info.memory, memory);
   });
 }

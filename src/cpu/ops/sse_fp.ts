@@ -48,7 +48,8 @@ import {
 import { readE } from "./_operands.ts";
 import { copy128, src128, src32, src64, sseCheck, T_DST } from "./_sse.ts";
 
-const K_ZERO = 0, K_NORM = 1, K_DEN = 2, K_INF = 3, K_QNAN = 4, K_SNAN = 5;
+/** Operand kinds of {@linkcode kindS} and {@linkcode kindD}: zero, normal, denormal, infinity, QNaN, SNaN. */
+export const K_ZERO = 0, K_NORM = 1, K_DEN = 2, K_INF = 3, K_QNAN = 4, K_SNAN = 5;
 const TWO32 = 4294967296;
 const MIN_NORMAL_S = 1.1754943508222875e-38;
 const MAX_S = 3.4028234663852886e38;
@@ -63,14 +64,16 @@ const OPF_DOUBLE = 8;
 const OPF_SCALAR = 16;
 export { OPF_DOUBLE, OPF_SCALAR };
 
-function kindS(v: number): number {
+/** The kind (K_*) of a binary32 value's bits. */
+export function kindS(v: number): number {
   const ex = v & 0x7f800000, fr = v & 0x7fffff;
   if (ex === 0x7f800000) return fr === 0 ? K_INF : (fr & 0x400000) !== 0 ? K_QNAN : K_SNAN;
   if (ex === 0) return fr === 0 ? K_ZERO : K_DEN;
   return K_NORM;
 }
 
-function kindD(hi: number, lo: number): number {
+/** The kind (K_*) of a binary64 value's bits, high and low halves. */
+export function kindD(hi: number, lo: number): number {
   const ex = hi & 0x7ff00000, fr = (hi & 0xfffff) | lo;
   if (ex === 0x7ff00000) return fr === 0 ? K_INF : (hi & 0x80000) !== 0 ? K_QNAN : K_SNAN;
   if (ex === 0) return fr === 0 ? K_ZERO : K_DEN;
@@ -78,13 +81,13 @@ function kindD(hi: number, lo: number): number {
 }
 
 /** Raises the SIMD floating-point exception: #XM with CR4.OSXMMEXCPT, else #UD (SDM Vol. 3 §6.15 #XM). */
-function simdFault(cpu: Cpu): never {
+export function simdFault(cpu: Cpu): never {
   if ((cpu.cr4 & CR4_OSXMMEXCPT) !== 0) return cpu.fault(EXC_XM, false, 0);
   return cpu.ud();
 }
 
 /** Ends an instruction's floating point: records the flags, or raises #XM for an unmasked one (nothing written). */
-function finish(cpu: Cpu): void {
+export function finish(cpu: Cpu): void {
   const f = cpu.fpu;
   const pre = f.pre, post = f.post;
   if ((pre | post) === 0) return;
@@ -98,7 +101,7 @@ function finish(cpu: Cpu): void {
 }
 
 /** A denormal operand: DAZ makes it a zero of its sign, otherwise it flags DE. */
-function denormal(f: FpuState, v: number): number {
+export function denormal(f: FpuState, v: number): number {
   if ((f.mxcsr & MX_DAZ) !== 0) return v < 0 ? -0 : 0;
   f.pre |= MX_DE;
   return v;
@@ -194,8 +197,8 @@ function compute(op: number, a: number, b: number): number {
   }
 }
 
-/** One binary32 lane: xmm[ai] op xmm[bi] -> xmm[oi]. */
-function arithS(f: FpuState, op: number, ai: number, bi: number, oi: number): void {
+/** One binary32 lane: xmm[ai] op xmm[bi] -> xmm[oi] (indices of 32-bit lanes; flags into `f.pre`/`f.post`). */
+export function arithS(f: FpuState, op: number, ai: number, bi: number, oi: number): void {
   const x = f.xmm;
   const va = x[ai], vb = x[bi];
   if ((f.mxcsr & FAST_BITS) === FAST_OK) {
@@ -235,8 +238,8 @@ function arithS(f: FpuState, op: number, ai: number, bi: number, oi: number): vo
   else f.xmmF32[oi] = r;
 }
 
-/** One binary64 lane: F64 lane ai op lane bi -> lane oi. */
-function arithD(f: FpuState, op: number, ai: number, bi: number, oi: number): void {
+/** One binary64 lane: F64 lane ai op lane bi -> lane oi (flags into `f.pre`/`f.post`). */
+export function arithD(f: FpuState, op: number, ai: number, bi: number, oi: number): void {
   const x = f.xmm;
   const ha = x[2 * ai + 1], hb = x[2 * bi + 1];
   if ((f.mxcsr & FAST_BITS) === FAST_OK) {

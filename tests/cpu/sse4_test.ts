@@ -1,0 +1,169 @@
+/**
+ * SSE3, SSSE3, SSE4.1, SSE4.2 and POPCNT with expected values worked out from the SDM's
+ * descriptions and operation sections (Vol. 2), for the forms whose imm8 or lane rules are easy to
+ * get wrong. Everything is also compared with the host CPU by the conformance tests; these pin the
+ * SDM's own examples and rules.
+ */
+import assert from "node:assert/strict";
+import { CR4_OSFXSR, CR4_OSXMMEXCPT } from "../../src/cpu/mod.ts";
+import { CODE_ADDR, go, load, makeCpu, type Outcome, type Reg } from "./_harness.ts";
+
+type Cpu = ReturnType<typeof makeCpu>;
+
+function sseCpu(): Cpu {
+  const cpu = makeCpu();
+  cpu.cr4 |= CR4_OSFXSR | CR4_OSXMMEXCPT;
+  return cpu;
+}
+
+/** Sets XMM register `r` from 16 bytes given low byte first. */
+function setX(cpu: Cpu, r: number, bytes: number[]): void {
+  cpu.fpu.xmmU8.set(bytes, 16 * r);
+}
+
+/** XMM register `r` as 16 bytes, low byte first. */
+function getX(cpu: Cpu, r: number): number[] {
+  return [...cpu.fpu.xmmU8.subarray(16 * r, 16 * r + 16)];
+}
+
+function words(cpu: Cpu, r: number): number[] {
+  return [...cpu.fpu.xmmU16.subarray(8 * r, 8 * r + 8)];
+}
+
+function dwords(cpu: Cpu, r: number): number[] {
+  return [...cpu.fpu.xmm.subarray(4 * r, 4 * r + 4)];
+}
+
+/** Runs `code` then INT3 with the given registers; XMM state is kept as the caller set it. */
+function exec(
+  cpu: Cpu,
+  code: number[],
+  regs: Partial<Record<Reg, bigint>> = {},
+  scratch?: Uint8Array,
+  rflags = 2,
+): Outcome {
+  const fpu = cpu.fpu.xmm.slice();
+  const mxcsr = cpu.fpu.mxcsr;
+  load(cpu, { code: new Uint8Array([...code, 0xcc]), regs, scratch, rflags });
+  cpu.fpu.xmm.set(fpu);
+  cpu.fpu.mxcsr = mxcsr;
+  return go(cpu);
+}
+
+const iota = (n: number, f: (k: number) => number) => Array.from({ length: n }, (_, k) => f(k));
+
+Deno.test("HADDPS, HSUBPD, ADDSUBPS combine lanes as SDM Vol. 2 HADDPS/HSUBPD/ADDSUBPS define", () => {
+  const cpu = sseCpu();
+  cpu.fpu.xmmF32.set([1, 2, 3, 4], 0);
+  cpu.fpu.xmmF32.set([10, 20, 30, 40], 4);
+  assert.equal(exec(cpu, [0xf2, 0x0f, 0x7c, 0xc1]).vector, 3); // haddps %xmm1, %xmm0
+  assert.deepEqual([...cpu.fpu.xmmF32.subarray(0, 4)], [3, 7, 30, 70]);
+  cpu.fpu.xmmF64.set([5, 1], 0);
+  cpu.fpu.xmmF64.set([100, 1000], 2);
+  assert.equal(exec(cpu, [0x66, 0x0f, 0x7d, 0xc1]).vector, 3); // hsubpd %xmm1, %xmm0
+  assert.deepEqual([...cpu.fpu.xmmF64.subarray(0, 2)], [4, -900]);
+  cpu.fpu.xmmF32.set([1, 2, 3, 4], 0);
+  cpu.fpu.xmmF32.set([10, 20, 30, 40], 4);
+  assert.equal(exec(cpu, [0xf2, 0x0f, 0xd0, 0xc1]).vector, 3); // addsubps %xmm1, %xmm0
+  assert.deepEqual([...cpu.fpu.xmmF32.subarray(0, 4)], [-9, 22, -27, 44]);
+});
+
+Deno.test("MOVSLDUP/MOVSHDUP/MOVDDUP duplicate lanes; MONITOR and MWAIT raise #UD (CPUID.1:ECX.MONITOR = 0)", () => {
+  const cpu = sseCpu();
+  cpu.fpu.xmm.set([0x11, 0x22, 0x33, 0x44], 4);
+  exec(cpu, [0xf3, 0x0f, 0x12, 0xc1]); // movsldup %xmm1, %xmm0
+  assert.deepEqual(dwords(cpu, 0), [0x11, 0x11, 0x33, 0x33]);
+  exec(cpu, [0xf3, 0x0f, 0x16, 0xc1]); // movshdup
+  assert.deepEqual(dwords(cpu, 0), [0x22, 0x22, 0x44, 0x44]);
+  exec(cpu, [0xf2, 0x0f, 0x12, 0xc1]); // movddup
+  assert.deepEqual(dwords(cpu, 0), [0x11, 0x22, 0x11, 0x22]);
+  assert.equal(exec(cpu, [0x0f, 0x01, 0xc8]).vector, 6, "monitor");
+  assert.equal(exec(cpu, [0x0f, 0x01, 0xc9]).vector, 6, "mwait");
+});
+
+Deno.test("PSHUFB selects by the low 4 bits and zeroes bytes whose selector has bit 7 set", () => {
+  const cpu = sseCpu();
+  setX(cpu, 0, iota(16, (k) => 0xa0 + k));
+  setX(cpu, 1, [15, 0, 0x80, 0x8f, 0x13, 1, 2, 3, 0xff, 4, 5, 6, 7, 8, 0x7e, 9]);
+  exec(cpu, [0x66, 0x0f, 0x38, 0x00, 0xc1]); // pshufb %xmm1, %xmm0
+  assert.deepEqual(getX(cpu, 0), [
+    0xaf,
+    0xa0,
+    0,
+    0,
+    0xa3,
+    0xa1,
+    0xa2,
+    0xa3,
+    0,
+    0xa4,
+    0xa5,
+    0xa6,
+    0xa7,
+    0xa8,
+    0xae,
+    0xa9,
+  ]);
+});
+
+Deno.test("PALIGNR shifts the destination:source pair right by imm8 bytes; 32 and more give zero", () => {
+  const cpu = sseCpu();
+  const at = (imm: number) => {
+    setX(cpu, 0, iota(16, (k) => 0x10 + k)); // destination: high half of the pair
+    setX(cpu, 1, iota(16, (k) => k)); // source: low half
+    exec(cpu, [0x66, 0x0f, 0x3a, 0x0f, 0xc1, imm]); // palignr $imm, %xmm1, %xmm0
+    return getX(cpu, 0);
+  };
+  assert.deepEqual(at(0), iota(16, (k) => k));
+  assert.deepEqual(at(5), iota(16, (k) => k + 5));
+  assert.deepEqual(at(20), iota(16, (k) => (k < 12 ? 0x14 + k : 0)));
+  assert.deepEqual(at(32), iota(16, () => 0));
+});
+
+Deno.test("PHADDSW saturates, PHSUBW wraps, PMADDUBSW is unsigned x signed with saturation", () => {
+  const cpu = sseCpu();
+  cpu.fpu.xmmI16.set([0x7fff, 1, -5, 3, 0, 0, -0x8000, -1], 0);
+  cpu.fpu.xmmI16.set([1, 2, 3, 4, 5, 6, 7, 8], 8);
+  exec(cpu, [0x66, 0x0f, 0x38, 0x03, 0xc1]); // phaddsw %xmm1, %xmm0
+  assert.deepEqual([...cpu.fpu.xmmI16.subarray(0, 8)], [0x7fff, -2, 0, -0x8000, 3, 7, 11, 15]);
+  cpu.fpu.xmmI16.set([-0x8000, 1, 0, 0, 0, 0, 0, 0], 0);
+  exec(cpu, [0x66, 0x0f, 0x38, 0x05, 0xc1]); // phsubw %xmm1, %xmm0
+  assert.deepEqual([...cpu.fpu.xmmI16.subarray(0, 8)], [0x7fff, 0, 0, 0, -1, -1, -1, -1]);
+  setX(cpu, 0, [255, 255, 1, 2, ...iota(12, () => 0)]);
+  setX(cpu, 1, [127, 127, -3 & 0xff, 4, ...iota(12, () => 0)]);
+  exec(cpu, [0x66, 0x0f, 0x38, 0x04, 0xc1]); // pmaddubsw %xmm1, %xmm0
+  assert.deepEqual(words(cpu, 0).slice(0, 2), [0x7fff, 5]);
+});
+
+Deno.test("PMULHRSW rounds (p >> 14) + 1 >> 1; PSIGN and PABS follow the source's sign", () => {
+  const cpu = sseCpu();
+  cpu.fpu.xmmI16.set([0x4000, -0x8000, 3, -3, 0x7fff, 100, 1, 0], 0);
+  cpu.fpu.xmmI16.set([0x4000, -0x8000, 0x4000, 0x4000, 0x7fff, -100, 1, 5], 8);
+  exec(cpu, [0x66, 0x0f, 0x38, 0x0b, 0xc1]); // pmulhrsw %xmm1, %xmm0
+  assert.deepEqual([...cpu.fpu.xmmI16.subarray(0, 8)], [0x2000, -0x8000, 2, -1, 0x7ffe, 0, 0, 0]);
+  cpu.fpu.xmmI8.set(iota(16, (k) => (k === 0 ? -128 : k)), 0);
+  cpu.fpu.xmmI8.set(iota(16, (k) => [-1, 0, 1, -7][k & 3]), 16);
+  exec(cpu, [0x66, 0x0f, 0x38, 0x08, 0xc1]); // psignb %xmm1, %xmm0
+  assert.deepEqual([...cpu.fpu.xmmI8.subarray(0, 4)], [-128, 0, 2, -3]);
+  cpu.fpu.xmmI32.set([-5, 0x80000000 | 0, 7, 0], 4);
+  exec(cpu, [0x66, 0x0f, 0x38, 0x1e, 0xc1]); // pabsd %xmm1, %xmm0
+  assert.deepEqual(dwords(cpu, 0), [5, 0x80000000, 7, 0]);
+});
+
+Deno.test("SSSE3 MMX forms (no 66 prefix) raise #UD: hvsim has no MMX registers", () => {
+  const cpu = sseCpu();
+  assert.equal(exec(cpu, [0x0f, 0x38, 0x00, 0xc1]).vector, 6);
+  assert.equal(exec(cpu, [0x0f, 0x3a, 0x0f, 0xc1, 1]).vector, 6);
+});
+
+Deno.test("TZCNT and LZCNT (F3 0F BC/BD) execute as BSF and BSR: CPUID reports neither BMI1 nor LZCNT", () => {
+  const cpu = sseCpu();
+  // tzcnt %rbx, %rax; lzcnt %rbx, %rcx. As BSF/BSR of 0x10: 4 and 4 (TZCNT/LZCNT would give 4, 59).
+  let o = exec(cpu, [0xf3, 0x48, 0x0f, 0xbc, 0xc3, 0xf3, 0x48, 0x0f, 0xbd, 0xcb], { rbx: 0x10n });
+  assert.equal(o.regs.rax, 4n);
+  assert.equal(o.regs.rcx, 4n);
+  // A zero source: BSF sets ZF (TZCNT would write 64 and clear ZF).
+  o = exec(cpu, [0xf3, 0x48, 0x0f, 0xbc, 0xc3], { rbx: 0n, rax: 0x1234n });
+  assert.equal(o.rflags & 0x40, 0x40, "ZF");
+  assert.equal(o.rip, CODE_ADDR + 5);
+});
