@@ -45,5 +45,66 @@ export function buildSse4Forms(): InstructionForm[] {
     ]
   ) binary(m, "int");
   add("palignr", "int", "palignr <u8>, <x>, <x>", "palignr <u8>, <m128>, <x>");
+  // SSE4.1.
+  const withImm = (m: string, lanes: Lanes, mem = "<m128>") =>
+    add(m, lanes, `${m} <u8>, <x>, <x>`, `${m} <u8>, ${mem}, <x>`);
+  add("pblendvb", "int", "pblendvb %xmm0, <x>, <x>", "pblendvb %xmm0, <m128>, <x>");
+  add("blendvps", "ps", "blendvps %xmm0, <x>, <x>", "blendvps %xmm0, <m128>, <x>");
+  add("blendvpd", "pd", "blendvpd %xmm0, <x>, <x>", "blendvpd %xmm0, <m128>, <x>");
+  for (
+    const m of [
+      "ptest",
+      "pmuldq",
+      "pcmpeqq",
+      "packusdw",
+      "pminsb",
+      "pminsd",
+      "pminuw",
+      "pminud",
+      "pmaxsb",
+      "pmaxsd",
+      "pmaxuw",
+      "pmaxud",
+      "pmulld",
+      "phminposuw",
+    ]
+  ) binary(m, "int");
+  const PMOVX_MEM: Record<string, string> = {
+    bw: "m64",
+    bd: "m32",
+    bq: "m16",
+    wd: "m64",
+    wq: "m32",
+    dq: "m64",
+  };
+  for (const [sfx, mem] of Object.entries(PMOVX_MEM)) {
+    for (const m of ["pmovsx" + sfx, "pmovzx" + sfx]) add(m, "int", `${m} <x>, <x>`, `${m} <${mem}>, <x>`);
+  }
+  add("movntdqa", "int", "movntdqa <m128>, <x>");
+  withImm("roundps", "ps");
+  withImm("roundpd", "pd");
+  withImm("roundss", "ps", "<m32>");
+  withImm("roundsd", "pd", "<m64>");
+  withImm("blendps", "ps");
+  withImm("blendpd", "pd");
+  withImm("pblendw", "int");
+  withImm("dpps", "ps");
+  withImm("dppd", "pd");
+  withImm("mpsadbw", "int");
+  withImm("insertps", "ps", "<m32>");
+  add("pextrb", "int", "pextrb <u8>, <x>, <r32>", "pextrb <u8>, <x>, <m8>");
+  add("pextrw", "int", "pextrw <u8>, <x>, <m16>");
+  add("pextrd", "int", "pextrd <u8>, <x>, <r32>", "pextrd <u8>, <x>, <m32>");
+  add("pextrq", "int", "pextrq <u8>, <x>, <r64>", "pextrq <u8>, <x>, <m64>");
+  add(
+    "extractps",
+    "ps",
+    "extractps <u8>, <x>, <r32>",
+    "extractps <u8>, <x>, <r64>",
+    "extractps <u8>, <x>, <m32>",
+  );
+  add("pinsrb", "int", "pinsrb <u8>, <r32>, <x>", "pinsrb <u8>, <m8>, <x>");
+  add("pinsrd", "int", "pinsrd <u8>, <r32>, <x>", "pinsrd <u8>, <m32>, <x>");
+  add("pinsrq", "int", "pinsrq <u8>, <r64>, <x>", "pinsrq <u8>, <m64>, <x>");
   return out;
 }

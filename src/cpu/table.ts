@@ -27,6 +27,7 @@ import * as sio from "./ops/string_io.ts";
 import * as dc from "./ops/descriptor_checks.ts";
 import * as s3 from "./ops/sse3.ts";
 import * as ss3 from "./ops/ssse3.ts";
+import * as s41 from "./ops/sse41.ts";
 import { OP_ADD, OP_DIV, OP_MUL, OP_SQRT, OP_SUB } from "./softfloat.ts";
 import { fwait } from "./ops/x87.ts";
 import { X87_FORMS } from "./x87_table.ts";
@@ -683,6 +684,54 @@ sse38("pabsb", 0x1c, P66, ss3.pabs, { arg: 1 });
 sse38("pabsw", 0x1d, P66, ss3.pabs, { arg: 2 });
 sse38("pabsd", 0x1e, P66, ss3.pabs, { arg: 4 });
 sse3a("palignr", 0x0f, P66, ss3.palignr);
+// SSE4.1.
+sse38("pblendvb", 0x10, P66, s41.blendv, { arg: 1 });
+sse38("blendvps", 0x14, P66, s41.blendv, { arg: 4 });
+sse38("blendvpd", 0x15, P66, s41.blendv, { arg: 8 });
+sse38("ptest", 0x17, P66, s41.ptest);
+const PMOVX: [string, number, number][] = [
+  ["bw", 0x20, 0x21],
+  ["bd", 0x21, 0x41],
+  ["bq", 0x22, 0x81],
+  ["wd", 0x23, 0x42],
+  ["wq", 0x24, 0x82],
+  ["dq", 0x25, 0x84],
+];
+for (const [sfx, opc, arg] of PMOVX) {
+  sse38("pmovsx" + sfx, opc, P66, s41.pmovx, { arg: arg | 0x100 });
+  sse38("pmovzx" + sfx, opc + 0x10, P66, s41.pmovx, { arg });
+}
+sse38("pmuldq", 0x28, P66, s41.pmisc41, { arg: s41.P41_MULDQ });
+sse38("pcmpeqq", 0x29, P66, s41.pmisc41, { arg: s41.P41_CMPEQQ });
+sse38("movntdqa", 0x2a, P66, sm.movXE, { arg: 1, memOnly: true });
+sse38("packusdw", 0x2b, P66, s41.pmisc41, { arg: s41.P41_PACKUSDW });
+sse38("pminsb", 0x38, P66, s41.pminmax, { arg: 1 | s41.MM_SIGNED });
+sse38("pminsd", 0x39, P66, s41.pminmax, { arg: 4 | s41.MM_SIGNED });
+sse38("pminuw", 0x3a, P66, s41.pminmax, { arg: 2 });
+sse38("pminud", 0x3b, P66, s41.pminmax, { arg: 4 });
+sse38("pmaxsb", 0x3c, P66, s41.pminmax, { arg: 1 | s41.MM_SIGNED | s41.MM_MAX });
+sse38("pmaxsd", 0x3d, P66, s41.pminmax, { arg: 4 | s41.MM_SIGNED | s41.MM_MAX });
+sse38("pmaxuw", 0x3e, P66, s41.pminmax, { arg: 2 | s41.MM_MAX });
+sse38("pmaxud", 0x3f, P66, s41.pminmax, { arg: 4 | s41.MM_MAX });
+sse38("pmulld", 0x40, P66, s41.pmisc41, { arg: s41.P41_MULLD });
+sse38("phminposuw", 0x41, P66, s41.phminposuw);
+sse3a("roundps", 0x08, P66, s41.round, { arg: 0 });
+sse3a("roundpd", 0x09, P66, s41.round, { arg: s41.RND_DOUBLE });
+sse3a("roundss", 0x0a, P66, s41.round, { arg: s41.RND_SCALAR });
+sse3a("roundsd", 0x0b, P66, s41.round, { arg: s41.RND_SCALAR | s41.RND_DOUBLE });
+sse3a("blendps", 0x0c, P66, s41.blendImm, { arg: 4 });
+sse3a("blendpd", 0x0d, P66, s41.blendImm, { arg: 8 });
+sse3a("pblendw", 0x0e, P66, s41.blendImm, { arg: 2 });
+sse3a("pextrb", 0x14, P66, s41.pextr, { arg: 1 });
+sse3a("pextrw", 0x15, P66, s41.pextr, { arg: 2 });
+sse3a("pextrd", 0x16, P66, s41.pextr, { arg: 4 });
+sse3a("extractps", 0x17, P66, s41.extractps);
+sse3a("pinsrb", 0x20, P66, s41.pinsr, { arg: 1 });
+sse3a("insertps", 0x21, P66, s41.insertps);
+sse3a("pinsrd", 0x22, P66, s41.pinsr, { arg: 4 });
+sse3a("dpps", 0x40, P66, s41.dp, { arg: 0 });
+sse3a("dppd", 0x41, P66, s41.dp, { arg: 1 });
+sse3a("mpsadbw", 0x42, P66, s41.mpsadbw);
 
 def("fxsave", 1, 0xae, sm.fxsave, { ext: 0, memOnly: true });
 def("fxrstor", 1, 0xae, sm.fxrstor, { ext: 1, memOnly: true });

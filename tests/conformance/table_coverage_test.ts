@@ -22,6 +22,7 @@ const ROWS: [string, string, number, boolean][] = [
   ["0faee8", "lfence 0f ae/5", 64, false],
   ["f4", "hlt f4", 32, false],
   ["66410f3800c1", "pshufb 0f 38 00", 32, false],
+  ["66480f3a1600ff", "pextrd 0f 3a 16", 64, true],
 ];
 
 for (const [hex, name, size, memory] of ROWS) {

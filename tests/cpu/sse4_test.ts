@@ -167,3 +167,85 @@ Deno.test("TZCNT and LZCNT (F3 0F BC/BD) execute as BSF and BSR: CPUID reports n
   assert.equal(o.rflags & 0x40, 0x40, "ZF");
   assert.equal(o.rip, CODE_ADDR + 5);
 });
+
+// ------------------------------------------------------------------ SSE4.1
+
+Deno.test("ROUNDPS: imm8[1:0] selects the mode, imm8[2] MXCSR.RC, imm8[3] suppresses PE (SDM Vol. 2 ROUNDPS, Table 4-18)", () => {
+  const cpu = sseCpu();
+  const at = (imm: number, mxcsr = 0x1f80) => {
+    cpu.fpu.xmmF32.set([2.5, -2.5, 1.5, -0.3], 4);
+    cpu.fpu.mxcsr = mxcsr;
+    const o = exec(cpu, [0x66, 0x0f, 0x3a, 0x08, 0xc1, imm]); // roundps $imm, %xmm1, %xmm0
+    return { v: [...cpu.fpu.xmmF32.subarray(0, 4)], vector: o.vector, mxcsr: cpu.fpu.mxcsr };
+  };
+  assert.deepEqual(at(0).v, [2, -2, 2, -0], "nearest, ties to even");
+  assert.deepEqual(at(1).v, [2, -3, 1, -1], "down");
+  assert.deepEqual(at(2).v, [3, -2, 2, -0], "up");
+  assert.deepEqual(at(3).v, [2, -2, 1, -0], "truncate");
+  assert.deepEqual(at(4, 0x1f80 | (1 << 13)).v, [2, -3, 1, -1], "imm8[2]: MXCSR.RC = down");
+  assert.equal(at(0).mxcsr, 0x1f80 | 0x20, "inexact: PE");
+  assert.equal(at(8).mxcsr, 0x1f80, "imm8[3]: no PE");
+  const unmasked = 0x1f80 & ~(1 << 12);
+  assert.equal(at(0, unmasked).vector, 19, "PE unmasked: #XM");
+  assert.equal(at(8, unmasked).vector, 3, "imm8[3] set: no #XM");
+  cpu.fpu.xmm.set([0x7f800001, 0, 0, 0], 4); // an SNaN
+  cpu.fpu.mxcsr = 0x1f80;
+  exec(cpu, [0x66, 0x0f, 0x3a, 0x0a, 0xc1, 0]); // roundss
+  assert.equal(cpu.fpu.xmm[0], 0x7fc00001, "SNaN quieted");
+  assert.equal(cpu.fpu.mxcsr & 1, 1, "IE");
+});
+
+Deno.test("DPPS/DPPD: imm8[7:4] selects the products, imm8[3:0] the lanes written", () => {
+  const cpu = sseCpu();
+  const dpps = (imm: number) => {
+    cpu.fpu.xmmF32.set([1, 2, 3, 4], 0);
+    cpu.fpu.xmmF32.set([10, 20, 30, 40], 4);
+    exec(cpu, [0x66, 0x0f, 0x3a, 0x40, 0xc1, imm]); // dpps $imm, %xmm1, %xmm0
+    return [...cpu.fpu.xmmF32.subarray(0, 4)];
+  };
+  assert.deepEqual(dpps(0xf1), [300, 0, 0, 0]);
+  assert.deepEqual(dpps(0x35), [50, 0, 50, 0]);
+  assert.deepEqual(dpps(0x8f), [160, 160, 160, 160]);
+  assert.deepEqual(dpps(0x0f), [0, 0, 0, 0]);
+  cpu.fpu.xmmF64.set([1, 2], 0);
+  cpu.fpu.xmmF64.set([3, 4], 2);
+  exec(cpu, [0x66, 0x0f, 0x3a, 0x41, 0xc1, 0x32]); // dppd $0x32
+  assert.deepEqual([...cpu.fpu.xmmF64.subarray(0, 2)], [0, 11]);
+});
+
+Deno.test("PHMINPOSUW gives the lowest-indexed minimum; MPSADBW the SDM's eight sums", () => {
+  const cpu = sseCpu();
+  cpu.fpu.xmmU16.set([5, 3, 9, 3, 0xffff, 7, 8, 6], 8);
+  exec(cpu, [0x66, 0x0f, 0x38, 0x41, 0xc1]); // phminposuw %xmm1, %xmm0
+  assert.deepEqual(dwords(cpu, 0), [0x10003, 0, 0, 0]);
+  setX(cpu, 0, iota(16, (k) => k));
+  setX(cpu, 1, iota(16, (k) => (k >= 4 && k < 8 ? k : 0xff)));
+  exec(cpu, [0x66, 0x0f, 0x3a, 0x42, 0xc1, 5]); // mpsadbw $5: source block 1, destination from byte 4
+  assert.deepEqual(words(cpu, 0), iota(8, (k) => 4 * k));
+  setX(cpu, 0, iota(16, () => 0x10));
+  exec(cpu, [0x66, 0x0f, 0x3a, 0x42, 0xc1, 0]); // block 0 (all 0xff), from byte 0
+  assert.deepEqual(words(cpu, 0), iota(8, () => 4 * 0xef));
+});
+
+Deno.test("BLENDVPS takes the mask from XMM0's sign bits; INSERTPS moves, places and zeroes lanes", () => {
+  const cpu = sseCpu();
+  cpu.fpu.xmm.set([0x80000000, 0, 0xffffffff, 0x7fffffff], 0);
+  cpu.fpu.xmm.set([1, 2, 3, 4], 8);
+  cpu.fpu.xmm.set([5, 6, 7, 8], 12);
+  exec(cpu, [0x66, 0x0f, 0x38, 0x14, 0xd3]); // blendvps %xmm0, %xmm3, %xmm2
+  assert.deepEqual(dwords(cpu, 2), [5, 2, 7, 4]);
+  cpu.fpu.xmm.set([1, 2, 3, 4], 8);
+  exec(cpu, [0x66, 0x0f, 0x3a, 0x21, 0xd3, 0x61]); // insertps $0x61: lane 1 of xmm3 into lane 2, lane 0 zeroed
+  assert.deepEqual(dwords(cpu, 2), [0, 2, 6, 4]);
+});
+
+Deno.test("PTEST sets ZF from AND, CF from AND NOT, and clears AF OF PF SF", () => {
+  const cpu = sseCpu();
+  cpu.fpu.xmm.set([0xf0, 0, 0, 0], 0);
+  cpu.fpu.xmm.set([0x0f, 0, 0, 0], 4);
+  let o = exec(cpu, [0x66, 0x0f, 0x38, 0x17, 0xc1], {}, undefined, 0x8d5); // ptest %xmm1, %xmm0
+  assert.equal(o.rflags & 0x8d5, 0x40, "ZF only (no common bits; xmm1 has bits outside xmm0)");
+  cpu.fpu.xmm.set([0x30, 0, 0, 0], 4);
+  o = exec(cpu, [0x66, 0x0f, 0x38, 0x17, 0xc1]);
+  assert.equal(o.rflags & 0x8d5, 0x01, "CF only");
+});
