@@ -257,6 +257,23 @@ export function buildForms(): InstructionForm[] {
       if (op !== "bt") add(op, "bittest", z.bits, `lock ${op}${z.s} ${r}, ${z.m}`);
     });
   }
+  eachSize(
+    WIDE,
+    (z) =>
+      add("popcnt", "none", z.bits, `popcnt${z.s} ${z.r[0]}, ${z.r[0]}`, `popcnt${z.s} ${z.m}, ${z.r[0]}`),
+  );
+  add("crc32", "none", 32, "crc32b <r8l>, <r32>", "crc32b <r8x>, <r32>", "crc32b <m8>, <r32>");
+  add("crc32", "none", 64, "crc32b <r8x>, <r64>", "crc32b <m8>, <r64>");
+  for (const z of WIDE) {
+    const dst = z.bits === 64 ? "<r64>" : "<r32>";
+    add(
+      "crc32",
+      "none",
+      z.bits === 64 ? 64 : 32,
+      `crc32${z.s} ${z.r[0]}, ${dst}`,
+      `crc32${z.s} ${z.m}, ${dst}`,
+    );
+  }
   for (const op of ["bsf", "bsr"]) {
     eachSize(
       WIDE,

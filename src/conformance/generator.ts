@@ -690,6 +690,32 @@ function sseSetup(b: Built, ops: Operand[], rng: Prng): void {
   const dst = ops[ops.length - 1];
   if (/^(rcp|rsqrt)/.test(t) && dst.kind === "xmm") b.approx = { xmm: dst.reg, lanes: /ss /.test(t) ? 1 : 4 };
   if (t.startsWith("maskmovdqu")) b.regs[RDI] = BigInt(SCRATCH_ADDR + 16 * rng.int(SCRATCH_SIZE / 16));
+  if (/^pcmp[ei]str/.test(t)) stringSetup(b, ops, rng);
+}
+
+/**
+ * PCMPxSTRx: operands mostly short strings over a small alphabet (so elements match, ranges hold,
+ * substrings occur), often with a zero element (the implicit forms' terminator), and lengths in
+ * RAX/RDX mostly small, negative or just past the register (the explicit forms).
+ */
+function stringSetup(b: Built, ops: Operand[], rng: Prng): void {
+  const fill = (out: Uint8Array, at: number) => {
+    if (rng.chance(0.2)) return; // keep the random lanes
+    const alphabet = rng.pick([[0x41, 0x42, 0x43], [0x61, 0x7a, 0x30, 0x39, 0x20], [0x80, 0x7f, 0x01, 0xff]]);
+    for (let k = 0; k < 16; k++) out[at + k] = rng.pick(alphabet);
+    if (rng.chance(0.6)) {
+      const z = rng.int(16);
+      out[at + z] = 0;
+      if (rng.chance(0.5) && z < 15) out[at + z + 1] = 0; // a zero word too
+    }
+  };
+  for (const op of ops) {
+    if (op.kind === "xmm") fill(b.xmm!, 16 * op.reg);
+    else if (op.kind === "mem" && op.bits === 128) fill(b.mem, op.off);
+  }
+  for (const r of [RAX, RDX]) {
+    if (rng.chance(0.85)) b.regs[r] = BigInt.asUintN(64, BigInt(rng.range(-20, 20)));
+  }
 }
 
 function stackOffset(b: Built): number {

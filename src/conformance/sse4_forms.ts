@@ -106,5 +106,9 @@ export function buildSse4Forms(): InstructionForm[] {
   add("pinsrb", "int", "pinsrb <u8>, <r32>, <x>", "pinsrb <u8>, <m8>, <x>");
   add("pinsrd", "int", "pinsrd <u8>, <r32>, <x>", "pinsrd <u8>, <m32>, <x>");
   add("pinsrq", "int", "pinsrq <u8>, <r64>, <x>", "pinsrq <u8>, <m64>, <x>");
+  // SSE4.2.
+  binary("pcmpgtq", "int");
+  for (const m of ["pcmpestri", "pcmpestrm", "pcmpistri", "pcmpistrm"]) withImm(m, "int");
+  for (const m of ["pcmpestri", "pcmpestrm"]) withImm(m + "q", "int");
   return out;
 }

@@ -125,6 +125,17 @@ export const UNICORN_DEVIATIONS: readonly UnicornDeviation[] = [
     },
   },
   {
+    id: "popcnt-ud",
+    summary: "POPCNT raises #UD: the CPU Unicorn 2.0.1 emulates does not have it (its CPUID.1:ECX is " +
+      "0x02182200, POPCNT bit 23 clear, whichever CPU model is chosen), though SSE4.2, which the SDM " +
+      "enumerates separately, runs. The host executes it.",
+    evidence: "f3 41 0f b8 c8  popcntl %r8d, %ecx: host completes, Unicorn #UD (seed 1, 3,000 POPCNT and " +
+      "CRC32 cases: every POPCNT case, no CRC32 case).",
+    explains(c, _diffs, other, unicorn) {
+      return /^popcnt[wlq] /.test(c.asm) && unicorn.exception === "UD" && other.exception === undefined;
+    },
+  },
+  {
     id: "lock-neg-flags",
     summary:
       "LOCK NEG m8/m16/m32/m64 sets SF, ZF, PF and AF from the wrong value (the stored result and CF " +

@@ -28,6 +28,7 @@ import * as dc from "./ops/descriptor_checks.ts";
 import * as s3 from "./ops/sse3.ts";
 import * as ss3 from "./ops/ssse3.ts";
 import * as s41 from "./ops/sse41.ts";
+import * as s42 from "./ops/sse42.ts";
 import { OP_ADD, OP_DIV, OP_MUL, OP_SQRT, OP_SUB } from "./softfloat.ts";
 import { fwait } from "./ops/x87.ts";
 import { X87_FORMS } from "./x87_table.ts";
@@ -732,6 +733,15 @@ sse3a("pinsrd", 0x22, P66, s41.pinsr, { arg: 4 });
 sse3a("dpps", 0x40, P66, s41.dp, { arg: 0 });
 sse3a("dppd", 0x41, P66, s41.dp, { arg: 1 });
 sse3a("mpsadbw", 0x42, P66, s41.mpsadbw);
+// SSE4.2 and POPCNT.
+sse38("pcmpgtq", 0x37, P66, s41.pmisc41, { arg: s41.P41_CMPGTQ });
+sse3a("pcmpestrm", 0x60, P66, s42.pcmpstr, { arg: s42.STR_EXPLICIT | s42.STR_MASK });
+sse3a("pcmpestri", 0x61, P66, s42.pcmpstr, { arg: s42.STR_EXPLICIT });
+sse3a("pcmpistrm", 0x62, P66, s42.pcmpstr, { arg: s42.STR_MASK });
+sse3a("pcmpistri", 0x63, P66, s42.pcmpstr, { arg: 0 });
+sse38("crc32", 0xf0, PF2, s42.crc32, { arg: 1, byteRm: true });
+sse38("crc32", 0xf1, PF2, s42.crc32, { arg: 0, size: SZ_V });
+def("popcnt", 1, 0xb8, bit.popcnt, { modrm: true, prefix: PF3 });
 
 def("fxsave", 1, 0xae, sm.fxsave, { ext: 0, memOnly: true });
 def("fxrstor", 1, 0xae, sm.fxrstor, { ext: 1, memOnly: true });

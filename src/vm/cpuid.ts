@@ -46,12 +46,13 @@ function words(s: string): [number, number, number] {
 export const CPUID1_EDX = 1 | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 9) | (1 << 13) |
   (1 << 15) | (1 << 16) | (1 << 24) | (1 << 25) | (1 << 26);
 /**
- * CPUID.1:ECX bits: SSE3 (0), SSSE3 (9), CX16 (13), SSE4.1 (19), TSC-deadline (24), XSAVE (26), RDRAND (30),
+ * CPUID.1:ECX bits: SSE3 (0), SSSE3 (9), CX16 (13), SSE4.1 (19), SSE4.2 (20), POPCNT (23), TSC-deadline (24), XSAVE (26), RDRAND (30),
  * hypervisor present (31). OSXSAVE (27) is added while CR4.OSXSAVE is set. Not MONITOR (3): MONITOR and
  * MWAIT raise #UD.
  */
 export const CPUID1_ECX =
-  ((1 << 0) | (1 << 9) | (1 << 13) | (1 << 19) | (1 << 24) | (1 << 26) | (1 << 30) | (1 << 31)) >>> 0;
+  ((1 << 0) | (1 << 9) | (1 << 13) | (1 << 19) | (1 << 20) | (1 << 23) | (1 << 24) | (1 << 26) | (1 << 30) |
+    (1 << 31)) >>> 0;
 /** CPUID.1:ECX.OSXSAVE: mirrors CR4.OSXSAVE (SDM Vol. 2 CPUID, Table 3-10). */
 export const CPUID1_ECX_OSXSAVE = 1 << 27;
 /**

@@ -23,6 +23,8 @@ const ROWS: [string, string, number, boolean][] = [
   ["f4", "hlt f4", 32, false],
   ["66410f3800c1", "pshufb 0f 38 00", 32, false],
   ["66480f3a1600ff", "pextrd 0f 3a 16", 64, true],
+  ["66f2480f38f1c3", "crc32 0f 38 f1", 64, false],
+  ["66f30fb8c3", "popcnt 0f b8", 16, false],
 ];
 
 for (const [hex, name, size, memory] of ROWS) {

@@ -57,6 +57,21 @@ const ROWS: [string | undefined, string, Difference[], CaseResult, CaseResult][]
     res({}),
   ],
   [undefined, "shrdq $157, %r13, 0x10(%rax)", [{ field: "mem[0x1]", a: "", b: "" }], res({}), res({})],
+  [
+    "popcnt-ud",
+    "popcntl %r8d, %ecx",
+    [{ field: "exception", a: "", b: "" }],
+    res({}),
+    { ...res({}), exception: "UD", vector: 6 },
+  ],
+  [undefined, "popcntl %r8d, %ecx", [{ field: "rcx", a: "", b: "" }], res({}), res({})],
+  [
+    undefined,
+    "crc32l %r8d, %ecx",
+    [{ field: "exception", a: "", b: "" }],
+    res({}),
+    { ...res({}), exception: "UD", vector: 6 },
+  ],
 ];
 
 for (const [id, asm, diffs, host, uc] of ROWS) {

@@ -249,3 +249,100 @@ Deno.test("PTEST sets ZF from AND, CF from AND NOT, and clears AF OF PF SF", () 
   o = exec(cpu, [0x66, 0x0f, 0x38, 0x17, 0xc1]);
   assert.equal(o.rflags & 0x8d5, 0x01, "CF only");
 });
+
+// ------------------------------------------------------------------ SSE4.2
+
+const bytesOf = (s: string) => [...new TextEncoder().encode(s), ...new Array(16).fill(0)].slice(0, 16);
+
+/** Runs PCMPxSTRx (opcode 0x60..0x63) with xmm0 = `a` (first operand), xmm1 = `b`; returns ECX, flags, XMM0. */
+function strcmp(op: number, imm: number, a: number[], b: number[], regs: Partial<Record<Reg, bigint>> = {}) {
+  const cpu = sseCpu();
+  setX(cpu, 0, a);
+  setX(cpu, 1, b);
+  const o = exec(cpu, [0x66, 0x0f, 0x3a, op, 0xc1, imm], { rcx: 0xffffffffffffffffn, ...regs });
+  return { ecx: Number(o.regs.rcx), flags: o.rflags & 0x8d5, x0: getX(cpu, 0), w0: words(cpu, 0) };
+}
+const PCMPISTRI = 0x63, PCMPISTRM = 0x62, PCMPESTRI = 0x61, PCMPESTRM = 0x60;
+const FCF = 0x1, FZF = 0x40, FSF = 0x80, FOF = 0x800;
+
+Deno.test("PCMPISTRI equal any: the least or most significant match; ZF/SF for a terminated operand", () => {
+  const r = strcmp(PCMPISTRI, 0x00, bytesOf("aeiou"), bytesOf("hello world"));
+  assert.equal(r.ecx, 1, "e at 1 (the index is written zero-extended into RCX)");
+  assert.equal(r.flags, FCF | FZF | FSF);
+  assert.equal(strcmp(PCMPISTRI, 0x40, bytesOf("aeiou"), bytesOf("hello world")).ecx, 7, "o at 7");
+  const none = strcmp(PCMPISTRI, 0x00, bytesOf("xyz"), bytesOf("hello"));
+  assert.equal(none.ecx, 16, "no match: 16");
+  assert.equal(none.flags, FZF | FSF);
+});
+
+Deno.test("PCMPISTRI/M ranges with each polarity: positive, negative, masked negative", () => {
+  const az = bytesOf("az"), text = bytesOf("Hello");
+  assert.equal(strcmp(PCMPISTRI, 0x04, az, text).ecx, 1, "first lower-case letter");
+  const neg = strcmp(PCMPISTRI, 0x14, az, text);
+  assert.equal(neg.ecx, 0, "negative: H, and every element past the end");
+  assert.equal(neg.flags, FCF | FZF | FSF | FOF, "OF = IntRes2[0]");
+  assert.equal(strcmp(PCMPISTRI, 0x54, az, text).ecx, 15, "negative, most significant: past the end");
+  assert.equal(strcmp(PCMPISTRI, 0x74, az, text).ecx, 0, "masked negative: only valid elements inverted");
+  assert.deepEqual(strcmp(PCMPISTRM, 0x34, az, text).w0, [1, 0, 0, 0, 0, 0, 0, 0], "bit mask in XMM0");
+  assert.deepEqual(
+    strcmp(PCMPISTRM, 0x44, az, text).x0,
+    [0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    "byte mask",
+  );
+});
+
+Deno.test("PCMPISTRI equal each (strcmp) and equal ordered (strstr, a partial match at the end)", () => {
+  assert.equal(strcmp(PCMPISTRI, 0x18, bytesOf("abcd"), bytesOf("abXd")).ecx, 2, "first difference");
+  const same = strcmp(PCMPISTRI, 0x18, bytesOf("abcd"), bytesOf("abcd"));
+  assert.equal(same.ecx, 16, "equal strings: no difference (invalid pairs compare true)");
+  assert.equal(same.flags, FZF | FSF);
+  assert.equal(strcmp(PCMPISTRI, 0x0c, bytesOf("lo"), bytesOf("hello world")).ecx, 3);
+  const tail = strcmp(PCMPISTRI, 0x0c, bytesOf("lo"), bytesOf("xxxxxxxxxxxxxxxl"));
+  assert.equal(tail.ecx, 15, "a needle cut off by the register's end still matches");
+  assert.equal(tail.flags, FCF | FSF, "second operand not terminated: ZF clear");
+  assert.equal(strcmp(PCMPISTRI, 0x0c, bytesOf(""), bytesOf("abc")).ecx, 0, "an empty needle matches at 0");
+});
+
+Deno.test("PCMPESTRI/M take |EAX| and |EDX| as lengths, saturated; words and signed ranges", () => {
+  const a = [1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8, 0]; // words 1..8
+  const b = [9, 0, 8, 0, 7, 0, 3, 0, 2, 0, 1, 0, 0, 0, 0, 0]; // words 9 8 7 3 2 1 0 0
+  // Equal any over words: first operand length 3 (EAX = -3): {1, 2, 3}; second operand length 8 (EDX = 100).
+  const r = strcmp(PCMPESTRI, 0x01, a, b, { rax: 0xfffffffdn, rdx: 100n });
+  assert.equal(r.ecx, 3);
+  assert.equal(r.flags, FCF | FSF, "SF: |EAX| < 8; ZF clear: |EDX| >= 8");
+  // Without REX.W only EAX/EDX count: RAX = 2^32 + 2 is length 2.
+  assert.equal(strcmp(PCMPESTRI, 0x01, a, b, { rax: 0x100000002n, rdx: 5n }).ecx, 4);
+  // Signed word ranges [-2, 2] (imm8 = 0x07): element 3 of the second operand is -1.
+  const sa = [0xfe, 0xff, 2, 0, ...new Array(12).fill(0)];
+  const sb = [5, 0, 9, 0, 3, 0, 0xff, 0xff, ...new Array(8).fill(0)];
+  assert.equal(strcmp(PCMPESTRI, 0x07, sa, sb, { rax: 2n, rdx: 4n }).ecx, 3);
+  assert.equal(
+    strcmp(PCMPESTRI, 0x05, sa, sb, { rax: 2n, rdx: 4n }).ecx,
+    8,
+    "unsigned: 0xfffe..2 holds none",
+  );
+  const m = strcmp(PCMPESTRM, 0x41, a, b, { rax: 3n, rdx: 8n });
+  assert.deepEqual(m.w0, [0, 0, 0, 0xffff, 0xffff, 0xffff, 0, 0], "word mask");
+});
+
+Deno.test("CRC32 is CRC-32C without the inversions: 123456789 gives the check value 0xE3069283", () => {
+  const cpu = sseCpu();
+  // crc32q %rbx, %rax; crc32b %cl, %eax
+  const o = exec(cpu, [0xf2, 0x48, 0x0f, 0x38, 0xf1, 0xc3, 0xf2, 0x0f, 0x38, 0xf0, 0xc1], {
+    rax: 0xffffffffffffffffn,
+    rbx: 0x3837363534333231n,
+    rcx: 0x39n,
+  });
+  assert.equal((~Number(o.regs.rax)) >>> 0, 0xe3069283);
+  assert.equal(o.regs.rax >> 32n, 0n, "zero-extended");
+});
+
+Deno.test("POPCNT counts bits, sets ZF only for zero, clears the other flags", () => {
+  const cpu = sseCpu();
+  let o = exec(cpu, [0xf3, 0x48, 0x0f, 0xb8, 0xc3], { rbx: 0xf0f0000000000001n }, undefined, 0x8d5);
+  assert.equal(o.regs.rax, 9n);
+  assert.equal(o.rflags & 0x8d5, 0);
+  o = exec(cpu, [0x66, 0xf3, 0x0f, 0xb8, 0xc3], { rbx: 0xffff0000n, rax: 0x1234_5678n }, undefined, 0x8d5);
+  assert.equal(o.regs.rax, 0x1234_0000n, "16-bit: the upper bits kept");
+  assert.equal(o.rflags & 0x8d5, 0x40);
+});

@@ -1,6 +1,6 @@
 /**
  * Bit instructions: BT/BTS/BTR/BTC (register and immediate offsets, bit strings in memory),
- * BSF/BSR.
+ * BSF/BSR, POPCNT.
  *
  * @module
  */
@@ -95,4 +95,20 @@ export function bsr(cpu: Cpu, i: Insn): void {
   const n = vh !== 0 ? 63 - Math.clz32(vh) : 31 - Math.clz32(v);
   cpu.writeReg(i.size, i.reg, n, 0);
   cpu.fl.putArith(ZF, 0);
+}
+
+/** Number of set bits of a 32-bit value. */
+function bitCount(v: number): number {
+  v = v - ((v >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (Math.imul((v + (v >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}
+
+/** POPCNT Gv, Ev (f3 0f b8): the number of set bits; ZF set for a zero source, OF SF AF CF PF cleared. */
+export function popcnt(cpu: Cpu, i: Insn): void {
+  const v = readE(cpu, i);
+  const vh = i.size === 8 ? cpu.hi : 0;
+  const n = bitCount(v) + bitCount(vh);
+  cpu.writeReg(i.size, i.reg, n, 0);
+  cpu.fl.put((cpu.fl.get() & ~0x8d5) | (n === 0 ? ZF : 0));
 }
