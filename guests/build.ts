@@ -94,11 +94,17 @@ export interface GuestBuild {
   native: boolean;
   /** Build with gcc's default x86-64 code generation (SSE2) instead of `-mgeneral-regs-only`. */
   sse?: boolean;
+  /** An SSE build for this `-march` level, e.g. "x86-64-v2" (SSE3 .. SSE4.2, POPCNT). */
+  march?: string;
 }
 
-/** The shared flags for `build`: COMMON_CFLAGS, less `-mgeneral-regs-only` for an SSE build. */
+/**
+ * The shared flags for `build`: COMMON_CFLAGS, less `-mgeneral-regs-only` for an SSE build, plus
+ * `-march=` when the build names a level.
+ */
 export function cflagsOf(build: GuestBuild): string[] {
-  return COMMON_CFLAGS.filter((f) => !(build.sse === true && f === "-mgeneral-regs-only"));
+  const flags = COMMON_CFLAGS.filter((f) => !(build.sse === true && f === "-mgeneral-regs-only"));
+  return build.march === undefined ? flags : [...flags, `-march=${build.march}`];
 }
 
 /** One run of a guest: an ELF, a command line and what it must print. */
