@@ -32,6 +32,7 @@ import * as s42 from "./ops/sse42.ts";
 import { OP_ADD, OP_DIV, OP_MUL, OP_SQRT, OP_SUB } from "./softfloat.ts";
 import { fwait } from "./ops/x87.ts";
 import { X87_FORMS } from "./x87_table.ts";
+import { MMX_FORMS } from "./mmx_table.ts";
 
 /** No immediate. */
 export const IMM_NONE = 0;
@@ -759,6 +760,13 @@ for (const f of X87_FORMS) {
   });
 }
 def("fwait", 0, 0x9b, fwait);
+// MMX (0f without a prefix; MOVQ2DQ/MOVDQ2Q): mmx_table.ts lists the encodings.
+for (const f of MMX_FORMS) {
+  const o: Opts = { arg: f.arg, regOnly: f.regOnly, memOnly: f.memOnly, imm: f.imm ? IMM_UB : IMM_NONE };
+  if (f.ext >= 0) o.ext = f.ext;
+  if (f.opcode === 0x77) def(f.mnemonic, 1, f.opcode, f.h);
+  else sse(f.mnemonic, f.opcode, f.prefix, f.h, o);
+}
 
 /** The entry a decoded instruction came from. */
 export function specOf(insn: Insn): OpSpec {

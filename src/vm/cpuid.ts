@@ -40,11 +40,10 @@ function words(s: string): [number, number, number] {
 
 /**
  * CPUID.1:EDX bits: FPU(0), PSE(3; large pages, which IA-32e paging always has), TSC(4), MSR(5),
- * PAE(6), CX8(8), APIC(9), PGE(13), CMOV(15), PAT(16), FXSR(24), SSE(25), SSE2(26). Not MMX (23): the
- * MMX instructions, and so the forms of SSE/SSE2 integer instructions on MMX registers, raise #UD.
+ * PAE(6), CX8(8), APIC(9), PGE(13), CMOV(15), PAT(16), MMX(23), FXSR(24), SSE(25), SSE2(26).
  */
 export const CPUID1_EDX = 1 | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 9) | (1 << 13) |
-  (1 << 15) | (1 << 16) | (1 << 24) | (1 << 25) | (1 << 26);
+  (1 << 15) | (1 << 16) | (1 << 23) | (1 << 24) | (1 << 25) | (1 << 26);
 /**
  * CPUID.1:ECX bits: SSE3 (0), SSSE3 (9), CX16 (13), SSE4.1 (19), SSE4.2 (20), POPCNT (23), TSC-deadline (24), XSAVE (26), RDRAND (30),
  * hypervisor present (31). OSXSAVE (27) is added while CR4.OSXSAVE is set. Not MONITOR (3): MONITOR and
