@@ -62,6 +62,7 @@ export type Family =
 import { buildSseForms, type Lanes } from "./sse_forms.ts";
 import { buildX87Forms } from "./x87_forms.ts";
 import { buildSse4Forms } from "./sse4_forms.ts";
+import { buildMmxForms } from "./mmx_forms.ts";
 
 /** One instruction form: an AT&T template and what the generator needs to know about it. */
 export interface InstructionForm {
@@ -391,7 +392,7 @@ export function buildForms(): InstructionForm[] {
   add("ud1", "trap", 32, "ud1 <r32>, <r32>", "ud1 <m32>, <r32>");
   add("ud0", "trap", 32, "ud0 <r32>, <r32>");
   add("int3", "trap", 64, "int3");
-  for (const f of [...buildSseForms(), ...buildSse4Forms(), ...buildX87Forms()]) {
+  for (const f of [...buildSseForms(), ...buildSse4Forms(), ...buildX87Forms(), ...buildMmxForms()]) {
     if (seen.has(f.template)) throw new RangeError(`Duplicate conformance form "${f.template}"`);
     seen.add(f.template);
     forms.push(f);

@@ -165,7 +165,11 @@ function getX87(f: FpuState): Uint8Array {
   const dv = new DataView(b.buffer);
   dv.setUint16(0, f.fcw, true);
   dv.setUint16(2, f.fsw, true);
-  dv.setUint16(4, f.ftw, true);
+  // The full tag word as it can be observed (FNSTENV, FNSAVE; the host's FXSAVE image): empty or not,
+  // and a non-empty register's tag from its contents.
+  let ftw = 0;
+  for (let p = 0; p < 8; p++) ftw |= (((f.ftw >>> (2 * p)) & 3) === 3 ? 3 : f.tagOf(p)) << (2 * p);
+  dv.setUint16(4, ftw, true);
   const top = (f.fsw >>> 11) & 7;
   for (let i = 0; i < 8; i++) {
     b.set(f.st.subarray(10 * ((top + i) & 7), 10 * ((top + i) & 7) + 10), 6 + 10 * i);
