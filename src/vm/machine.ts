@@ -171,6 +171,9 @@ export interface EntropySource {
   restore(b: Uint8Array): void;
 }
 
+/** Timer events a HLT with interrupts on waits through before the guest resumes without an interrupt. */
+const HLT_EVENTS = 64;
+
 /** Vector of the host's timer interrupt (Linux's LOCAL_TIMER_VECTOR), reported on external-interrupt exits. */
 export const HOST_TIMER_VECTOR = 0xec;
 /** Offset of the VMXON region in the hypervisor's area. */
@@ -615,15 +618,19 @@ export class Machine {
           this.exit = { reason: "hlt", code: 0 };
           return;
         }
-        // Wait for the next interrupt: virtual time jumps to the timer's next event.
-        this.updateDevices(this.now());
-        if (this.lapic.pending() >= 0 || this.picInterruptPending()) return;
-        const next = this.nextDeviceEvent();
-        if (next === Infinity) {
-          this.exit = { reason: "hlt", code: 0, message: "HLT with interrupts enabled and no timer armed" };
-          return;
+        // Wait for the next interrupt: virtual time jumps from timer event to timer event until one
+        // brings an interrupt the CPU takes (an 8254 OUT falling edge or a masked line brings none),
+        // for at most HLT_EVENTS events, after which the guest resumes as if woken.
+        for (let k = 0; k < HLT_EVENTS; k++) {
+          this.updateDevices(this.now());
+          if (this.lapic.pending() >= 0 || this.picInterruptPending()) return;
+          const next = this.nextDeviceEvent();
+          if (next === Infinity) {
+            this.exit = { reason: "hlt", code: 0, message: "HLT with interrupts enabled and no timer armed" };
+            return;
+          }
+          cpu.tscOffset += next - this.now();
         }
-        cpu.tscOffset += next - this.now();
         return;
       }
       case EXIT_REASON_INTERRUPT_WINDOW:

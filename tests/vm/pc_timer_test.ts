@@ -111,3 +111,17 @@ Deno.test("Machine state with an RTC interrupt pending round-trips at any point"
     assert.equal(b.digest(), ref.digest(), `resumed at ${at}`);
   }
 });
+
+Deno.test("guest pcdev ends the same interpreted and compiled: PIT, RTC and UART interrupts at the same instructions", async () => {
+  const elf = await Deno.readFile(new URL("../../guests/build/pcdev.elf", import.meta.url));
+  const runs = [Infinity, 1].map((threshold) => {
+    const m = Machine.fromElf(elf, {}, "pcdev");
+    m.cpu.compileThreshold = threshold;
+    m.runToEnd(1e7);
+    return m;
+  });
+  assert.equal(runs[0].exit?.reason, "debug-exit", runs[0].exit?.message);
+  assert.equal(runs[1].instructions, runs[0].instructions);
+  assert.equal(runs[1].consoleText(), runs[0].consoleText());
+  assert.equal(runs[1].digest(), runs[0].digest());
+});
