@@ -54,6 +54,18 @@ export async function encodeConfirmation(
   return out;
 }
 
+/**
+ * `text` from the other side made safe to print on one line: control characters (C0, DEL, C1:
+ * newlines, terminal escapes) written as `\xNN`.
+ */
+export function printableMessage(text: string): string {
+  return text.replace(
+    // deno-lint-ignore no-control-regex
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
 /** A verdict read from the destination. */
 interface Verdict {
   accepted: boolean;
@@ -78,7 +90,7 @@ async function readConfirmation(conn: Deno.Conn, key?: CryptoKey): Promise<Verdi
   if (len > 4096) return { accepted: false, message: `confirmation message length ${len} is invalid` };
   const msg = (await src.read(len)).slice();
   if (msg.length < len) return { accepted: false, message: "the confirmation was truncated" };
-  const message = new TextDecoder().decode(msg);
+  const message = printableMessage(new TextDecoder().decode(msg));
   if (key) {
     const tag = (await src.read(MAC_BYTES)).slice();
     const body = new Uint8Array(12 + len);

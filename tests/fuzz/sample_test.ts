@@ -7,8 +7,11 @@ import { equal, ok } from "node:assert/strict";
 import { caseInput, runCase } from "../../src/fuzz/cases.ts";
 import { loadSurface, surfaceNames } from "../../src/fuzz/registry.ts";
 
-/** Cases per surface (the VMCS decoder is fast; the others build and run machines). */
-const CASES: Record<string, number> = { "vmcs-dump": 1000 };
+/**
+ * Cases per surface (the VMCS decoder is fast; the others build and run machines; a case of
+ * `confirmation` is a whole TCP migration).
+ */
+const CASES: Record<string, number> = { "vmcs-dump": 1000, confirmation: 100 };
 const DEFAULT_CASES = 250;
 const SEED = 20;
 

@@ -188,6 +188,13 @@ Deno.test("TCP: the source is complete only after a genuine confirmation", async
     ["no confirmation", null, undefined, /closed the connection without a confirmation/],
     ["garbage", new TextEncoder().encode("HTTP/1.1 200 OK\r\n\r\n"), undefined, /not an hvsim confirmation/],
     ["forged (unsigned) confirmation", unsignedOk, key, /confirmation failed authentication/],
+    // a hostile destination's words are printed on one line, control characters escaped
+    [
+      "a refusal with a newline and a terminal escape",
+      await encodeConfirmation(CONFIRM_REFUSED, "line one\nline two \x1b[31mred"),
+      undefined,
+      /^Destination refused the migration: line one\\x0aline two \\x1b\[31mred$/,
+    ],
   ];
   for (const [name, answer, k, msg] of table) {
     const fake = fakeDestination(answer);
