@@ -11,7 +11,12 @@ import { loadSurface, surfaceNames } from "../../src/fuzz/registry.ts";
  * Cases per surface (the VMCS decoder is fast; the others build and run machines; a case of
  * `confirmation` is a whole TCP migration).
  */
-const CASES: Record<string, number> = { "vmcs-dump": 1000, confirmation: 100 };
+const CASES: Record<string, number> = {
+  "vmcs-dump": 1000,
+  confirmation: 100,
+  "linux-kernel": 150,
+  "linux-initrd": 150,
+};
 const DEFAULT_CASES = 250;
 const SEED = 20;
 
