@@ -122,7 +122,10 @@ export async function restoreSnapshotFiles(
       // (lazy), two blocks take turns; otherwise the whole file is read into one buffer and the
       // staged pages point into it (no copy).
       const retain = !((opts.direct || lazyHere) && base === undefined);
-      const src = new BlockReaderSource(file, { retain, sizeHint: retain ? (await file.stat()).size : 0 });
+      const size = (await file.stat()).size;
+      // A file smaller than a block is read in one block of its size (not 8 MiB for a small snapshot).
+      const blockBytes = Math.min(8 << 20, Math.max(64 << 10, size + 1));
+      const src = new BlockReaderSource(file, { retain, sizeHint: retain ? size : 0, blockBytes });
       const { lazy: _, ...rest } = opts;
       result = await receiveStream(src, { ...rest, base, lazy });
       if (result.lazy) {
