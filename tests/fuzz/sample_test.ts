@@ -13,7 +13,7 @@ import { loadSurface, surfaceNames } from "../../src/fuzz/registry.ts";
  */
 const CASES: Record<string, number> = {
   "vmcs-dump": 1000,
-  confirmation: 100,
+  confirmation: 64,
   "linux-kernel": 150,
   "linux-initrd": 150,
 };
