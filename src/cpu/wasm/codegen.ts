@@ -106,8 +106,10 @@ export function wasmSupports(i: Insn): boolean {
   if (h === ctl.callRel || h === ctl.jmpRel || h === ctl.jccRel || h === ctl.nop) return true;
   if (h === ctl.ret) return true;
   if (h === ctl.jmpE || h === ctl.callE) return size === 8 && e;
-  if (h === mov.xchgAR) return i.reg === RAX;
-  if (h === mov.cmov) return !i.mem && size >= 4;
+  if (h === mov.xchgAR) return i.reg === RAX || size >= 2;
+  if (h === mov.cmov) return e && size >= 4;
+  if (h === mov.bswap) return size >= 4;
+  if (h === mov.xchgEG) return !i.mem;
   if (h === mov.setcc) return !i.mem;
   if (h === mov.cbw || h === mov.cwd) return size >= 4 && !(h === mov.cbw && size === 4);
   return false;
@@ -1041,13 +1043,36 @@ class RegionEmitter {
       this.bailUnless();
       c.get(t0).set(this.nx);
       return true;
-    } else if (h === ctl.nop || h === mov.xchgAR) {
+    } else if (h === ctl.nop || (h === mov.xchgAR && i.reg === RAX)) {
       // nothing
     } else if (h === mov.cmov) {
-      this.readReg(size, i.rm);
+      // The source is read whatever the condition (a memory operand can fault either way).
+      this.readE(i, size);
       this.readReg(size, i.reg);
       this.cond(i.op);
       c.op(Op.select).set(t0);
+      this.writeReg(size, i.reg, t0);
+    } else if (h === mov.bswap) {
+      // BSWAP: the bytes of the register reversed (32-bit: of the low half, zero-extended).
+      const v = size === 8 ? this.regs[i.reg] : t1;
+      if (size === 4) {
+        this.readReg(4, i.reg);
+        c.i64(32).op(Op.i64Shl).set(t1);
+      }
+      c.i64(0).set(t0);
+      for (let k = 0; k < 8; k++) {
+        c.get(v).i64(8 * k).op(Op.i64ShrU).i64(0xff).op(Op.i64And).i64(56 - 8 * k).op(Op.i64Shl).get(t0).op(
+          Op.i64Or,
+        )
+          .set(t0);
+      }
+      this.writeReg(size, i.reg, t0);
+    } else if (h === mov.xchgEG || (h === mov.xchgAR && i.reg !== RAX)) {
+      this.readReg(size, h === mov.xchgAR ? RAX : i.rm);
+      c.set(t0);
+      this.readReg(size, i.reg);
+      c.set(t1);
+      this.writeReg(size, h === mov.xchgAR ? RAX : i.rm, t1);
       this.writeReg(size, i.reg, t0);
     } else if (h === mov.setcc) {
       this.cond(i.op);
