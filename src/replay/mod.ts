@@ -62,7 +62,7 @@ export type { StateSection } from "../migration/vm_interface.ts";
 export type { DirtyLogMethod, EptMap, PageLoader } from "../vm/ept_map.ts";
 export type { EntropySource, EXIT_REASONS, ExitReason, Machine, RunExit } from "../vm/machine.ts";
 export type { VmEntryOutcome, VmxVcpu } from "../vm/vcpu.ts";
-export type { LinuxLayout } from "../vm/linux_loader.ts";
+export type { E820Entry, LinuxLayout } from "../vm/linux_loader.ts";
 export type { VmxCapabilities } from "../vmx/capabilities.ts";
 export type { PmlLog } from "../vmx/ept.ts";
 export type {
