@@ -231,13 +231,14 @@ export function parseLinuxKernel(file: Uint8Array, ramBytes: number, name = "ker
     if (file.length < 0x206) fail(`file is ${file.length} bytes, too short for a bzImage setup header`);
     fail('neither a bzImage (no "HdrS" setup header at 0x202 with boot flag 0xAA55) nor an ELF vmlinux');
   }
+  // The magic fits in 0x206 bytes; every field read below lies before 0x26c.
+  if (file.length < 0x26c) fail(`file is ${file.length} bytes, shorter than its setup header`);
   const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
   const version = dv.getUint16(BP.version, true);
   const vtext = `${version >> 8}.${(version & 0xff).toString().padStart(2, "0")}`;
   if (version < MIN_64BIT_PROTOCOL) {
     fail(`boot protocol ${vtext} has no 64-bit entry point (2.12 or later needed)`);
   }
-  if (file.length < 0x26c) fail(`file is ${file.length} bytes, shorter than its setup header`);
   if ((dv.getUint16(BP.xloadflags, true) & XLF_KERNEL_64) === 0) {
     fail("the kernel has no 64-bit entry point (xloadflags bit XLF_KERNEL_64 clear)");
   }
