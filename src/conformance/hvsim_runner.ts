@@ -7,7 +7,7 @@
  */
 
 import { Cpu, STOP_BUDGET, STOP_INTERNAL } from "../cpu/mod.ts";
-import { SharedMemory } from "../cpu/shared_memory.ts";
+import { SharedMemory } from "../cpu/unified_memory.ts";
 import { bootGuest } from "../vm/boot.ts";
 import {
   type CaseResult,

@@ -19,7 +19,7 @@ import {
   STATE_TLB_ENTRIES,
   STATE_WHPA,
   STATE_WTAG,
-} from "./shared_memory.ts";
+} from "./unified_memory.ts";
 import { FpuState } from "./fpu_state.ts";
 import { Insn } from "./insn.ts";
 import { type Block, BlockCache } from "./blocks.ts";

@@ -35,7 +35,7 @@ export {
 } from "./cpu.ts";
 export * from "./registers.ts";
 export { type Handler, Insn } from "./insn.ts";
-export { SharedMemory } from "./shared_memory.ts";
+export { SharedMemory } from "./unified_memory.ts";
 export { decode, MAX_INSN_LENGTH } from "./decoder.ts";
 export { disassemble } from "./disasm.ts";
 export * from "./state.ts";

@@ -54,7 +54,7 @@ export { assertReplays, replayGuest } from "./api.ts";
 // The types that the exports above name from the other parts (their own modules document them),
 // so that this module's documentation is complete on its own.
 export type { Cpu, GuestPhysicalMap } from "../cpu/cpu.ts";
-export type { SharedMemory } from "../cpu/shared_memory.ts";
+export type { SharedMemory } from "../cpu/unified_memory.ts";
 export type { BreakKind, CpuDebug, DebugHit, Watch, WatchKind } from "../cpu/debug.ts";
 export type { Handler, Insn } from "../cpu/insn.ts";
 export type { SerialInput } from "../devices/serial.ts";

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { SharedMemory } from "../cpu/shared_memory.ts";
+import { SharedMemory } from "../cpu/unified_memory.ts";
 
 /** Size of a transparent huge page on x86-64 Linux (PMD-mapped, 2 MiB). */
 export const HUGE_PAGE_SIZE = 2 * 1024 * 1024;

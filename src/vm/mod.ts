@@ -55,7 +55,7 @@ export type { SerialInput } from "../devices/serial.ts";
 // The types that the exports above name from the CPU, VMX and migration parts (their own modules
 // document them), so that this module's documentation is complete on its own.
 export type { Cpu, GuestPhysicalMap } from "../cpu/cpu.ts";
-export type { SharedMemory } from "../cpu/shared_memory.ts";
+export type { SharedMemory } from "../cpu/unified_memory.ts";
 export type { Handler, Insn } from "../cpu/insn.ts";
 export type { BreakKind, CpuDebug, DebugHit, Watch, WatchKind } from "../cpu/debug.ts";
 export type { StateSection } from "../migration/vm_interface.ts";

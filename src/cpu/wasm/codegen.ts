@@ -49,7 +49,7 @@ import {
   STATE_RTAG,
   STATE_WHPA,
   STATE_WTAG,
-} from "../shared_memory.ts";
+} from "../unified_memory.ts";
 import { Code, F64, I32, I64, type Label, ModuleBuilder, Op } from "./encoder.ts";
 
 /** Exit status: a block ran to its end and the region was left. */

@@ -1,6 +1,6 @@
 /**
  * The WebAssembly backend's glue: compiles a hot region (codegen.ts) into a module over the CPU's
- * shared memory (shared_memory.ts), and wraps its function as a compiled block the run loop calls
+ * shared memory (unified_memory.ts), and wraps its function as a compiled block the run loop calls
  * like the JavaScript compiler's (compiler.ts): it returns the last block that ran to its end, or
  * null when an instruction ended its block early.
  *
@@ -17,7 +17,7 @@
 import type { Block } from "../blocks.ts";
 import type { CompiledBlock } from "../compiler.ts";
 import type { Cpu } from "../cpu.ts";
-import { STATE_EXIT, STATE_FLAGS } from "../shared_memory.ts";
+import { STATE_EXIT, STATE_FLAGS } from "../unified_memory.ts";
 import { encodeRegions, WASM_DONE, wasmRegionBlocks } from "./codegen.ts";
 
 /** Most instructions one call may run (the budget passed to the wasm code is an i32). */

@@ -63,7 +63,7 @@ export class SharedMemory {
    * @example
    * ```ts
    * import { equal } from "node:assert/strict";
-   * import { SharedMemory } from "./shared_memory.ts";
+   * import { SharedMemory } from "./unified_memory.ts";
    * const m = new SharedMemory(2 * 1024 * 1024);
    * equal(m.bytes.length, 2 * 1024 * 1024);
    * equal(m.bytes.buffer, m.memory?.buffer);
