@@ -3,8 +3,8 @@
  * [--huge-pages]`, where PARTS is a comma-separated list of downtime, realGuest, big, tcp, primitives,
  * and `--huge-pages` advises huge pages for the large guest's RAM (see allocateGuestMemory).
  *
- * Figures: downtime against its lower bound (bytes dirty at switchover plus device state,
- * over bandwidth; goal within 1.1x), pages sent against the guest's RAM, the wall time of an
+ * Figures: downtime against its lower bound (the bytes sent while the guest is paused, over
+ * bandwidth, plus latency; goal within 1.1x), pages sent against the guest's RAM, the wall time of an
  * in-process migration of a 1 GiB guest with 256 MiB touched, snapshot + restore of it (goal:
  * restore under 300 ms), TCP throughput on loopback, and the raw speed of CRC-32C and the dirty
  * bitmap. Guests are the migration test double (tests/migration/_test_vm.ts) until real guests are

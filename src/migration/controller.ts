@@ -411,6 +411,7 @@ export class MigrationController {
       const tStop = link.now();
       stats.pausedAtWallMs = wallClockMs();
       const dirtyAtStop = a.pending.count();
+      const bytesAtStop = writer.bytesWritten;
       a.round.pages = dirtyAtStop;
       await writer.writeRound(a.round.round, dirtyAtStop);
       this.#afterRecord(a, writer.recordBytes(8));
@@ -444,9 +445,10 @@ export class MigrationController {
       const sent = link.now();
       stats.downtime = (sent - tStop + link.latency) * 1000;
       const bw = link instanceof SimulatedLink ? link.bandwidth : stats.bandwidth;
-      stats.downtimeLowerBound = bw > 0
-        ? ((dirtyAtStop * PAGE_SIZE + stateBytes) / bw + link.latency) * 1000
-        : 0;
+      // What the pause cannot be shorter than: the bytes it had to send (zero and compressed pages
+      // as the small records they are, not as whole pages) at the link's bandwidth, plus one latency.
+      const pausedBytes = writer.bytesWritten - bytesAtStop;
+      stats.downtimeLowerBound = bw > 0 ? (pausedBytes / bw + link.latency) * 1000 : 0;
       stats.remaining = 0;
       // Last moment a cancel can take effect: after this the destination may take the VM.
       if (this.#cancel !== undefined) throw new MigrationCancelledError(this.#cancel);
