@@ -92,5 +92,26 @@ export function buildMmxForms(): InstructionForm[] {
   add("movntq", "movntq <mm>, <m64>");
   add("maskmovq", "maskmovq <mm>, <mm>");
   add("emms", "emms");
+  // SSSE3 on MMX registers (0f 38 / 0f 3a 0f without a prefix).
+  for (
+    const m of [
+      "pshufb",
+      "phaddw",
+      "phaddd",
+      "phaddsw",
+      "phsubw",
+      "phsubd",
+      "phsubsw",
+      "pmaddubsw",
+      "pmulhrsw",
+      "psignb",
+      "psignw",
+      "psignd",
+      "pabsb",
+      "pabsw",
+      "pabsd",
+    ]
+  ) add(m, `${m} <mm>, <mm>`, `${m} <m64>, <mm>`);
+  add("palignr", "palignr <u8>, <mm>, <mm>", "palignr <u8>, <m64>, <mm>");
   return out;
 }

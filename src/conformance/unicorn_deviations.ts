@@ -88,6 +88,18 @@ export const UNICORN_DEVIATIONS: readonly UnicornDeviation[] = [
     },
   },
   {
+    id: "mmx-phaddsub-same-register",
+    summary: "PHADDW/D/SW and PHSUBW/D/SW on MMX registers with the same register as destination and " +
+      "source: Unicorn 2.0.1 (QEMU 5.0's helper writes the destination's low half before it reads the " +
+      "source) computes the result's high half from the already written low half; the host computes " +
+      "both halves from the original operand. The XMM forms and distinct registers are right.",
+    evidence: "0f 38 02 d2  phaddd %mm2, %mm2 with MM2 = 0xa57f0100fff30000: host MM2 0xa5720100a5720100, " +
+      "Unicorn 0x4af10200a5720100 (the high half: the new low dword plus the old high one; seed 5, 3,000 SSSE3 cases: all 34 PHADD/PHSUB %mmN, %mmN cases).",
+    explains(c) {
+      return /^ph(add|sub)s?[wd] %mm(\d), %mm\2$/.test(c.asm);
+    },
+  },
+  {
     id: "x87-stack-fault",
     summary:
       "x87 stack faults: Unicorn 2.0.1 reads an empty register as its stale contents and pushes onto " +

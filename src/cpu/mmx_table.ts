@@ -1,6 +1,7 @@
 /**
  * The MMX encodings (SDM Vol. 2 App. A.3, the 0f opcodes without a mandatory prefix, and MOVQ2DQ /
- * MOVDQ2Q with F3 / F2) as instruction-table entries: each names the XMM handler that computes it
+ * MOVDQ2Q with F3 / F2; the SSSE3 forms on MMX registers, 0f 38 and 0f 3a without a prefix, Tables
+ * A-4 and A-5) as instruction-table entries: each names the XMM handler that computes it
  * (ops/mmx.ts runs it on 64-bit operands) and how the operands map. table.ts defines them.
  *
  * @module
@@ -10,12 +11,15 @@ import type { Handler } from "./insn.ts";
 import * as mm from "./ops/mmx.ts";
 import * as si from "./ops/sse_int.ts";
 import * as sm from "./ops/sse_move.ts";
+import * as ss3 from "./ops/ssse3.ts";
 
 /** One MMX encoding. */
 export interface MmxForm {
   /** Mnemonic. */
   mnemonic: string;
-  /** Opcode byte after 0f. */
+  /** Opcode map: 1 (0f), 2 (0f 38) or 3 (0f 3a). */
+  map: number;
+  /** Opcode byte after the map's escape bytes. */
   opcode: number;
   /** Mandatory prefix (0 none, 0xf3, 0xf2). */
   prefix: number;
@@ -42,6 +46,7 @@ function add(
 ): void {
   forms.push({
     mnemonic,
+    map: o.map ?? 1,
     opcode,
     h,
     prefix: o.prefix ?? 0,
@@ -137,6 +142,25 @@ binary("psubq", 0xfb, si.paddsub, 8 | 16);
 binary("paddb", 0xfc, si.paddsub, 1);
 binary("paddw", 0xfd, si.paddsub, 2);
 binary("paddd", 0xfe, si.paddsub, 4);
+// SSSE3 (0f 38 / 0f 3a 0f without a prefix).
+const ssse3 = (mnemonic: string, opcode: number, h: Handler, mode: number, arg = 0) =>
+  add(mnemonic, opcode, mm.mmxForm(h, mode), { map: 2, arg });
+ssse3("pshufb", 0x00, ss3.pshufb, mm.MM_DEST_TWICE);
+ssse3("phaddw", 0x01, ss3.phaddsub, mm.MM_PACK, 2);
+ssse3("phaddd", 0x02, ss3.phaddsub, mm.MM_PACK, 4);
+ssse3("phaddsw", 0x03, ss3.phaddsub, mm.MM_PACK, 2 | ss3.PH_SAT);
+ssse3("pmaddubsw", 0x04, ss3.pmaddubsw, mm.MM_BINARY);
+ssse3("phsubw", 0x05, ss3.phaddsub, mm.MM_PACK, 2 | ss3.PH_SUB);
+ssse3("phsubd", 0x06, ss3.phaddsub, mm.MM_PACK, 4 | ss3.PH_SUB);
+ssse3("phsubsw", 0x07, ss3.phaddsub, mm.MM_PACK, 2 | ss3.PH_SUB | ss3.PH_SAT);
+ssse3("psignb", 0x08, ss3.psign, mm.MM_BINARY, 1);
+ssse3("psignw", 0x09, ss3.psign, mm.MM_BINARY, 2);
+ssse3("psignd", 0x0a, ss3.psign, mm.MM_BINARY, 4);
+ssse3("pmulhrsw", 0x0b, ss3.pmulhrsw, mm.MM_BINARY);
+ssse3("pabsb", 0x1c, ss3.pabs, mm.MM_BINARY, 1);
+ssse3("pabsw", 0x1d, ss3.pabs, mm.MM_BINARY, 2);
+ssse3("pabsd", 0x1e, ss3.pabs, mm.MM_BINARY, 4);
+add("palignr", 0x0f, mm.mmxForm(ss3.palignr, mm.MM_ALIGN), { map: 3, imm: true });
 add("movq2dq", 0xd6, mm.movq2dq, { prefix: 0xf3, regOnly: true });
 add("movdq2q", 0xd6, mm.movdq2q, { prefix: 0xf2, regOnly: true });
 

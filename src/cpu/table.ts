@@ -760,11 +760,13 @@ for (const f of X87_FORMS) {
   });
 }
 def("fwait", 0, 0x9b, fwait);
-// MMX (0f without a prefix; MOVQ2DQ/MOVDQ2Q): mmx_table.ts lists the encodings.
+// MMX (0f, 0f 38, 0f 3a without a prefix; MOVQ2DQ/MOVDQ2Q): mmx_table.ts lists the encodings.
 for (const f of MMX_FORMS) {
   const o: Opts = { arg: f.arg, regOnly: f.regOnly, memOnly: f.memOnly, imm: f.imm ? IMM_UB : IMM_NONE };
   if (f.ext >= 0) o.ext = f.ext;
   if (f.opcode === 0x77) def(f.mnemonic, 1, f.opcode, f.h);
+  else if (f.map === 2) sse38(f.mnemonic, f.opcode, f.prefix, f.h, o);
+  else if (f.map === 3) sse3a(f.mnemonic, f.opcode, f.prefix, f.h, o);
   else sse(f.mnemonic, f.opcode, f.prefix, f.h, o);
 }
 

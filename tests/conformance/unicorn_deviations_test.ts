@@ -65,6 +65,9 @@ const ROWS: [string | undefined, string, Difference[], CaseResult, CaseResult][]
     { ...res({}), exception: "UD", vector: 6 },
   ],
   [undefined, "popcntl %r8d, %ecx", [{ field: "rcx", a: "", b: "" }], res({}), res({})],
+  ["mmx-phaddsub-same-register", "phaddd %mm2, %mm2", [{ field: "st2", a: "", b: "" }], res({}), res({})],
+  [undefined, "phaddd %mm1, %mm2", [{ field: "st2", a: "", b: "" }], res({}), res({})],
+  [undefined, "phaddd %xmm2, %xmm2", [{ field: "rax", a: "", b: "" }], res({}), res({})],
   [
     undefined,
     "crc32l %r8d, %ecx",

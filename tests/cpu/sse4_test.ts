@@ -150,12 +150,6 @@ Deno.test("PMULHRSW rounds (p >> 14) + 1 >> 1; PSIGN and PABS follow the source'
   assert.deepEqual(dwords(cpu, 0), [5, 0x80000000, 7, 0]);
 });
 
-Deno.test("SSSE3 MMX forms (no 66 prefix) raise #UD: hvsim has no MMX registers", () => {
-  const cpu = sseCpu();
-  assert.equal(exec(cpu, [0x0f, 0x38, 0x00, 0xc1]).vector, 6);
-  assert.equal(exec(cpu, [0x0f, 0x3a, 0x0f, 0xc1, 1]).vector, 6);
-});
-
 Deno.test("TZCNT and LZCNT (F3 0F BC/BD) execute as BSF and BSR: CPUID reports neither BMI1 nor LZCNT", () => {
   const cpu = sseCpu();
   // tzcnt %rbx, %rax; lzcnt %rbx, %rcx. As BSF/BSR of 0x10: 4 and 4 (TZCNT/LZCNT would give 4, 59).

@@ -7,7 +7,11 @@
  * The arithmetic is the SSE2 implementation's (sse_int.ts, sse_move.ts), run on 64-bit operands:
  * the MMX operands are staged in the low halves of scratch XMM registers and the handler of the XMM
  * form computes; its low 64 bits are the MMX result (its high 64 bits for PUNPCKH*, which are the
- * upper half of PUNPCKL* on the same operands; PACK* packs both operands staged in one register).
+ * upper half of PUNPCKL* on the same operands; PACK* packs both operands staged in one register). The
+ * SSSE3 forms (0f 38 and 0f 3a 0f without a prefix) reuse ssse3.ts the same way: PHADD/PHSUB stage
+ * both operands in one register as PACK* does, PSHUFB stages the destination in both halves (a
+ * selector's bit 3 then picks the same byte as bits 2:0), and PALIGNR stages the 16-byte
+ * destination:source composite as the source of an XMM PALIGNR with a zero destination.
  *
  * @module
  */
@@ -35,6 +39,10 @@ export const MM_SHIFT_IMM = 3;
 export const MM_TO_GPR = 4;
 /** PINSRW: a general register or m16 source. */
 export const MM_FROM_GPR = 5;
+/** PSHUFB: the destination staged in both halves. */
+export const MM_DEST_TWICE = 6;
+/** PALIGNR: the destination:source composite staged as the source, the destination zero. */
+export const MM_ALIGN = 7;
 
 /**
  * The checks of every MMX instruction (SDM Vol. 1 §9.6, Vol. 3 §2.5): #UD with CR0.EM, #NM with
@@ -150,11 +158,18 @@ export function mmxForm(h: Handler, mode: number): Handler {
     si.reg = T_A;
     si.rm = T_B;
     si.mem = false;
+    const x = cpu.fpu.xmm;
     if (mode === MM_PACK) {
-      const x = cpu.fpu.xmm;
       x[4 * T_A + 2] = x[4 * T_B];
       x[4 * T_A + 3] = x[4 * T_B + 1];
       si.rm = T_A;
+    } else if (mode === MM_DEST_TWICE) {
+      x[4 * T_A + 2] = x[4 * T_A];
+      x[4 * T_A + 3] = x[4 * T_A + 1];
+    } else if (mode === MM_ALIGN) {
+      x[4 * T_B + 2] = x[4 * T_A];
+      x[4 * T_B + 3] = x[4 * T_A + 1];
+      x.fill(0, 4 * T_A, 4 * T_A + 4);
     }
     runXmm(cpu, h, si);
     unstage(cpu, d, T_A, mode === MM_UNPACK_HIGH ? 8 : 0);

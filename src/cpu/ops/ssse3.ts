@@ -2,7 +2,7 @@
  * SSSE3 on XMM registers (SDM Vol. 2: PSHUFB, PALIGNR, PHADDW/D, PHADDSW, PHSUBW/D, PHSUBSW,
  * PMADDUBSW, PMULHRSW, PSIGNB/W/D, PABSB/W/D). Results are built in a scratch register and
  * committed at the end, so a source that is also the destination reads its old value. The MMX
- * forms (no 66 prefix) are not implemented: hvsim has no MMX registers, so they raise #UD.
+ * forms (no 66 prefix) run these handlers on staged operands (ops/mmx.ts, mmx_table.ts).
  *
  * @module
  */
