@@ -32,6 +32,14 @@ export const CPUID6_EAX = 1 << 2;
 /** Hypervisor signature of leaf 0x40000000 (12 bytes). */
 export const HYPERVISOR_SIGNATURE = "hvsimhvsim\0\0";
 
+/**
+ * The processor brand string of leaves 0x80000002-0x80000004 (SDM Vol. 2 CPUID, "Processor Brand
+ * String"; at most 47 characters, NUL-padded to 48 bytes): what Linux shows as "model name" in
+ * /proc/cpuinfo. It names the part the signature below presents and the TSC frequency leaf 0x16
+ * reports, in Intel's "@ x.xxGHz" form.
+ */
+export const CPUID_BRAND = `hvsim virtual CPU (Intel Ice Lake-SP) @ ${(TSC_HZ / 1e9).toFixed(2)}GHz`;
+
 function words(s: string): [number, number, number] {
   const b = new TextEncoder().encode(s);
   const w = (o: number) => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
@@ -119,6 +127,15 @@ export function cpuidLeaf(leaf: number, subleaf: number, cr4 = 0): [number, numb
       return [0x80000008, 0, 0, 0];
     case 0x80000001:
       return [0, 0, CPUID81_ECX, CPUID81_EDX];
+    case 0x80000002:
+    case 0x80000003:
+    case 0x80000004: {
+      // 16 bytes of the brand string per leaf, in EAX, EBX, ECX, EDX order.
+      const b = new Uint8Array(48);
+      b.set(new TextEncoder().encode(CPUID_BRAND));
+      const w = new DataView(b.buffer, 16 * (leaf - 0x80000002), 16);
+      return [w.getUint32(0, true), w.getUint32(4, true), w.getUint32(8, true), w.getUint32(12, true)];
+    }
     case 0x80000008:
       return [0x302e, 0, 0, 0]; // 46 physical (IA32_VMX's MAXPHYADDR), 48 linear address bits
     default:

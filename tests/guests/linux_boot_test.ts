@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { REPO_ROOT } from "../../guests/build.ts";
 import { ByteInput } from "../../src/replay/inputs.ts";
 import { runPollingSerial, SerialLine } from "../../src/devices/mod.ts";
+import { CPUID_BRAND } from "../../src/vm/cpuid.ts";
 import { Machine, type RunExit } from "../../src/vm/machine.ts";
 import { cpioFiles, gunzip } from "./_initramfs.ts";
 
@@ -70,6 +71,8 @@ Deno.test("the busybox shell answers commands typed into COM1 (a pipe's bytes), 
   assert.match(out, /vendor_id\s*: GenuineIntel/);
   assert.match(out, /cpu family\s*: 6\b/);
   assert.match(out, /model\s*: 106\b/);
+  // The brand string of CPUID leaves 0x80000002-0x80000004.
+  assert.ok(out.includes(`model name\t: ${CPUID_BRAND}`), out.slice(-3000));
   assert.ok(out.includes(kernelRelease(KERNEL)), `uname -r: ${kernelRelease(KERNEL)}`);
   assert.ok(out.includes("hvsim-linux: workload done"));
   assert.deepEqual({ reason: exit.reason, code: exit.code }, { reason: "hlt", code: 0 }, exit.message);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CPUID_SIGNATURE, cpuidLeaf, TSC_HZ } from "../../src/vm/cpuid.ts";
+import { CPUID_BRAND, CPUID_SIGNATURE, cpuidLeaf, TSC_HZ } from "../../src/vm/cpuid.ts";
 
 function text(...words: number[]): string {
   return new TextDecoder().decode(new Uint8Array(new Uint32Array(words).buffer));
@@ -82,4 +82,25 @@ Deno.test("cpuidLeaf() reports the TSC and crystal clock (leaves 15H, 16H), ARAT
   // Leaves between the known ones are zero; above the maximum, the maximum leaf's answer (leaf 0 EAX).
   assert.deepEqual(cpuidLeaf(0xb, 0), [0, 0, 0, 0]);
   assert.deepEqual(cpuidLeaf(0x17, 0), cpuidLeaf(0x16, 0));
+});
+
+Deno.test("cpuidLeaf(0x80000002..4) is the brand string, and leaf 0x80000000 covers it (SDM Vol. 2 CPUID)", () => {
+  // Leaf 80000000H EAX: the highest extended leaf, 80000008H (address sizes); the brand string
+  // leaves 80000002H-80000004H lie below it.
+  assert.equal(cpuidLeaf(0x80000000, 0)[0], 0x80000008);
+  // 48 bytes, 16 per leaf in EAX, EBX, ECX, EDX order, NUL-terminated ASCII.
+  const bytes = new Uint8Array(
+    new Uint32Array([0x80000002, 0x80000003, 0x80000004].flatMap((l) => cpuidLeaf(l, 0))).buffer,
+  );
+  const end = bytes.indexOf(0);
+  assert.ok(end > 0 && end <= 47, "terminated within the 48 bytes");
+  assert.ok(bytes.subarray(end).every((b) => b === 0), "NUL-padded");
+  assert.ok(bytes.subarray(0, end).every((b) => b >= 0x20 && b < 0x7f), "printable ASCII");
+  const brand = new TextDecoder().decode(bytes.subarray(0, end));
+  assert.equal(brand, CPUID_BRAND);
+  // Consistent with leaf 0 (GenuineIntel), the Ice Lake-SP signature of leaf 1 and the frequency of leaf 16H.
+  assert.match(brand, /Intel Ice Lake-SP/);
+  assert.match(brand, new RegExp(`@ ${(cpuidLeaf(0x16, 0)[0] / 1000).toFixed(2)}GHz$`));
+  // Above the highest extended leaf: the highest basic leaf's data, as Intel CPUs answer.
+  assert.deepEqual(cpuidLeaf(0x80000009, 0), cpuidLeaf(0x16, 0));
 });
