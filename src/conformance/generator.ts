@@ -18,7 +18,7 @@ import {
   type TestCase,
   type Undefined,
 } from "./case.ts";
-import { RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP } from "../cpu/registers.ts";
+import { gprName, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP } from "../cpu/registers.ts";
 import { buildForms, type InstructionForm } from "./forms.ts";
 import { Prng } from "./prng.ts";
 import { undefinedFlags } from "./undefined_flags.ts";
@@ -26,61 +26,9 @@ import { assembleLines } from "./assembler.ts";
 import { x87Setup } from "./x87_setup.ts";
 import { X87_C1 } from "./case.ts";
 
-const R8L = ["al", "cl", "dl", "bl", "ah", "ch", "dh", "bh"];
-const R8X = [
-  "al",
-  "cl",
-  "dl",
-  "bl",
-  "spl",
-  "bpl",
-  "sil",
-  "dil",
-  "r8b",
-  "r9b",
-  "r10b",
-  "r11b",
-  "r12b",
-  "r13b",
-  "r14b",
-  "r15b",
-];
-const R16 = [
-  "ax",
-  "cx",
-  "dx",
-  "bx",
-  "sp",
-  "bp",
-  "si",
-  "di",
-  "r8w",
-  "r9w",
-  "r10w",
-  "r11w",
-  "r12w",
-  "r13w",
-  "r14w",
-  "r15w",
-];
-const R32 = [
-  "eax",
-  "ecx",
-  "edx",
-  "ebx",
-  "esp",
-  "ebp",
-  "esi",
-  "edi",
-  "r8d",
-  "r9d",
-  "r10d",
-  "r11d",
-  "r12d",
-  "r13d",
-  "r14d",
-  "r15d",
-];
+const R8X = Array.from({ length: 16 }, (_, r) => gprName(1, r));
+const R16 = Array.from({ length: 16 }, (_, r) => gprName(2, r));
+const R32 = Array.from({ length: 16 }, (_, r) => gprName(4, r));
 /** Register names of each operand size in bits, by register number (8-bit: the REX forms). */
 export const REGISTER_NAMES: Readonly<Record<number, readonly string[]>> = {
   8: R8X,
@@ -577,7 +525,7 @@ function patchRipRelative(bytes: string, asm: string, off: number): { bytes: str
 }
 
 function regName(op: RegOp | { bits: number; reg: number; high: boolean }): string {
-  if (op.bits === 8) return op.high ? R8L[op.reg + 4] : R8X[op.reg];
+  if (op.bits === 8) return gprName(1, op.high ? 16 + op.reg : op.reg);
   if (op.bits === 16) return R16[op.reg];
   if (op.bits === 32) return R32[op.reg];
   return REG_NAMES[op.reg];

@@ -11,6 +11,7 @@
 
 import { bytesToHex } from "./case.ts";
 import { HvsimDecoder } from "./lengths.ts";
+import { gprName } from "../cpu/registers.ts";
 
 /** One instruction form found in the surveyed binaries. */
 export interface SurveyRow {
@@ -46,57 +47,14 @@ export interface SurveyInput {
   description: string;
 }
 
-const GPR64 = new Set([
-  "rax",
-  "rcx",
-  "rdx",
-  "rbx",
-  "rsp",
-  "rbp",
-  "rsi",
-  "rdi",
-  "rip",
-  ...Array.from({ length: 8 }, (_, k) => `r${k + 8}`),
-]);
-const GPR32 = new Set([
-  "eax",
-  "ecx",
-  "edx",
-  "ebx",
-  "esp",
-  "ebp",
-  "esi",
-  "edi",
-  "eip",
-  "eiz",
-  ...Array.from({ length: 8 }, (_, k) => `r${k + 8}d`),
-]);
-const GPR16 = new Set([
-  "ax",
-  "cx",
-  "dx",
-  "bx",
-  "sp",
-  "bp",
-  "si",
-  "di",
-  ...Array.from({ length: 8 }, (_, k) => `r${k + 8}w`),
-]);
-const GPR8 = new Set([
-  "al",
-  "cl",
-  "dl",
-  "bl",
-  "ah",
-  "ch",
-  "dh",
-  "bh",
-  "spl",
-  "bpl",
-  "sil",
-  "dil",
-  ...Array.from({ length: 8 }, (_, k) => `r${k + 8}b`),
-]);
+/** The general registers of one operand size (bytes) as the disassembler names them, with extras. */
+function gprSet(size: number, count: number, ...extra: string[]): Set<string> {
+  return new Set([...Array.from({ length: count }, (_, r) => gprName(size, r)), ...extra]);
+}
+const GPR64 = gprSet(8, 16, "rip");
+const GPR32 = gprSet(4, 16, "eip", "eiz");
+const GPR16 = gprSet(2, 16);
+const GPR8 = gprSet(1, 20); // with AH, CH, DH, BH
 const SREG = new Set(["es", "cs", "ss", "ds", "fs", "gs"]);
 const MEM_SIZE: Record<string, string> = {
   "BYTE": "m8",

@@ -7,19 +7,8 @@
 
 import type { Insn } from "./insn.ts";
 import { BASE_RIP, NONE } from "./insn.ts";
-import { GPR_NAMES } from "./registers.ts";
+import { gprName as reg } from "./registers.ts";
 import { opSpecs } from "./table.ts";
-
-const R8 = ["al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil"];
-const HIGH8 = ["ah", "ch", "dh", "bh"];
-
-function reg(size: number, r: number): string {
-  if (size === 1) return r >= 16 ? HIGH8[r - 16] : r < 8 ? R8[r] : `r${r}b`;
-  const n = GPR_NAMES[r];
-  if (size === 8) return n;
-  if (r >= 8) return size === 4 ? `${n}d` : `${n}w`;
-  return size === 4 ? "e" + n.slice(1) : n.slice(1);
-}
 
 function memOperand(i: Insn): string {
   const parts: string[] = [];

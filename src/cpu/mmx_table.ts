@@ -78,17 +78,7 @@ binary("pcmpeqd", 0x76, si.pcmp, 4);
 add("movd", 0x6e, mm.movdMmE);
 add("movq", 0x6f, mm.movqMmE);
 add("pshufw", 0x70, mm.mmxForm(sm.pshuf, mm.MM_BINARY), { arg: 2, imm: true });
-const SHIFT_IMM: [string, number, number, number][] = [
-  ["psrlw", 0x71, 2, (si.SH_RL << 4) | 2],
-  ["psraw", 0x71, 4, (si.SH_RA << 4) | 2],
-  ["psllw", 0x71, 6, (si.SH_LL << 4) | 2],
-  ["psrld", 0x72, 2, (si.SH_RL << 4) | 4],
-  ["psrad", 0x72, 4, (si.SH_RA << 4) | 4],
-  ["pslld", 0x72, 6, (si.SH_LL << 4) | 4],
-  ["psrlq", 0x73, 2, (si.SH_RL << 4) | 8],
-  ["psllq", 0x73, 6, (si.SH_LL << 4) | 8],
-];
-for (const [name, opc, ext, arg] of SHIFT_IMM) {
+for (const [name, opc, ext, arg] of si.PSHIFT_IMM_FORMS) {
   add(name, opc, mm.mmxForm(si.pshiftImm, mm.MM_SHIFT_IMM), { ext, arg, imm: true, regOnly: true });
 }
 add("emms", 0x77, mm.emms);
@@ -96,17 +86,7 @@ add("movd", 0x7e, mm.movdEMm);
 add("movq", 0x7f, mm.movqEMm);
 add("pinsrw", 0xc4, mm.mmxForm(sm.pinsrw, mm.MM_FROM_GPR), { imm: true });
 add("pextrw", 0xc5, mm.mmxForm(sm.pextrw, mm.MM_TO_GPR), { imm: true, regOnly: true });
-const SHIFT_REG: [string, number, number][] = [
-  ["psrlw", 0xd1, (si.SH_RL << 4) | 2],
-  ["psrld", 0xd2, (si.SH_RL << 4) | 4],
-  ["psrlq", 0xd3, (si.SH_RL << 4) | 8],
-  ["psraw", 0xe1, (si.SH_RA << 4) | 2],
-  ["psrad", 0xe2, (si.SH_RA << 4) | 4],
-  ["psllw", 0xf1, (si.SH_LL << 4) | 2],
-  ["pslld", 0xf2, (si.SH_LL << 4) | 4],
-  ["psllq", 0xf3, (si.SH_LL << 4) | 8],
-];
-for (const [name, opc, arg] of SHIFT_REG) binary(name, opc, si.pshift, arg);
+for (const [name, opc, arg] of si.PSHIFT_REG_FORMS) binary(name, opc, si.pshift, arg);
 binary("paddq", 0xd4, si.paddsub, 8);
 binary("pmullw", 0xd5, si.pmisc, si.PM_MULLW);
 add("pmovmskb", 0xd7, mm.mmxForm(sm.pmovmskb, mm.MM_TO_GPR), { regOnly: true });

@@ -50,6 +50,28 @@ export const GPR_NAMES = [
 /** A general register's name, `rax` .. `r15`. */
 export type GprName = typeof GPR_NAMES[number];
 
+const LOW8 = ["al", "cl", "dl", "bl", "spl", "bpl", "sil", "dil"];
+const HIGH8 = ["ah", "ch", "dh", "bh"];
+
+/**
+ * The name of general register `r` (0-15) at an operand size of 1, 2, 4 or 8 bytes, as AT&T and
+ * Intel syntax spell it without a prefix: `eax`, `r9d`, `sil`, `r12w`. A byte register numbered
+ * 16-19 is AH, CH, DH, BH (the legacy high bytes, reachable without REX).
+ *
+ * @example
+ * ```ts
+ * import { gprName } from "./registers.ts";
+ * console.log(gprName(4, 9), gprName(1, 6), gprName(1, 17)); // r9d sil ch
+ * ```
+ */
+export function gprName(size: number, r: number): string {
+  if (size === 1) return r >= 16 ? HIGH8[r - 16] : r < 8 ? LOW8[r] : `r${r}b`;
+  const n = GPR_NAMES[r];
+  if (size === 8) return n;
+  if (r >= 8) return size === 4 ? `${n}d` : `${n}w`;
+  return size === 4 ? "e" + n.slice(1) : n.slice(1);
+}
+
 /** Segment register index: ES (SDM Vol. 3 §3.4.2, same order as the VMCS guest fields). */
 export const SEG_ES = 0;
 /** Segment register index: CS. */

@@ -580,17 +580,7 @@ sse("movdqu", 0x6f, PF3, sm.movXE, { arg: 0 });
 sse("pshufd", 0x70, P66, sm.pshuf, { arg: 0, imm: IMM_UB });
 sse("pshufhw", 0x70, PF3, sm.pshuf, { arg: 1, imm: IMM_UB });
 sse("pshuflw", 0x70, PF2, sm.pshuf, { arg: 2, imm: IMM_UB });
-const SHIFT_IMM: [string, number, number, number][] = [
-  ["psrlw", 0x71, 2, (si.SH_RL << 4) | 2],
-  ["psraw", 0x71, 4, (si.SH_RA << 4) | 2],
-  ["psllw", 0x71, 6, (si.SH_LL << 4) | 2],
-  ["psrld", 0x72, 2, (si.SH_RL << 4) | 4],
-  ["psrad", 0x72, 4, (si.SH_RA << 4) | 4],
-  ["pslld", 0x72, 6, (si.SH_LL << 4) | 4],
-  ["psrlq", 0x73, 2, (si.SH_RL << 4) | 8],
-  ["psllq", 0x73, 6, (si.SH_LL << 4) | 8],
-];
-for (const [name, opc, ext, arg] of SHIFT_IMM) {
+for (const [name, opc, ext, arg] of si.PSHIFT_IMM_FORMS) {
   sse(name, opc, P66, si.pshiftImm, { ext, arg, imm: IMM_UB, regOnly: true });
 }
 sse("psrldq", 0x73, P66, si.pshiftBytes, { ext: 3, arg: 1, imm: IMM_UB, regOnly: true });
@@ -604,17 +594,7 @@ sse("pinsrw", 0xc4, P66, sm.pinsrw, { imm: IMM_UB });
 sse("pextrw", 0xc5, P66, sm.pextrw, { imm: IMM_UB, regOnly: true });
 sse("shufps", 0xc6, 0, sm.shufps, { imm: IMM_UB });
 sse("shufpd", 0xc6, P66, sm.shufpd, { imm: IMM_UB });
-const SHIFT_REG: [string, number, number][] = [
-  ["psrlw", 0xd1, (si.SH_RL << 4) | 2],
-  ["psrld", 0xd2, (si.SH_RL << 4) | 4],
-  ["psrlq", 0xd3, (si.SH_RL << 4) | 8],
-  ["psraw", 0xe1, (si.SH_RA << 4) | 2],
-  ["psrad", 0xe2, (si.SH_RA << 4) | 4],
-  ["psllw", 0xf1, (si.SH_LL << 4) | 2],
-  ["pslld", 0xf2, (si.SH_LL << 4) | 4],
-  ["psllq", 0xf3, (si.SH_LL << 4) | 8],
-];
-for (const [name, opc, arg] of SHIFT_REG) sse(name, opc, P66, si.pshift, { arg });
+for (const [name, opc, arg] of si.PSHIFT_REG_FORMS) sse(name, opc, P66, si.pshift, { arg });
 sse("paddq", 0xd4, P66, si.paddsub, { arg: 8 });
 sse("pmullw", 0xd5, P66, si.pmisc, { arg: si.PM_MULLW });
 sse("movq", 0xd6, P66, sm.movsdEX, { arg: 1 });

@@ -26,10 +26,11 @@ if (!HAVE_AS) {
 /** Deno.test options for a test that assembles: ignored when binutils is missing. */
 export const NEEDS_AS: { ignore: boolean } = { ignore: !HAVE_AS };
 
-/** Assembles `tests/vm/asm/<name>.s`. */
+/** Assembles `tests/vm/asm/<name>.s`, with the macros of `tests/vm/asm/_macros.s` in front. */
 export function assemble(name: string): Uint8Array {
+  const macros = Deno.readTextFileSync(new URL("./asm/_macros.s", import.meta.url));
   const src = Deno.readTextFileSync(new URL(`./asm/${name}.s`, import.meta.url));
-  return assembleText(src);
+  return assembleText(`${macros}\n${src}`);
 }
 
 /** A machine booted on `asm` as a flat binary. */

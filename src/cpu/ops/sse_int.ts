@@ -239,6 +239,36 @@ export const SH_RL = 1;
 /** Arithmetic right. */
 export const SH_RA = 2;
 
+/**
+ * The packed shifts by an immediate (0F 71/72/73 /ext ib), the same for MMX and XMM forms: name,
+ * opcode, ModRM.reg extension and the {@linkcode pshiftImm} argument (kind << 4 | element size).
+ */
+export const PSHIFT_IMM_FORMS: readonly (readonly [string, number, number, number])[] = [
+  ["psrlw", 0x71, 2, (SH_RL << 4) | 2],
+  ["psraw", 0x71, 4, (SH_RA << 4) | 2],
+  ["psllw", 0x71, 6, (SH_LL << 4) | 2],
+  ["psrld", 0x72, 2, (SH_RL << 4) | 4],
+  ["psrad", 0x72, 4, (SH_RA << 4) | 4],
+  ["pslld", 0x72, 6, (SH_LL << 4) | 4],
+  ["psrlq", 0x73, 2, (SH_RL << 4) | 8],
+  ["psllq", 0x73, 6, (SH_LL << 4) | 8],
+];
+
+/**
+ * The packed shifts by a register or memory count (0F D1-F3), the same for MMX and XMM forms: name,
+ * opcode and the {@linkcode pshift} argument (kind << 4 | element size).
+ */
+export const PSHIFT_REG_FORMS: readonly (readonly [string, number, number])[] = [
+  ["psrlw", 0xd1, (SH_RL << 4) | 2],
+  ["psrld", 0xd2, (SH_RL << 4) | 4],
+  ["psrlq", 0xd3, (SH_RL << 4) | 8],
+  ["psraw", 0xe1, (SH_RA << 4) | 2],
+  ["psrad", 0xe2, (SH_RA << 4) | 4],
+  ["psllw", 0xf1, (SH_LL << 4) | 2],
+  ["pslld", 0xf2, (SH_LL << 4) | 4],
+  ["psllq", 0xf3, (SH_LL << 4) | 8],
+];
+
 function shiftBy(cpu: Cpu, d: number, kind: number, size: number, count: number): void {
   const f = cpu.fpu;
   const bits = 8 * size;

@@ -3,16 +3,7 @@
 
 
 start:
-    lea rax, [rip + handler]
-    mov rdi, 0x3000 + 0x20 * 16        # IDT entry 0x20
-    mov word ptr [rdi], ax
-    mov word ptr [rdi + 2], 0x08       # selector: boot code segment
-    mov word ptr [rdi + 4], 0x8e00     # present, DPL 0, 64-bit interrupt gate
-    shr rax, 16
-    mov word ptr [rdi + 6], ax
-    shr rax, 16
-    mov dword ptr [rdi + 8], eax
-    mov dword ptr [rdi + 12], 0
+    IDT_GATE 0x20, handler        # IDT entry 0x20
     lidt [rip + idtr]
     mov rbx, 0xfee00000
     mov dword ptr [rbx + 0xf0], 0x1ff      # SVR: APIC on

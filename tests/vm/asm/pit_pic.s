@@ -4,38 +4,9 @@
 # TSC when the timer was armed. Built by tests/vm/_asm.ts with GNU as; loaded flat at 1 MiB.
 
 start:
-    lea rax, [rip + handler]
-    mov rdi, 0x3000 + 0x20 * 16        # IDT entry 0x20
-    mov word ptr [rdi], ax
-    mov word ptr [rdi + 2], 0x08
-    mov word ptr [rdi + 4], 0x8e00
-    shr rax, 16
-    mov word ptr [rdi + 6], ax
-    shr rax, 16
-    mov dword ptr [rdi + 8], eax
-    mov dword ptr [rdi + 12], 0
+    IDT_GATE 0x20, handler        # IDT entry 0x20
     lidt [rip + idtr]
-    # ICW1-4 of both chips (Linux's init_8259A), then mask all but IRQ0.
-    mov al, 0x11
-    out 0x20, al
-    mov al, 0x20
-    out 0x21, al
-    mov al, 0x04
-    out 0x21, al
-    mov al, 0x01
-    out 0x21, al
-    mov al, 0x11
-    out 0xa0, al
-    mov al, 0x28
-    out 0xa1, al
-    mov al, 0x02
-    out 0xa1, al
-    mov al, 0x01
-    out 0xa1, al
-    mov al, 0xfe
-    out 0x21, al
-    mov al, 0xff
-    out 0xa1, al
+    INIT_PICS 0xfe, 0xff                # only IRQ0
     xor r12d, r12d
     xor r13d, r13d
     rdtsc

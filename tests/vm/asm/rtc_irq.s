@@ -3,37 +3,9 @@
 # handler read it. Built by tests/vm/_asm.ts with GNU as; loaded flat at 1 MiB.
 
 start:
-    lea rax, [rip + handler]
-    mov rdi, 0x3000 + 0x28 * 16        # IDT entry 0x28 (IRQ8)
-    mov word ptr [rdi], ax
-    mov word ptr [rdi + 2], 0x08
-    mov word ptr [rdi + 4], 0x8e00
-    shr rax, 16
-    mov word ptr [rdi + 6], ax
-    shr rax, 16
-    mov dword ptr [rdi + 8], eax
-    mov dword ptr [rdi + 12], 0
+    IDT_GATE 0x28, handler        # IDT entry 0x28 (IRQ8)
     lidt [rip + idtr]
-    mov al, 0x11
-    out 0x20, al
-    mov al, 0x20
-    out 0x21, al
-    mov al, 0x04
-    out 0x21, al
-    mov al, 0x01
-    out 0x21, al
-    mov al, 0x11
-    out 0xa0, al
-    mov al, 0x28
-    out 0xa1, al
-    mov al, 0x02
-    out 0xa1, al
-    mov al, 0x01
-    out 0xa1, al
-    mov al, 0xfb                       # master: only the cascade
-    out 0x21, al
-    mov al, 0xfe                       # slave: only IRQ8
-    out 0xa1, al
+    INIT_PICS 0xfb, 0xfe                # master: only the cascade; slave: only IRQ8
     mov al, 0x0b                       # register B: UIE, 24-hour, BCD
     out 0x70, al
     mov al, 0x12

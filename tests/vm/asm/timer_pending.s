@@ -1,16 +1,7 @@
 # A periodic local APIC timer ticks while the guest spins with interrupts off, so a tick is often
 # pending (IRR set, IF = 0); each STI lets it in. R12 counts ticks, R15 rounds.
 start:
-    lea rax, [rip + handler]
-    mov rdi, 0x3000 + 0x20 * 16
-    mov word ptr [rdi], ax
-    mov word ptr [rdi + 2], 0x08
-    mov word ptr [rdi + 4], 0x8e00
-    shr rax, 16
-    mov word ptr [rdi + 6], ax
-    shr rax, 16
-    mov dword ptr [rdi + 8], eax
-    mov dword ptr [rdi + 12], 0
+    IDT_GATE 0x20, handler
     lidt [rip + idtr]
     mov rbx, 0xfee00000
     mov dword ptr [rbx + 0xf0], 0x1ff
