@@ -121,6 +121,21 @@ interface FlagKind {
   size: number;
 }
 
+/**
+ * A shift or rotate by a constant whose flags are not yet in the record locals: they are computed
+ * only where something can observe them (a condition, the slow path, the block's end), from the
+ * value before (local pa) and the result (local pr). A shift sets all six arithmetic flags; a
+ * rotate only CF and OF, over the record in the locals (`fk` still describes it).
+ */
+interface Pending {
+  rotate: boolean;
+  /** SH_SHL, SH_SAL, SH_SHR, SH_SAR, SH_ROL or SH_ROR. */
+  kind: number;
+  size: number;
+  /** The masked count, not 0. */
+  n: number;
+}
+
 const MASK: Record<number, bigint> = { 1: 0xffn, 2: 0xffffn, 4: 0xffffffffn, 8: -1n };
 
 /** The registers instruction `i` names (read or written), 0..15, with RAX, RCX, RDX and RSP, which some read implicitly. */
@@ -139,6 +154,34 @@ function regsOf(i: Insn, out: Set<number>): void {
   out.add(RCX); // shifts by CL
   out.add(RDX);
   out.add(RSP);
+}
+
+/**
+ * Whether block `b` sets all six arithmetic flags before anything can observe them (an instruction
+ * that reads them, or one that may take the slow path, where the state must be exact).
+ */
+function flagsDeadAtEntry(b: Block): boolean {
+  for (const i of b.insns) {
+    const h = i.h;
+    if (h === mov.lea) continue;
+    if (i.mem) return false;
+    if (h === alu.aluEG || h === alu.aluGE || h === alu.aluEI || h === alu.aluAI) {
+      return i.op !== alu.ALU_ADC && i.op !== alu.ALU_SBB;
+    }
+    if (h === alu.testEG || h === alu.testEI || h === alu.testAI || h === alu.negE) return true;
+    if (h === md.imulGE || h === md.mulE) return true;
+    if (h === sh.shiftGroup) {
+      const kind = i.op & 7;
+      return (i.op >> 3) !== 1 && kind !== sh.SH_ROL && kind !== sh.SH_ROR;
+    }
+    if (
+      h === mov.movRI || h === mov.movEG || h === mov.movGE || h === mov.movEI || h === mov.movzx ||
+      h === mov.movsx || h === mov.bswap || h === mov.xchgEG || h === mov.xchgAR || h === mov.cbw ||
+      h === mov.cwd || h === ctl.nop || h === alu.notE
+    ) continue;
+    return false;
+  }
+  return false;
 }
 
 /** Emits one region's function (see the module documentation). */
@@ -167,6 +210,9 @@ class RegionEmitter {
   private exitLabel!: Label;
   private bailLabel!: Label;
   private fk: FlagKind | null = null;
+  private pend: Pending | null = null;
+  private readonly pa: number; // i64: the value a pending shift shifted
+  private readonly pr: number; // i64: the result of a pending shift or rotate
   private bi = 0;
   private k = 0;
   private off = 0; // offset of the current instruction from its block's start
@@ -205,6 +251,8 @@ class RegionEmitter {
     ];
     this.p = c.local(I32);
     this.over = c.local(I32);
+    this.pa = c.local(I64);
+    this.pr = c.local(I64);
     for (let r = 0; r < 16; r++) this.regs.push(c.local(I64));
     for (const b of blocks) for (const i of b.insns) regsOf(i, this.names);
   }
@@ -260,6 +308,7 @@ class RegionEmitter {
     const c = this.c, b = this.blocks[bi];
     this.bi = bi;
     this.fk = null;
+    this.pend = null;
     this.off = 0;
     this.blockLen = b.insns.reduce((s, i) => s + i.len, 0);
     let ended = false;
@@ -278,10 +327,15 @@ class RegionEmitter {
         c.get(this.nx).i64(rip).op(Op.i64Eq);
         c.get(this.n).i32(next.insns.length).op(Op.i32Add).get(1).op(Op.i32LeS, Op.i32And);
         c.if();
+        // Flags a pending shift or rotate left are computed unless the next block overwrites them
+        // all before anything can observe them.
+        if (!flagsDeadAtEntry(next)) this.materialize();
         c.get(this.nx).set(this.rip).i32(ni).set(this.pc).br(loop);
         c.end();
       }
     }
+    this.materialize();
+    this.pend = null;
     c.get(this.nx).set(this.exitRip).i32(bi).set(this.last).i32(WASM_DONE).set(this.status).br(
       this.exitLabel,
     );
@@ -289,6 +343,7 @@ class RegionEmitter {
 
   /** The slow path for the current instruction: the state is exact at its start. */
   private bail(): void {
+    this.materialize();
     this.c.i32(this.k).set(this.bailAt).br(this.bailLabel);
   }
 
@@ -467,7 +522,13 @@ class RegionEmitter {
 
   /** Pushes condition `cc` (SDM Vol. 1 App. B) as an i32 0 or 1. */
   private cond(cc: number): void {
-    const c = this.c, fk = this.fk, base = cc & ~1;
+    const base = cc & ~1;
+    if (this.pend !== null && this.pendCond(base)) {
+      if ((cc & 1) !== 0) this.c.op(Op.i32Eqz);
+      return;
+    }
+    this.flush();
+    const c = this.c, fk = this.fk;
     let done = false;
     if (fk !== null) {
       const z = () => c.get(this.fr).op(Op.i64Eqz);
@@ -539,7 +600,8 @@ class RegionEmitter {
   /** Pushes CF (0 or 1) as an i32. */
   private carry(): void {
     const c = this.c, fk = this.fk;
-    if (fk?.kind === "sub") c.get(this.fa).get(this.fb).op(Op.i64LtU);
+    if (this.pend !== null) this.pendCf();
+    else if (fk?.kind === "sub") c.get(this.fa).get(this.fb).op(Op.i64LtU);
     else if (fk?.kind === "add") c.get(this.fr).get(this.fa).op(Op.i64LtU);
     else if (fk?.kind === "logic") c.i32(0);
     else if (fk?.kind === "incdec") c.get(this.fcin);
@@ -564,12 +626,20 @@ class RegionEmitter {
   /** Records a lazy flag operation: op, size, and the operands/result in locals a, b, r. */
   private record(op: number, size: number, a: number, b: number, r: number): void {
     const c = this.c;
+    this.pend = null;
     c.i32(op).set(this.fop).i32(size).set(this.fsz);
     c.get(a).set(this.fa).get(b).set(this.fb).get(r).set(this.fr);
   }
 
   /** Sets the six arithmetic flags eagerly from result `r` (local) at `size`, with CF and OF given as i32 locals' code. */
   private eager(size: number, r: number, cf: () => void, of: () => void): void {
+    this.eagerCode(size, r, cf, of);
+    this.pend = null;
+    this.fk = { kind: "eager", size };
+  }
+
+  /** The code of {@link eager}, without changing what the generator knows of the flags. */
+  private eagerCode(size: number, r: number, cf: () => void, of: () => void): void {
     const c = this.c;
     c.get(this.frf).i32(~ARITH_FLAGS).op(Op.i32And);
     cf();
@@ -583,7 +653,94 @@ class RegionEmitter {
     of();
     c.i32(11).op(Op.i32Shl, Op.i32Or);
     c.set(this.frf).i32(FLAGS_EAGER).set(this.fop);
-    this.fk = { kind: "eager", size };
+  }
+
+  /** Pushes bit `at` of local `v` (or of what `v` pushes) as an i32. */
+  private bitOf(v: number | (() => void), at: number): void {
+    if (typeof v === "number") this.c.get(v);
+    else v();
+    this.c.i64(at).op(Op.i64ShrU, Op.i32WrapI64).i32(1).op(Op.i32And);
+  }
+
+  /** Pushes CF of the pending shift or rotate. */
+  private pendCf(): void {
+    const p = this.pend!, bits = p.size * 8, n = p.n;
+    if (p.kind === sh.SH_ROL) this.bitOf(this.pr, 0);
+    else if (p.kind === sh.SH_ROR) this.bitOf(this.pr, bits - 1);
+    else if (p.kind === sh.SH_SHL || p.kind === sh.SH_SAL) this.bitOf(this.pa, bits - n);
+    else if (p.kind === sh.SH_SHR) this.bitOf(this.pa, n - 1);
+    else this.bitOf(() => this.sext(this.pa, p.size), n - 1);
+  }
+
+  /** Pushes OF of the pending shift or rotate (as the handlers leave it: defined for a count of 1, else 0). */
+  private pendOf(): void {
+    const c = this.c, p = this.pend!, bits = p.size * 8;
+    if (p.n !== 1 || p.kind === sh.SH_SAR) {
+      c.i32(0);
+      return;
+    }
+    if (p.kind === sh.SH_ROL) {
+      this.bitOf(this.pr, bits - 1);
+      this.bitOf(this.pr, 0);
+      c.op(Op.i32Xor);
+    } else if (p.kind === sh.SH_ROR) {
+      this.bitOf(this.pr, bits - 1);
+      this.bitOf(this.pr, bits - 2);
+      c.op(Op.i32Xor);
+    } else if (p.kind === sh.SH_SHR) {
+      this.bitOf(this.pa, bits - 1);
+    } else {
+      this.bitOf(this.pr, bits - 1);
+      this.bitOf(this.pa, bits - 1);
+      c.op(Op.i32Xor);
+    }
+  }
+
+  /** Pushes condition `base` (even) of the pending shift or rotate when it is cheap; false when not. */
+  private pendCond(base: number): boolean {
+    const c = this.c, p = this.pend!;
+    if (base === 0) this.pendOf();
+    else if (base === 2) this.pendCf();
+    else if (p.rotate) return false;
+    else if (base === 4) c.get(this.pr).op(Op.i64Eqz);
+    else if (base === 6) {
+      this.pendCf();
+      c.get(this.pr).op(Op.i64Eqz, Op.i32Or);
+    } else if (base === 8) this.sign(this.pr, p.size);
+    else return false;
+    return true;
+  }
+
+  /**
+   * Emits the code that puts the pending shift's or rotate's flags into the record locals (for the
+   * paths that leave or read the record); what the generator knows is left as it is.
+   */
+  private materialize(): void {
+    const p = this.pend;
+    if (p === null) return;
+    const c = this.c;
+    if (!p.rotate) {
+      this.eagerCode(p.size, this.pr, () => this.pendCf(), () => this.pendOf());
+      return;
+    }
+    // RFLAGS: the record's arithmetic flags with CF and OF replaced.
+    c.get(this.frf).i32(~ARITH_FLAGS).op(Op.i32And);
+    this.flagsWord();
+    c.i32(~0x801).op(Op.i32And, Op.i32Or);
+    this.pendCf();
+    c.op(Op.i32Or);
+    this.pendOf();
+    c.i32(11).op(Op.i32Shl, Op.i32Or).set(this.frf);
+    c.i32(FLAGS_EAGER).set(this.fop);
+  }
+
+  /** Materializes a pending shift's or rotate's flags on every path from here. */
+  private flush(): void {
+    const p = this.pend;
+    if (p === null) return;
+    this.materialize();
+    this.pend = null;
+    this.fk = { kind: "eager", size: p.size };
   }
 
   /** Sets nx to a branch target RIP + `disp` past the instruction, bailing if it is not canonical. */
@@ -696,45 +853,24 @@ class RegionEmitter {
 
   /**
    * ROL and ROR of a register by a constant at 4 and 8 bytes: only CF and OF change (OF as the
-   * handler leaves it: defined for a count of 1, else 0), so the flags before are evaluated first.
+   * handler leaves it: defined for a count of 1, else 0); they stay pending over the record (a
+   * pending shift's flags are put in the record first).
    */
   private rotate(i: Insn): void {
     const c = this.c, size = i.size, bits = size * 8, left = (i.op & 7) === sh.SH_ROL;
     const n = ((i.op >> 3) === 0 ? 1 : i.imm) & (bits - 1);
-    const [t0, , t2] = this.t;
+    const t0 = this.t[0];
+    if (this.pend !== null && !this.pend.rotate) this.flush();
     this.readReg(size, i.rm);
     c.set(t0);
-    if (size === 8) c.get(t0).i64(n).op(left ? Op.i64Rotl : Op.i64Rotr).set(t2);
+    if (size === 8) c.get(t0).i64(n).op(left ? Op.i64Rotl : Op.i64Rotr).set(this.pr);
     else {
       const [l, r] = left ? [n, bits - n] : [bits - n, n];
       c.get(t0).i64(l).op(Op.i64Shl).get(t0).i64(r).op(Op.i64ShrU, Op.i64Or).i64(MASK[size]).op(Op.i64And)
-        .set(t2);
+        .set(this.pr);
     }
-    const bit = (at: number) => c.get(t2).i64(at).op(Op.i64ShrU, Op.i32WrapI64).i32(1).op(Op.i32And);
-    // CF | OF << 11 into `over`.
-    if (left) {
-      bit(0);
-      if (n === 1) {
-        bit(bits - 1);
-        bit(0);
-        c.op(Op.i32Xor).i32(11).op(Op.i32Shl, Op.i32Or);
-      }
-    } else {
-      bit(bits - 1);
-      if (n === 1) {
-        bit(bits - 1);
-        bit(bits - 2);
-        c.op(Op.i32Xor).i32(11).op(Op.i32Shl, Op.i32Or);
-      }
-    }
-    c.set(this.over);
-    // RFLAGS: the record's arithmetic flags with CF and OF replaced.
-    c.get(this.frf).i32(~ARITH_FLAGS).op(Op.i32And);
-    this.flagsWord();
-    c.i32(~0x801).op(Op.i32And, Op.i32Or).get(this.over).op(Op.i32Or).set(this.frf);
-    c.i32(FLAGS_EAGER).set(this.fop);
-    this.fk = { kind: "eager", size };
-    this.writeReg(size, i.rm, t2);
+    this.pend = { rotate: true, kind: i.op & 7, size, n };
+    this.writeReg(size, i.rm, this.pr);
   }
 
   /**
@@ -745,6 +881,7 @@ class RegionEmitter {
     const c = this.c, size = i.size, kind = i.op & 7, bits = size * 8;
     const [t0, , t2] = this.t;
     const n = this.t[3];
+    this.flush();
     c.get(this.regs[1]).i64(bits - 1).op(Op.i64And).tee(n).op(Op.i64Eqz, Op.i32Eqz).if();
     this.readReg(size, i.rm);
     c.set(t0);
@@ -938,42 +1075,24 @@ class RegionEmitter {
     } else if (h === sh.shiftGroup && ((i.op & 7) === sh.SH_ROL || (i.op & 7) === sh.SH_ROR)) {
       this.rotate(i);
     } else if (h === sh.shiftGroup) {
+      // SHL/SAL, SHR, SAR by a constant: the flags stay pending (see Pending).
       const kind = i.op & 7;
       const n = ((i.op >> 3) === 0 ? 1 : i.imm) & (size === 8 ? 63 : 31);
-      const bits = size * 8;
       this.readReg(size, i.rm);
-      c.set(t0);
-      const bit = (v: () => void, at: number) => {
-        v();
-        c.i64(at).op(Op.i64ShrU, Op.i32WrapI64).i32(1).op(Op.i32And);
-      };
-      let cf: () => void, of: () => void;
+      c.set(this.pa);
       if (kind === sh.SH_SHL || kind === sh.SH_SAL) {
-        c.get(t0).i64(n).op(Op.i64Shl);
+        c.get(this.pa).i64(n).op(Op.i64Shl);
         if (size !== 8) c.i64(MASK[size]).op(Op.i64And);
-        c.set(t2);
-        cf = () => bit(() => c.get(t0), bits - n);
-        of = () => {
-          if (n === 1) {
-            bit(() => c.get(t2), bits - 1);
-            bit(() => c.get(t0), bits - n);
-            c.op(Op.i32Xor);
-          } else c.i32(0);
-        };
       } else if (kind === sh.SH_SHR) {
-        c.get(t0).i64(n).op(Op.i64ShrU).set(t2);
-        cf = () => bit(() => c.get(t0), n - 1);
-        of = () => n === 1 ? bit(() => c.get(t0), bits - 1) : c.i32(0);
+        c.get(this.pa).i64(n).op(Op.i64ShrU);
       } else {
-        this.sext(t0, size);
+        this.sext(this.pa, size);
         c.i64(n).op(Op.i64ShrS);
         if (size !== 8) c.i64(MASK[size]).op(Op.i64And);
-        c.set(t2);
-        cf = () => bit(() => this.sext(t0, size), n - 1);
-        of = () => c.i32(0);
       }
-      this.eager(size, t2, cf, of);
-      this.writeReg(size, i.rm, t2);
+      c.set(this.pr);
+      this.pend = { rotate: false, kind, size, n };
+      this.writeReg(size, i.rm, this.pr);
     } else if (h === stk.pushR) {
       c.get(this.regs[RSP]).i64(8).op(Op.i64Sub).set(t1);
       this.canonical(t1);
