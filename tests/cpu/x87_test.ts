@@ -30,7 +30,7 @@ import {
   MX_UE,
 } from "../../src/cpu/x87.ts";
 import { x87Constant } from "../../src/cpu/ops/x87.ts";
-import { getST, top } from "../../src/cpu/ops/_x87.ts";
+import { getST, setST, top } from "../../src/cpu/ops/_x87.ts";
 import { go, load, makeCpu, SCRATCH_ADDR } from "./_harness.ts";
 
 const ALL = 0x3f;
@@ -213,4 +213,33 @@ Deno.test("FXSAVE/FXRSTOR and the state encoding keep FIP, FDP, FOP and the full
   assert.equal(h.readFxrstor(img), true);
   assert.equal(h.ftw, f.ftw, "tags rebuilt: valid, zero, special, empty");
   assert.equal(h.fop, 0x5e9);
+});
+
+Deno.test("FPREM1 of a denormal by infinity: the tiny exact result underflows with #U unmasked; an unmasked #D keeps C0, C3 (values from the host CPU)", () => {
+  // Both cases are the host CPU's (AMD EPYC) results in conformance runs (seed 11 case 2178; seed 12
+  // case 8188), where hvsim differed: with #U unmasked the denormal ST(0) is delivered with its
+  // exponent adjusted by 24576 (SDM Vol. 1 §8.5.5), UE and ES set; an unmasked #D changes only C1, C2.
+  const ext = (h: string): Ext => {
+    const v = BigInt("0x" + h);
+    const se = Number(v >> 64n);
+    return { neg: (se & 0x8000) !== 0, exp: se & 0x7fff, sig: v & ((1n << 64n) - 1n) };
+  };
+  const cases = [
+    { fcw: 0x67, fsw: 0x2000, st0: "000000000dcbbe39cfde", st1: "7fff8000000000000000" },
+    { fcw: 0x754, fsw: 0x3f00, st0: "80000000000000000000", st1: "00000000000000000257" },
+  ];
+  const expected = [{ fsw: 0xa092, st0: "5feddcbbe39cfde00000" }, {
+    fsw: 0xb982,
+    st0: "80000000000000000000",
+  }];
+  cases.forEach((c, k) => {
+    const cpu = makeCpu();
+    const f = cpu.fpu;
+    f.fcw = c.fcw;
+    f.fsw = c.fsw;
+    setST(f, 1, ext(c.st1));
+    setST(f, 0, ext(c.st0));
+    assert.equal(run(cpu, [0xd9, 0xf5]).vector, 3);
+    assert.deepEqual({ fsw: f.fsw, st0: hex(getST(f, 0)) }, expected[k]);
+  });
 });

@@ -670,10 +670,20 @@ export function fprem(cpu: Cpu, i: Insn): void {
     return;
   }
   if (ka === K_ZERO || kb === K_INF) {
-    // ST(0) unchanged (a pseudo-denormal comes out normalized, exponent 1).
+    // ST(0) unchanged (a pseudo-denormal comes out normalized, exponent 1). A denormal is a tiny
+    // exact result: with #U unmasked it underflows, delivered with its exponent adjusted (SDM Vol. 1
+    // §8.5.5; the host CPU does so). An unmasked #D (a denormal ST(1) too): C1 and C2 cleared,
+    // nothing else changes, as below.
+    f.fsw &= ~(SW_C1 | SW_C2);
+    if (!raise(f, de)) return;
     f.fsw &= ~SW_CC;
-    const x = ka === K_DENORMAL && a.sig >> 63n ? { neg: a.neg, exp: 1, sig: a.sig } : a;
-    deliver(cpu, 0, { x, flags: de, up: false });
+    if (ka === K_DENORMAL && a.sig >> 63n === 0n) {
+      const { m, e } = extExact(a);
+      deliver(cpu, 0, extRound(a.neg, m, e, false, 64, RC_NEAREST, f.fcw & 0x3f));
+      return;
+    }
+    const x = ka === K_DENORMAL ? { neg: a.neg, exp: 1, sig: a.sig } : a;
+    deliver(cpu, 0, { x, flags: 0, up: false });
     return;
   }
   const xa = extExact(a), xb = extExact(b);
