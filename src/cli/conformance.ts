@@ -29,7 +29,8 @@ Options:
   --seed S           PRNG seed (default 1); the same seed and options give the same cases
   --only LIST        only these mnemonics, comma-separated (add, shl, jcc, setcc, movzx, ...)
   --runners LIST     runners to use, comma-separated, first is the reference (default host,unicorn,hvsim;
-                     also hvsim-compiled: hvsim with every case run through the block compiler)
+                     also hvsim-compiled: hvsim with every case run through the block compiler,
+                     hvsim-wasm: the same through the WebAssembly backend)
   --cases-file FILE  run the cases in FILE (JSON lines) instead of generating
   --dump FILE        write the generated cases to FILE (JSON lines)
   --dump-mismatches FILE  write the cases with unexplained mismatches to FILE (JSON lines)
@@ -95,11 +96,15 @@ export async function main(args: string[]): Promise<number> {
     caseList,
     only: values.only?.split(",").map((s) => s.trim()).filter((s) => s !== ""),
     runners,
-    // hvsim-compiled: every case through the block compiler's code (only when asked for).
+    // hvsim-compiled, hvsim-wasm: every case through the block compiler's code, JavaScript or
+    // WebAssembly (only when asked for).
     extra: [
       new HvsimRunner(),
       ...(runners?.includes("hvsim-compiled")
         ? [new HvsimRunner({ compileThreshold: 1, name: "hvsim-compiled" })]
+        : []),
+      ...(runners?.includes("hvsim-wasm")
+        ? [new HvsimRunner({ compileThreshold: 1, backend: "wasm", name: "hvsim-wasm" })]
         : []),
     ],
   });
