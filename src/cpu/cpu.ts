@@ -19,6 +19,7 @@ import {
   STATE_TLB_ENTRIES,
   STATE_WHPA,
   STATE_WTAG,
+  STATE_XMM,
 } from "./unified_memory.ts";
 import { FpuState } from "./fpu_state.ts";
 import { Insn } from "./insn.ts";
@@ -248,7 +249,7 @@ export class Cpu {
    *
    * @internal
    */
-  readonly fpu: FpuState = new FpuState();
+  readonly fpu: FpuState;
   /** Model-specific registers without a field of their own. */
   readonly msrs: Map<number, bigint> = new Map<number, bigint>();
   /** IA32_KERNEL_GS_BASE. */
@@ -436,6 +437,7 @@ export class Cpu {
     const at = shared !== null ? shared.stateOffset : 0;
     this.shared = shared;
     this.gpr = new Uint32Array(buf, at + STATE_GPR, 32);
+    this.fpu = new FpuState(buf, at + STATE_XMM);
     this.rTag = new Float64Array(buf, at + STATE_RTAG, TLB_SIZE).fill(NaN);
     this.rHpa = new Float64Array(buf, at + STATE_RHPA, TLB_SIZE);
     this.wTag = new Float64Array(buf, at + STATE_WTAG, TLB_SIZE).fill(NaN);

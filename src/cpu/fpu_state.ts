@@ -29,6 +29,9 @@ export const FXSAVE_BYTES = 512;
 /** Size of the state's byte encoding: the FXSAVE image, then the full 16-bit tag word. */
 export const FPU_STATE_BYTES: number = FXSAVE_BYTES + 2;
 
+/** Bytes of the XMM register file: XMM0-15 and four staging registers, 16 bytes each. */
+export const XMM_BYTES = 320;
+
 /** MXCSR.IE, invalid operation flag (SDM Vol. 1 Figure 10-3). */
 export const MX_IE = 1 << 0;
 /** MXCSR.DE, denormal flag. */
@@ -56,21 +59,21 @@ export class FpuState {
    * XMM0-15 as 32-bit lanes: XMMn bits 32k+31:32k at index 4n+k. Registers 16-19 (indices 64-79)
    * are not architectural: instruction handlers stage memory operands and results there.
    */
-  readonly xmm = new Uint32Array(80);
+  readonly xmm: Uint32Array;
   /** The same bytes as unsigned bytes. */
-  readonly xmmU8 = new Uint8Array(this.xmm.buffer);
+  readonly xmmU8: Uint8Array;
   /** The same bytes as signed bytes. */
-  readonly xmmI8 = new Int8Array(this.xmm.buffer);
+  readonly xmmI8: Int8Array;
   /** The same bytes as unsigned words. */
-  readonly xmmU16 = new Uint16Array(this.xmm.buffer);
+  readonly xmmU16: Uint16Array;
   /** The same bytes as signed words. */
-  readonly xmmI16 = new Int16Array(this.xmm.buffer);
+  readonly xmmI16: Int16Array;
   /** The same bytes as signed doublewords. */
-  readonly xmmI32 = new Int32Array(this.xmm.buffer);
+  readonly xmmI32: Int32Array;
   /** The same bytes as single-precision lanes. */
-  readonly xmmF32 = new Float32Array(this.xmm.buffer);
+  readonly xmmF32: Float32Array;
   /** The same bytes as double-precision lanes: XMMn low at 2n, high at 2n+1. */
-  readonly xmmF64 = new Float64Array(this.xmm.buffer);
+  readonly xmmF64: Float64Array;
   /** MXCSR. */
   mxcsr: number = MXCSR_DEFAULT;
   /** The x87 data registers R0-R7, 10 bytes each (64-bit significand, then sign and exponent), little-endian. */
@@ -92,6 +95,22 @@ export class FpuState {
   pre = 0;
   /** Exception flags it detected while rounding (OE, UE, PE); scratch of one instruction. */
   post = 0;
+
+  /**
+   * A register file in its initial state (XMM zero, MXCSR 0x1F80). The XMM registers live in 320
+   * bytes of `buffer` at `offset` (16-byte aligned), by default a buffer of their own; a CPU over a
+   * WebAssembly memory puts them in its state area, where compiled code reads them.
+   */
+  constructor(buffer: ArrayBuffer = new ArrayBuffer(XMM_BYTES), offset = 0) {
+    this.xmm = new Uint32Array(buffer, offset, XMM_BYTES / 4);
+    this.xmmU8 = new Uint8Array(buffer, offset, XMM_BYTES);
+    this.xmmI8 = new Int8Array(buffer, offset, XMM_BYTES);
+    this.xmmU16 = new Uint16Array(buffer, offset, XMM_BYTES / 2);
+    this.xmmI16 = new Int16Array(buffer, offset, XMM_BYTES / 2);
+    this.xmmI32 = new Int32Array(buffer, offset, XMM_BYTES / 4);
+    this.xmmF32 = new Float32Array(buffer, offset, XMM_BYTES / 4);
+    this.xmmF64 = new Float64Array(buffer, offset, XMM_BYTES / 8);
+  }
 
   /** Power-on / INIT values (SDM Vol. 3 Table 10-1): XMM zero, MXCSR 0x1F80, x87 as after FNINIT but FCW 0x40. */
   reset(): void {
@@ -142,7 +161,7 @@ export class FpuState {
       out.set(this.st.subarray(10 * p, 10 * p + 10), off + 32 + 16 * i);
       out.fill(0, off + 42 + 16 * i, off + 48 + 16 * i);
     }
-    out.set(new Uint8Array(this.xmm.buffer, 0, 256), off + 160);
+    out.set(this.xmmU8.subarray(0, 256), off + 160);
     out.fill(0, off + 416, off + 464);
   }
 
@@ -170,7 +189,7 @@ export class FpuState {
     let ftw = 0;
     for (let p = 0; p < 8; p++) ftw |= ((abridged >>> p) & 1 ? this.tagOf(p) : 3) << (2 * p);
     this.ftw = ftw;
-    new Uint8Array(this.xmm.buffer).set(src.subarray(off + 160, off + 416));
+    this.xmmU8.set(src.subarray(off + 160, off + 416));
     return true;
   }
 

@@ -12,6 +12,8 @@
  * | 0                  | general registers: register r as a little-endian 64-bit slot at 8r        |
  * | 256                | the lazy-flags record handed between JavaScript and compiled code         |
  * | 320                | the exit record of compiled code (where and why it stopped)               |
+ * | 352                | the SSE control word handed to compiled code (MXCSR, or -1: SSE disabled) |
+ * | 1024               | XMM0-15 and the handlers' four staging registers, 16 bytes each           |
  * | 4096               | software TLB: read tags, read pages, write tags, write pages (f64 each)   |
  *
  * A register's slot at 8r holds its low half at 8r and its high half at 8r + 4, which is exactly
@@ -28,6 +30,10 @@ export const STATE_GPR = 0;
 export const STATE_FLAGS = 256;
 /** Byte offset of the exit record of compiled code (see src/cpu/wasm/runtime.ts). */
 export const STATE_EXIT = 320;
+/** Byte offset of the SSE control word: MXCSR while SSE instructions may run, else -1 (see src/cpu/wasm/runtime.ts). */
+export const STATE_SSE = 352;
+/** Byte offset of the XMM registers (`FpuState.xmm`: 20 registers of 16 bytes, register n at 16n). */
+export const STATE_XMM = 1024;
 /** Entries of each software-TLB array. */
 export const STATE_TLB_ENTRIES = 4096;
 /** Byte offset of the read TLB's tags (f64 linear page numbers, NaN when empty). */

@@ -83,7 +83,7 @@ export function readRegister(m: Machine, n: number): bigint | null {
       }
     }
     case "xmm":
-      return bytesValue(new Uint8Array(cpu.fpu.xmm.buffer, 16 * s.index, 16));
+      return bytesValue(cpu.fpu.xmmU8.subarray(16 * s.index, 16 * s.index + 16));
     case "mxcsr":
       return BigInt(cpu.fpu.mxcsr);
   }
@@ -128,7 +128,7 @@ export function writeRegister(m: Machine, n: number, value: bigint): boolean {
       else return false;
       return true;
     case "xmm":
-      new Uint8Array(cpu.fpu.xmm.buffer, 16 * s.index, 16).set(registerBytes(n, v));
+      cpu.fpu.xmmU8.set(registerBytes(n, v), 16 * s.index);
       return true;
     case "mxcsr":
       if ((v & ~BigInt(MXCSR_MASK)) !== 0n) return false; // reserved bits: FXRSTOR would #GP

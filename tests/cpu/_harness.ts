@@ -25,6 +25,7 @@ import {
   SEG_FS,
   SEG_GS,
   SEG_SS,
+  SharedMemory,
   STOP_BUDGET,
   STOP_INTERNAL,
 } from "../../src/cpu/mod.ts";
@@ -68,11 +69,13 @@ const PAGE_TABLES = 0x10000;
 /**
  * Makes a CPU in flat 64-bit mode over fresh RAM, with 4-level paging that maps (identity,
  * writable) only the code region, the scratch page and the 4 KiB pages listed in `extraPages`
- * (addresses in 2..4 MiB), as the host oracle maps only those: any other access is a #PF.
+ * (addresses in 2..4 MiB), as the host oracle maps only those: any other access is a #PF. `wasm`:
+ * the RAM in a WebAssembly memory and hot blocks compiled by the WebAssembly backend.
  */
-export function makeCpu(extraPages: number[] = []): Cpu {
+export function makeCpu(extraPages: number[] = [], wasm = false): Cpu {
   const ram = TEST_RAM;
-  const cpu = new Cpu(new Uint8Array(ram));
+  const cpu = new Cpu(wasm ? new SharedMemory(ram) : new Uint8Array(ram));
+  if (wasm) cpu.backend = "wasm";
   const dv = new DataView(cpu.mem.buffer);
   const pml4 = PAGE_TABLES, pdpt = pml4 + 0x1000, pd = pdpt + 0x1000, pt = pd + 0x1000;
   // User-accessible (U/S = 1) so that tests can return to ring 3.

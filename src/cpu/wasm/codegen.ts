@@ -34,7 +34,7 @@ import {
   FLAGS_SUB,
 } from "../flags.ts";
 import { BASE_RIP, type Insn, NONE } from "../insn.ts";
-import { ARITH_FLAGS, RAX, RCX, RDX, RSP, SEG_FS, SEG_GS } from "../registers.ts";
+import { ARITH_FLAGS, FLAG_FIXED1, RAX, RCX, RDX, RSP, SEG_FS, SEG_GS } from "../registers.ts";
 import * as alu from "../ops/alu.ts";
 import * as ctl from "../ops/control.ts";
 import * as md from "../ops/muldiv.ts";
@@ -51,6 +51,7 @@ import {
   STATE_WTAG,
 } from "../unified_memory.ts";
 import { Code, F64, I32, I64, type Label, ModuleBuilder, Op } from "./encoder.ts";
+import { SseEmitter, sseSupports } from "./codegen_sse.ts";
 
 /** Exit status: a block ran to its end and the region was left. */
 export const WASM_DONE = 0;
@@ -112,7 +113,7 @@ export function wasmSupports(i: Insn): boolean {
   if (h === mov.xchgEG) return !i.mem;
   if (h === mov.setcc) return !i.mem;
   if (h === mov.cbw || h === mov.cwd) return size >= 4 && !(h === mov.cbw && size === 4);
-  return false;
+  return sseSupports(i);
 }
 
 /** The flag-setting operation last emitted in the current block, known at compile time. */
@@ -213,6 +214,7 @@ class RegionEmitter {
   private pend: Pending | null = null;
   private readonly pa: number; // i64: the value a pending shift shifted
   private readonly pr: number; // i64: the result of a pending shift or rotate
+  private readonly sse: SseEmitter;
   private bi = 0;
   private k = 0;
   private off = 0; // offset of the current instruction from its block's start
@@ -255,6 +257,22 @@ class RegionEmitter {
     this.pr = c.local(I64);
     for (let r = 0; r < 16; r++) this.regs.push(c.local(I64));
     for (const b of blocks) for (const i of b.insns) regsOf(i, this.names);
+    this.sse = new SseEmitter({
+      c,
+      state,
+      p: this.p,
+      gpr: (r) => this.regs[r],
+      linear: (i) => this.linear(i),
+      tlb: (lin, size, write) => this.tlb(lin, size, write),
+      bailUnless: () => this.bailUnless(),
+      writeReg: (size, r, v) => this.writeReg(size, r, v),
+      putCompareFlags: () => {
+        c.get(this.frf).i32(~0x8d5).op(Op.i32And, Op.i32Or).i32(FLAG_FIXED1).op(Op.i32Or).set(this.frf);
+        c.i32(FLAGS_EAGER).set(this.fop);
+        this.pend = null; // the six flags are all written
+        this.fk = { kind: "eager", size: 4 };
+      },
+    }, blocks);
   }
 
   /** Emits the function body. */
@@ -271,6 +289,7 @@ class RegionEmitter {
     c.i32(0).mem(Op.i32Load, 2, F + 32).set(this.fcin);
     c.i32(0).mem(Op.i32Load, 2, F + 36).set(this.frf);
     c.get(0).op(Op.i64TruncF64S).set(this.rip);
+    this.sse.enter();
     this.exitLabel = c.block();
     this.bailLabel = c.block();
     const loop = c.loop();
@@ -287,6 +306,7 @@ class RegionEmitter {
     c.end(); // exit
     // Exit: registers, flags and the exit record back to the state area.
     for (const r of this.names) c.i32(0).get(this.regs[r]).mem(Op.i64Store, 3, S + STATE_GPR + 8 * r);
+    this.sse.leave();
     c.i32(0).get(this.fop).mem(Op.i32Store, 2, F);
     c.i32(0).get(this.fsz).mem(Op.i32Store, 2, F + 4);
     c.i32(0).get(this.fa).mem(Op.i64Store, 3, F + 8);
@@ -1204,6 +1224,8 @@ class RegionEmitter {
       if (size === 4) c.op(Op.i64Extend32S);
       c.i64(63).op(Op.i64ShrS).set(t0);
       this.writeReg(size, RDX, t0);
+    } else if (sseSupports(i)) {
+      this.sse.emit(i);
     } else {
       throw new Error(`wasm codegen: no template for ${h.name}`);
     }

@@ -13,8 +13,12 @@ export const I32 = 0x7f;
 export const I64 = 0x7e;
 /** Value type f64. */
 export const F64 = 0x7c;
+/** Value type f32. */
+export const F32 = 0x7d;
+/** Value type v128 (the fixed-width SIMD proposal, part of WebAssembly 2.0). */
+export const V128 = 0x7b;
 /** A value type. */
-export type ValType = typeof I32 | typeof I64 | typeof F64;
+export type ValType = typeof I32 | typeof I64 | typeof F64 | typeof F32 | typeof V128;
 
 /** Opcodes used by the code generator (spec 5.4). */
 export const Op = {

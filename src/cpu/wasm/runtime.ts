@@ -17,8 +17,9 @@
 import type { Block } from "../blocks.ts";
 import type { CompiledBlock } from "../compiler.ts";
 import type { Cpu } from "../cpu.ts";
-import { STATE_EXIT, STATE_FLAGS } from "../unified_memory.ts";
+import { STATE_EXIT, STATE_FLAGS, STATE_SSE } from "../unified_memory.ts";
 import { encodeRegions, WASM_DONE, wasmRegionBlocks } from "./codegen.ts";
+import { sseControl, sseSupports } from "./codegen_sse.ts";
 
 /** Most instructions one call may run (the budget passed to the wasm code is an i32). */
 const MAX_LEFT = 0x3fffffff;
@@ -40,6 +41,7 @@ export class WasmBackend {
   private readonly fx: Uint32Array;
   private readonly exRip: Float64Array;
   private readonly exInfo: Int32Array;
+  private readonly sseWord: Int32Array;
 
   /** A backend for `cpu`, whose host memory must be a WebAssembly memory (see {@link WasmBackend.available}). */
   constructor(cpu: Cpu) {
@@ -54,6 +56,7 @@ export class WasmBackend {
     this.fx = new Uint32Array(buf, shared.stateOffset + STATE_FLAGS, 10);
     this.exRip = new Float64Array(buf, shared.stateOffset + STATE_EXIT, 1);
     this.exInfo = new Int32Array(buf, shared.stateOffset + STATE_EXIT + 8, 3);
+    this.sseWord = new Int32Array(buf, shared.stateOffset + STATE_SSE, 1);
   }
 
   /** Whether `cpu` can use this backend (its host memory is one WebAssembly memory). */
@@ -79,7 +82,8 @@ export class WasmBackend {
 
   /** The compiled block calling `fn` (see the module documentation). */
   private wrap(fn: RegionFn, blocks: Block[], epoch: number): CompiledBlock {
-    const fx = this.fx, exRip = this.exRip, exInfo = this.exInfo;
+    const fx = this.fx, exRip = this.exRip, exInfo = this.exInfo, sseWord = this.sseWord;
+    const sse = blocks.some((b) => b.insns.some(sseSupports));
     const entryLength = blocks[0].insns.length;
     // Offsets of each block's instructions from its start, for the slow path's RIP.
     const offsets = blocks.map((b) => {
@@ -111,6 +115,7 @@ export class WasmBackend {
       let left = c.endAt - c.icount;
       if (left > MAX_LEFT) left = MAX_LEFT;
       if (c.shadowEnd >= c.icount || c.blocks.epoch !== epoch) left = entryLength;
+      if (sse) sseWord[0] = sseControl(c);
       const status = fn(c.rip, left);
       f.op = fx[0];
       f.size = fx[1];
