@@ -1,14 +1,16 @@
 /**
  * `deno task bench`: guest MIPS on every benchmark guest (default and long runs; default-flags builds
  * beside their general-register builds), the cost of dirty tracking, Linux's boot to the shell prompt
- * (bench/linux_boot.ts), then the migration benchmarks (bench/migration_bench.ts: downtime against its
- * bound, a 1 GiB guest's migration, snapshot and restore, TCP on loopback, CRC and bitmap).
+ * (bench/linux_boot.ts), Linux migrated during its `dirty` workload (bench/linux_migrate.ts), then the
+ * migration benchmarks (bench/migration_bench.ts: downtime against its bound, a 1 GiB guest's migration,
+ * snapshot and restore, TCP on loopback, CRC and bitmap).
  */
 
 import { measureMips, printDefaultFlags, printMips } from "./cpu_mips.ts";
 import { measureTracking } from "./dirty_tracking.ts";
 import { runMigrationBenchmarks } from "./migration_bench.ts";
 import { measureLinuxBoot, printLinuxBoot } from "./linux_boot.ts";
+import { measureLinuxMigration, printLinuxMigration } from "./linux_migrate.ts";
 
 const short = await measureMips(2);
 printMips(short);
@@ -32,5 +34,7 @@ for (const r of rows) {
 }
 console.log();
 printLinuxBoot(measureLinuxBoot());
+console.log();
+printLinuxMigration(await measureLinuxMigration());
 console.log();
 await runMigrationBenchmarks();

@@ -4,7 +4,7 @@ import { RSP } from "../cpu/mod.ts";
 import type { MigrationReport, ReportRegion } from "../migration/mod.ts";
 import { readKeyFile, renderReportHtml } from "../migration/mod.ts";
 import type { Machine, RunExit } from "../vm/mod.ts";
-import { guestMemoryMap, parseElf } from "../vm/mod.ts";
+import { guestMemoryMap, linuxMemoryMap, parseElf } from "../vm/mod.ts";
 import { EXIT_REASON_SHORT_NAMES } from "../vmx/exit_reasons.ts";
 import { type GuestSpec, UsageError } from "./_common.ts";
 
@@ -67,24 +67,16 @@ export function stderrIsTerminal(): boolean {
   }
 }
 
-/** The labelled memory of the guest in `elf` as `m` holds it now (its stack from the current RSP). */
+/**
+ * The labelled memory of the guest as `m` holds it now: for an ELF guest its segments, boot
+ * structures and stack (from the current RSP); for Linux the zero page, command line, initrd and
+ * the running kernel's image (code, rodata, data, bss, and the parts it frees at boot) read from the
+ * kernel file, or its load area when the image cannot be read from it.
+ */
 export function guestRegions(guest: GuestSpec, m: Machine): ReportRegion[] {
   const l = m.linuxLayout;
   if (guest.linux && l !== null) {
-    const regions: ReportRegion[] = [
-      { name: "zero page", kind: "boot", start: l.zeroPage, end: l.zeroPage + 0x1000 },
-      { name: "command line", kind: "boot", start: l.cmdline, end: l.cmdline + guest.cmdline.length + 1 },
-      { name: `Linux ${l.kind}`, kind: "elf", start: l.kernel.start, end: l.kernel.end },
-    ];
-    if (l.initrd.size > 0) {
-      regions.push({
-        name: "initrd",
-        kind: "boot",
-        start: l.initrd.addr,
-        end: l.initrd.addr + l.initrd.size,
-      });
-    }
-    return regions.sort((a, b) => a.start - b.start);
+    return linuxMemoryMap(guest.file, l, m.ramBytes, new TextEncoder().encode(guest.cmdline).length);
   }
   return guestMemoryMap(
     parseElf(guest.file, m.ramBytes, guest.path),

@@ -1,6 +1,6 @@
 /** What the migrate command prints: the progress line and the summary table. */
 
-import type { MigrationProgress, MigrationStats } from "../migration/mod.ts";
+import type { MigrationProgress, MigrationReport, MigrationStats } from "../migration/mod.ts";
 import { formatBytes } from "../migration/stream.ts";
 
 /**
@@ -52,4 +52,30 @@ export function formatSummary(s: MigrationStats): string {
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * The pages each round dirtied, by region of guest memory (the report's `dirtyByRegion`): one row
+ * per region with its range and size in pages, one column per round (the stop-and-copy pass last).
+ * Empty when the report has no per-round pages (a snapshot) or no regions.
+ */
+export function formatRegionRounds(r: MigrationReport): string {
+  const rows = r.dirtyByRegion;
+  if (rows.length === 0) return "";
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  const names = r.rounds.map((x) => (x.final ? "final" : String(x.round)));
+  const nameW = Math.max(6, ...rows.map((x) => x.name.length));
+  const rangeW = Math.max(5, ...rows.map((x) => `${hex(x.start)}..${hex(x.end)}`.length));
+  const colW = names.map((n, i) => Math.max(n.length, ...rows.map((x) => String(x.dirtied[i] ?? 0).length)));
+  const pagesW = Math.max(5, ...rows.map((x) => String(x.pages).length));
+  const line = (name: string, range: string, pages: string, cells: string[]) =>
+    `${name.padEnd(nameW)}  ${range.padEnd(rangeW)}  ${pages.padStart(pagesW)}  ` +
+    cells.map((c, i) => c.padStart(colW[i])).join("  ");
+  const out = ["", "pages dirtied per round, by region of guest-physical memory"];
+  out.push(line("region", "range", "pages", names));
+  for (const x of rows) {
+    out.push(line(x.name, `${hex(x.start)}..${hex(x.end)}`, String(x.pages), x.dirtied.map(String)));
+  }
+  out.push(line("all", "", String(r.pages.count), r.rounds.map((x) => String(x.dirtied))));
+  return out.join("\n");
 }

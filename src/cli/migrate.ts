@@ -40,7 +40,7 @@ import {
   writeReport,
 } from "./_migrate_common.ts";
 import { migrateInProcess, migrateToTcp, receiveFromTcp } from "../migration/mod.ts";
-import { formatProgress, formatSummary } from "./_migrate_format.ts";
+import { formatProgress, formatRegionRounds, formatSummary } from "./_migrate_format.ts";
 
 const HELP = `Usage: deno task migrate <guest.elf> [options]                  in one process (deterministic)
        deno task migrate <guest.elf> --to HOST:PORT [options]     source side, over TCP
@@ -248,7 +248,10 @@ export async function main(args: string[]): Promise<number> {
     if (r) {
       if (values.json) {
         console.log(JSON.stringify({ migration: r.json, ok: r.ok, error: r.error, report: data }, null, 2));
-      } else console.error(formatSummary(r.stats));
+      } else {
+        console.error(formatSummary(r.stats));
+        if (data) console.error(formatRegionRounds(data));
+      }
       if (!r.ok) error = r.error;
     } else if (values.json) console.log(JSON.stringify({ ok: false, error }, null, 2));
     if (error !== undefined) {
@@ -338,6 +341,7 @@ function report(
   } else {
     Deno.stdout.writeSync(dest.console.output());
     if (r) console.error(formatSummary(r.stats));
+    if (data) console.error(formatRegionRounds(data));
     console.error(
       equal
         ? `[hvsim] ${

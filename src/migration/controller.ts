@@ -15,7 +15,7 @@
  * @module
  */
 
-import { ctz32, DirtyBitmap, popcount32 } from "./dirty_bitmap.ts";
+import { ctz32, DirtyBitmap, type PageSpan, pageSpans, popcount32 } from "./dirty_bitmap.ts";
 import type { Link } from "./link.ts";
 import { RealTimeLink, SimulatedLink } from "./link.ts";
 import type { AutoConvergeOptions, SwitchoverPolicy, SyncReport } from "./policies.ts";
@@ -149,6 +149,8 @@ interface Attempt {
   onProgress?: (p: MigrationProgress) => void;
   pending: DirtyBitmap;
   stopAt?: number;
+  /** The pages the last harvest found written, for the round it ends. */
+  harvested: PageSpan[];
 }
 
 /** Migrates or snapshots one source VM; reusable after a failure or cancel. */
@@ -405,6 +407,7 @@ export class MigrationController {
         onProgress: cfg.onProgress,
         pending: new DirtyBitmap(this.pages),
         stopAt: cfg.stopAt,
+        harvested: [],
       };
       const lastDirtied = await precopy(a);
       // Stop-and-copy: remaining pages, state, end. The guest is paused from here on.
@@ -505,17 +508,18 @@ export class MigrationController {
    * Take the VM's dirty log into `into` (and into the attempt's taken set); returns newly dirty pages.
    * With `counts`, also count each page found dirty there.
    */
-  #harvestInto(into: DirtyBitmap, counts?: Uint16Array): number {
+  #harvestInto(into: DirtyBitmap, counts?: Uint16Array, a?: Attempt): number {
     const log = this.vm.takeDirtyLog();
     into.or(log);
     this.#taken.or(log);
+    if (a !== undefined) a.harvested = pageSpans(log, this.pages);
     return counts ? countPages(log, counts) : countBits(log);
   }
 
   #sync(a: Attempt): number {
     if (!a.live) return 0;
     a.stats.dirtySyncCount++;
-    return this.#harvestInto(a.pending, a.stats.pageDirtyRounds);
+    return this.#harvestInto(a.pending, a.stats.pageDirtyRounds, a);
   }
 
   #beginRound(a: Attempt, round: number, final: boolean, throttle: number): void {
@@ -549,6 +553,8 @@ export class MigrationController {
     r.dirtied = newly;
     r.instructions = this.vm.instructions - a.roundStartInstructions;
     s.rounds.push(r);
+    if (a.live) s.roundDirtySpans.push(a.harvested);
+    a.harvested = [];
     s.pagesPerRound.push(r.pages);
     s.bytesPerRound.push(r.bytes);
     s.remaining = dirtyAfter * PAGE_SIZE;

@@ -47,6 +47,43 @@ export function ctz64(lo: number, hi: number): number {
   return lo !== 0 ? 31 - Math.clz32(lo & -lo) : 63 - Math.clz32(hi & -hi);
 }
 
+/** A run of consecutive pages: [first page, number of pages]. */
+export type PageSpan = [first: number, length: number];
+
+/**
+ * The maximal runs of set bits among the first `pages` bits of `words` (the layout of
+ * {@link DirtyBitmap.words} and of a VM's dirty log), in ascending order.
+ *
+ * @example
+ * ```ts
+ * import { pageSpans } from "./dirty_bitmap.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * deepEqual(pageSpans(new Uint32Array([0b1110_0001, 0x80000000, 1, 0]), 128), [[0, 1], [5, 3], [63, 2]]);
+ * ```
+ */
+export function pageSpans(words: Uint32Array, pages: number): PageSpan[] {
+  const out: PageSpan[] = [];
+  let start = -1;
+  const n = Math.min(words.length, Math.ceil(pages / 32));
+  for (let i = 0; i < n; i++) {
+    const w = words[i];
+    if (w === 0 && start < 0) continue;
+    if (w === 0xffffffff && start >= 0) continue;
+    for (let b = 0; b < 32; b++) {
+      const p = i * 32 + b;
+      if (p >= pages) break;
+      if ((w >>> b) & 1) {
+        if (start < 0) start = p;
+      } else if (start >= 0) {
+        out.push([start, p - start]);
+        start = -1;
+      }
+    }
+  }
+  if (start >= 0) out.push([start, Math.min(pages, n * 32) - start]);
+  return out;
+}
+
 /** The bits of 32-bit `word` from bit `b` up: all for b <= 0, none for b >= 32. */
 function fromBit(word: number, b: number): number {
   return b <= 0 ? word : b >= 32 ? 0 : (word & (0xffffffff << b)) >>> 0;

@@ -105,8 +105,10 @@ export {
   buildMigrationReport,
   buildSnapshotReport,
   type ChainSnapshot,
+  dirtyByRegion,
   type MigrationReport,
   type PageRun,
+  type RegionRounds,
   type ReportContext,
   type ReportRegion,
   type WallDowntime,
@@ -116,4 +118,5 @@ export { type HopReport, type MemorySample, pingPong, type PingPongOptions } fro
 export { type BufferSource, type ByteSink, type ByteSource, MemorySink } from "./byte_io.ts";
 export { type RandomAccessSource } from "./lazy_ram.ts";
 export { type MigrationState } from "./state.ts";
-export { DirtyBitmap } from "./dirty_bitmap.ts";
+export { DirtyBitmap, pageSpans } from "./dirty_bitmap.ts";
+export type { PageSpan } from "./dirty_bitmap.ts";

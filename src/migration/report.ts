@@ -8,6 +8,7 @@
  */
 
 import type { MemoryMapRegion } from "../vm/memory_map.ts";
+import type { PageSpan } from "./dirty_bitmap.ts";
 import type { MigrationStats, RoundStats } from "./stats.ts";
 import { PAGE_SIZE } from "./vm_interface.ts";
 
@@ -23,6 +24,25 @@ export interface WallDowntime {
   label: string;
   /** Milliseconds of wall-clock time. */
   ms: number;
+}
+
+/**
+ * The pages of one labelled region (or of all memory no region labels) that each round's dirty-log
+ * harvest found written.
+ */
+export interface RegionRounds {
+  /** The region's name, or "other RAM" for the pages no region covers. */
+  name: string;
+  /** The region's kind, or "other". */
+  kind: ReportRegion["kind"] | "other";
+  /** Its first byte (0 for "other RAM"). */
+  start: number;
+  /** One past its last byte (the end of RAM for "other RAM"). */
+  end: number;
+  /** Pages counted as its: those its range touches that no region before it (by start) took. */
+  pages: number;
+  /** Per round (the pre-copy rounds, then the stop-and-copy pass), how many of its pages were dirtied. */
+  dirtied: number[];
 }
 
 /** Per-page dirty-round counts as runs: [first page, pages, rounds], for maximal runs of one non-zero count. */
@@ -100,7 +120,14 @@ export interface MigrationReport {
     maxRounds: number;
     /** How many rounds dirtied each page (see {@link PageRun}); pages not listed: 0. */
     runs: PageRun[];
+    /**
+     * Per round (the stop-and-copy pass last), the pages its dirty-log harvest found written, as
+     * [first page, pages] runs. Empty for a snapshot chain.
+     */
+    roundSpans: PageSpan[][];
   };
+  /** Pages dirtied per round by region: each of {@link MigrationReport.regions}, then "other RAM". */
+  dirtyByRegion: RegionRounds[];
   /** Labelled memory: ELF segments, stack, page tables, boot structures. */
   regions: ReportRegion[];
   /** Downtime. */
@@ -173,6 +200,44 @@ export function pageRuns(counts: ArrayLike<number>): PageRun[] {
     i = j;
   }
   return runs;
+}
+
+/**
+ * How many pages of each region each round dirtied (see {@link RegionRounds}): `regions` in order of
+ * their start, then "other RAM"; a page belongs to the first region whose range touches it.
+ */
+export function dirtyByRegion(regions: ReportRegion[], rounds: PageSpan[][], pages: number): RegionRounds[] {
+  if (rounds.length === 0) return [];
+  const sorted = [...regions].sort((a, b) => a.start - b.start);
+  const owner = new Int32Array(pages).fill(sorted.length);
+  const out: RegionRounds[] = sorted.map((r) => ({
+    name: r.name,
+    kind: r.kind,
+    start: r.start,
+    end: r.end,
+    pages: 0,
+    dirtied: new Array(rounds.length).fill(0),
+  }));
+  out.push({
+    name: "other RAM",
+    kind: "other",
+    start: 0,
+    end: pages * PAGE_SIZE,
+    pages: 0,
+    dirtied: new Array(rounds.length).fill(0),
+  });
+  for (let k = sorted.length - 1; k >= 0; k--) {
+    const first = Math.floor(sorted[k].start / PAGE_SIZE);
+    const end = Math.min(pages, Math.ceil(sorted[k].end / PAGE_SIZE));
+    if (end > first) owner.fill(k, first, end);
+  }
+  for (let p = 0; p < pages; p++) out[owner[p]].pages++;
+  rounds.forEach((spans, i) => {
+    for (const [first, n] of spans) {
+      for (let p = first; p < first + n && p < pages; p++) out[owner[p]].dirtied[i]++;
+    }
+  });
+  return out;
 }
 
 /** The per-page counts that `runs` describe, for `pages` pages. */
@@ -249,8 +314,10 @@ export function buildMigrationReport(stats: MigrationStats, ctx: ReportContext =
       dirtied,
       maxRounds,
       runs: pageRuns(counts),
+      roundSpans: stats.roundDirtySpans.map((spans) => spans.map(([f, n]): PageSpan => [f, n])),
     },
     regions: (ctx.regions ?? []).map((r) => ({ ...r })),
+    dirtyByRegion: dirtyByRegion(ctx.regions ?? [], stats.roundDirtySpans, stats.total / PAGE_SIZE),
     downtime: {
       modelledMs: stats.downtime,
       lowerBoundMs: stats.downtimeLowerBound,

@@ -210,6 +210,88 @@ function roundsChart(r: MigrationReport): string {
   );
 }
 
+// ---- pages dirtied per round, by region ----
+
+/** Colour classes of the regions in the by-region chart; "other RAM" has its own. */
+const REGION_COLOURS = 8;
+
+function regionRoundsChart(r: MigrationReport): string {
+  const rows = r.dirtyByRegion;
+  if (rows.length === 0 || r.rounds.length === 0) return "";
+  const rounds = r.rounds;
+  // Only regions some round dirtied get a colour and a legend entry; the table lists them all.
+  const shown = rows.filter((x) => x.dirtied.some((n) => n > 0));
+  let colour = 0;
+  const cls = new Map(
+    shown.map((x) => [x, x.kind === "other" ? "rg-other" : `rg${colour++ % REGION_COLOURS}`]),
+  );
+  const W = 900, H = 300, L = 70, R = 16, T = 24, B = 44;
+  const max = Math.max(1, ...rounds.map((x) => x.dirtied));
+  const ax = yAxis(L, W - R, H - B, T, max, (v) => int(v));
+  const band = (W - L - R) / Math.max(1, rounds.length);
+  const bw = Math.min(70, band * 0.6);
+  let body = ax.svg;
+  rounds.forEach((x, i) => {
+    const cx = L + band * (i + 0.5);
+    let acc = 0;
+    let bars = "";
+    for (const reg of shown) {
+      const n = reg.dirtied[i] ?? 0;
+      if (n === 0) continue;
+      const y0 = ax.y(acc), y1 = ax.y(acc + n);
+      bars += `<rect class="bar ${cls.get(reg)}" x="${n2(cx - bw / 2)}" y="${n2(y1)}" width="${n2(bw)}" ` +
+        `height="${n2(Math.max(0.5, y0 - y1))}"><title>${
+          esc(`${roundTitle(x, r.kind)}: ${int(n)} pages of ${reg.name}`)
+        }</title></rect>`;
+      acc += n;
+    }
+    body += `<g class="region-round" data-round="${x.final ? "final" : x.round}">${bars}` +
+      `<text class="tick" x="${n2(cx)}" y="${H - B + 16}" text-anchor="middle">${
+        roundName(x, r.kind)
+      }</text></g>`;
+  });
+  body +=
+    `<text class="axis" x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">${
+      r.kind === "snapshots" ? "snapshot" : "pre-copy round (stop: stop-and-copy, guest paused)"
+    }</text>` +
+    `<text class="axis" x="14" y="${(T + H - B) / 2}" transform="rotate(-90 14 ${(T + H - B) / 2})" ` +
+    `text-anchor="middle">pages dirtied</text>`;
+  const desc = rounds.map((x, i) =>
+    `${roundTitle(x, r.kind)}: ${int(x.dirtied)} pages dirtied` +
+    (x.dirtied > 0
+      ? ` (${
+        shown.filter((reg) => reg.dirtied[i] > 0).map((reg) => `${reg.name} ${int(reg.dirtied[i])}`).join(
+          ", ",
+        )
+      })`
+      : "")
+  ).join("; ") + ".";
+  const chart = svg({
+    id: "regions",
+    title: "Pages dirtied in each round, by region of guest memory",
+    desc,
+    width: W,
+    height: H,
+    body,
+  });
+  const legend =
+    `<p class="legend">${
+      shown.map((x) => `<span class="sw ${cls.get(x)}"></span>${esc(x.name)}`).join(" ")
+    }</p><p class="note">Each round's bar is the pages its dirty-log harvest found written, split by the ` +
+    `region of guest-physical memory they lie in; "other RAM" is what no region labels.</p>`;
+  const data = table(
+    "pages dirtied per round, by region",
+    ["region", "range", "pages", ...rounds.map((x) => roundTitle(x, r.kind))],
+    rows.map((x) => [
+      x.name,
+      x.kind === "other" ? "unlabelled" : `${hex(x.start)}..${hex(x.end)}`,
+      x.pages,
+      ...x.dirtied,
+    ]),
+  );
+  return figure("fig-regions", "Pages dirtied per round, by region", chart + legend, data);
+}
+
 // ---- the switchover test ----
 
 function switchoverChart(r: MigrationReport): string {
@@ -592,8 +674,12 @@ function heatMap(r: MigrationReport): string {
     `</p><p class="note">${
       g === 1 ? "One cell per page" : `One cell per ${g} pages (the most any of them was dirtied)`
     }; ` +
-    `rows of ${bytes(bytesPerRow)}, addresses on the left. Outlined: the guest's ELF segments, its stack, ` +
-    `the boot page tables and other structures the loader wrote.</p>`;
+    `rows of ${bytes(bytesPerRow)}, addresses on the left. Outlined: ${
+      r.regions.some((x) => x.kind === "kernel")
+        ? "the Linux kernel's image (code, rodata, data, bss), what it frees at boot, and the structures " +
+          "the loader wrote (zero page, command line, initrd)"
+        : "the guest's ELF segments, its stack, the boot page tables and other structures the loader wrote"
+    }.</p>`;
   const regionRows = regions.map((reg) => {
     const c = regionCounts(r.pages.runs, reg, r.pages.pageSize);
     return [reg.name, `${hex(reg.start)}..${hex(reg.end)}`, c.pages, c.dirtied, c.max];
@@ -783,12 +869,14 @@ const CSS = `
 --normal:#2f6fba;--zero:#a8c4e6;--dirtied:#d9822b;--thr:#c62828;--pass:#1a7f37;--tested:#8c959f;--link:#6e40c9;
 --paused:rgba(110,118,129,.13);--ok:#1a7f37;--bad:#cf222e;
 --h0:#eef1f4;--h1:#fdd49e;--h2:#fdbb84;--h3:#fc8d59;--h4:#ef6548;--h5:#d7301f;--h6:#990000;
---elf:#1a7f37;--stack:#8250df;--pt:#0969da;--boot:#57606a}
+--elf:#1a7f37;--stack:#8250df;--pt:#0969da;--boot:#57606a;--kernel:#bc4c00;--freed:#8c959f;
+--rg0:#0969da;--rg1:#bc4c00;--rg2:#1a7f37;--rg3:#8250df;--rg4:#bf3989;--rg5:#9a6700;--rg6:#1b7c83;--rg7:#cf222e;--rg-other:#d9822b}
 @media (prefers-color-scheme:dark){:root{--bg:#0f1419;--fg:#e6edf3;--muted:#9aa5b1;--grid:#30363d;--panel:#161b22;
 --normal:#6ea8fe;--zero:#2e4d78;--dirtied:#f0a35e;--thr:#ff7b72;--pass:#3fb950;--tested:#6e7681;--link:#b392f0;
 --paused:rgba(200,210,220,.08);--ok:#3fb950;--bad:#ff7b72;
 --h0:#1c232c;--h1:#5c3d1a;--h2:#8a5318;--h3:#b86b16;--h4:#e08a25;--h5:#f5b04e;--h6:#ffe08a;
---elf:#3fb950;--stack:#d2a8ff;--pt:#58a6ff;--boot:#9aa5b1}}
+--elf:#3fb950;--stack:#d2a8ff;--pt:#58a6ff;--boot:#9aa5b1;--kernel:#f0883e;--freed:#6e7681;
+--rg0:#58a6ff;--rg1:#f0883e;--rg2:#3fb950;--rg3:#d2a8ff;--rg4:#ff7eb6;--rg5:#d29922;--rg6:#39c5cf;--rg7:#ff7b72;--rg-other:#f0a35e}}
 *{box-sizing:border-box}
 body{margin:0;background:var(--bg);color:var(--fg);font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
 main{max-width:960px;margin:0 auto;padding:24px 20px 48px}
@@ -819,6 +907,13 @@ g.round:hover rect.bar,g.test:hover rect.bar,g.mini:hover rect.bar{opacity:.8}
 .region.page-tables,.leader.page-tables{stroke:var(--pt)}.region.boot,.leader.boot{stroke:var(--boot)}
 .region-label{font-size:11px}.region-label.elf{fill:var(--elf)}.region-label.stack{fill:var(--stack)}
 .region-label.page-tables{fill:var(--pt)}.region-label.boot{fill:var(--boot)}
+.region.kernel,.leader.kernel{stroke:var(--kernel)}.region.freed,.leader.freed{stroke:var(--freed)}
+.region-label.kernel{fill:var(--kernel)}.region-label.freed{fill:var(--freed)}
+.bar.rg0,.sw.rg0{fill:var(--rg0);background:var(--rg0)}.bar.rg1,.sw.rg1{fill:var(--rg1);background:var(--rg1)}
+.bar.rg2,.sw.rg2{fill:var(--rg2);background:var(--rg2)}.bar.rg3,.sw.rg3{fill:var(--rg3);background:var(--rg3)}
+.bar.rg4,.sw.rg4{fill:var(--rg4);background:var(--rg4)}.bar.rg5,.sw.rg5{fill:var(--rg5);background:var(--rg5)}
+.bar.rg6,.sw.rg6{fill:var(--rg6);background:var(--rg6)}.bar.rg7,.sw.rg7{fill:var(--rg7);background:var(--rg7)}
+.bar.rg-other,.sw.rg-other{fill:var(--rg-other);background:var(--rg-other)}
 .legend{margin:6px 0 0;font-size:13px;color:var(--muted)}
 .sw{display:inline-block;width:12px;height:12px;margin:0 5px 0 12px;vertical-align:-1px;border-radius:2px}
 .sw:first-child{margin-left:0}
@@ -867,6 +962,7 @@ export function renderReportHtml(r: MigrationReport): string {
     r.kind === "migration" ? switchoverChart(r) : "",
     smallMultiples(r),
     r.kind === "migration" ? rateChart(r) : "",
+    regionRoundsChart(r),
     heatMap(r),
     r.kind === "migration" ? downtimeChart(r) : "",
   ];

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { PageSpan } from "./dirty_bitmap.ts";
 import type { SwitchoverTest } from "./policies.ts";
 import type { MigrationState } from "./state.ts";
 
@@ -117,6 +118,11 @@ export interface MigrationStats {
    * snapshot counts as one) found it written, saturating at 65535. Empty for a full snapshot.
    */
   pageDirtyRounds: Uint16Array;
+  /**
+   * For each round of {@link MigrationStats.rounds} (the stop-and-copy pass last), the pages that round's
+   * dirty-log harvest found written (its `dirtied`), as runs. Empty for a snapshot.
+   */
+  roundDirtySpans: PageSpan[][];
   /** Wall clock (ms since the epoch) when the source paused the guest for stop-and-copy; 0 before. */
   pausedAtWallMs: number;
   /** Wall clock (ms since the epoch) when the destination's confirmation reached the source; 0 before. */
@@ -167,6 +173,7 @@ export function emptyStats(ramBytes: number): MigrationStats {
     guestInstructions: 0,
     policyParams: {},
     pageDirtyRounds: new Uint16Array(0),
+    roundDirtySpans: [],
     pausedAtWallMs: 0,
     confirmedAtWallMs: 0,
     destinationSeenMs: 0,

@@ -12,8 +12,12 @@ import type { GuestImage } from "./elf.ts";
 export interface MemoryMapRegion {
   /** Label, e.g. "ELF R-X" or "page tables". */
   name: string;
-  /** What it is. */
-  kind: "elf" | "stack" | "page-tables" | "boot";
+  /**
+   * What it is: an ELF segment, the stack, the boot page tables, another structure the loader
+   * wrote (zero page, command line, initrd), a part of a running Linux kernel's image, or a part
+   * the loader or kernel placed that the kernel hands back to its page allocator during boot.
+   */
+  kind: "elf" | "stack" | "page-tables" | "boot" | "kernel" | "freed";
   /** First byte. */
   start: number;
   /** One past the last byte. */

@@ -36,6 +36,7 @@ export {
 } from "./machine.ts";
 export { formatSize, type GuestImage, LOAD_FLOOR, type LoadSegment, parseElf, parseSize } from "./elf.ts";
 export { guestMemoryMap, type MemoryMapRegion } from "./memory_map.ts";
+export { type KernelImageRange, kernelImageRanges, linuxMemoryMap } from "./linux_image.ts";
 export { type DirtyLogMethod, EptMap, type PageLoader } from "./ept_map.ts";
 export { type VmEntryOutcome, VmxVcpu } from "./vcpu.ts";
 export { bootGuest } from "./boot.ts";

@@ -10,6 +10,7 @@ import { ByteInput } from "../../src/replay/inputs.ts";
 import { runPollingSerial, SerialLine } from "../../src/devices/mod.ts";
 import { CPUID_BRAND } from "../../src/vm/cpuid.ts";
 import { Machine, type RunExit } from "../../src/vm/machine.ts";
+import { kernelImageRanges } from "../../src/vm/linux_image.ts";
 import { cpioFiles, gunzip } from "./_initramfs.ts";
 
 const KERNEL = Deno.readFileSync(`${REPO_ROOT}/guests/linux/bzImage`);
@@ -60,7 +61,7 @@ Deno.test("Linux boots to init's marker, prints the sha256 of /bin/busybox and h
 });
 
 Deno.test("the busybox shell answers commands typed into COM1 (a pipe's bytes), and exit halts", () => {
-  const script = "echo hvsim-$((6*7))\nls /\ncat /proc/cpuinfo\nuname -r\nexit\n";
+  const script = "echo hvsim-$((6*7))\nls /\ncat /proc/cpuinfo\nuname -r\ncat /proc/iomem\nexit\n";
   const m = boot("hvsim.workload=shell", new TextEncoder().encode(script));
   const exit = runToEnd(m);
   const out = m.consoleText();
@@ -74,6 +75,21 @@ Deno.test("the busybox shell answers commands typed into COM1 (a pipe's bytes), 
   // The brand string of CPUID leaves 0x80000002-0x80000004.
   assert.ok(out.includes(`model name\t: ${CPUID_BRAND}`), out.slice(-3000));
   assert.ok(out.includes(kernelRelease(KERNEL)), `uname -r: ${kernelRelease(KERNEL)}`);
+  // /proc/iomem: where the kernel says its image lies (arch/x86/kernel/setup.c: "Kernel code" is
+  // _text.._etext, "Kernel rodata" __start_rodata.., "Kernel data" _sdata.._edata, "Kernel bss"
+  // __bss_start..__bss_stop), against what kernelImageRanges reads from the bzImage's payload.
+  const iomem = (what: string) => {
+    const m = new RegExp(`([0-9a-f]+)-([0-9a-f]+) : Kernel ${what}`).exec(out);
+    assert.ok(m, `/proc/iomem names Kernel ${what}`);
+    return { start: parseInt(m[1], 16), end: parseInt(m[2], 16) + 1 };
+  };
+  const image = new Map(kernelImageRanges(KERNEL)!.map((r) => [r.name, r]));
+  const code = image.get("kernel code")!, data = image.get("kernel data")!, bss = image.get("kernel bss")!;
+  assert.deepEqual(iomem("code"), { start: code.start, end: code.end });
+  assert.deepEqual(iomem("bss"), { start: bss.start, end: bss.end });
+  assert.equal(iomem("rodata").start, image.get("kernel rodata")!.start);
+  assert.equal(iomem("data").start, data.start);
+  assert.ok(iomem("data").end <= data.end);
   assert.ok(out.includes("hvsim-linux: workload done"));
   assert.deepEqual({ reason: exit.reason, code: exit.code }, { reason: "hlt", code: 0 }, exit.message);
 });

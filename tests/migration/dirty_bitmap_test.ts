@@ -1,5 +1,5 @@
 import { deepEqual, ok, throws } from "node:assert/strict";
-import { ctz32, ctz64, DirtyBitmap, popcount32 } from "../../src/migration/dirty_bitmap.ts";
+import { ctz32, ctz64, DirtyBitmap, pageSpans, popcount32 } from "../../src/migration/dirty_bitmap.ts";
 
 /** Reference: the page numbers whose bit is set, found bit by bit (the oracle for the fast paths). */
 function slowList(words: Uint32Array, pages: number): number[] {
@@ -271,4 +271,29 @@ Deno.test("DirtyBitmap.setAll() is word-wise, not one bit at a time (seed defect
   });
   deepEqual(b.count(), pages);
   ok(wordWise * 4 < bitWise, `setAll took ${wordWise} ms, bit by bit ${bitWise} ms`);
+});
+
+Deno.test("pageSpans: the runs of set bits, as the bit-by-bit list has them", () => {
+  for (
+    const [pages, density, seed] of [[1, 0.5, 1], [64, 0.9, 2], [1000, 0.3, 3], [4099, 0.97, 4], [
+      4099,
+      0.02,
+      5,
+    ]]
+  ) {
+    const b = new DirtyBitmap(pages);
+    for (const p of pattern(pages, density, seed)) b.set(p);
+    const list = slowList(b.words, pages);
+    const runs: [number, number][] = [];
+    for (const p of list) {
+      const last = runs[runs.length - 1];
+      if (last && last[0] + last[1] === p) last[1]++;
+      else runs.push([p, 1]);
+    }
+    deepEqual(pageSpans(b.words, pages), runs, `${pages} pages, density ${density}`);
+  }
+  const all = new DirtyBitmap(100);
+  all.setAll();
+  deepEqual(pageSpans(all.words, 100), [[0, 100]]);
+  deepEqual(pageSpans(new DirtyBitmap(100).words, 100), []);
 });

@@ -90,18 +90,39 @@ Deno.test("report: per-page counts and per-round dirtied pages follow the guest'
     writeEvery: 50_000,
   };
   const { src, stats, at } = await migrate(vm, 1_000_000, xenPolicy({ dirtyThreshold: 1, maxPasses: 6 }));
-  const report = buildMigrationReport(stats, { sourceInstructions: src.instructions });
+  // Two labelled regions sharing page 500 (the first by start takes it), the rest "other RAM".
+  const regions = [
+    { name: "low", kind: "boot" as const, start: 300 * 4096, end: 500 * 4096 + 100 },
+    { name: "high", kind: "elf" as const, start: 500 * 4096 + 50, end: 700 * 4096 },
+  ];
+  const report = buildMigrationReport(stats, { sourceInstructions: src.instructions, regions });
   equal(report.instructions.atStart, at);
+  deepEqual(report.dirtyByRegion.map((x) => [x.name, x.pages]), [["low", 201], ["high", 199], [
+    "other RAM",
+    2048 - 400,
+  ]]);
   const expected = new Uint16Array(2048);
   let from = at;
   const rounds = report.rounds.filter((r) => !r.final);
   equal(rounds.length, 6);
-  for (const r of rounds) {
+  for (const [i, r] of rounds.entries()) {
     const pages = patternPages(vm, from, from + r.instructions);
     equal(r.dirtied, pages.size, `round ${r.round}`);
+    // The round's own pages, and how they split between the regions.
+    const spanned = report.pages.roundSpans[i].flatMap(([f, n]) =>
+      Array.from({ length: n }, (_, k) => f + k)
+    );
+    deepEqual(spanned, [...pages].sort((a, b) => a - b), `round ${r.round}: its pages`);
+    const of = (lo: number, hi: number) => [...pages].filter((p) => p >= lo && p < hi).length;
+    deepEqual(
+      report.dirtyByRegion.map((x) => x.dirtied[i]),
+      [of(300, 501), of(501, 700), pages.size - of(300, 700)],
+      `round ${r.round}: by region`,
+    );
     for (const p of pages) expected[p]++;
     from += r.instructions;
   }
+  equal(report.pages.roundSpans.length, report.rounds.length);
   equal(from, src.instructions);
   deepEqual(expandPageRuns(report.pages.runs, 2048), expected);
   deepEqual(pageRuns(expected), report.pages.runs);
