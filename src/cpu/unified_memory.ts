@@ -15,6 +15,7 @@
  * | 352                | the SSE control word handed to compiled code (MXCSR, or -1: SSE disabled) |
  * | 1024               | XMM0-15 and the handlers' four staging registers, 16 bytes each           |
  * | 4096               | software TLB: read tags, read pages, write tags, write pages (f64 each)   |
+ * | 135168             | compiled code's dispatch cache: entry RIP -> compiled region (16 bytes)   |
  *
  * A register's slot at 8r holds its low half at 8r and its high half at 8r + 4, which is exactly
  * the interpreter's `gpr[2r]`, `gpr[2r + 1]` as a Uint32Array over the slots. WebAssembly memories
@@ -44,6 +45,14 @@ export const STATE_RHPA = STATE_RTAG + 8 * STATE_TLB_ENTRIES;
 export const STATE_WTAG = STATE_RHPA + 8 * STATE_TLB_ENTRIES;
 /** Byte offset of the write TLB's host-physical page addresses. */
 export const STATE_WHPA = STATE_WTAG + 8 * STATE_TLB_ENTRIES;
+/**
+ * Byte offset of the dispatch cache of compiled code (src/cpu/wasm/runtime.ts): per entry, a linear
+ * RIP (i64), the generation it holds in (i32), a region's table slot and its entry block's length
+ * (u16 each).
+ */
+export const STATE_DISPATCH = STATE_WHPA + 8 * STATE_TLB_ENTRIES;
+/** Entries of the dispatch cache (a power of two). */
+export const STATE_DISPATCH_ENTRIES = 2048;
 /** Size of the state area in bytes (a multiple of the 64 KiB WebAssembly page). */
 export const STATE_BYTES = 3 * 65536;
 

@@ -300,6 +300,48 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "wasm: regions go on to each other through the dispatch cache without returning, within the budget",
+  NEEDS_AS,
+  () => {
+    // Compiled on their first run, the loop's blocks are regions of one block each (no links yet):
+    // every hand-over between them is a tail call through the table, not a return to JavaScript.
+    const code = program(`
+      mov ecx, 300
+    4:
+      add rax, rbx
+      test al, 1
+      jz 5f
+      rol rbx, 3
+    5:
+      xor rbx, rax
+      dec ecx
+      jnz 4b`);
+    for (const budget of [1000, 2001, 3333, 100_000]) {
+      const make = (wasm: boolean) => {
+        const m = Machine.fromFlat(code, 0x100000, 0x100000, {
+          memory: 4 << 20,
+          backend: wasm ? "wasm" : "js",
+        });
+        m.cpu.compileThreshold = wasm ? 1 : Infinity;
+        m.cpu.setReg64(0, 0x1234n);
+        m.cpu.setReg64(3, 0x9876543210n);
+        return m;
+      };
+      const w = make(true), ref = make(false);
+      const a = w.run(budget), b = ref.run(budget);
+      assert.deepEqual(a, b, `budget ${budget}`);
+      assert.equal(w.instructions, ref.instructions, `budget ${budget}`);
+      assert.deepEqual(w.regs(), ref.regs(), `budget ${budget}`);
+      assert.equal(w.cpu.getRflags(), ref.cpu.getRflags(), `budget ${budget}`);
+      const wasm = w.cpu.wasm!;
+      assert.ok(wasm.compiled >= 4, `${wasm.compiled} regions`);
+      // About 1,200 blocks ran; without the hand-overs each would be a call from JavaScript.
+      assert.ok(wasm.calls < 40, `${wasm.calls} calls into wasm for budget ${budget}`);
+    }
+  },
+);
+
 /** One sample guest of guests/manifest.json, on the wasm backend or interpreted. */
 function guest(name: string, wasm: boolean, threshold = 1): Machine {
   const run = SAMPLE_RUNS.find((r) => r.name === name)!;
@@ -380,7 +422,7 @@ Deno.test("wasm: the encoder's modules validate for regions of every block of a 
   for (const b of m.cpu.blocks.all()) {
     if (b.compiledBy !== "wasm") continue;
     const mod = encodeRegions(
-      [{ blocks: [b], epoch: -1 }],
+      [{ blocks: [b], epoch: -1, id: 0 }],
       shared.memory!.buffer.byteLength / 65536,
       shared.stateOffset,
     );

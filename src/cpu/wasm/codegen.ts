@@ -12,12 +12,18 @@
  * flag record each writes is the one `Flags` (flags.ts) records, so that RFLAGS read later by
  * JavaScript is the interpreter's.
  *
- * Function type: (rip: f64, left: i32) -> i32. `rip` is the entry block's linear RIP, `left` the
- * instructions the budget allows from the entry (at least the entry block's length). Returns 0
- * when a block ran to its end and the region was left (exit record: next RIP, instructions
- * retired, that block's index), 1 when an instruction needs the slow path (exit record: the RIP of
- * its block, instructions retired before that block, the block's index and the instruction's index
- * in it).
+ * Function type: (rip: f64, left: i32, n: i32, gen: i32) -> i32. `rip` is the entry block's linear
+ * RIP, `left` the instructions the budget allows from the start of the call chain (at least the
+ * entry block's length), `n` the instructions retired in the chain before this region, `gen` the
+ * dispatch cache's current generation. Returns 0 when a block ran to its end and the region was
+ * left (exit record: next RIP, instructions retired, that block's index, the region's id), 1 when
+ * an instruction needs the slow path (exit record: the RIP of its block, instructions retired
+ * before that block, the block's index, the instruction's index in it, the region's id).
+ *
+ * A region left for a RIP that the dispatch cache (unified_memory.ts) maps, in the current
+ * generation, to another compiled region whose entry block the budget allows whole, hands over to
+ * it with a tail call through the function table instead of returning: the state is in memory then,
+ * as at a return, and the JavaScript run loop would have chained to that region the same way.
  *
  * @module
  */
@@ -42,6 +48,8 @@ import * as mov from "../ops/mov.ts";
 import * as sh from "../ops/shift.ts";
 import * as stk from "../ops/stack.ts";
 import {
+  STATE_DISPATCH,
+  STATE_DISPATCH_ENTRIES,
   STATE_EXIT,
   STATE_FLAGS,
   STATE_GPR,
@@ -187,7 +195,7 @@ function flagsDeadAtEntry(b: Block): boolean {
 
 /** Emits one region's function (see the module documentation). */
 class RegionEmitter {
-  readonly c = new Code(2);
+  readonly c = new Code(4);
   private readonly regs: number[] = [];
   private readonly names = new Set<number>();
   private readonly rip: number; // i64: linear RIP of the current block
@@ -225,6 +233,8 @@ class RegionEmitter {
     private readonly epoch: number,
     private readonly state: number,
     private readonly helpers: { flags: number; cond: number },
+    private readonly id: number,
+    private readonly type: number,
   ) {
     const c = this.c;
     this.rip = c.local(I64);
@@ -290,6 +300,7 @@ class RegionEmitter {
     c.i32(0).mem(Op.i32Load, 2, F + 36).set(this.frf);
     c.get(0).op(Op.i64TruncF64S).set(this.rip);
     this.sse.enter();
+    c.get(2).set(this.n);
     this.exitLabel = c.block();
     this.bailLabel = c.block();
     const loop = c.loop();
@@ -319,6 +330,20 @@ class RegionEmitter {
     c.i32(0).get(this.n).mem(Op.i32Store, 2, E + 8);
     c.i32(0).get(this.last).mem(Op.i32Store, 2, E + 12);
     c.i32(0).get(this.bailAt).mem(Op.i32Store, 2, E + 16);
+    c.i32(0).i32(this.id).mem(Op.i32Store, 2, E + 20);
+    // A region left at its end: on to the region the dispatch cache names for the next RIP, if any.
+    const D = S + STATE_DISPATCH, p = this.p;
+    c.get(this.status).op(Op.i32Eqz).if();
+    c.get(this.exitRip).op(Op.i32WrapI64).tee(p).get(p).i32(11).op(Op.i32ShrU, Op.i32Xor);
+    c.i32(STATE_DISPATCH_ENTRIES - 1).op(Op.i32And).i32(4).op(Op.i32Shl).set(p);
+    c.get(p).mem(Op.i64Load, 3, D).get(this.exitRip).op(Op.i64Eq);
+    c.get(p).mem(Op.i32Load, 2, D + 8).get(3).op(Op.i32Eq, Op.i32And);
+    c.get(this.n).get(p).mem(Op.i32Load16U, 1, D + 14).op(Op.i32Add).get(1).op(Op.i32LeS, Op.i32And);
+    c.if();
+    c.get(this.exitRip).op(Op.f64ConvertI64S).get(1).get(this.n).get(3);
+    c.get(p).mem(Op.i32Load16U, 1, D + 12).returnCallIndirect(this.type);
+    c.end();
+    c.end();
     c.get(this.status);
     return c;
   }
@@ -1314,29 +1339,31 @@ function addHelpers(m: ModuleBuilder): { flags: number; cond: number } {
 
 /** A compiled module's bytes with the export name of each region's function. */
 export interface WasmRegionModule {
-  /** The module's bytes (import: `m.mem`, the CPU's shared memory). */
+  /** The module's bytes (imports: `m.mem`, the CPU's shared memory, and `m.tbl`, the regions' function table). */
   bytes: Uint8Array;
   /** Export names, one per region, in order. */
   names: string[];
 }
 
 /**
- * Encodes the regions `regions` (each: its blocks, entry first, and the cache epoch its links hold
- * in, or -1 for none) into one module over a memory of `pages` pages with the CPU state area at
+ * Encodes the regions `regions` (each: its blocks, entry first, the cache epoch its links hold in,
+ * or -1 for none, and its id for the exit record) into one module over a memory of `pages` pages with the CPU state area at
  * `state`.
  */
 export function encodeRegions(
-  regions: { blocks: Block[]; epoch: number }[],
+  regions: { blocks: Block[]; epoch: number; id: number }[],
   pages: number,
   state: number,
 ): WasmRegionModule {
   const m = new ModuleBuilder();
   m.importMemory("m", "mem", pages);
+  m.importTable("m", "tbl");
   const helpers = addHelpers(m);
-  const type = m.type([F64, I32], [I32]);
+  const type = m.type([F64, I32, I32, I32], [I32]);
   const names: string[] = [];
   for (let k = 0; k < regions.length; k++) {
-    const code = new RegionEmitter(regions[k].blocks, regions[k].epoch, state, helpers).emit();
+    const r = regions[k];
+    const code = new RegionEmitter(r.blocks, r.epoch, state, helpers, r.id, type).emit();
     const f = m.func(type, code);
     m.export(`r${k}`, f);
     names.push(`r${k}`);

@@ -33,6 +33,7 @@ export const Op = {
   brTable: 0x0e,
   return: 0x0f,
   call: 0x10,
+  returnCallIndirect: 0x13,
   drop: 0x1a,
   select: 0x1b,
   localGet: 0x20,
@@ -41,6 +42,7 @@ export const Op = {
   i32Load: 0x28,
   i64Load: 0x29,
   f64Load: 0x2b,
+  i32Load16U: 0x2f,
   i64Load8U: 0x31,
   i64Load16U: 0x33,
   i64Load32U: 0x35,
@@ -228,6 +230,14 @@ export class Code {
     return this;
   }
 
+  /** `return_call_indirect` of function type `type` through table 0 (the callee's index is on the stack). */
+  returnCallIndirect(type: number): this {
+    this.bytes.push(Op.returnCallIndirect);
+    uleb(this.bytes, type);
+    this.bytes.push(0);
+    return this;
+  }
+
   /** Opens a `block` (result type `result`, or none); returns its label. */
   block(result?: ValType): Label {
     return this.open(Op.block, result);
@@ -299,6 +309,7 @@ export class ModuleBuilder {
   private readonly funcs: { type: number; code: Code }[] = [];
   private readonly exports: { name: string; func: number }[] = [];
   private memory: { module: string; name: string; pages: number } | null = null;
+  private table: { module: string; name: string } | null = null;
 
   /** The index of the function type (params) -> (results), added if new. */
   type(params: ValType[], results: ValType[]): number {
@@ -312,6 +323,11 @@ export class ModuleBuilder {
   /** Imports a memory of `pages` 64 KiB pages (its minimum and maximum) as `module.name`. */
   importMemory(module: string, name: string, pages: number): void {
     this.memory = { module, name, pages };
+  }
+
+  /** Imports a table of function references (table 0, any size) as `module.name`. */
+  importTable(module: string, name: string): void {
+    this.table = { module, name };
   }
 
   /** Adds a function of type `type` with body `code`; returns its index. */
@@ -347,13 +363,20 @@ export class ModuleBuilder {
     uleb(b, this.types.length);
     for (const t of this.types) b.push(...t);
     section(1, b);
-    if (this.memory !== null) {
-      b = [1];
-      name(b, this.memory.module);
-      name(b, this.memory.name);
-      b.push(0x02, 0x01); // memory, limits with a maximum
-      uleb(b, this.memory.pages);
-      uleb(b, this.memory.pages);
+    if (this.memory !== null || this.table !== null) {
+      b = [(this.memory !== null ? 1 : 0) + (this.table !== null ? 1 : 0)];
+      if (this.memory !== null) {
+        name(b, this.memory.module);
+        name(b, this.memory.name);
+        b.push(0x02, 0x01); // memory, limits with a maximum
+        uleb(b, this.memory.pages);
+        uleb(b, this.memory.pages);
+      }
+      if (this.table !== null) {
+        name(b, this.table.module);
+        name(b, this.table.name);
+        b.push(0x01, 0x70, 0x00, 0x00); // table of funcref, limits: at least 0 entries
+      }
       section(2, b);
     }
     b = [];
