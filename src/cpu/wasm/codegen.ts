@@ -42,6 +42,7 @@ import {
 import { BASE_RIP, type Insn, NONE } from "../insn.ts";
 import { ARITH_FLAGS, FLAG_FIXED1, RAX, RCX, RDX, RSP, SEG_FS, SEG_GS } from "../registers.ts";
 import * as alu from "../ops/alu.ts";
+import * as bit from "../ops/bit.ts";
 import * as ctl from "../ops/control.ts";
 import * as md from "../ops/muldiv.ts";
 import * as mov from "../ops/mov.ts";
@@ -105,12 +106,18 @@ export function wasmSupports(i: Insn): boolean {
     const kind = i.op & 7, form = i.op >> 3;
     if (i.mem) return false;
     const rotate = kind === sh.SH_ROL || kind === sh.SH_ROR;
-    if (rotate) return form !== 1 && size >= 4 && ((form === 0 ? 1 : i.imm) & (size === 8 ? 63 : 31)) !== 0;
+    if (rotate && form === 1) return size >= 4;
+    if (rotate) return size >= 4 && ((form === 0 ? 1 : i.imm) & (size === 8 ? 63 : 31)) !== 0;
     if (!(kind === sh.SH_SHL || kind === sh.SH_SAL || kind === sh.SH_SHR || kind === sh.SH_SAR)) return false;
     if (form === 1) return size >= 4;
     const n = (form === 0 ? 1 : i.imm) & (size === 8 ? 63 : 31);
     return n !== 0 && n < size * 8;
   }
+  if (h === sh.shxd) return size >= 4 && e;
+  if (h === bit.btEG) return size >= 4 && !i.mem;
+  if (h === bit.btEI) return size >= 4 && e;
+  if (h === bit.bsf || h === bit.bsr || h === bit.popcnt) return size >= 4 && e;
+  if (h === md.divE || h === md.idivE) return size >= 4 && e;
   if (h === stk.pushR || h === stk.popR) return size === 8;
   if (h === ctl.callRel || h === ctl.jmpRel || h === ctl.jccRel || h === ctl.nop) return true;
   if (h === ctl.ret) return true;
@@ -143,6 +150,8 @@ interface Pending {
   size: number;
   /** The masked count, not 0. */
   n: number;
+  /** SHLD/SHRD (kind SH_SHL or SH_SHR): OF, for a count of 1, is whether the sign changed. */
+  double?: boolean;
 }
 
 const MASK: Record<number, bigint> = { 1: 0xffn, 2: 0xffffn, 4: 0xffffffffn, 8: -1n };
@@ -390,6 +399,13 @@ class RegionEmitter {
   private bail(): void {
     this.materialize();
     this.c.i32(this.k).set(this.bailAt).br(this.bailLabel);
+  }
+
+  /** Bails if the i32 on the stack is non-zero. */
+  private bailIf(): void {
+    this.c.if();
+    this.bail();
+    this.c.end();
   }
 
   /** Bails unless the i32 on the stack is non-zero. */
@@ -732,7 +748,7 @@ class RegionEmitter {
       this.bitOf(this.pr, bits - 1);
       this.bitOf(this.pr, bits - 2);
       c.op(Op.i32Xor);
-    } else if (p.kind === sh.SH_SHR) {
+    } else if (p.kind === sh.SH_SHR && !p.double) {
       this.bitOf(this.pa, bits - 1);
     } else {
       this.bitOf(this.pr, bits - 1);
@@ -916,6 +932,230 @@ class RegionEmitter {
     }
     this.pend = { rotate: true, kind: i.op & 7, size, n };
     this.writeReg(size, i.rm, this.pr);
+  }
+
+  /**
+   * Replaces the arithmetic flags in `mask` by the bits `value` pushes (an i32, in place), the others
+   * as the record has them; the record becomes eager. The caller flushes a pending shift first.
+   */
+  private putArith(mask: number, value: () => void): void {
+    const c = this.c;
+    c.get(this.frf).i32(~ARITH_FLAGS).op(Op.i32And);
+    if (this.fk?.kind === "eager") c.get(this.frf).i32(ARITH_FLAGS).op(Op.i32And);
+    else this.flagsWord();
+    c.i32(~mask).op(Op.i32And, Op.i32Or);
+    value();
+    c.op(Op.i32Or).set(this.frf).i32(FLAGS_EAGER).set(this.fop);
+  }
+
+  /**
+   * ROL and ROR of a register by CL at 4 and 8 bytes: a masked count of 0 changes nothing but the
+   * zero-extension of a 32-bit register; else CF and OF (OF for a count of 1) as in {@link rotate}.
+   */
+  private rotateByCl(i: Insn): void {
+    const c = this.c, size = i.size, bits = size * 8, left = (i.op & 7) === sh.SH_ROL;
+    const [t0, , t2] = this.t;
+    const n = this.t[3];
+    this.flush();
+    this.readReg(size, i.rm);
+    c.set(t0);
+    c.get(this.regs[RCX]).i64(bits - 1).op(Op.i64And).tee(n).op(Op.i64Eqz, Op.i32Eqz).if();
+    if (size === 8) c.get(t0).get(n).op(left ? Op.i64Rotl : Op.i64Rotr).set(t2);
+    else {
+      c.get(t0).op(Op.i32WrapI64).get(n).op(Op.i32WrapI64, left ? Op.i32Rotl : Op.i32Rotr, Op.i64ExtendI32U)
+        .set(t2);
+    }
+    const msb = (at: number) => this.bitOf(t2, at);
+    this.putArith(0x801, () => {
+      if (left) {
+        msb(0);
+        msb(bits - 1);
+        msb(0);
+      } else {
+        msb(bits - 1);
+        msb(bits - 1);
+        msb(bits - 2);
+      }
+      c.op(Op.i32Xor).get(n).i64(1).op(Op.i64Eq, Op.i32And).i32(11).op(Op.i32Shl, Op.i32Or);
+    });
+    this.writeReg(size, i.rm, t2);
+    c.else();
+    this.writeReg(size, i.rm, t0);
+    c.end();
+    this.fk = null;
+  }
+
+  /**
+   * SHLD and SHRD at 4 and 8 bytes (register or memory destination): the destination shifted,
+   * filled from the source register; CF the last bit shifted out, OF (count 1) whether the sign
+   * changed, the other flags from the result. A count of 0 (by CL) changes nothing but the
+   * zero-extension of a 32-bit register. By a constant the flags stay pending.
+   */
+  private shxd(i: Insn): void {
+    const c = this.c, size = i.size, bits = size * 8, left = (i.op & 1) === 0, byCl = (i.op & 2) !== 0;
+    const [t0, t1, t2] = this.t;
+    const n = this.t[3];
+    // The count, masked: a constant or CL.
+    const count = (): void => {
+      if (byCl) c.get(n);
+      else c.i64(i.imm & (bits - 1));
+    };
+    const compute = (dst: number, src: number, out: number): void => {
+      c.get(dst);
+      count();
+      c.op(left ? Op.i64Shl : Op.i64ShrU);
+      c.get(src).i64(bits);
+      count();
+      c.op(Op.i64Sub, left ? Op.i64ShrU : Op.i64Shl, Op.i64Or);
+      if (size !== 8) c.i64(MASK[size]).op(Op.i64And);
+      c.set(out);
+    };
+    if (!byCl) {
+      const k = i.imm & (bits - 1);
+      if (k === 0) {
+        // Nothing changes (the E operand is still checked for writing, as the handler reads it so).
+        this.readRmw(i, size);
+        c.set(t0);
+        if (size === 4 && !i.mem) this.writeReg(4, i.rm, t0);
+        return;
+      }
+      this.readRmw(i, size);
+      c.set(this.pa);
+      this.readReg(size, i.reg);
+      c.set(t1);
+      compute(this.pa, t1, this.pr);
+      this.pend = { rotate: false, kind: left ? sh.SH_SHL : sh.SH_SHR, size, n: k, double: true };
+      this.writeRmw(i, size, this.pr);
+      return;
+    }
+    this.flush();
+    this.readRmw(i, size);
+    c.set(t0);
+    this.readReg(size, i.reg);
+    c.set(t1);
+    c.get(this.regs[RCX]).i64(bits - 1).op(Op.i64And).tee(n).op(Op.i64Eqz, Op.i32Eqz).if();
+    compute(t0, t1, t2);
+    const bitAt = (v: number, at: () => void) => {
+      c.get(v);
+      at();
+      c.op(Op.i64ShrU, Op.i32WrapI64).i32(1).op(Op.i32And);
+    };
+    const cf = left
+      ? () => bitAt(t0, () => c.i64(bits).get(n).op(Op.i64Sub))
+      : () => bitAt(t0, () => c.get(n).i64(1).op(Op.i64Sub));
+    const of = () => {
+      this.bitOf(t0, bits - 1);
+      this.bitOf(t2, bits - 1);
+      c.op(Op.i32Xor).get(n).i64(1).op(Op.i64Eq, Op.i32And);
+    };
+    this.eagerCode(size, t2, cf, of);
+    this.writeRmw(i, size, t2);
+    if (size === 4 && !i.mem) {
+      c.else();
+      this.writeReg(4, i.rm, t0);
+    }
+    c.end();
+    this.fk = null;
+  }
+
+  /**
+   * BT, BTS, BTR, BTC with a register (offset modulo the operand size) or an immediate offset, on a
+   * register, or (immediate offset) a memory operand: CF the bit before, the others as they were.
+   */
+  private bt(i: Insn): void {
+    const c = this.c, size = i.size, bits = size * 8;
+    const [t0, t1, t2] = this.t;
+    this.flush();
+    if (i.op === 0) this.readE(i, size);
+    else this.readRmw(i, size);
+    c.set(t0);
+    if (i.h === bit.btEG) {
+      this.readReg(size, i.reg);
+      c.i64(bits - 1).op(Op.i64And);
+    } else c.i64(i.imm & (bits - 1));
+    c.set(t1);
+    if (i.op !== 0) {
+      c.i64(1).get(t1).op(Op.i64Shl);
+      if (i.op === 1) c.get(t0).op(Op.i64Or);
+      else if (i.op === 2) c.i64(-1).op(Op.i64Xor).get(t0).op(Op.i64And);
+      else c.get(t0).op(Op.i64Xor);
+      c.set(t2);
+      this.writeRmw(i, size, t2);
+    }
+    this.putArith(1, () => c.get(t0).get(t1).op(Op.i64ShrU, Op.i32WrapI64).i32(1).op(Op.i32And));
+    this.fk = { kind: "eager", size };
+  }
+
+  /**
+   * BSF and BSR at 4 and 8 bytes: the index of the lowest (highest) set bit of the source, ZF clear;
+   * for a zero source ZF set and the destination left alone. The other flags as they were.
+   */
+  private bitScan(i: Insn): void {
+    const c = this.c, size = i.size;
+    const [t0, t1] = this.t;
+    this.flush();
+    this.readE(i, size);
+    c.set(t0);
+    c.get(t0).op(Op.i64Eqz).if();
+    this.putArith(0x40, () => c.i32(0x40));
+    c.else();
+    if (i.h === bit.bsf) c.get(t0).op(Op.i64Ctz);
+    else c.i64(63).get(t0).op(Op.i64Clz, Op.i64Sub);
+    c.set(t1);
+    this.writeReg(size, i.reg, t1);
+    this.putArith(0x40, () => c.i32(0));
+    c.end();
+    this.fk = { kind: "eager", size };
+  }
+
+  /**
+   * DIV and IDIV at 4 and 8 bytes: quotient to RAX, remainder to RDX, flags unchanged. A zero
+   * divisor, a quotient that does not fit, and a 64-bit dividend wider than RAX take the slow path
+   * (the handler raises #DE or divides 128 bits).
+   */
+  private divide(i: Insn): void {
+    const c = this.c, size = i.size, signed = i.h === md.idivE;
+    const [t0, t1, t2] = this.t;
+    const d = this.t[3];
+    this.readE(i, size);
+    if (signed && size === 4) c.op(Op.i64Extend32S);
+    c.set(d);
+    c.get(d).op(Op.i64Eqz);
+    this.bailIf();
+    // The dividend into t0.
+    if (size === 4) {
+      c.get(this.regs[RDX]).i64(32).op(Op.i64Shl).get(this.regs[RAX]).i64(0xffffffff).op(Op.i64And, Op.i64Or)
+        .set(t0);
+    } else {
+      c.get(this.regs[RAX]).set(t0);
+      // RDX must extend RAX (zero for DIV, the sign for IDIV).
+      c.get(this.regs[RDX]);
+      if (signed) c.get(t0).i64(63).op(Op.i64ShrS);
+      else c.i64(0);
+      c.op(Op.i64Ne);
+      this.bailIf();
+    }
+    if (signed) {
+      // The one quotient that traps in wasm overflows in x86 as well.
+      c.get(t0).i64(-(1n << 63n)).op(Op.i64Eq).get(d).i64(-1).op(Op.i64Eq, Op.i32And);
+      this.bailIf();
+      c.get(t0).get(d).op(Op.i64DivS).set(t1);
+      c.get(t0).get(d).op(Op.i64RemS).set(t2);
+      if (size === 4) {
+        c.get(t1).get(t1).op(Op.i64Extend32S, Op.i64Ne);
+        this.bailIf();
+      }
+    } else {
+      if (size === 4) {
+        // The quotient fits in 32 bits exactly when EDX < the divisor.
+        c.get(this.regs[RDX]).i64(0xffffffff).op(Op.i64And).get(d).op(Op.i64GeU);
+        this.bailIf();
+      }
+      c.get(t0).get(d).op(Op.i64DivU).set(t1);
+      c.get(t0).get(d).op(Op.i64RemU).set(t2);
+    }
+    this.writeReg(size, RAX, t1);
+    this.writeReg(size, RDX, t2);
   }
 
   /**
@@ -1115,8 +1355,29 @@ class RegionEmitter {
       this.imul(i);
     } else if (h === md.mulE) {
       this.mul(i);
+    } else if (
+      h === sh.shiftGroup && (i.op >> 3) === 1 && ((i.op & 7) === sh.SH_ROL || (i.op & 7) === sh.SH_ROR)
+    ) {
+      this.rotateByCl(i);
     } else if (h === sh.shiftGroup && (i.op >> 3) === 1) {
       this.shiftByCl(i);
+    } else if (h === sh.shxd) {
+      this.shxd(i);
+    } else if (h === bit.btEG || h === bit.btEI) {
+      this.bt(i);
+    } else if (h === bit.bsf || h === bit.bsr) {
+      this.bitScan(i);
+    } else if (h === bit.popcnt) {
+      this.readE(i, size);
+      c.op(Op.i64Popcnt).set(t0);
+      this.writeReg(size, i.reg, t0);
+      // OF SF AF CF PF cleared, ZF for a zero source.
+      this.pend = null;
+      c.get(this.frf).i32(~ARITH_FLAGS).op(Op.i32And).get(t0).op(Op.i64Eqz).i32(6).op(Op.i32Shl, Op.i32Or);
+      c.set(this.frf).i32(FLAGS_EAGER).set(this.fop);
+      this.fk = { kind: "eager", size };
+    } else if (h === md.divE || h === md.idivE) {
+      this.divide(i);
     } else if (h === sh.shiftGroup && ((i.op & 7) === sh.SH_ROL || (i.op & 7) === sh.SH_ROR)) {
       this.rotate(i);
     } else if (h === sh.shiftGroup) {
