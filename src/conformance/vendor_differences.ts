@@ -45,6 +45,19 @@ function reg64Of(name32: string): string | undefined {
   return m[2] !== undefined ? `r${m[2]}` : `r${m[3]}`;
 }
 
+/**
+ * Whether the x87 compare `asm` reads an empty register (a stack underflow), from the initial x87
+ * state `x87` (case.ts): ST(0), and ST(i) or, for FCOMPP/FUCOMPP, ST(1).
+ */
+function compareUnderflows(asm: string, x87: string): boolean {
+  const word = (k: number) => parseInt(x87.slice(2 * k + 2, 2 * k + 4) + x87.slice(2 * k, 2 * k + 2), 16);
+  const top = (word(2) >> 11) & 7, ftw = word(4);
+  const empty = (i: number) => ((ftw >> (2 * ((top + i) & 7))) & 3) === 3;
+  const m = /%st\((\d)\)/.exec(asm);
+  const second = m !== null ? Number(m[1]) : /^fu?compp$/.test(asm) ? 1 : 0;
+  return empty(0) || empty(second);
+}
+
 /** The differences the comparer knows, checked in order. */
 export const VENDOR_DIFFERENCES: readonly VendorDifference[] = [
   {
@@ -90,7 +103,8 @@ export const VENDOR_DIFFERENCES: readonly VendorDifference[] = [
         out.rflags = c.rflags;
       } else {
         // C3, C2, C0 unchanged; C1 too, except after a stack underflow, which clears it (SDM Vol. 2 FCOM).
-        const cc = (fsw & 0x40) !== 0 ? 0x4500 : 0x4700;
+        // SF is sticky, so whether this compare underflowed comes from the initial tags.
+        const cc = compareUnderflows(c.asm, c.x87) ? 0x4500 : 0x4700;
         const v = (fsw & ~cc) | (fsw0 & cc);
         out.x87 = amd.x87.slice(0, 4) + (v & 0xff).toString(16).padStart(2, "0") +
           (v >> 8).toString(16).padStart(2, "0") + amd.x87.slice(8);
@@ -120,6 +134,55 @@ export const VENDOR_DIFFERENCES: readonly VendorDifference[] = [
         x87: amd.x87.slice(0, 4) + (v & 0xff).toString(16).padStart(2, "0") +
           (v >> 8).toString(16).padStart(2, "0") +
           amd.x87.slice(8),
+      };
+    },
+  },
+  {
+    id: "x87-fyl2x-exact-inexact",
+    summary:
+      "FYL2X with an exact result (x a power of two, y * log2(x) representable in 64 bits): AMD sets " +
+      "the precision flag PE, Intel's definition of #P sets it only for an inexact result.",
+    intel: 'SDM Vol. 2A FYL2X, Floating-Point Exceptions: "#P Value cannot be represented exactly in ' +
+      'destination format"; SDM Vol. 1 §4.9.1.6: the inexact-result exception "occurs if the result of ' +
+      'an operation is not exactly representable in the destination format".',
+    amd: "AMD EPYC (this host): fyl2x with ST(0) = 8, ST(1) = 1 gives 3 (0x4000c000000000000000) and FSW " +
+      "0x0020 (PE); with ST(0) = 2^-16444 (the denormal 0x00000000000000000002) -16444 and PE (FSW 0x0022).",
+    intelRegs() {
+      return null;
+    },
+    intelResult(c, amd) {
+      if (c.asm !== "fyl2x" || c.x87 === undefined || amd.x87 === undefined || amd.exception !== undefined) {
+        return null;
+      }
+      const word = (s: string, k: number) =>
+        parseInt(s.slice(2 * k + 2, 2 * k + 4) + s.slice(2 * k, 2 * k + 2), 16);
+      const fcw = word(c.x87, 0), fsw0 = word(c.x87, 2), fsw = word(amd.x87, 2);
+      if ((fcw & 0x20) === 0 || (fsw & 0x20) === 0 || (fsw0 & 0x20) !== 0) return null; // PE masked, newly set
+      const reg = (i: number) => {
+        const at = 2 * (6 + 10 * i);
+        const hex = c.x87!.slice(at, at + 20);
+        let sig = 0n;
+        for (let k = 7; k >= 0; k--) sig = (sig << 8n) | BigInt(parseInt(hex.slice(2 * k, 2 * k + 2), 16));
+        return { sig, se: word(c.x87!, 6 + 10 * i + 8) };
+      };
+      const x = reg(0), y = reg(1);
+      // x = 2^k: a normal with significand 2^63, or a denormal with one bit set (exponent -16382).
+      let k: bigint;
+      if ((x.se & 0x8000) !== 0 || x.sig === 0n || (x.sig & (x.sig - 1n)) !== 0n) return null;
+      const exp = x.se & 0x7fff, bit = BigInt(x.sig.toString(2).length - 1);
+      if (exp === 0) k = bit - 16445n;
+      else if (exp !== 0x7fff && bit === 63n) k = BigInt(exp) - 16383n;
+      else return null;
+      // y finite, normal and nonzero; y * k exact: its significand times |k| fits in 64 bits.
+      if ((y.se & 0x7fff) === 0 || (y.se & 0x7fff) === 0x7fff || y.sig < 1n << 63n || k === 0n) return null;
+      let p = y.sig * (k < 0n ? -k : k);
+      while ((p & 1n) === 0n) p >>= 1n;
+      if (p.toString(2).length > 64) return null;
+      const v = fsw & ~0x20;
+      return {
+        ...amd,
+        x87: amd.x87.slice(0, 4) + (v & 0xff).toString(16).padStart(2, "0") +
+          (v >> 8).toString(16).padStart(2, "0") + amd.x87.slice(8),
       };
     },
   },

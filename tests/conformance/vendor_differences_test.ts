@@ -72,3 +72,34 @@ Deno.test("VENDOR_DIFFERENCES quote the SDM and say what AMD does", () => {
 Deno.test("hostIsAmd() follows /proc/cpuinfo's vendor", () => {
   assert.equal(hostIsAmd(), hostCpuName().startsWith("AuthenticAMD"));
 });
+
+/** `x87` (case.ts's layout) with FSW replaced. */
+const withFsw = (x87: string, fsw: number) =>
+  x87.slice(0, 4) + (fsw & 0xff).toString(16).padStart(2, "0") + (fsw >> 8).toString(16).padStart(2, "0") +
+  x87.slice(8);
+
+// [difference id or undefined, asm, initial x87 state, AMD (host) FSW, hvsim FSW]: cases of the 10^6-case
+// x87/MMX/SSE run (seed 15) with the host's and hvsim's results, and near misses.
+const FCOMP = "500e40320c2c03910e00000000c0ff7fe35561b925599c8dfe7f85cb9649c7e1d9e4104090b44ae1d191b4d828c0" +
+  "6d9a334f1e120ec4fe7f000000000000e881f2bf8bc284a2775074e930c0000000000000c9840dc0";
+const FYL2X = "7f0304080bc2020000000000000000000000000000000080ff3f00000000000028af04c080febdce6a000080ff7f" +
+  "c5670739a6faeba0214059b80e5fb1a195f3104034ef34d5ed14e79409400000000000000080ffbf";
+const X87_ROWS: [string | undefined, string, string, number, number][] = [
+  // A QNaN in ST(0), #IA unmasked, SF already set: C3, C2, C0 and C1 keep their values on Intel.
+  ["x87-compare-unmasked-invalid", "fcomp %st(5)", FCOMP, 0xf5c1, 0xb2c1],
+  [undefined, "fcomp %st(5)", FCOMP, 0xf5c1, 0xb0c1],
+  // ST(0) the denormal 2^-16444, ST(1) = 1: the exact result -16444; only AMD sets PE.
+  ["x87-fyl2x-exact-inexact", "fyl2x", FYL2X, 0x1026, 0x1006],
+  [undefined, "fyl2x", FYL2X.slice(0, 12) + "03" + FYL2X.slice(14), 0x1026, 0x1006],
+];
+
+for (const [n, [id, asm, x87, amdFsw, hvsimFsw]] of X87_ROWS.entries()) {
+  Deno.test(`explainVendorDifference() x87 row ${n}, ${asm}: ${id ?? "unexplained"}`, () => {
+    const c: TestCase = { ...asmCase(asm), x87 };
+    const amd = { ...res({}), x87: withFsw(x87, amdFsw) },
+      hvsim = { ...res({}), x87: withFsw(x87, hvsimFsw) };
+    const diffs = compareResults(c, amd, hvsim);
+    assert.notEqual(diffs.length, 0);
+    assert.equal(explainVendorDifference(c, diffs, amd, hvsim)?.id, id);
+  });
+}
