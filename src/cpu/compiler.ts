@@ -722,29 +722,50 @@ function liveFlagStores(insns: Insn[], templates: (string | null)[]): boolean[] 
  * `Cpu.gpr` when an instruction first uses it and written back ("spilled") before anything that
  * can observe the register file (a handler, an instruction that can fault or exit) and at every way
  * out of the block. Between those points the registers live in locals, which V8 keeps in machine
- * registers, instead of in the typed array.
+ * registers, instead of in the typed array. The dwords of XMM0-15 (`X4[0]`..`X4[63]` in the SSE
+ * templates) live in locals `xm0`..`xm63` the same way, holding what the Uint32Array would (every
+ * write is wrapped to 32 bits unsigned), except around the templates that read the XMM registers
+ * through the floating-point views (see {@link XMM_VIEWS}), which see them in the typed array.
  */
 class RegisterLocals {
-  private readonly loaded = new Set<number>();
-  private readonly dirty = new Set<number>();
+  private readonly loaded = new Set<string>();
+  private readonly dirty = new Set<string>();
 
-  /** `code` with its register-file accesses on locals, after loads of the halves not yet loaded. */
-  use(code: string): string {
-    let loads = "";
-    const out = code.replace(/g\[(\d+)\]/g, (_, n: string) => {
-      if (!this.loaded.has(Number(n))) {
-        this.loaded.add(Number(n));
-        loads += `r${n} = g[${n}]; `;
-      }
-      return `r${n}`;
-    });
-    for (const m of code.matchAll(/g\[(\d+)\] = (?!=)/g)) this.dirty.add(Number(m[1]));
-    return loads + out;
+  private local(name: string, from: string): string {
+    if (!this.loaded.has(name)) {
+      this.loaded.add(name);
+      this.loads += `${name} = ${from}; `;
+    }
+    return name;
+  }
+  private loads = "";
+
+  /**
+   * `code` with its register-file accesses on locals, after loads of the halves not yet loaded;
+   * with `xmm` false the XMM registers stay in the typed array.
+   */
+  use(code: string, xmm = true): string {
+    this.loads = "";
+    let out = code.replace(/g\[(\d+)\]/g, (_, n: string) => this.local(`r${n}`, `g[${n}]`));
+    for (const m of code.matchAll(/g\[(\d+)\] = (?!=)/g)) this.dirty.add(`r${m[1]}`);
+    if (xmm) {
+      const isXmm = (n: string) => Number(n) < XMM_LOCALS;
+      out = out.replace(/X4\[(\d+)\] = (?!=)([^;]*);/g, (all, n: string, e: string) => {
+        if (!isXmm(n)) return all;
+        this.dirty.add(`xm${n}`);
+        return `X4[${n}] = ${/^(0|X4\[\d+\]|dv\.getUint32\([^()]*\))$/.test(e) ? e : `(${e}) >>> 0`};`;
+      });
+      out = out.replace(/X4\[(\d+)\]/g, (all, n: string) => isXmm(n) ? this.local(`xm${n}`, all) : all);
+    }
+    return this.loads + out;
   }
 
   /** Code writing back the halves changed since the last spill, for a way out (they stay changed). */
   writeBack(): string {
-    const out = [...this.dirty].map((n) => `g[${n}] = r${n};`).join(" ");
+    const out = [...this.dirty].map((n) =>
+      `${n[0] === "x" ? "X4" : "g"}[${n.slice(n[0] === "x" ? 2 : 1)}] = ${n};`
+    )
+      .join(" ");
     return out === "" ? "" : `${out}\n`;
   }
 
@@ -755,11 +776,25 @@ class RegisterLocals {
     return out;
   }
 
+  /** Code writing back the XMM dwords changed since the last spill; they are loaded again at their next use. */
+  spillXmm(): string {
+    const xs = [...this.dirty].filter((n) => n[0] === "x");
+    for (const n of xs) this.dirty.delete(n);
+    for (const n of [...this.loaded]) if (n[0] === "x") this.loaded.delete(n);
+    return xs.length === 0 ? "" : `${xs.map((n) => `X4[${n.slice(2)}] = ${n};`).join(" ")}\n`;
+  }
+
   /** A handler ran: every half must be loaded again. */
   forget(): void {
     this.loaded.clear();
   }
 }
+
+/** The XMM dwords kept in locals: those of XMM0-15 (the scratch registers above stay in the typed array). */
+const XMM_LOCALS = 64;
+
+/** SSE templates that read or write XMM registers through the floating-point views or a handler call. */
+const XMM_VIEWS = /XD\[|XS\[|\$SLOW/;
 
 function blockCode(block: Block, bi: number, names: string[], values: unknown[]): string {
   const insns = block.insns;
@@ -787,6 +822,9 @@ function blockCode(block: Block, bi: number, names: string[], values: unknown[])
     const i = insns[k];
     let t = templates[k] === null ? null : templates[k]!.replace(live[k] ? MARKS : FLAG_STORE, "");
     let guard = "", slow = "";
+    // Floating-point templates see the XMM registers in the typed array.
+    const views = t !== null && XMM_VIEWS.test(t);
+    if (views) body += regs.spillXmm();
     if (t !== null && t.startsWith(SSE_GUARD)) {
       // An SSE template: its handler runs for a failed enabling check (and raises the fault) and on
       // the template's slow path. A pure one runs it with RIP, the count and the registers as they
@@ -806,7 +844,7 @@ function blockCode(block: Block, bi: number, names: string[], values: unknown[])
       if (!sseOn) guard = `if (${SSE_OFF}) ${slow}\n`;
       sseOn = true;
     }
-    const use = (code: string) => regs.use(code).replaceAll(SSE_SLOW, slow);
+    const use = (code: string) => regs.use(code, !views).replaceAll(SSE_SLOW, slow);
     if (t !== null && isPure(i)) {
       body += `${guard}${use(t)}\n`;
       pendingBytes += i.len;
@@ -869,7 +907,11 @@ export function compileRegion(entry: Block, epoch: number): CompiledBlock {
   const body = loops || blocks.length > 1
     ? `for (let pc = 0;;) {\nswitch (pc) {\n${cases}}\n}`
     : cases.slice(cases.indexOf("{\n") + 2, cases.lastIndexOf("}"));
-  const make = new Function(...names, `return function region(c) {\n${prologue(body)}${body}\n};`) as (
+  // Named after the entry's physical address, so a CPU profile tells the guest's loops apart.
+  const make = new Function(
+    ...names,
+    `return function region_${entry.hpa.toString(16)}(c) {\n${prologue(body)}${body}\n};`,
+  ) as (
     ...a: unknown[]
   ) => CompiledBlock;
   return make(...values);
@@ -883,6 +925,7 @@ function prologue(body: string): string {
   const consts = fields.filter((d) => used(d.slice(0, d.indexOf(" "))));
   const lets = ["fa", "fah", "fb", "fbh", "fr", "frh"].filter(used);
   for (let n = 0; n < 32; n++) if (used(`r${n}`)) lets.push(`r${n}`);
+  for (let n = 0; n < XMM_LOCALS; n++) if (used(`xm${n}`)) lets.push(`xm${n}`);
   return (consts.length > 0 ? `const ${consts.join(", ")};\n` : "") +
     (lets.length > 0 ? `let ${lets.map((l) => `${l} = 0`).join(", ")};\n` : "");
 }

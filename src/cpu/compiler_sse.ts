@@ -80,18 +80,29 @@ const MAX_S = 3.4028234663852886e38;
 /** XMM register `r`'s dword `k` (0..3). */
 const lane = (r: number, k: number) => `X4[${4 * r + k}]`;
 
-/** Code loading 16 bytes at `lin` into XMM register `r`: the TLB's hit path inline, else `load128`. */
+/** Code copying XMM register `from` to XMM register `to` (the lanes as the compiler keeps them). */
+const copyCode = (to: number, from: number) =>
+  [0, 1, 2, 3].map((k) => `${lane(to, k)} = ${lane(from, k)};`).join(" ");
+
+/**
+ * Code loading 16 bytes at `lin` into XMM register `r`: the TLB's hit path inline, else `load128`
+ * (through the scratch register, which stays in the register file while XMM0-15 may be in locals).
+ */
 function load128Code(r: number): string {
   const put = [0, 1, 2, 3].map((k) => `${lane(r, k)} = dv.getUint32(p + ${4 * k}, true);`).join(" ");
+  const miss = r === T_SRC
+    ? `load128(c, lin, ${r});`
+    : `{ load128(c, lin, ${T_SRC}); ${copyCode(r, T_SRC)} }`;
   return `{ const off = lin & 4095, vpn = (lin - off) / 4096, s = vpn & ${TLB_MASK}; ` +
-    `if (rTag[s] === vpn && off <= 4080) { const p = rHpa[s] + off; ${put} } else load128(c, lin, ${r}); }`;
+    `if (rTag[s] === vpn && off <= 4080) { const p = rHpa[s] + off; ${put} } else ${miss} }`;
 }
 
-/** Code storing XMM register `r` to the 16 bytes at `lin`: the TLB's hit path inline, else `store128`. */
+/** Code storing XMM register `r` to the 16 bytes at `lin`: the TLB's hit path inline, else `store128` (as above). */
 function store128Code(r: number): string {
   const put = [0, 1, 2, 3].map((k) => `dv.setUint32(p + ${4 * k}, ${lane(r, k)}, true);`).join(" ");
   return `{ const off = lin & 4095, vpn = (lin - off) / 4096, s = vpn & ${TLB_MASK}; ` +
-    `if (wTag[s] === vpn && off <= 4080) { const p = wHpa[s] + off; ${put} } else store128(c, lin, ${r}); }`;
+    `if (wTag[s] === vpn && off <= 4080) { const p = wHpa[s] + off; ${put} } ` +
+    `else { ${copyCode(T_SRC, r)} store128(c, lin, ${T_SRC}); } }`;
 }
 
 /** The linear address of a 16-byte operand, with the #GP(0) of the aligned forms. */

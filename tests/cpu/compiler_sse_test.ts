@@ -411,3 +411,49 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "XMM registers kept in a compiled block's locals are in the register file wherever it can be observed",
+  NEEDS_AS,
+  () => {
+    // Integer templates (XMM0-15 in locals), floating-point ones (the typed array's views), a form
+    // left to its handler (PSADBW), 16-byte loads and stores on the TLB's hit and miss paths, a
+    // loop over a region, and a fault (a misaligned MOVDQA) after all of them.
+    const code = assembleText(
+      [
+        "mov ecx, 3",
+        "2:",
+        "paddd xmm1, xmm2",
+        "pxor xmm3, xmm1",
+        "addsd xmm1, xmm2",
+        "movdqa xmm4, xmm1",
+        "psadbw xmm4, xmm2",
+        "paddq xmm4, xmm3",
+        "movdqu [rbx], xmm4",
+        "movdqu xmm5, [rbx+8]",
+        "paddd xmm5, xmm1",
+        "movq rax, xmm5",
+        "add rax, rcx",
+        "movq xmm7, rax",
+        "dec ecx",
+        "jnz 2b",
+        "punpcklqdq xmm7, xmm5",
+        "movdqa xmm6, [rbx]",
+        "paddw xmm6, xmm7",
+      ].join("\n"),
+    );
+    const cpus = [sseCpu(code, true), sseCpu(code, false)];
+    const xmm = [0n, 0x3ff0000000000000_00000001_fffffffen, 0x4000000000000000_7fffffff_00000003n, 5n << 70n];
+    for (const at of [SCRATCH_ADDR, SCRATCH_ADDR + 8]) {
+      for (const flush of [true, false]) {
+        const c: Case = { xmm, mxcsr: 0x1f80, rcx: 0n, scratch: new Uint8Array(32).fill(0xa5) };
+        const outs = cpus.map((cpu) => {
+          if (flush) cpu.flushTlb();
+          return runCase(cpu, c, at);
+        });
+        assert.equal(JSON.parse(outs[0]).vector, at === SCRATCH_ADDR ? 3 : 13, `at 0x${at.toString(16)}`);
+        assert.equal(outs[0], outs[1], `at 0x${at.toString(16)}, TLB flushed: ${flush}`);
+      }
+    }
+  },
+);
