@@ -1,7 +1,8 @@
 /**
- * `deno task migrate-sweep <guest.elf> [--from N] [--to N] [--step N]`: migrates the guest at every
+ * `deno task migrate-sweep <guest.elf> [--from N] [--to N] [--step N] [--backend js|wasm]`: migrates the guest at every
  * `step`-th instruction boundary in [from, to] (default: every boundary of the whole run) and checks
- * each destination ends equal to the run that never moved. A long sweep, kept out of the test suite.
+ * each destination ends equal to the run that never moved; `--backend wasm` runs both sides on the
+ * WebAssembly backend. A long sweep, kept out of the test suite.
  *
  * @module
  */
@@ -25,6 +26,8 @@ Options:
   --to N               last switchover point (default: the run's length)
   --step N             distance between points (default 1)
   --max-instructions N stop every run there (default: run to the end)
+  --backend js|wasm    the compiler hot code goes to, in the source and the destination (default js;
+                       wasm: the WebAssembly backend, so that points fall inside compiled regions)
   -h, --help           this text`;
 
 /** The `migrate-sweep` command. */
@@ -39,6 +42,7 @@ export async function main(args: string[]): Promise<number> {
       to: { type: "string" },
       step: { type: "string", default: "1" },
       "max-instructions": { type: "string" },
+      backend: { type: "string", default: "js" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -52,7 +56,9 @@ export async function main(args: string[]): Promise<number> {
   const max = values["max-instructions"] === undefined
     ? Infinity
     : parseCount(values["max-instructions"], "--max-instructions");
-  const make = () => Machine.fromElf(elf, { memory, cmdline: values.cmdline }, positionals[0]);
+  const backend = values.backend;
+  if (backend !== "js" && backend !== "wasm") throw new UsageError("--backend must be js or wasm");
+  const make = () => Machine.fromElf(elf, { memory, cmdline: values.cmdline, backend }, positionals[0]);
   const ref = make();
   ref.runToEnd(max);
   const from = parseCount(values.from!, "--from");
@@ -65,7 +71,9 @@ export async function main(args: string[]): Promise<number> {
   let points = 0, bad = 0;
   const t0 = performance.now();
   for (let at = from; at <= to; at += step) {
-    const r = await migrateInProcess(make(), (h) => new Machine({ memory: h.ramBytes }), { stopAt: at });
+    const r = await migrateInProcess(make(), (h) => new Machine({ memory: h.ramBytes, backend }), {
+      stopAt: at,
+    });
     points++;
     if (!r.ok) {
       bad++;
