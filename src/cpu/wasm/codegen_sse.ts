@@ -42,7 +42,7 @@ import * as sm from "../ops/sse_move.ts";
 import * as si from "../ops/sse_int.ts";
 import * as sf from "../ops/sse_fp.ts";
 import { STATE_SSE, STATE_XMM } from "../unified_memory.ts";
-import { type Code, F32, F64, I32, I64, Op, uleb, V128 } from "./encoder.ts";
+import { type Code, F32, F64, I32, I64, Op, uleb, V128, type ValType } from "./encoder.ts";
 
 /** What the SSE forms need from the region's emitter (codegen.ts). */
 export interface SseHost {
@@ -300,23 +300,25 @@ export class SseEmitter {
     const names = new Set<number>();
     for (const b of blocks) for (const i of b.insns) if (sseSupports(i)) xmmOf(i, names);
     for (const r of [...names].sort((a, b) => a - b)) this.xmm.set(r, c.local(V128));
-    this.ctl = c.local(I32);
-    this.va = c.local(V128);
-    this.vb = c.local(V128);
-    this.vr = c.local(V128);
-    this.vm = c.local(V128);
-    this.fa = c.local(F64);
-    this.fb = c.local(F64);
-    this.fr = c.local(F64);
-    this.fm = c.local(F64);
-    this.sa = c.local(F32);
-    this.sb = c.local(F32);
-    this.sr = c.local(F32);
-    this.sm = c.local(F32);
-    this.t = c.local(I64);
+    // No SSE form: no locals (each is zeroed at every call).
+    const local = (t: ValType) => names.size > 0 ? c.local(t) : -1;
+    this.ctl = local(I32);
+    this.va = local(V128);
+    this.vb = local(V128);
+    this.vr = local(V128);
+    this.vm = local(V128);
+    this.fa = local(F64);
+    this.fb = local(F64);
+    this.fr = local(F64);
+    this.fm = local(F64);
+    this.sa = local(F32);
+    this.sb = local(F32);
+    this.sr = local(F32);
+    this.sm = local(F32);
+    this.t = local(I64);
   }
 
-  /** Whether the region has SSE forms (its wrapper must hand over the control word). */
+  /** Whether the region has SSE forms. */
   get used(): boolean {
     return this.xmm.size > 0;
   }
