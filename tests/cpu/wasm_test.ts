@@ -256,6 +256,13 @@ Deno.test(
       "mov qword ptr [0x200000], rax\nbsr rcx, qword ptr [0x200000]\nbsf edx, dword ptr [0x200000]",
       "tzcnt rcx, rax",
       "cmp rax, rbx\npopcnt rcx, rax\npopcnt edx, ebx",
+      // XCHG with memory, XADD, CMPXCHG (equal and not, register and memory destinations).
+      "mov qword ptr [0x200000], rbx\nxchg qword ptr [0x200000], rax\nxchg dword ptr [0x200004], ebx\nxchg byte ptr [0x200001], ah\nmov rcx, qword ptr [0x200000]",
+      "mov rcx, rax\nxadd rax, rbx\nxadd ecx, ebx\nxadd bl, cl\nxadd rdx, rdx",
+      "mov qword ptr [0x200000], rbx\nlock xadd qword ptr [0x200000], rax\nxadd word ptr [0x200002], bx\nmov rcx, qword ptr [0x200000]",
+      "mov rcx, 7\ncmpxchg rbx, rcx\ncmpxchg ecx, ebx\nsetz dl",
+      "mov rcx, rax\ncmpxchg rcx, rbx\ncmpxchg eax, ebx\ncmpxchg bl, cl",
+      "mov qword ptr [0x200000], rbx\nlock cmpxchg qword ptr [0x200000], rcx\ncmpxchg dword ptr [0x200000], eax\nmov rdx, qword ptr [0x200000]",
     ];
     for (const f of forms) sameBothWays(f);
     // Divisions: a zero divisor, a quotient too wide or a dividend beyond RAX take the slow path.

@@ -42,6 +42,7 @@ import {
 import { BASE_RIP, type Insn, NONE } from "../insn.ts";
 import { ARITH_FLAGS, FLAG_FIXED1, RAX, RCX, RDX, RSP, SEG_FS, SEG_GS } from "../registers.ts";
 import * as alu from "../ops/alu.ts";
+import * as atomic from "../ops/atomic.ts";
 import * as bit from "../ops/bit.ts";
 import * as ctl from "../ops/control.ts";
 import * as md from "../ops/muldiv.ts";
@@ -125,7 +126,7 @@ export function wasmSupports(i: Insn): boolean {
   if (h === mov.xchgAR) return i.reg === RAX || size >= 2;
   if (h === mov.cmov) return e && size >= 4;
   if (h === mov.bswap) return size >= 4;
-  if (h === mov.xchgEG) return !i.mem;
+  if (h === mov.xchgEG || h === atomic.xadd || h === atomic.cmpxchg) return e;
   if (h === mov.setcc) return !i.mem;
   if (h === mov.cbw || h === mov.cwd) return size >= 4 && !(h === mov.cbw && size === 4);
   return sseSupports(i);
@@ -1492,7 +1493,49 @@ class RegionEmitter {
           .set(t0);
       }
       this.writeReg(size, i.reg, t0);
-    } else if (h === mov.xchgEG || (h === mov.xchgAR && i.reg !== RAX)) {
+    } else if (h === mov.xchgEG) {
+      // The E operand (checked for writing first) takes the register, the register the old E.
+      this.readRmw(i, size);
+      c.set(t0);
+      this.readReg(size, i.reg);
+      c.set(t1);
+      this.writeRmw(i, size, t1);
+      this.writeReg(size, i.reg, t0);
+    } else if (h === atomic.xadd) {
+      // The register takes the old destination, the destination the sum (flags of the ADD).
+      this.readRmw(i, size);
+      c.set(t0);
+      this.readReg(size, i.reg);
+      c.set(t1);
+      c.get(t0).get(t1).op(Op.i64Add);
+      if (size !== 8) c.i64(MASK[size]).op(Op.i64And);
+      c.set(t2);
+      this.record(FLAGS_ADD, size, t0, t1, t2);
+      this.fk = { kind: "add", size };
+      this.writeReg(size, i.reg, t0);
+      this.writeRmw(i, size, t2);
+    } else if (h === atomic.cmpxchg) {
+      // Flags of CMP accumulator, destination; equal: the destination takes the register; else the
+      // destination is written back unchanged and the accumulator takes it.
+      const s = this.t[5];
+      this.readRmw(i, size);
+      c.set(t1);
+      this.readReg(size, RAX);
+      c.set(t0);
+      c.get(t0).get(t1).op(Op.i64Sub);
+      if (size !== 8) c.i64(MASK[size]).op(Op.i64And);
+      c.set(t2);
+      this.record(FLAGS_SUB, size, t0, t1, t2);
+      this.fk = { kind: "sub", size };
+      c.get(t2).op(Op.i64Eqz).if();
+      this.readReg(size, i.reg);
+      c.set(s);
+      this.writeRmw(i, size, s);
+      c.else();
+      this.writeRmw(i, size, t1);
+      this.writeReg(size, RAX, t1);
+      c.end();
+    } else if (h === mov.xchgAR && i.reg !== RAX) {
       this.readReg(size, h === mov.xchgAR ? RAX : i.rm);
       c.set(t0);
       this.readReg(size, i.reg);
