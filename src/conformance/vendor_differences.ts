@@ -53,10 +53,13 @@ function compareUnderflows(asm: string, x87: string): boolean {
   const word = (k: number) => parseInt(x87.slice(2 * k + 2, 2 * k + 4) + x87.slice(2 * k, 2 * k + 2), 16);
   const top = (word(2) >> 11) & 7, ftw = word(4);
   const empty = (i: number) => ((ftw >> (2 * ((top + i) & 7))) & 3) === 3;
-  const m = /%st\((\d)\)/.exec(asm);
-  const second = m !== null ? Number(m[1]) : /^fu?compp$/.test(asm) ? 1 : 0;
+  const m = /%st\((\d)\)/.exec(asm) ?? /^\.byte 0xd[ce], 0xd([0-9a-f])$/.exec(asm);
+  const second = m !== null ? parseInt(m[1], 16) & 7 : /^fu?compp$/.test(asm) ? 1 : 0;
   return empty(0) || empty(second);
 }
+
+/** The encodings of the compare aliases FCOM2 (dc d0+i), FCOMP3 (dc d8+i) and FCOMP5 (de d0+i), as hex bytes. */
+const X87_COMPARE_ALIAS = /^(dcd[0-9a-f]|ded[0-7])$/;
 
 /** The differences the comparer knows, checked in order. */
 export const VENDOR_DIFFERENCES: readonly VendorDifference[] = [
@@ -93,7 +96,10 @@ export const VENDOR_DIFFERENCES: readonly VendorDifference[] = [
     },
     intelResult(c, amd) {
       if (c.x87 === undefined || amd.x87 === undefined || amd.exception !== undefined) return null;
-      if (!/^f(u?comi?p?p?|icomp?[sl]?|tst|com[ps]?[sl]?|icom[sl]|ucompp)\b/.test(c.asm)) return null;
+      if (
+        !/^f(u?comi?p?p?|icomp?[sl]?|tst|com[ps]?[sl]?|icom[sl]|ucompp)\b/.test(c.asm) &&
+        !X87_COMPARE_ALIAS.test(c.bytes)
+      ) return null;
       const word = (s: string, k: number) =>
         parseInt(s.slice(2 * k + 2, 2 * k + 4) + s.slice(2 * k, 2 * k + 2), 16);
       const fcw = word(c.x87, 0), fsw0 = word(c.x87, 2), fsw = word(amd.x87, 2);

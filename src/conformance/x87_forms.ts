@@ -70,6 +70,21 @@ export function buildX87Forms(): InstructionForm[] {
   add("fldenv", "fldenv <m224>");
   add("fnsave", "fnsave <m864>");
   add("frstor", "frstor <m864>");
+  // Register aliases in encodings the opcode map leaves blank (GNU as knows only FFREEP by name).
+  add("ffreep", "ffreep <st>");
+  const ALIASES: [string, number, number][] = [
+    ["fstp1", 0xd9, 0xd8],
+    ["fcom2", 0xdc, 0xd0],
+    ["fcomp3", 0xdc, 0xd8],
+    ["fxch4", 0xdd, 0xc8],
+    ["fcomp5", 0xde, 0xd0],
+    ["fxch7", 0xdf, 0xc8],
+    ["fstp8", 0xdf, 0xd0],
+    ["fstp9", 0xdf, 0xd8],
+  ];
+  for (const [m, op, modrm] of ALIASES) {
+    for (const i of [0, 1, 2, 5, 7]) add(m, `.byte 0x${op.toString(16)}, 0x${(modrm + i).toString(16)}`);
+  }
   return out;
 }
 

@@ -161,5 +161,21 @@ one("fnstsw", 0xdf, 4, 0, x.fnstsw);
 regs("fucomip", 0xdf, 5, x.fcom, 4 | 8 | 1);
 regs("fcomip", 0xdf, 6, x.fcom, 8 | 1);
 
+// Aliases that x86 processors execute in register encodings the SDM's x87 opcode maps (Vol. 2
+// App. A.4) leave blank: FSTP1 (d9 d8+i), FCOM2 (dc d0+i),
+// FCOMP3 (dc d8+i), FXCH4 (dd c8+i), FCOMP5 (de d0+i), FFREEP (df c0+i: FFREE, then pop), FXCH7
+// (df c8+i), FSTP8 (df d0+i) and FSTP9 (df d8+i), each as the instruction it names, except that FSTP1
+// (FSTPNCE to some disassemblers) pops an empty ST(0) without a stack fault. Checked against the host
+// CPU (src/conformance/x87_forms.ts).
+regs("fstp1", 0xd9, 3, x.fstReg, 16 | 32);
+regs("fcom2", 0xdc, 2, x.fcom, 0);
+regs("fcomp3", 0xdc, 3, x.fcom, 1);
+regs("fxch4", 0xdd, 1, x.fxch);
+regs("fcomp5", 0xde, 2, x.fcom, 1);
+regs("ffreep", 0xdf, 0, x.ffree, 16);
+regs("fxch7", 0xdf, 1, x.fxch);
+regs("fstp8", 0xdf, 2, x.fstReg, 16);
+regs("fstp9", 0xdf, 3, x.fstReg, 16);
+
 /** Every x87 encoding of d8-df. */
 export const X87_FORMS: readonly X87Form[] = forms;

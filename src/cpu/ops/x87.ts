@@ -385,7 +385,7 @@ function storeValue(cpu: Cpu, lin: number, size: number, x: Ext): boolean {
   return true;
 }
 
-/** FST/FSTP ST(i) (dd d0+i, dd d8+i): `arg` 16 pops. */
+/** FST/FSTP ST(i) (dd d0+i, dd d8+i, and the aliases of x87_table.ts): `arg` 16 pops, 32 FSTP1. */
 export function fstReg(cpu: Cpu, i: Insn): void {
   x87Check(cpu, true);
   x87Pointers(cpu, i);
@@ -393,6 +393,8 @@ export function fstReg(cpu: Cpu, i: Insn): void {
   const k = i.rm & 7;
   setC1(f, false);
   if (isEmpty(f, 0)) {
+    // FSTP1 (d9 d8+i, `arg` 32): an empty ST(0) is popped without a stack fault and ST(i) kept.
+    if ((i.op & 32) !== 0) return pop(f);
     if (!underflow(f)) return;
     setST(f, k, EXT_INDEFINITE);
   } else setST(f, k, getST(f, 0));
@@ -745,13 +747,14 @@ export function fstp(cpu: Cpu, i: Insn): void {
   setC1(f, false);
 }
 
-/** FFREE ST(i) (dd c0+i): tags ST(i) empty. */
+/** FFREE ST(i) (dd c0+i): tags ST(i) empty; `arg` 16: then pops (FFREEP, df c0+i). */
 export function ffree(cpu: Cpu, i: Insn): void {
   x87Check(cpu, true);
   x87Pointers(cpu, i);
   const f = cpu.fpu;
   setTag(f, phys(f, i.rm & 7), TAG_EMPTY);
   setC1(f, false);
+  if ((i.op & 16) !== 0) pop(f);
 }
 
 /** FNOP (d9 d0). */
