@@ -139,6 +139,8 @@ Deno.test({
           "UD",
           "BP",
           ...(cases[i].xmm !== undefined ? ["GP", "XM"] : []),
+          // CMPXCHG16B's m128 must be 16-byte aligned too (#GP, SDM Vol. 2 CMPXCHG8B/CMPXCHG16B).
+          ...(/cmpxchg16b/.test(cases[i].asm) ? ["GP"] : []),
           // x87 cases whose status word has a pending unmasked exception: #MF at a waiting instruction.
           ...(cases[i].x87 !== undefined ? ["MF"] : []),
         ].includes(r.exception)
