@@ -1678,8 +1678,10 @@ export function encodeRegions(
 /**
  * The blocks of the region that starts at `entry`: `entry` first, then the blocks its successor
  * links (valid in `epoch`) reach, breadth first, every instruction compiled by this generator, at
- * most {@link MAX_WASM_REGION_BLOCKS}. Empty when the entry block itself has an instruction the
- * generator does not compile.
+ * most {@link MAX_WASM_REGION_BLOCKS}, without the entries of regions compiled to wasm in `epoch`
+ * (the region goes on to them through the dispatch cache, so no block is compiled twice where
+ * that can be helped). Empty when the entry block itself has an instruction the generator does
+ * not compile.
  */
 export function wasmRegionBlocks(entry: Block, epoch: number): Block[] {
   const ok = (b: Block) => b.insns.every(wasmSupports);
@@ -1688,6 +1690,8 @@ export function wasmRegionBlocks(entry: Block, epoch: number): Block[] {
   if (epoch < 0) return out;
   for (let k = 0; k < out.length && out.length < MAX_WASM_REGION_BLOCKS; k++) {
     for (const [, next] of out[k].links(epoch)) {
+      // A block already compiled to wasm in this epoch is reached through the dispatch cache.
+      if (next.compiledEpoch === epoch && next.compiledBy === "wasm") continue;
       if (!out.includes(next) && out.length < MAX_WASM_REGION_BLOCKS && ok(next)) out.push(next);
     }
   }
