@@ -158,7 +158,7 @@ Deno.test(
 );
 
 Deno.test(
-  "wasm: packed SSE arithmetic (ADD/SUB/MUL/DIV/SQRT PD and PS) and MIN/MAX (PD, PS, SD, SS) match the interpreter",
+  "wasm: packed SSE arithmetic (ADD/SUB/MUL/DIV/SQRT PD and PS), MIN/MAX and CMP (PD, PS, SD, SS) match the interpreter",
   NEEDS_AS,
   () => {
     for (const [sfx, values, bytes] of [["pd", DOUBLES, 8], ["ps", FLOATS, 4]] as const) {
@@ -166,6 +166,19 @@ Deno.test(
         sameBothWays(`${op}${sfx} xmm1, xmm2`, packedCases(values, bytes, [0x1f80, 0x1fa0, 0x9fe0]), "some");
         sameBothWays(`${op}${sfx} xmm1, [rbx]`, packedCases(values, bytes, [0x1fa0]), "some");
       }
+    }
+    // CMPPS/PD/SS/SD with every predicate.
+    for (const [sfx, values, bytes] of [["pd", DOUBLES, 8], ["ps", FLOATS, 4]] as const) {
+      for (let p = 0; p < 8; p++) {
+        sameBothWays(`cmp${sfx} xmm1, xmm2, ${p}`, packedCases(values, bytes, [0x1f80]), "some");
+      }
+      sameBothWays(`cmp${sfx} xmm1, [rbx], 2`, packedCases(values, bytes, [0x1f80]), "some");
+    }
+    for (const [sfx, values, bytes] of [["sd", DOUBLES, 8], ["ss", FLOATS, 4]] as const) {
+      for (let p = 0; p < 8; p++) {
+        sameBothWays(`cmp${sfx} xmm1, xmm2, ${p}`, scalarCases(values, bytes, [0x1f80]), "some");
+      }
+      sameBothWays(`cmp${sfx} xmm1, [rbx], 5`, scalarCases(values, bytes, [0x1f80]), "some");
     }
     for (const [sfx, values, bytes] of [["sd", DOUBLES, 8], ["ss", FLOATS, 4]] as const) {
       for (const op of ["min", "max"]) {
@@ -219,6 +232,14 @@ Deno.test(
       "pmulhuw",
       "pmuludq",
       "pmaddwd",
+      "paddsb",
+      "paddsw",
+      "paddusb",
+      "paddusw",
+      "psubsb",
+      "psubsw",
+      "psubusb",
+      "psubusw",
       "pavgb",
       "pavgw",
       "pminub",
@@ -242,6 +263,17 @@ Deno.test(
       }
     }
     sameBothWays("pmovmskb eax, xmm2\npmovmskb r9d, xmm1\npmovmskb rcx, xmm3", cases);
+    sameBothWays("movmskps eax, xmm2\nmovmskpd r9d, xmm1\nmovmskps rcx, xmm3", cases);
+    for (const imm of [0, 3, 7, 0x1b, 0xe4, 0x4e, 0xff]) {
+      sameBothWays(`shufps xmm1, xmm2, ${imm}\nshufpd xmm3, xmm1, ${imm}`, cases.slice(0, 60));
+      sameBothWays(`shufps xmm1, [rbx], ${imm}\nshufpd xmm2, [rbx], ${imm}`, cases.slice(0, 20));
+      sameBothWays(
+        `pextrw eax, xmm2, ${imm}\npinsrw xmm1, eax, ${
+          (imm + 1) & 0xff
+        }\npinsrw xmm3, word ptr [rbx], ${imm}`,
+        cases.slice(0, 20),
+      );
+    }
     for (
       const op of ["psrlw", "psraw", "psllw", "psrld", "psrad", "pslld", "psrlq", "psllq", "psrldq", "pslldq"]
     ) {

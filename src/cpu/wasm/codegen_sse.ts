@@ -2,10 +2,11 @@
  * The WebAssembly code generator's SSE/SSE2 forms (see codegen.ts for the region they live in):
  * the forms the JavaScript block compiler compiles (compiler_sse.ts) and a few more that wasm's
  * fixed-width SIMD computes exactly: the 128-, 64- and 32-bit moves, the logic operations, PADD/PSUB
- * B/W/D/Q, PCMPEQ/PCMPGT B/W/D, PMOVMSKB, PSHUFD/PSHUFHW/PSHUFLW, the unpacks, the shifts by an
- * immediate (PSLLDQ/PSRLDQ included), PMULLW/PMULHW/PMULHUW/PMULUDQ/PMADDWD, PMIN/PMAX UB/SW,
- * PAVGB/PAVGW, the packs, and floating point: ADD/SUB/MUL/DIV/SQRT and MIN/MAX in all four shapes,
- * CVTSI2SD/SS, CVT(T)SD2SI and CVT(T)SS2SI, CVTSD2SS, CVTSS2SD, COMISD/UCOMISD/COMISS/UCOMISS.
+ * B/W/D/Q and their saturating forms, PCMPEQ/PCMPGT B/W/D, PMOVMSKB, MOVMSKPS/PD, PEXTRW/PINSRW,
+ * PSHUFD/PSHUFHW/PSHUFLW, SHUFPS/SHUFPD, the unpacks, the shifts by an immediate (PSLLDQ/PSRLDQ
+ * included), PMULLW/PMULHW/PMULHUW/PMULUDQ/PMADDWD, PMIN/PMAX UB/SW, PAVGB/PAVGW, the packs, and
+ * floating point: ADD/SUB/MUL/DIV/SQRT, MIN/MAX and CMP in all four shapes, CVTSI2SD/SS, CVT(T)SD2SI
+ * and CVT(T)SS2SI, CVTSD2SS, CVTSS2SD, COMISD/UCOMISD/COMISS/UCOMISS.
  *
  * Every form gives exactly its handler's result (ops/sse_move.ts, sse_int.ts, sse_fp.ts; so the
  * Intel SDM Vol. 2 for each instruction), and leaves through the region's slow path, with the state
@@ -77,6 +78,7 @@ const V = {
   i64x2Splat: 0x12,
   i8x16ExtractU: 0x16,
   i16x8ExtractU: 0x19,
+  i16x8Replace: 0x1a,
   i32x4Extract: 0x1b,
   i32x4Replace: 0x1c,
   i64x2Extract: 0x1d,
@@ -92,12 +94,16 @@ const V = {
   i32x4Eq: 0x37,
   i32x4GtS: 0x3b,
   f32x4Eq: 0x41,
+  f32x4Ne: 0x42,
   f32x4Lt: 0x43,
   f32x4Gt: 0x44,
+  f32x4Le: 0x45,
   f32x4Ge: 0x46,
   f64x2Eq: 0x47,
+  f64x2Ne: 0x48,
   f64x2Lt: 0x49,
   f64x2Gt: 0x4a,
+  f64x2Le: 0x4b,
   f64x2Ge: 0x4c,
   and: 0x4e,
   andnot: 0x4f,
@@ -109,7 +115,11 @@ const V = {
   i8x16NarrowS: 0x65,
   i8x16NarrowU: 0x66,
   i8x16Add: 0x6e,
+  i8x16AddSatS: 0x6f,
+  i8x16AddSatU: 0x70,
   i8x16Sub: 0x71,
+  i8x16SubSatS: 0x72,
+  i8x16SubSatU: 0x73,
   i8x16MinU: 0x77,
   i8x16MaxU: 0x79,
   i8x16AvgrU: 0x7b,
@@ -119,12 +129,17 @@ const V = {
   i16x8ShrS: 0x8c,
   i16x8ShrU: 0x8d,
   i16x8Add: 0x8e,
+  i16x8AddSatS: 0x8f,
+  i16x8AddSatU: 0x90,
   i16x8Sub: 0x91,
+  i16x8SubSatS: 0x92,
+  i16x8SubSatU: 0x93,
   i16x8Mul: 0x95,
   i16x8MinS: 0x96,
   i16x8MaxS: 0x98,
   i16x8AvgrU: 0x9b,
   i32x4AllTrue: 0xa3,
+  i32x4Bitmask: 0xa4,
   i32x4Shl: 0xab,
   i32x4ShrS: 0xac,
   i32x4ShrU: 0xad,
@@ -136,6 +151,7 @@ const V = {
   i32x4ExtmulLowI16x8U: 0xbe,
   i32x4ExtmulHighI16x8U: 0xbf,
   i64x2AllTrue: 0xc3,
+  i64x2Bitmask: 0xc4,
   i64x2Shl: 0xcb,
   i64x2ShrU: 0xcd,
   i64x2Add: 0xce,
@@ -162,11 +178,13 @@ const F = {
   f32Const: 0x43,
   f64Const: 0x44,
   f32Eq: 0x5b,
+  f32Ne: 0x5c,
   f32Lt: 0x5d,
   f32Gt: 0x5e,
   f32Le: 0x5f,
   f32Ge: 0x60,
   f64Eq: 0x61,
+  f64Ne: 0x62,
   f64Lt: 0x63,
   f64Gt: 0x64,
   f64Le: 0x65,
@@ -188,6 +206,7 @@ const F = {
   i32Store: 0x36,
   i64Store: 0x37,
   i64Store32: 0x3e,
+  i32Load16U: 0x2f,
   i64Load32S: 0x34,
   i64TruncF64S: 0xb0,
   i32ReinterpretF32: 0xbc,
@@ -234,8 +253,14 @@ const HANDLERS = new Set<unknown>([
   sm.movdEX,
   sm.logic,
   si.paddsub,
+  si.paddsat,
   si.pcmp,
   sm.pmovmskb,
+  sm.movmsk,
+  sm.pextrw,
+  sm.pinsrw,
+  sm.shufps,
+  sm.shufpd,
   sm.pshuf,
   sm.unpack,
   si.pshiftImm,
@@ -247,6 +272,7 @@ const HANDLERS = new Set<unknown>([
   sf.cvtToSi,
   sf.cvtPacked,
   sf.fpComi,
+  sf.fpCmp,
 ]);
 
 /**
@@ -265,7 +291,7 @@ export function sseSupports(i: Insn): boolean {
   if (h === si.pmisc) return PMISC.has(i.op);
   if (h === si.pshiftImm) return (i.op & 15) !== 8 || (i.op >> 4) !== si.SH_RA;
   if (h === sf.cvtPacked) return i.op === sf.CVT_SS2SD || i.op === sf.CVT_SD2SS;
-  if (h === sm.pmovmskb) return !i.mem;
+  if (h === sm.pmovmskb || h === sm.movmsk || h === sm.pextrw) return !i.mem;
   return true;
 }
 
@@ -293,6 +319,7 @@ export class SseEmitter {
   private readonly sr: number;
   private readonly sm: number;
   private readonly t: number; // i64 scratch
+  private readonly p32: number; // i32 scratch
 
   /** Locals for the SSE forms of `blocks` (none when they have no SSE form). */
   constructor(private readonly host: SseHost, blocks: readonly Block[]) {
@@ -316,6 +343,7 @@ export class SseEmitter {
     this.sr = local(F32);
     this.sm = local(F32);
     this.t = local(I64);
+    this.p32 = local(I32);
   }
 
   /** Whether the region has SSE forms. */
@@ -454,6 +482,43 @@ export class SseEmitter {
       const eq = { 1: V.i8x16Eq, 2: V.i16x8Eq, 4: V.i32x4Eq }[size]!;
       const greater = { 1: V.i8x16GtS, 2: V.i16x8GtS, 4: V.i32x4GtS }[size]!;
       this.binary(i, () => this.ab(gt ? greater : eq));
+    } else if (h === si.paddsat) {
+      const size = i.op & 15, sub = (i.op & 16) !== 0, unsigned = (i.op & 32) !== 0;
+      const ops = size === 1
+        ? [V.i8x16AddSatS, V.i8x16AddSatU, V.i8x16SubSatS, V.i8x16SubSatU]
+        : [V.i16x8AddSatS, V.i16x8AddSatU, V.i16x8SubSatS, V.i16x8SubSatU];
+      this.binary(i, () => this.ab(ops[(sub ? 2 : 0) + (unsigned ? 1 : 0)]));
+    } else if (h === sm.movmsk || h === sm.pextrw) {
+      // MOVMSKPS (op 4) / MOVMSKPD: the lanes' sign bits; PEXTRW: word imm & 7, zero-extended.
+      c.get(this.x(i.rm));
+      if (h === sm.pextrw) this.simd(V.i16x8ExtractU, i.imm & 7);
+      else this.simd(i.op === 4 ? V.i32x4Bitmask : V.i64x2Bitmask);
+      c.op(Op.i64ExtendI32U).set(this.t);
+      this.host.writeReg(8, i.reg, this.t);
+    } else if (h === sm.pinsrw) {
+      c.get(this.x(i.reg));
+      if (i.mem) {
+        this.address(i, 2, false);
+        c.get(this.host.p).mem(F.i32Load16U, 0, 0);
+      } else c.get(this.host.gpr(i.rm)).op(Op.i32WrapI64);
+      this.simd(V.i16x8Replace, i.imm & 7);
+      c.set(this.x(i.reg));
+    } else if (h === sm.shufps || h === sm.shufpd) {
+      // Result lanes from the destination (va, bytes 0-15), then from the source (vb, 16-31).
+      const m = i.imm, lanes: number[] = [];
+      const dword = (from: number, k: number) => [0, 1, 2, 3].forEach((b) => lanes.push(from + 4 * k + b));
+      if (h === sm.shufps) {
+        dword(0, m & 3);
+        dword(0, (m >> 2) & 3);
+        dword(16, (m >> 4) & 3);
+        dword(16, (m >> 6) & 3);
+      } else {
+        dword(0, 2 * (m & 1));
+        dword(0, 2 * (m & 1) + 1);
+        dword(16, 2 * ((m >> 1) & 1));
+        dword(16, 2 * ((m >> 1) & 1) + 1);
+      }
+      this.binary(i, () => this.shuffle(lanes));
     } else if (h === sm.pmovmskb) {
       c.get(this.x(i.rm));
       this.simd(V.i8x16Bitmask);
@@ -488,6 +553,7 @@ export class SseEmitter {
     else if (h === sf.cvtToSi) this.toInt(i);
     else if (h === sf.cvtPacked) this.convert(i);
     else if (h === sf.fpComi) this.comi(i);
+    else if (h === sf.fpCmp) this.compare(i);
     else throw new Error(`wasm codegen: no SSE template for ${h.name}`);
   }
 
@@ -985,6 +1051,55 @@ export class SseEmitter {
     this.resultOk(this.sr, false, () => this.isZero(this.fb, true));
     this.host.bailUnless();
     this.putLane0(i.reg, false, this.sr);
+  }
+
+  /**
+   * CMPPS/CMPPD/CMPSS/CMPSD with operands neither NaN nor denormal (no flag can arise; else the
+   * handler): all ones or zero per lane by the predicate imm & 7 (EQ, LT, LE, UNORD, NEQ, NLT, NLE,
+   * ORD), ordered operands making UNORD false, NLT greater-or-equal and NLE greater.
+   */
+  private compare(i: Insn): void {
+    const c = this.c, double = (i.op & sf.OPF_DOUBLE) !== 0, p = i.imm & 7;
+    if ((i.op & sf.OPF_SCALAR) !== 0) {
+      const [a, b] = double ? [this.fa, this.fb] : [this.sa, this.sb];
+      this.scalarSource(i, double, b);
+      this.lane0(i.reg, double, a);
+      this.usual(a, double);
+      this.usual(b, double);
+      c.op(Op.i32And);
+      this.host.bailUnless();
+      if (p === 3 || p === 7) c.i32(p === 7 ? 1 : 0);
+      else {
+        c.get(a).get(b);
+        const ops = double
+          ? [F.f64Eq, F.f64Lt, F.f64Le, 0, F.f64Ne, F.f64Ge, F.f64Gt]
+          : [F.f32Eq, F.f32Lt, F.f32Le, 0, F.f32Ne, F.f32Ge, F.f32Gt];
+        c.op(ops[p]);
+      }
+      // 0 or 1 -> all zeros or all ones in lane 0.
+      c.set(this.p32).get(this.x(i.reg)).i32(0).get(this.p32).op(Op.i32Sub);
+      if (double) c.op(Op.i64ExtendI32S);
+      this.simd(double ? V.i64x2Replace : V.i32x4Replace, 0);
+      c.set(this.x(i.reg));
+      return;
+    }
+    const a = this.va, b = this.vb;
+    this.src128(i);
+    c.set(b);
+    c.get(this.x(i.reg)).set(a);
+    this.usualLanes(a, double);
+    this.usualLanes(b, double);
+    c.op(Op.i32And);
+    this.host.bailUnless();
+    if (p === 3 || p === 7) this.v128(new Array(16).fill(p === 7 ? 0xff : 0));
+    else {
+      c.get(a).get(b);
+      const ops = double
+        ? [V.f64x2Eq, V.f64x2Lt, V.f64x2Le, 0, V.f64x2Ne, V.f64x2Ge, V.f64x2Gt]
+        : [V.f32x4Eq, V.f32x4Lt, V.f32x4Le, 0, V.f32x4Ne, V.f32x4Ge, V.f32x4Gt];
+      this.simd(ops[p]);
+    }
+    c.set(this.x(i.reg));
   }
 
   /** COMISD/UCOMISD/COMISS/UCOMISS of operands neither NaN nor denormal: ZF, PF, CF from the order. */
