@@ -509,6 +509,13 @@ function template(i: Insn, flags: FlagSource | null): string | null {
     const d = h === alu.aluEG ? i.rm : i.reg, s = h === alu.aluEG ? i.reg : i.rm;
     return aluCode(i.op, size, d, `g[${2 * s}]`, `g[${2 * s + 1}]`);
   }
+  if (h === alu.notE && !i.mem && (size === 8 || size === 4)) {
+    // No flag changes (SDM Vol. 2 NOT).
+    const r = i.rm;
+    return `g[${2 * r}] = (~g[${2 * r}]) >>> 0; g[${2 * r + 1}] = ${
+      size === 8 ? `(~g[${2 * r + 1}]) >>> 0` : "0"
+    };`;
+  }
   if (h === alu.incE || h === alu.decE) {
     // CF is kept: the flags record the carry the previous operation left (as the handler does).
     const inc = h === alu.incE, op = inc ? FLAGS_INC : FLAGS_DEC;
@@ -645,7 +652,7 @@ function flagSource(i: Insn, templated: boolean, before: FlagSource | null): Fla
   if (
     h === mov.movRI || h === mov.movEG || h === mov.movGE || h === mov.lea || h === ctl.nop ||
     h === mov.cmov || h === mov.xchgAR ||
-    h === mov.setcc
+    h === mov.setcc || h === alu.notE
   ) return before;
   if (h === alu.testEG) return { kind: "logic", size: i.size };
   if (h === alu.testEI || h === alu.testAI) return { kind: "logic", size: i.size };
@@ -952,6 +959,7 @@ function isPure(i: Insn): boolean {
   return h === mov.movRI || h === mov.movEG || h === mov.movGE || h === alu.aluEG || h === alu.aluGE ||
     h === alu.aluEI || h === alu.testEG || h === sh.shiftGroup || h === mov.movzx || h === alu.incE ||
     h === alu.decE || h === ctl.nop || h === mov.cmov || h === mov.setcc || h === alu.testEI ||
+    h === alu.notE ||
     h === alu.testAI || h === alu.aluAI || h === mov.movsx || h === mov.cbw || h === mov.cwd ||
     h === md.imulGE || h === md.mulE || ssePure(i);
 }

@@ -446,3 +446,18 @@ Deno.test(
     allSameBothWays(forms, [0n, 1n, 0x7fn, 0x80n, 0xff80n, 0xffffffffffffffffn]);
   },
 );
+
+Deno.test(
+  "compiled NOT r32/r64 matches the interpreter and keeps the flags of the instruction before",
+  NEEDS_AS,
+  () => {
+    for (
+      const text of [
+        "cmp rax, rbx\nnot rax\nsetb cl\nnot ebx\nsete dl",
+        "add eax, ebx\nnot r13d\nnot r13\nsetl cl",
+      ]
+    ) {
+      sameBothWays(text, [0n, 1n, 0xffffffff80000000n]);
+    }
+  },
+);
