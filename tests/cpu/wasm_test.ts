@@ -256,6 +256,16 @@ Deno.test(
       "mov qword ptr [0x200000], rax\nbsr rcx, qword ptr [0x200000]\nbsf edx, dword ptr [0x200000]",
       "tzcnt rcx, rax",
       "cmp rax, rbx\npopcnt rcx, rax\npopcnt edx, ebx",
+      // LAHF, SAHF, PUSHF after each kind of flag record; rotates of bytes and words.
+      "cmp rax, rbx\nlahf\nmov ecx, eax\nadd rbx, rax\nlahf\nshl ebx, 3\nlahf\nmov edx, eax",
+      "mov eax, ebx\ncmp rbx, 7\nsahf\nsetc cl\nsetz ch\nsets dl\nsetp dh\nsetbe sil",
+      "cmp rax, rbx\npushf\nshr rbx, 1\npushf\nsahf\npushfq\npop rcx\npop rdx\npop rsi",
+      ...[1, 3, 8, 15, 16, 17, 31].flatMap((n) => [
+        `cmp rax, rbx\nrol bx, ${n}`,
+        `cmp rax, rbx\nror ax, ${n}`,
+        `cmp rax, rbx\nrol bl, ${n}`,
+        `cmp rax, rbx\nror ah, ${n}`,
+      ]),
       // XCHG with memory, XADD, CMPXCHG (equal and not, register and memory destinations).
       "mov qword ptr [0x200000], rbx\nxchg qword ptr [0x200000], rax\nxchg dword ptr [0x200004], ebx\nxchg byte ptr [0x200001], ah\nmov rcx, qword ptr [0x200000]",
       "mov rcx, rax\nxadd rax, rbx\nxadd ecx, ebx\nxadd bl, cl\nxadd rdx, rdx",

@@ -108,7 +108,7 @@ export function wasmSupports(i: Insn): boolean {
     if (i.mem) return false;
     const rotate = kind === sh.SH_ROL || kind === sh.SH_ROR;
     if (rotate && form === 1) return size >= 4;
-    if (rotate) return size >= 4 && ((form === 0 ? 1 : i.imm) & (size === 8 ? 63 : 31)) !== 0;
+    if (rotate) return ((form === 0 ? 1 : i.imm) & (size === 8 ? 63 : 31)) !== 0;
     if (!(kind === sh.SH_SHL || kind === sh.SH_SAL || kind === sh.SH_SHR || kind === sh.SH_SAR)) return false;
     if (form === 1) return size >= 4;
     const n = (form === 0 ? 1 : i.imm) & (size === 8 ? 63 : 31);
@@ -120,6 +120,8 @@ export function wasmSupports(i: Insn): boolean {
   if (h === bit.bsf || h === bit.bsr || h === bit.popcnt) return size >= 4 && e;
   if (h === md.divE || h === md.idivE) return size >= 4 && e;
   if (h === stk.pushR || h === stk.popR) return size === 8;
+  if (h === ctl.lahf || h === ctl.sahf) return true;
+  if (h === stk.pushf) return size === 8;
   if (h === ctl.callRel || h === ctl.jmpRel || h === ctl.jccRel || h === ctl.nop) return true;
   if (h === ctl.ret) return true;
   if (h === ctl.jmpE || h === ctl.callE) return size === 8 && e;
@@ -149,7 +151,7 @@ interface Pending {
   /** SH_SHL, SH_SAL, SH_SHR, SH_SAR, SH_ROL or SH_ROR. */
   kind: number;
   size: number;
-  /** The masked count, not 0. */
+  /** The masked count, not 0 (for a rotate of 1 or 2 bytes, before the modulo of the size). */
   n: number;
   /** SHLD/SHRD (kind SH_SHL or SH_SHR): OF, for a count of 1, is whether the sign changed. */
   double?: boolean;
@@ -920,7 +922,9 @@ class RegionEmitter {
    */
   private rotate(i: Insn): void {
     const c = this.c, size = i.size, bits = size * 8, left = (i.op & 7) === sh.SH_ROL;
-    const n = ((i.op >> 3) === 0 ? 1 : i.imm) & (bits - 1);
+    // The count masked to 5 bits (6 at 8 bytes) decides OF; the rotation is by it modulo the size.
+    const count = ((i.op >> 3) === 0 ? 1 : i.imm) & (size === 8 ? 63 : 31);
+    const n = count % bits;
     const t0 = this.t[0];
     if (this.pend !== null && !this.pend.rotate) this.flush();
     this.readReg(size, i.rm);
@@ -931,8 +935,14 @@ class RegionEmitter {
       c.get(t0).i64(l).op(Op.i64Shl).get(t0).i64(r).op(Op.i64ShrU, Op.i64Or).i64(MASK[size]).op(Op.i64And)
         .set(this.pr);
     }
-    this.pend = { rotate: true, kind: i.op & 7, size, n };
+    this.pend = { rotate: true, kind: i.op & 7, size, n: count };
     this.writeReg(size, i.rm, this.pr);
+  }
+
+  /** Pushes the six arithmetic flags as RFLAGS has them (no pending shift: the caller flushes). */
+  private arithWord(): void {
+    if (this.fk?.kind === "eager") this.c.get(this.frf).i32(ARITH_FLAGS).op(Op.i32And);
+    else this.flagsWord();
   }
 
   /**
@@ -942,8 +952,7 @@ class RegionEmitter {
   private putArith(mask: number, value: () => void): void {
     const c = this.c;
     c.get(this.frf).i32(~ARITH_FLAGS).op(Op.i32And);
-    if (this.fk?.kind === "eager") c.get(this.frf).i32(ARITH_FLAGS).op(Op.i32And);
-    else this.flagsWord();
+    this.arithWord();
     c.i32(~mask).op(Op.i32And, Op.i32Or);
     value();
     c.op(Op.i32Or).set(this.frf).i32(FLAGS_EAGER).set(this.fop);
@@ -1400,6 +1409,31 @@ class RegionEmitter {
       c.set(this.pr);
       this.pend = { rotate: false, kind, size, n };
       this.writeReg(size, i.rm, this.pr);
+    } else if (h === ctl.lahf) {
+      // AH = SF:ZF:0:AF:0:PF:1:CF.
+      this.flush();
+      this.arithWord();
+      c.i32(0xd7).op(Op.i32And).i32(2).op(Op.i32Or, Op.i64ExtendI32U).set(t0);
+      this.writeReg(1, 16 + RAX, t0);
+    } else if (h === ctl.sahf) {
+      // SF, ZF, AF, PF, CF = AH.
+      this.flush();
+      this.putArith(
+        0xd5,
+        () => c.get(this.regs[RAX]).i64(8).op(Op.i64ShrU, Op.i32WrapI64).i32(0xd5).op(Op.i32And),
+      );
+      this.fk = { kind: "eager", size: 1 };
+    } else if (h === stk.pushf) {
+      // RFLAGS without RF and VM.
+      this.flush();
+      c.get(this.regs[RSP]).i64(8).op(Op.i64Sub).set(t1);
+      this.canonical(t1);
+      this.bailUnless();
+      c.get(this.frf).i32(~ARITH_FLAGS).op(Op.i32And);
+      this.arithWord();
+      c.op(Op.i32Or).i32(~0x30000).op(Op.i32And, Op.i64ExtendI32U).set(t0);
+      this.store(t1, 8, t0);
+      c.get(t1).set(this.regs[RSP]);
     } else if (h === stk.pushR) {
       c.get(this.regs[RSP]).i64(8).op(Op.i64Sub).set(t1);
       this.canonical(t1);
