@@ -40,7 +40,7 @@ import {
   FLAGS_SUB,
 } from "../flags.ts";
 import { BASE_RIP, type Insn, NONE } from "../insn.ts";
-import { ARITH_FLAGS, FLAG_FIXED1, RAX, RCX, RDX, RSP, SEG_FS, SEG_GS } from "../registers.ts";
+import { ARITH_FLAGS, FLAG_FIXED1, RAX, RCX, RDI, RDX, RSI, RSP, SEG_FS, SEG_GS } from "../registers.ts";
 import * as alu from "../ops/alu.ts";
 import * as atomic from "../ops/atomic.ts";
 import * as bit from "../ops/bit.ts";
@@ -49,6 +49,7 @@ import * as md from "../ops/muldiv.ts";
 import * as mov from "../ops/mov.ts";
 import * as sh from "../ops/shift.ts";
 import * as stk from "../ops/stack.ts";
+import * as str from "../ops/string.ts";
 import {
   STATE_DISPATCH,
   STATE_DISPATCH_ENTRIES,
@@ -121,6 +122,10 @@ export function wasmSupports(i: Insn): boolean {
   if (h === md.divE || h === md.idivE) return size >= 4 && e;
   if (h === stk.pushR || h === stk.popR) return size === 8;
   if (h === ctl.lahf || h === ctl.sahf) return true;
+  if (h === str.stringOp) {
+    return i.rep === 0 && plainMem(i) &&
+      (i.op === str.STR_MOVS || i.op === str.STR_STOS || i.op === str.STR_LODS);
+  }
   if (h === stk.pushf) return size === 8;
   if (h === ctl.callRel || h === ctl.jmpRel || h === ctl.jccRel || h === ctl.nop) return true;
   if (h === ctl.ret) return true;
@@ -175,6 +180,8 @@ function regsOf(i: Insn, out: Set<number>): void {
   out.add(RCX); // shifts by CL
   out.add(RDX);
   out.add(RSP);
+  out.add(RSI); // string instructions
+  out.add(RDI);
 }
 
 /**
@@ -939,6 +946,50 @@ class RegionEmitter {
     this.writeReg(size, i.rm, this.pr);
   }
 
+  /**
+   * MOVS, STOS and LODS without a repeat prefix, 64-bit addressing: RSI and RDI must be canonical
+   * (else the slow path raises #GP); each steps by the size, down when DF is set.
+   */
+  private stringOnce(i: Insn): void {
+    const c = this.c, size = i.size;
+    const [t0, t1, t2] = this.t;
+    const step = () => {
+      c.i64(-size).i64(size).get(this.frf).i32(10).op(Op.i32ShrU).i32(1).op(Op.i32And, Op.select);
+    };
+    const addr = (r: number, into: number) => {
+      c.get(this.regs[r]).set(into);
+      this.canonical(into);
+      this.bailUnless();
+    };
+    if (i.op === str.STR_LODS) {
+      addr(RSI, t1);
+      this.load(t1, size);
+      c.set(t0);
+      this.writeReg(size, RAX, t0);
+      c.get(t1);
+      step();
+      c.op(Op.i64Add).set(this.regs[RSI]);
+    } else if (i.op === str.STR_STOS) {
+      addr(RDI, t1);
+      this.readReg(size, RAX);
+      c.set(t0);
+      this.store(t1, size, t0);
+      c.get(t1);
+      step();
+      c.op(Op.i64Add).set(this.regs[RDI]);
+    } else {
+      addr(RSI, t1);
+      this.load(t1, size);
+      c.set(t0);
+      addr(RDI, t2);
+      this.store(t2, size, t0);
+      step();
+      c.set(t0);
+      c.get(t1).get(t0).op(Op.i64Add).set(this.regs[RSI]);
+      c.get(t2).get(t0).op(Op.i64Add).set(this.regs[RDI]);
+    }
+  }
+
   /** Pushes the six arithmetic flags as RFLAGS has them (no pending shift: the caller flushes). */
   private arithWord(): void {
     if (this.fk?.kind === "eager") this.c.get(this.frf).i32(ARITH_FLAGS).op(Op.i32And);
@@ -1409,6 +1460,8 @@ class RegionEmitter {
       c.set(this.pr);
       this.pend = { rotate: false, kind, size, n };
       this.writeReg(size, i.rm, this.pr);
+    } else if (h === str.stringOp) {
+      this.stringOnce(i);
     } else if (h === ctl.lahf) {
       // AH = SF:ZF:0:AF:0:PF:1:CF.
       this.flush();
