@@ -41,8 +41,11 @@ const MAX_LEFT = 0x3fffffff;
 /** A region function: (entry RIP, instructions allowed, instructions retired before, generation) -> status. */
 type RegionFn = (rip: number, left: number, n: number, gen: number) => number;
 
-/** Slots of the function table (region ids modulo this); past it, slots are reused. */
-const MAX_SLOTS = 1 << 16;
+/**
+ * Slots of the function table (region ids modulo this); past it, slots are reused and the dispatch
+ * cache starts empty, so the table keeps at most this many superseded regions alive.
+ */
+const MAX_SLOTS = 1 << 13;
 
 /** A compiled region's blocks and each instruction's offset from its block's start. */
 interface Region {
