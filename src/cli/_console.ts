@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { SerialInput } from "../devices/mod.ts";
+import { CONSOLE_POLL_INSTRUCTIONS, type SerialInput } from "../devices/mod.ts";
 import { ByteInput } from "../replay/inputs.ts";
 import type { Machine, RunExit } from "../vm/mod.ts";
 
@@ -114,7 +114,7 @@ export async function runOnTerminal(
   machine: Machine,
   terminal: TerminalInput,
   max: number,
-  slice = 1_000_000,
+  slice = CONSOLE_POLL_INSTRUCTIONS,
 ): Promise<RunExit | null> {
   const out = liveOutput(machine);
   const stopAt = machine.instructions + max;

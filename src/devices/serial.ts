@@ -24,8 +24,11 @@ import type { PortDevice } from "./port_device.ts";
 export const COM1_PORT = 0x3f8;
 /** COM1's ISA interrupt line. */
 export const COM1_IRQ = 4;
-/** Version of the "serial" state section (2: the 16550A with FIFO and interrupts). */
-export const SERIAL_STATE_VERSION = 2;
+/**
+ * Version of the "serial" state section (2: the 16550A with FIFO and interrupts; 3: and the time
+ * the received-data interrupt was enabled).
+ */
+export const SERIAL_STATE_VERSION = 3;
 
 /** Line status: data ready (LSR bit 0). */
 export const LSR_DATA_READY = 0x01;
@@ -49,6 +52,8 @@ const IER_RX = 0x01, IER_THRE = 0x02, IER_LSR = 0x04, IER_MSR = 0x08;
 const LCR_DLAB = 0x80;
 const MCR_LOOP = 0x10, MCR_OUT2 = 0x08;
 const FIFO_SIZE = 16;
+/** Bytes of the state: 13 of registers and flags, the FIFO, the time IER bit 0 was set (f64). */
+const STATE_BYTES = 13 + FIFO_SIZE + 8;
 /** Receive trigger levels by FCR bits 7:6. */
 const TRIGGER = [1, 4, 8, 14];
 
@@ -91,21 +96,34 @@ export class Serial implements PortDevice {
   private rx: number[] = [];
   /** The level last driven onto the interrupt line. */
   private irqLevel = 0;
+  /** Virtual time (TSC) at which IER bit 0 was last set, or -1 while it is clear. */
+  private rxEnabledAt = -1;
 
   /**
    * @param transmit receives each transmitted byte
    * @param input supplies received bytes
    * @param irq receives the interrupt line's level (IRQ4) when it changes
+   * @param now virtual time (TSC), read when the guest enables the received-data interrupt
    */
   constructor(
     private readonly transmit: (b: number) => void,
     public input: SerialInput = () => -1,
     private readonly irq: (level: boolean) => void = () => {},
+    private readonly now: () => number = () => 0,
   ) {}
 
   /** The guest has the received-data interrupt enabled (IER bit 0): its driver is listening. */
   receiveInterruptEnabled(): boolean {
     return (this.ier & IER_RX) !== 0;
+  }
+
+  /**
+   * Virtual time (TSC, from the constructor's `now`) at which the guest last enabled the
+   * received-data interrupt, or -1 while it is disabled. Part of the state, so a restored or
+   * migrated UART's host line opens when the original's would (serial_gate.ts).
+   */
+  receiveInterruptEnabledAt(): number {
+    return this.rxEnabledAt;
   }
 
   private capacity(): number {
@@ -215,6 +233,8 @@ export class Serial implements PortDevice {
         }
         const old = this.ier;
         this.ier = v & 0x0f;
+        if ((this.ier & IER_RX) === 0) this.rxEnabledAt = -1;
+        else if ((old & IER_RX) === 0) this.rxEnabledAt = this.now();
         // Enabling the THR-empty interrupt while THR is empty raises it (Linux's THRE test relies on it).
         if ((this.ier & IER_THRE) !== 0 && (old & IER_THRE) === 0) this.thrPending = 1;
         this.poll();
@@ -250,7 +270,7 @@ export class Serial implements PortDevice {
   }
 
   save(): Uint8Array {
-    const b = new Uint8Array(13 + FIFO_SIZE);
+    const b = new Uint8Array(STATE_BYTES);
     b.set([
       this.ier,
       this.lcr,
@@ -267,14 +287,20 @@ export class Serial implements PortDevice {
       this.rx.length,
     ]);
     b.set(this.rx, 13);
+    new DataView(b.buffer).setFloat64(13 + FIFO_SIZE, this.rxEnabledAt, true);
     return b;
   }
 
   restore(data: Uint8Array): void {
-    if (data.length !== 13 + FIFO_SIZE) {
-      throw new RangeError(`serial state must be ${13 + FIFO_SIZE} bytes, got ${data.length}`);
+    if (data.length !== STATE_BYTES) {
+      throw new RangeError(`serial state must be ${STATE_BYTES} bytes, got ${data.length}`);
     }
-    if (data[12] > FIFO_SIZE || data[9] > 1 || data[10] > 1) {
+    const enabledAt = new DataView(data.buffer, data.byteOffset).getFloat64(13 + FIFO_SIZE, true);
+    const rxOn = (data[0] & IER_RX) !== 0;
+    if (
+      data[12] > FIFO_SIZE || data[9] > 1 || data[10] > 1 ||
+      (rxOn ? !(Number.isSafeInteger(enabledAt) && enabledAt >= 0) : enabledAt !== -1)
+    ) {
       throw new RangeError("serial state holds out-of-range values");
     }
     [
@@ -294,5 +320,6 @@ export class Serial implements PortDevice {
     this.mcr &= 0x1f;
     this.fcr &= 0xc1;
     this.rx = [...data.subarray(13, 13 + data[12])];
+    this.rxEnabledAt = enabledAt;
   }
 }

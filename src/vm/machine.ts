@@ -298,6 +298,7 @@ export class Machine {
       (b) => this.console.append(b),
       opts.serialInput,
       (level) => this.pic.setIrq(COM1_IRQ, level),
+      () => this.now(),
     );
     this.entropy = opts.entropy ?? new Entropy(opts.entropySeed);
     this.bus.add(this.console);

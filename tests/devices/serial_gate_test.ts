@@ -6,13 +6,17 @@ import { CHAR_TICKS, COM1_PORT, runPollingSerial, Serial, SerialLine } from "../
 function setup(bytes: number[]) {
   let taken = 0;
   const line = new SerialLine(() => (taken < bytes.length ? bytes[taken++] : -1));
-  const serial = new Serial(() => {}, line.input);
+  const clock = { t: 0 };
+  const serial = new Serial(() => {}, line.input, () => {}, () => clock.t);
   const host = {
     serial,
-    t: 0,
-    now() {
-      return this.t;
+    get t() {
+      return clock.t;
     },
+    set t(v: number) {
+      clock.t = v;
+    },
+    now: () => clock.t,
   };
   line.attach(host);
   return { serial, host, taken: () => taken };
@@ -40,6 +44,25 @@ Deno.test("bytes wait while IER bit 0 is clear and for a character time after it
   assert.equal(taken(), before, "nothing is taken while the interrupt is off");
   serial.write(COM1_PORT + 1, 1, 0x01);
   assert.equal(lsr() & 1, 0, "switched back on: the line waits a character time again");
+});
+
+Deno.test("the time IER bit 0 was set is UART state: a restored UART's line opens when the original's would", () => {
+  const a = setup([0x61]);
+  a.host.t = 1000;
+  a.serial.write(COM1_PORT + 1, 1, 0x01);
+  assert.equal(a.serial.receiveInterruptEnabledAt(), 1000);
+  a.host.t = 1000 + CHAR_TICKS - 1;
+  const b = setup([0x61]);
+  b.serial.restore(a.serial.save());
+  b.host.t = a.host.t;
+  assert.equal(b.serial.read(COM1_PORT + 5) & 1, 0, "a tick before the character time");
+  b.host.t++;
+  assert.equal(b.serial.read(COM1_PORT + 5) & 1, 1, "the restored line opened on time");
+  a.serial.write(COM1_PORT + 1, 1, 0x00);
+  assert.equal(a.serial.receiveInterruptEnabledAt(), -1, "cleared with the interrupt");
+  const bad = a.serial.save();
+  new DataView(bad.buffer).setFloat64(bad.length - 8, 5, true); // a time with the interrupt off
+  assert.throws(() => b.serial.restore(bad), /out-of-range/);
 });
 
 Deno.test("runPollingSerial() polls the UART between slices, so an idle guest gets its bytes", () => {

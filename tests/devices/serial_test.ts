@@ -118,5 +118,5 @@ Deno.test("Serial state round-trips with bytes in the FIFO and an interrupt pend
   b.s.restore(a.s.save());
   assert.deepEqual(b.s.save(), a.s.save());
   assert.deepEqual([b.s.read(B), b.s.read(B), b.s.read(B)], [7, 8, 9]);
-  assert.throws(() => b.s.restore(new Uint8Array(8)), /serial state must be 29 bytes, got 8/);
+  assert.throws(() => b.s.restore(new Uint8Array(8)), /serial state must be 37 bytes, got 8/);
 });
