@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { formatSize } from "../vm/mod.ts";
 import { ByteInput, DEFAULT_CHECKPOINT_INTERVAL, recordGuest } from "../replay/mod.ts";
 import { DEFAULT_TRACE_INTERVAL } from "../replay/recorder.ts";
-import { Entropy } from "../devices/mod.ts";
+import { CONSOLE_POLL_INSTRUCTIONS, Entropy } from "../devices/mod.ts";
 import type { EntropySource } from "../vm/mod.ts";
 import {
   LINUX_HELP,
@@ -36,7 +36,10 @@ Options:
 ${LINUX_HELP}
   --entropy SOURCE         RDRAND/RDSEED source: "host" (the host's random generator, default),
                            "seed" (hvsim's fixed seed, as \`run\` uses) or "seed:N"
-  --serial-input FILE      bytes COM1 receives, in order ("-" for stdin; default none)
+  --serial-input FILE      bytes COM1 receives, in order ("-" for stdin; default none); a Linux
+                           guest takes them as its console does under \`run\`, through the serial
+                           line that opens once its driver listens, the UART polled every
+                           ${CONSOLE_POLL_INSTRUCTIONS} instructions (both kept in the log, as is --rtc-start)
   --checkpoint N           instructions between checkpoints (default ${DEFAULT_CHECKPOINT_INTERVAL})
   --trace-interval K       instructions between fine points (default ${DEFAULT_TRACE_INTERVAL})
   --snapshot-every C       store a snapshot in the log every C checkpoints, for \`replay --seek\`
@@ -146,6 +149,8 @@ export function main(args: string[]): number {
       initrdPath: guest.initrdPath,
       entropy,
       serialInput: serial,
+      serialPoll: guest.linux && serial !== undefined ? CONSOLE_POLL_INSTRUCTIONS : 0,
+      rtcStart: guest.rtcStart,
       checkpointInterval: checkpoint,
       traceInterval: trace,
       maxInstructions: max,

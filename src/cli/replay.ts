@@ -83,6 +83,9 @@ export async function main(args: string[]): Promise<number> {
         version: `${h.major}.${h.minor}`,
         guest: { path: h.guestPath, sha256: h.elfSha256, memory: h.memory, cmdline: h.cmdline },
         ...(h.initrd === undefined ? {} : { initrd: h.initrd }),
+        ...(h.rtcStart === undefined ? {} : {
+          platform: { rtcStart: new Date(h.rtcStart * 1000).toISOString(), serialPoll: h.serialPoll },
+        }),
         intervals: { checkpoint: h.checkpointInterval, trace: h.traceInterval },
         end: log.end,
         inputs: Object.fromEntries(kinds),
@@ -121,7 +124,13 @@ export async function main(args: string[]): Promise<number> {
     const m = bootMachine(
       readInput(values.guest ?? h.guestPath, "guest"),
       h.initrd !== undefined && initrdPath ? readInput(initrdPath, "initrd") : undefined,
-      { memory: h.memory, cmdline: h.cmdline, entropy: inputs.entropy, serialInput: inputs.serial },
+      {
+        memory: h.memory,
+        cmdline: h.cmdline,
+        entropy: inputs.entropy,
+        serialInput: inputs.serial,
+        rtcStart: h.rtcStart,
+      },
     );
     inputs.machine = m;
     const end = await runUnderGdb(m, values.gdb, values["gdb-wait"]!, !values.json, {

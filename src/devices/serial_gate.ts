@@ -53,7 +53,8 @@ export class SerialLine {
 
 /**
  * Instructions between a console's polls of the UART ({@linkcode runPollingSerial}'s slice): a
- * host byte waits at most this long for a guest that reads nothing.
+ * host byte waits at most this long for a guest that reads nothing. A recording of a console keeps
+ * it in its log, and a replay polls where the recording did.
  */
 export const CONSOLE_POLL_INSTRUCTIONS = 1_000_000;
 

@@ -203,6 +203,11 @@ export class ReplayInputs {
     return Math.min(e, s);
   }
 
+  /** Instruction count of the first logged COM1 byte not yet handed out (Infinity if none). */
+  nextSerial(): number {
+    return this.#s < this.#serial.length ? this.#serial[this.#s].icount : Infinity;
+  }
+
   /** The entropy source to give the machine. */
   readonly entropy: EntropySource = {
     next64: (seed = false): bigint => {

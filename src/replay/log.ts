@@ -1,5 +1,5 @@
 /**
- * The hvsim input log ("replay log", `.hvlog`), version 2.0: everything a guest observed that
+ * The hvsim input log ("replay log", `.hvlog`), version 2.2: everything a guest observed that
  * was not determined by its ELF, RAM size and command line, plus fine-grained state records
  * that let a replay prove it reached the same state and find where it did not.
  *
@@ -12,7 +12,8 @@
  * | 6      | 2    | minor version (compatible additions)                               |
  * | 8      | 4    | header length in bytes, CRC included                               |
  * | 12     | 4    | flags: bit 0 (2.1) the guest is a Linux kernel booted with an      |
- * |        |      | initrd, whose SHA-256 and path follow the guest path; no others    |
+ * |        |      | initrd, whose SHA-256 and path follow the guest path; bit 1 (2.2)  |
+ * |        |      | the platform fields follow (after the initrd's); no others         |
  * | 16     | 32   | SHA-256 of the guest ELF file                                      |
  * | 48     | 8    | guest RAM size in bytes                                            |
  * | 56     | 8    | checkpoint interval N (instructions)                               |
@@ -24,6 +25,11 @@
  * |        |      | of the guest ELF as given to `record` (UTF-8; a hint for `replay`) |
  * |        |      | with flag bit 0: the initrd's SHA-256 (32), its path length (u16)  |
  * |        |      | and path (UTF-8; a hint for `replay`)                              |
+ * |        |      | with flag bit 1: the CMOS clock's start time (i64, seconds since   |
+ * |        |      | the Unix epoch) and the COM1 poll interval (u32, instructions; 0:  |
+ * |        |      | none): the console's bytes reached the UART through the serial     |
+ * |        |      | line (`src/devices/serial_gate.ts`), the UART polled at each       |
+ * |        |      | multiple of the interval                                           |
  * | end-4  | 4    | CRC-32C of every header byte before it                             |
  *
  * Then records framed exactly as in the migration stream (`src/migration/stream.ts`): a 16-byte
@@ -74,12 +80,18 @@ export const LOG_MAGIC = 0x4c525648;
  */
 export const LOG_VERSION_MAJOR = 2;
 /**
- * Minor version written: 1 when the header carries an initrd (2.1), else 0 (a 2.0 reader reads
- * such a log byte for byte as before).
+ * Newest minor version written: 2 when the header carries the platform fields (2.2), else 1 when it
+ * carries an initrd (2.1), else 0 (an older reader reads such a log byte for byte as before).
  */
-export const LOG_VERSION_MINOR = 1;
+export const LOG_VERSION_MINOR = 2;
 /** Header flag (2.1): the initrd's hash and path follow the guest path. */
 export const LOG_HEADER_FLAG_INITRD = 1;
+/** Header flag (2.2): the RTC start time and the COM1 poll interval follow. */
+export const LOG_HEADER_FLAG_PLATFORM = 2;
+/** Bytes of the platform fields: `rtcStart i64, serialPoll u32`. */
+const PLATFORM_BYTES = 12;
+/** The RTC start times a header may hold: 1970 up to 2100 (what `--rtc-start` takes). */
+const RTC_START_LIMIT = Date.UTC(2100, 0, 1) / 1000;
 /** Size of the fixed part of the header. */
 export const LOG_HEADER_FIXED_BYTES = 76;
 /** Largest record payload a reader accepts (256 MiB). */
@@ -185,6 +197,17 @@ export interface LogHeader {
   guestPath: string;
   /** The initrd a Linux guest booted with (2.1): its SHA-256 (hex) and path as given (may be empty). */
   initrd?: { sha256: string; path: string };
+  /**
+   * The platform (2.2; with {@linkcode LogHeader.serialPoll}): the CMOS clock's time at TSC 0 the
+   * guest booted with, in seconds since the Unix epoch (`MachineOptions.rtcStart`).
+   */
+  rtcStart?: number;
+  /**
+   * The platform (2.2; with {@linkcode LogHeader.rtcStart}): the console's bytes reached COM1
+   * through the serial line, and the UART was polled at every multiple of this many instructions
+   * (`runPollingSerial`); 0: never polled.
+   */
+  serialPoll?: number;
 }
 
 /** One consumed input. */
@@ -321,15 +344,30 @@ export function encodeLogHeader(h: Omit<LogHeader, "major" | "minor">): Uint8Arr
   if (path.length > 0xffff) throw new RangeError("guest path longer than 65535 bytes");
   const initrdPath = new TextEncoder().encode(h.initrd?.path ?? "");
   if (initrdPath.length > 0xffff) throw new RangeError("initrd path longer than 65535 bytes");
-  const extra = h.initrd === undefined ? 0 : 34 + initrdPath.length;
+  const platform = h.rtcStart !== undefined || h.serialPoll !== undefined;
+  if (platform && (h.rtcStart === undefined || h.serialPoll === undefined)) {
+    throw new RangeError("a header's platform fields come together: rtcStart and serialPoll");
+  }
+  if (platform && !(Number.isSafeInteger(h.rtcStart) && h.rtcStart! >= 0 && h.rtcStart! < RTC_START_LIMIT)) {
+    throw new RangeError(`RTC start ${h.rtcStart}: expected whole seconds from 1970 to 2099`);
+  }
+  if (platform && !(Number.isInteger(h.serialPoll) && h.serialPoll! >= 0 && h.serialPoll! <= 0xffffffff)) {
+    throw new RangeError(`COM1 poll interval ${h.serialPoll}: expected 0..4294967295`);
+  }
+  const initrdBytes = h.initrd === undefined ? 0 : 34 + initrdPath.length;
+  const extra = initrdBytes + (platform ? PLATFORM_BYTES : 0);
   const len = LOG_HEADER_FIXED_BYTES + cmd.length + h.entropyState.length + path.length + extra + 4;
   const b = new Uint8Array(len);
   const v = new DataView(b.buffer);
   v.setUint32(0, LOG_MAGIC, true);
   v.setUint16(4, LOG_VERSION_MAJOR, true);
-  v.setUint16(6, h.initrd === undefined ? 0 : LOG_VERSION_MINOR, true);
+  v.setUint16(6, platform ? 2 : h.initrd === undefined ? 0 : 1, true);
   v.setUint32(8, len, true);
-  v.setUint32(12, h.initrd === undefined ? 0 : LOG_HEADER_FLAG_INITRD, true);
+  v.setUint32(
+    12,
+    (h.initrd === undefined ? 0 : LOG_HEADER_FLAG_INITRD) | (platform ? LOG_HEADER_FLAG_PLATFORM : 0),
+    true,
+  );
   b.set(bytesOfHex(h.elfSha256, 32), 16);
   putU64(v, 48, h.memory);
   putU64(v, 56, h.checkpointInterval);
@@ -345,6 +383,11 @@ export function encodeLogHeader(h: Omit<LogHeader, "major" | "minor">): Uint8Arr
     b.set(bytesOfHex(h.initrd.sha256, 32), at);
     v.setUint16(at + 32, initrdPath.length, true);
     b.set(initrdPath, at + 34);
+  }
+  if (platform) {
+    const at = len - 4 - PLATFORM_BYTES;
+    v.setBigInt64(at, BigInt(h.rtcStart!), true);
+    v.setUint32(at + 8, h.serialPoll!, true);
   }
   v.setUint32(len - 4, crc32c(b.subarray(0, len - 4)), true);
   return b;
@@ -389,7 +432,8 @@ export function decodeLogHeader(b: Uint8Array): { header: LogHeader; bytes: numb
     );
   }
   const flags = v.getUint32(12, true);
-  if ((flags & ~(minor >= 1 ? LOG_HEADER_FLAG_INITRD : 0)) !== 0) {
+  const known = (minor >= 1 ? LOG_HEADER_FLAG_INITRD : 0) | (minor >= 2 ? LOG_HEADER_FLAG_PLATFORM : 0);
+  if ((flags & ~known) !== 0) {
     throw new LogError(`Replay log header has unknown flags ${hex32(flags)} for version ${major}.${minor}`);
   }
   const cmdLen = v.getUint32(68, true), entLen = v.getUint16(72, true), pathLen = v.getUint16(74, true);
@@ -399,12 +443,14 @@ export function decodeLogHeader(b: Uint8Array): { header: LogHeader; bytes: numb
     throw new LogError(`Replay log header is inconsistent: its initrd fields lie beyond its ${len} bytes`);
   }
   const initrdPathLen = hasInitrd ? v.getUint16(initrdAt + 32, true) : 0;
-  const need = initrdAt + (hasInitrd ? 34 + initrdPathLen : 0) + 4;
+  const hasPlatform = (flags & LOG_HEADER_FLAG_PLATFORM) !== 0;
+  const platformAt = initrdAt + (hasInitrd ? 34 + initrdPathLen : 0);
+  const need = platformAt + (hasPlatform ? PLATFORM_BYTES : 0) + 4;
   if (need !== len) {
     throw new LogError(
-      `Replay log header is inconsistent: command line, entropy state${
-        hasInitrd ? ", guest path and initrd" : " and guest path"
-      } need ` +
+      `Replay log header is inconsistent: command line, entropy state, guest path${
+        hasInitrd ? ", initrd" : ""
+      }${hasPlatform ? ", platform fields" : ""} need ` +
         `${need} bytes, the header has ${len}`,
     );
   }
@@ -432,6 +478,14 @@ export function decodeLogHeader(b: Uint8Array): { header: LogHeader; bytes: numb
       sha256: hexOf(b.subarray(initrdAt, initrdAt + 32)),
       path: utf8(initrdAt + 34, initrdPathLen, "initrd path"),
     };
+  }
+  if (hasPlatform) {
+    const rtc = Number(v.getBigInt64(platformAt, true));
+    if (!(rtc >= 0 && rtc < RTC_START_LIMIT)) {
+      throw new LogError(`Replay log header: RTC start ${rtc} is not a time from 1970 to 2099`);
+    }
+    header.rtcStart = rtc;
+    header.serialPoll = v.getUint32(platformAt + 8, true);
   }
   if (header.checkpointInterval < 1 || header.traceInterval < 1) {
     throw new LogError("Replay log header: checkpoint and trace intervals must be at least 1");

@@ -16,7 +16,7 @@
  */
 
 import { bootMachine, type EntropySource, type Machine } from "../vm/mod.ts";
-import type { SerialInput } from "../devices/mod.ts";
+import { RTC_DEFAULT_START, type SerialInput, SerialLine } from "../devices/mod.ts";
 import type { MigratableVm } from "../migration/vm_interface.ts";
 import { HostEntropy, type InputObserver, RecordingEntropy, recordingSerial } from "./inputs.ts";
 import {
@@ -63,7 +63,13 @@ export interface PauseContext {
    * Options for a machine that is to continue the recording (a migration destination): its
    * RDRAND/RDSEED and COM1 must go through the recorder.
    */
-  machineOptions: { memory: number; cmdline: string; entropy: EntropySource; serialInput?: SerialInput };
+  machineOptions: {
+    memory: number;
+    cmdline: string;
+    entropy: EntropySource;
+    serialInput?: SerialInput;
+    rtcStart?: number;
+  };
 }
 
 /**
@@ -128,6 +134,16 @@ export interface RecordOptions {
   entropy?: "host" | bigint | EntropySource;
   /** COM1 input: returns the next byte or -1 (default: none). */
   serialInput?: () => number;
+  /**
+   * Connect `serialInput` as a console does (`deno task run` for a Linux guest): through the serial
+   * line that opens once the guest's driver listens (src/devices/serial_gate.ts), with the UART
+   * polled at every multiple of this many instructions ({@linkcode runPollingSerial}'s slice,
+   * `CONSOLE_POLL_INSTRUCTIONS`), so the bytes arrive where a plain run with the same input takes
+   * them. Stored in the log (2.2). Default 0: the bytes reach the UART directly, when the guest reads it.
+   */
+  serialPoll?: number;
+  /** The CMOS clock's time at TSC 0, in seconds since the Unix epoch (default: the RTC's); stored in the log (2.2). */
+  rtcStart?: number;
   /** Checkpoint interval N (default 10 million). */
   checkpointInterval?: number;
   /** Trace interval K (default 131072). */
@@ -244,6 +260,11 @@ function* recordSteps(
   const inner = entropyFrom(opts.entropy);
   const cmdline = opts.cmdline ?? "";
   const memory = opts.memory ?? 64 * 2 ** 20;
+  const P = opts.serialPoll ?? 0;
+  if (!Number.isInteger(P) || P < 0 || P > 0xffffffff) {
+    throw new RangeError(`COM1 poll interval must be a whole number in 0..2^32-1, got ${P}`);
+  }
+  const platform = opts.rtcStart !== undefined || P > 0;
   const writer = new LogWriter(opts.sink ?? memLog!.sink, {
     elfSha256: sha256Hex(elf),
     memory,
@@ -255,6 +276,7 @@ function* recordSteps(
     ...(opts.initrd === undefined
       ? {}
       : { initrd: { sha256: sha256Hex(opts.initrd), path: opts.initrdPath ?? "" } }),
+    ...(platform ? { rtcStart: opts.rtcStart ?? RTC_DEFAULT_START, serialPoll: P } : {}),
   });
 
   let points: FinePoint[] = [];
@@ -275,8 +297,18 @@ function* recordSteps(
     inputs++;
   };
   const entropy = new RecordingEntropy(inner, observe);
-  const serial = opts.serialInput ? recordingSerial(opts.serialInput, observe, () => machine) : undefined;
-  machine = bootMachine(elf, opts.initrd, { memory, cmdline, entropy, serialInput: serial }, opts.guestPath);
+  // A console's bytes pass the serial line first: what the recording logs is what the UART took.
+  const line = opts.serialInput && P > 0 ? new SerialLine(opts.serialInput) : null;
+  const source = line?.input ?? opts.serialInput;
+  const serial = source ? recordingSerial(source, observe, () => machine) : undefined;
+  const rtcStart = opts.rtcStart;
+  machine = bootMachine(
+    elf,
+    opts.initrd,
+    { memory, cmdline, entropy, serialInput: serial, rtcStart },
+    opts.guestPath,
+  );
+  line?.attach(machine);
   entropy.machine = machine;
   tracer = new StateTracer(machine);
   let m = machine;
@@ -287,7 +319,10 @@ function* recordSteps(
   let nextCheckpoint = N, nextMemory = M;
   for (;;) {
     const ic = m.instructions;
+    // The console's poll, where runPollingSerial's slices end (after this count's points and snapshot).
+    if (P > 0 && ic > 0 && ic % P === 0) m.serial.poll();
     let target = Math.min((Math.floor(ic / K) + 1) * K, nextMemory, nextCheckpoint, max);
+    if (P > 0) target = Math.min(target, (Math.floor(ic / P) + 1) * P);
     while (pi < pauses.length && pauses[pi].at <= ic) pi++;
     if (pi < pauses.length) target = Math.min(target, pauses[pi].at);
     const exit = m.run(target - ic);
@@ -311,7 +346,7 @@ function* recordSteps(
         ctx: {
           machine: m,
           takeDirtyLog: () => t.takeDirtyLogShared(),
-          machineOptions: { memory, cmdline, entropy, serialInput: serial },
+          machineOptions: { memory, cmdline, entropy, serialInput: serial, rtcStart },
         },
       };
       if (next && next !== m) {
@@ -322,6 +357,7 @@ function* recordSteps(
         }
         tracer.adopt(next);
         entropy.machine = next;
+        line?.attach(next);
         machine = m = next;
       }
       // The action may have run the guest on (pre-copy rounds): the mark says where it ended.

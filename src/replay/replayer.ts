@@ -52,7 +52,7 @@
  */
 
 import { decode, disassemble, GPR_NAMES } from "../cpu/mod.ts";
-import { bootMachine, formatSize, type Machine, MAX_GUEST_RAM_BYTES } from "../vm/mod.ts";
+import { bootMachine, formatSize, type Machine, MAX_GUEST_RAM_BYTES, type RunExit } from "../vm/mod.ts";
 import type { StateSection } from "../migration/vm_interface.ts";
 import { ReplayInputs } from "./inputs.ts";
 import {
@@ -160,6 +160,25 @@ function ripHex(rip: number): string {
   return "0x" + BigInt.asUintN(64, BigInt(rip)).toString(16);
 }
 
+/**
+ * Runs `m` up to `n` more instructions as the recording ran it: with the log's COM1 poll interval
+ * `poll` (2.2; 0: none), the UART is polled at each multiple of it where the log has a byte taken
+ * at that count, as the recording's console polled it there (before the instruction after it).
+ * Returns the exit, or null when the instructions ran out.
+ */
+export function runAsRecorded(m: Machine, inputs: ReplayInputs, poll: number, n: number): RunExit | null {
+  const stop = m.instructions + n;
+  while (m.instructions < stop) {
+    // A poll at the count the run starts from or passes, never at the one it stops at: the
+    // recording took its points (and snapshot) there first.
+    const ic = m.instructions;
+    if (poll > 0 && ic > 0 && ic % poll === 0 && inputs.nextSerial() === ic) m.serial.poll();
+    const exit = m.run((poll > 0 ? Math.min(stop, (Math.floor(ic / poll) + 1) * poll) : stop) - ic);
+    if (exit !== null) return exit;
+  }
+  return m.exit; // as m.run(0) would
+}
+
 /** Disassembly of the instruction at the machine's RIP. */
 export function textAt(m: Machine): string {
   try {
@@ -222,6 +241,8 @@ export class Replayer {
   readonly snapshots: VerifiedSnapshot[] = [];
   readonly #elf: Uint8Array;
   readonly #inputs: ReplayInputs;
+  /** The log's COM1 poll interval (2.2; 0: none). */
+  readonly #poll: number;
   readonly #tracer: StateTracer;
   #pi = 0;
   #ci = 0;
@@ -278,6 +299,7 @@ export class Replayer {
     this.#elf = elf;
     this.#initrd = opts.initrd;
     this.#inputs = new ReplayInputs(log.inputs, log.header.entropyState);
+    this.#poll = log.header.serialPoll ?? 0;
     this.machine = this.#freshMachine(this.#inputs);
     this.#tracer = new StateTracer(this.machine);
     this.#inputs.onInput = (r) => this.#onInput(r);
@@ -305,6 +327,7 @@ export class Replayer {
         cmdline: h.cmdline,
         entropy: inputs.entropy,
         serialInput: inputs.serial,
+        rtcStart: h.rtcStart,
       });
     } catch (e) {
       throw new LogError(
@@ -381,7 +404,7 @@ export class Replayer {
         this.#fail("the log has no fine point at its end", m.instructions);
         break;
       }
-      let exit = m.run(rec.icount - m.instructions);
+      let exit = runAsRecorded(m, this.#inputs, this.#poll, rec.icount - m.instructions);
       if (exit === null && j === this.#lastPeriodic && log.end.reason !== "instruction-limit") {
         // The run ended on an exit that retires nothing (a triple fault): take it, at the same count.
         exit = m.run(1);
@@ -541,7 +564,7 @@ export class Replayer {
    * A machine at the log's `k`-th stored snapshot: loaded from the ELF, the diffs of snapshots
    * 0..k applied, the state restored, and checked against the checkpoint digest recorded there.
    */
-  #restoreStored(k: number): Machine {
+  #restoreStored(k: number): { machine: Machine; inputs: ReplayInputs } {
     const stored = this.log.snapshots;
     const inputs = new ReplayInputs(this.log.inputs, this.log.header.entropyState);
     const m = this.#freshMachine(inputs);
@@ -576,7 +599,7 @@ export class Replayer {
         `Replay log snapshot at instruction ${sn.icount} does not match its checkpoint digest: the log was altered`,
       );
     }
-    return m;
+    return { machine: m, inputs };
   }
 
   /** Where the last {@linkcode seek} started: a snapshot stored in the log, or one the replay verified. */
@@ -595,20 +618,21 @@ export class Replayer {
     }
     const verified = this.snapshots[this.#nearestSnapshot(n)];
     const k = this.log.snapshots.findLastIndex((x) => x.icount <= n);
-    let m: Machine;
+    let at: { machine: Machine; inputs: ReplayInputs };
     if (k >= 0 && this.log.snapshots[k].icount > verified.icount) {
-      m = this.#restoreStored(k);
-      this.lastSeek = { from: m.instructions, source: "log" };
+      at = this.#restoreStored(k);
+      this.lastSeek = { from: at.machine.instructions, source: "log" };
     } else {
       if (this.machine.instructions < n) {
         const r = this.run(n);
         if (!r.ok) throw new LogError(`cannot seek to instruction ${n}: ${r.divergence!.reason}`);
       }
       const s = this.#nearestSnapshot(n);
-      m = this.#restore(s).machine;
+      at = this.#restore(s);
       this.lastSeek = { from: this.snapshots[s].icount, source: "replay" };
     }
-    m.run(n - m.instructions);
+    const m = at.machine;
+    runAsRecorded(m, at.inputs, this.#poll, n - m.instructions);
     if (m.instructions !== n) {
       throw new LogError(`cannot seek to instruction ${n}: the guest ended at ${m.instructions}`);
     }
@@ -664,7 +688,7 @@ export class Replayer {
   /** A probe machine at instruction `icount`, restored from the nearest snapshot and run forward. */
   #probeAt(icount: number): { machine: Machine; inputs: ReplayInputs } {
     const probe = this.#restore(this.#nearestSnapshot(icount));
-    probe.machine.run(icount - probe.machine.instructions);
+    runAsRecorded(probe.machine, probe.inputs, this.#poll, icount - probe.machine.instructions);
     return probe;
   }
 
@@ -736,7 +760,7 @@ export class Replayer {
       while (probe.instructions < to && probe.exit === null && inputs.mismatch === null) {
         const begin = probe.instructions;
         starts.push(begin);
-        probe.run(Math.min(stride, to - begin));
+        runAsRecorded(probe, inputs, this.#poll, Math.min(stride, to - begin));
         const cur = sample(probe);
         for (let i = 0; i < cur.length; i++) if (cur[i] !== prev[i]) at[i] = starts.length - 1;
         prev = cur;

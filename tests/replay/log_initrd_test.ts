@@ -54,3 +54,43 @@ Deno.test("the initrd flag in a 2.0 header, or initrd fields beyond the header, 
     (e) => e instanceof LogError && /inconsistent/.test(e.message),
   );
 });
+
+// Version 2.2: the platform fields (the CMOS clock's start time and the COM1 poll interval) after
+// the initrd's, flagged by header flag bit 1, so a replay needs no flags to build the same machine.
+Deno.test("a header with the platform fields round-trips as version 2.2 with flag bit 1, after the initrd", () => {
+  const h = {
+    ...BASE,
+    initrd: { sha256: "cd".repeat(32), path: "guests/linux/initramfs.cpio.gz" },
+    rtcStart: Date.UTC(2031, 6, 15, 9, 30) / 1000,
+    serialPoll: 1_000_000,
+  };
+  const b = encodeLogHeader(h);
+  const v = new DataView(b.buffer);
+  assert.equal(v.getUint16(6, true), 2, "minor version 2");
+  assert.equal(v.getUint32(12, true), 3, "flag bits 0 and 1");
+  assert.equal(Number(v.getBigInt64(b.length - 16, true)), h.rtcStart, "i64 start time");
+  assert.equal(v.getUint32(b.length - 8, true), 1_000_000, "u32 poll interval");
+  assert.deepEqual({ ...decodeLogHeader(b).header }, { ...h, major: 2, minor: 2 });
+  const bare = { ...BASE, rtcStart: 0, serialPoll: 0 };
+  assert.deepEqual({ ...decodeLogHeader(encodeLogHeader(bare)).header }, { ...bare, major: 2, minor: 2 });
+});
+
+Deno.test("the platform flag in a 2.1 header, or a start time past 2099, is refused", () => {
+  const reseal = (b: Uint8Array) => {
+    new DataView(b.buffer).setUint32(b.length - 4, crc32c(b.subarray(0, b.length - 4)), true);
+    return b;
+  };
+  const h = { ...BASE, rtcStart: 1_800_000_000, serialPoll: 1000 };
+  const as21 = encodeLogHeader(h);
+  new DataView(as21.buffer).setUint16(6, 1, true);
+  assert.throws(
+    () => decodeLogHeader(reseal(as21)),
+    (e) => e instanceof LogError && /unknown flags 0x00000002 for version 2\.1/.test(e.message),
+  );
+  const late = encodeLogHeader(h);
+  new DataView(late.buffer).setBigInt64(late.length - 16, BigInt(Date.UTC(2100, 0, 1) / 1000), true);
+  assert.throws(
+    () => decodeLogHeader(reseal(late)),
+    (e) => e instanceof LogError && /RTC start 4102444800 is not a time from 1970 to 2099/.test(e.message),
+  );
+});
