@@ -187,3 +187,42 @@ export function vectorCases(): Case[] {
   }
   return out;
 }
+
+/** The SSE move forms (register, load and store; aligned and not) both compilers' tests run. */
+export const SSE_MOVE_FORMS: readonly string[] = [
+  "movdqa xmm3, xmm2",
+  "movdqa xmm3, [rbx+16]",
+  "movdqa [rbx+16], xmm2",
+  "movdqu xmm4, [rbx+1]",
+  "movdqu [rbx+3], xmm1",
+  "movaps xmm6, xmm2",
+  "movaps xmm6, [rbx]",
+  "movaps [rbx], xmm1",
+  "movups xmm8, [rbx+5]",
+  "movups [rbx+7], xmm2",
+  "movapd xmm10, [rbx]",
+  "movapd xmm10, xmm1",
+  "movupd [rbx+9], xmm2",
+  "movupd xmm15, [rbx+2]",
+  "movsd xmm1, xmm2",
+  "movsd xmm3, [rbx+8]",
+  "movsd [rbx+8], xmm2",
+  "movsd xmm2, xmm2",
+  "movss xmm1, xmm2",
+  "movss xmm5, [rbx+4]",
+  "movss [rbx+12], xmm2",
+  "movq xmm1, xmm2",
+  "movq xmm2, xmm2",
+  "movq xmm3, [rbx]",
+  "movq [rbx+8], xmm2",
+  "movq xmm5, rax",
+  "movq rcx, xmm2",
+  "movq r12, xmm1",
+  "movd xmm7, eax",
+  "movd ecx, xmm2",
+  "movd r13d, xmm1",
+  "movd xmm9, [rbx+4]",
+  "movd [rbx+4], xmm2",
+  "movq xmm11, qword ptr [rbx]",
+  "movdqa xmm0, xmm1\nmovdqa xmm1, xmm2\nmovdqa xmm2, xmm0\npxor xmm0, xmm0",
+];
