@@ -8,6 +8,7 @@
  */
 
 import type { InstructionForm } from "./forms.ts";
+import { SSSE3_INTEGER } from "./sse4_forms.ts";
 
 /** Builds the MMX forms. */
 export function buildMmxForms(): InstructionForm[] {
@@ -93,25 +94,7 @@ export function buildMmxForms(): InstructionForm[] {
   add("maskmovq", "maskmovq <mm>, <mm>");
   add("emms", "emms");
   // SSSE3 on MMX registers (0f 38 / 0f 3a 0f without a prefix).
-  for (
-    const m of [
-      "pshufb",
-      "phaddw",
-      "phaddd",
-      "phaddsw",
-      "phsubw",
-      "phsubd",
-      "phsubsw",
-      "pmaddubsw",
-      "pmulhrsw",
-      "psignb",
-      "psignw",
-      "psignd",
-      "pabsb",
-      "pabsw",
-      "pabsd",
-    ]
-  ) add(m, `${m} <mm>, <mm>`, `${m} <m64>, <mm>`);
+  for (const m of SSSE3_INTEGER) add(m, `${m} <mm>, <mm>`, `${m} <m64>, <mm>`);
   add("palignr", "palignr <u8>, <mm>, <mm>", "palignr <u8>, <m64>, <mm>");
   return out;
 }

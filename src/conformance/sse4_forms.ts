@@ -8,6 +8,25 @@
 import type { InstructionForm } from "./forms.ts";
 import type { Lanes } from "./sse_forms.ts";
 
+/** The SSSE3 integer instructions that take two operands, in XMM (66 0f 38) and MMX (0f 38) forms. */
+export const SSSE3_INTEGER: readonly string[] = [
+  "pshufb",
+  "phaddw",
+  "phaddd",
+  "phaddsw",
+  "phsubw",
+  "phsubd",
+  "phsubsw",
+  "pmaddubsw",
+  "pmulhrsw",
+  "psignb",
+  "psignw",
+  "psignd",
+  "pabsb",
+  "pabsw",
+  "pabsd",
+];
+
 /** Builds the SSE3 .. SSE4.2 forms. */
 export function buildSse4Forms(): InstructionForm[] {
   const out: InstructionForm[] = [];
@@ -25,25 +44,7 @@ export function buildSse4Forms(): InstructionForm[] {
   add("movddup", "pd", "movddup <x>, <x>", "movddup <m64>, <x>");
   add("lddqu", "int", "lddqu <m128>, <x>");
   // SSSE3.
-  for (
-    const m of [
-      "pshufb",
-      "phaddw",
-      "phaddd",
-      "phaddsw",
-      "phsubw",
-      "phsubd",
-      "phsubsw",
-      "pmaddubsw",
-      "pmulhrsw",
-      "psignb",
-      "psignw",
-      "psignd",
-      "pabsb",
-      "pabsw",
-      "pabsd",
-    ]
-  ) binary(m, "int");
+  for (const m of SSSE3_INTEGER) binary(m, "int");
   add("palignr", "int", "palignr <u8>, <x>, <x>", "palignr <u8>, <m128>, <x>");
   // SSE4.1.
   const withImm = (m: string, lanes: Lanes, mem = "<m128>") =>
